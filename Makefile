@@ -1,0 +1,43 @@
+# glassbox — two commands for a new user:
+#   make lab    set up what is missing, then start JupyterLab on notebooks/
+#   make test   set up what is missing, then run the whole test suite
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+export GLASSBOX_ROOT ?= /var/lib/glassbox
+
+DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils
+
+.PHONY: lab test setup debs venv base-image bench clean-venv
+
+setup: debs venv base-image
+
+debs:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VPY):
+	$(PY) -m venv $(VENV)
+	$(VPY) -m pip install -q --upgrade pip
+
+venv: $(VPY)
+	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient" 2>/dev/null || \
+	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
+
+base-image: venv
+	@$(VENV)/bin/glassbox image inspect busybox:latest >/dev/null 2>&1 || \
+	  $(VPY) -m glassbox.images.busybox | $(VENV)/bin/glassbox import -c 'CMD ["sh"]' - busybox:latest
+
+lab: setup
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+
+test: setup
+	$(VPY) -m pytest -q -ra tests
+
+bench: setup
+	$(VPY) bench/run_latency.py

@@ -1,0 +1,676 @@
+"""What each CLI subcommand does. Each ``cmd_*`` takes the Engine, the parsed
+arguments and an output stream, and returns the exit code. The ``%container``
+magic calls the same functions."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
+from . import format as fmt
+
+
+def _out(args):
+    return getattr(args, "_out", None) or sys.stdout
+
+
+def _print(args, text: str = "") -> None:
+    out = _out(args)
+    out.write(text + "\n")
+
+
+def _float(value: str | None, flag: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidArgument(f"invalid argument {value!r} for \"{flag}\" flag: not a number") \
+            from None
+
+
+def create_options(args):
+    """Map parsed ``run``/``create`` flags onto :class:`CreateOptions`."""
+    from ..cgroups.limits import parse_bytes
+    from ..containers.options import CreateOptions
+    import shlex
+    labels = {}
+    for lab in args.label:
+        k, _, v = lab.partition("=")
+        labels[k] = v
+    swap = None
+    if args.memory_swap is not None:
+        swap = -1 if args.memory_swap == "-1" else parse_bytes(args.memory_swap, "--memory-swap")
+    return CreateOptions(
+        image=args.image, command=args.command or None, name=args.name,
+        entrypoint=shlex.split(args.entrypoint) if args.entrypoint is not None else None,
+        env=args.env, env_files=args.env_file, workdir=args.workdir, user=args.user,
+        hostname=args.hostname, tty=args.tty, interactive=args.interactive, auto_remove=args.rm,
+        memory=parse_bytes(args.memory, "--memory") if args.memory is not None else None,
+        memory_swap=swap, cpus=_float(args.cpus, "--cpus"), cpu_shares=args.cpu_shares,
+        pids_limit=args.pids_limit, cap_add=args.cap_add, cap_drop=args.cap_drop,
+        init=args.init, read_only=args.read_only, privileged=args.privileged, labels=labels,
+        volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
+        volumes_from=args.volumes_from, network=args.network,
+        network_aliases=args.network_alias, publish=args.publish,
+        publish_all=args.publish_all, expose=args.expose, add_hosts=args.add_host,
+        dns=args.dns, stop_signal=args.stop_signal, stop_timeout=args.stop_timeout,
+        pull=args.pull)
+
+
+# ---- containers -----------------------------------------------------------------
+def cmd_run(eng, args) -> int:
+    opts = create_options(args)
+    if args.detach:
+        res = eng.run(opts, detach=True)
+        _print(args, res.id)
+        return 0
+    if getattr(args, "_capture", False):
+        out = _out(args)
+        res = eng.run(opts, capture=False,
+                      on_output=lambda stream, data: out.write(data.decode(errors="replace")))
+        return res.exit_code if res.exit_code is not None else 125
+    attach_in = 0 if args.interactive else None
+    saved = _raw_terminal(args.tty and args.interactive)
+    try:
+        c = eng.containers.create(opts)
+        _forward_signals(eng, c.id, args.tty)
+        try:
+            started = eng.containers.start(c.id, (attach_in, 1, 2))
+        except ContainerExit:
+            if opts.auto_remove:
+                eng._forget(c.id)
+            raise
+        msg = started.wait_exit() or {}
+    finally:
+        _restore_terminal(saved)
+    code = msg.get("exit")
+    if code is None:
+        try:
+            code = eng.containers.wait(c.id)
+        except NotFound:
+            code = 125
+    return code
+
+
+def _forward_signals(eng, cid: str, tty: bool) -> None:
+    """``--sig-proxy``: Ctrl-C and TERM on the CLI go to the container."""
+    import signal
+
+    def forward(signum, _frame):
+        try:
+            eng.containers.kill(cid, signum)
+        except GlassboxError:
+            pass
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, forward)
+
+
+def _raw_terminal(wanted: bool):
+    if not wanted or not os.isatty(0):
+        return None
+    import termios
+    import tty
+    saved = termios.tcgetattr(0)
+    tty.setraw(0)
+    return saved
+
+
+def _restore_terminal(saved) -> None:
+    if saved is not None:
+        import termios
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
+def cmd_create(eng, args) -> int:
+    c = eng.containers.create(create_options(args))
+    _print(args, c.id)
+    return 0
+
+
+def cmd_start(eng, args) -> int:
+    code = 0
+    for ref in args.containers:
+        if args.attach:
+            started = eng.containers.start(ref, (0 if args.interactive else None, 1, 2))
+            msg = started.wait_exit() or {}
+            code = msg.get("exit", 0)
+        else:
+            eng.containers.start(ref).detach()
+            _print(args, ref)
+    return code
+
+
+def _status_text(c) -> str:
+    import time
+    st = c.status
+    if st == "running" or st == "paused":
+        t = fmt.parse_time(c.state.get("StartedAt", ""))
+        up = "Up " + fmt.human_duration(time.time() - t) if t else "Up"
+        return up + (" (Paused)" if st == "paused" else "")
+    if st == "exited":
+        t = fmt.parse_time(c.state.get("FinishedAt", ""))
+        return f"Exited ({c.exit_code}) " + (fmt.human_duration(time.time() - t) + " ago"
+                                             if t else "")
+    return st.capitalize()
+
+
+def _filters(specs: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for spec in specs:
+        k, sep, v = spec.partition("=")
+        if not sep:
+            raise InvalidArgument(f"bad format of filter (expected name=value): {spec}")
+        if k not in ("status", "name", "id", "label", "ancestor", "exited"):
+            raise InvalidArgument(f"invalid filter '{k}'")
+        out.setdefault(k, []).append(v)
+    return out
+
+
+def _match(c, filters) -> bool:
+    for k, values in filters.items():
+        if k == "status" and c.status not in values:
+            return False
+        if k == "name" and not any(v in c.name for v in values):
+            return False
+        if k == "id" and not any(c.id.startswith(v) for v in values):
+            return False
+        if k == "exited" and not (c.status == "exited" and str(c.exit_code) in values):
+            return False
+        if k == "ancestor" and not any(v in (c.config["Config"]["Image"], c.config["Image"])
+                                       for v in values):
+            return False
+        if k == "label":
+            labels = c.config["Config"].get("Labels") or {}
+            for v in values:
+                lk, sep, lv = v.partition("=")
+                if lk not in labels or (sep and labels[lk] != lv):
+                    return False
+    return True
+
+
+def ps_rows(eng, all_: bool, filters=None) -> list[dict]:
+    """``docker ps`` rows as dicts (the ``--format json`` shape)."""
+    rows = []
+    for c in eng.containers.list(all=True):
+        if not (all_ or c.running or filters):
+            continue
+        if filters and not _match(c, filters):
+            continue
+        if not all_ and not filters and not c.running:
+            continue
+        argv = [c.config["Path"]] + c.config["Args"]
+        cmd = " ".join(argv)
+        rows.append({"ID": c.id[:12], "Image": c.config["Config"]["Image"],
+                     "Command": f'"{cmd}"', "CreatedAt": c.config["Created"],
+                     "RunningFor": fmt.ago(c.config["Created"]), "Status": _status_text(c),
+                     "State": c.status, "Ports": "", "Names": c.name,
+                     "Labels": ",".join(f"{k}={v}" for k, v in
+                                        (c.config["Config"].get("Labels") or {}).items()),
+                     "_full_id": c.id, "_cmd": cmd})
+    return rows
+
+
+def cmd_ps(eng, args) -> int:
+    filters = _filters(args.filter)
+    rows = ps_rows(eng, args.all, filters)
+    if args.last and args.last > 0:
+        rows = rows[:args.last]
+    if args.quiet:
+        for r in rows:
+            _print(args, r["_full_id"] if args.no_trunc else r["ID"])
+        return 0
+    if args.format == "json":
+        clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+        if clean:
+            _print(args, fmt.one_json_per_line(clean))
+        return 0
+    if args.format and args.format != "table":
+        for r in rows:
+            _print(args, _template(args.format, r))
+        return 0
+    table = []
+    for r in rows:
+        cmd = r["Command"]
+        if not args.no_trunc and len(cmd) > 22:
+            cmd = cmd[:19] + '…"'
+        table.append([r["_full_id"] if args.no_trunc else r["ID"], r["Image"], cmd,
+                      r["RunningFor"], r["Status"], r["Ports"], r["Names"]])
+    _print(args, fmt.table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
+                            "NAMES"], table))
+    return 0
+
+
+def _template(template: str, row: dict) -> str:
+    """A small subset of Go templates: ``{{.Field}}`` and ``{{json .}}``."""
+    import re
+    if template.strip() in ("{{json .}}", "json"):
+        return json.dumps({k: v for k, v in row.items() if not k.startswith("_")})
+
+    def repl(m):
+        path = m.group(1).split(".")
+        val = row
+        for p in path:
+            if isinstance(val, dict) and p in val:
+                val = val[p]
+            else:
+                return "<no value>"
+        if m.group(0).startswith("{{json"):
+            return json.dumps(val)
+        return json.dumps(val) if isinstance(val, (dict, list)) else str(val)
+    out = re.sub(r"\{\{\s*(?:json\s+)?\.([A-Za-z0-9_.]+)\s*\}\}", repl, template)
+    return out.replace("\\t", "\t").replace("\\n", "\n")
+
+
+def cmd_logs(eng, args) -> int:
+    tail = None if args.tail == "all" else int(args.tail)
+    out = _out(args)
+    stdout_raw = getattr(out, "buffer", None)
+    for stream, text, ts in eng.containers.logs(args.container, follow=args.follow, tail=tail):
+        line = (ts + " " if args.timestamps else "") + text
+        target = out if stream == "stdout" or getattr(args, "_capture", False) else sys.stderr
+        target.write(line)
+        target.flush()
+    del stdout_raw
+    return 0
+
+
+def cmd_exec(eng, args) -> int:
+    if not args.command:
+        raise InvalidArgument('"glassbox exec" requires at least 2 arguments: CONTAINER '
+                              'COMMAND [ARG...]')
+    if getattr(args, "_capture", False):
+        import tempfile
+        with tempfile.TemporaryFile() as tmp:
+            code = eng.exec(args.container, args.command, env=args.env, workdir=args.workdir,
+                            user=args.user, tty=False, interactive=False,
+                            privileged=args.privileged, stdio=(0, tmp.fileno(), tmp.fileno()))
+            tmp.seek(0)
+            _out(args).write(tmp.read().decode(errors="replace"))
+        return code
+    return eng.exec(args.container, args.command, env=args.env, workdir=args.workdir,
+                    user=args.user, tty=args.tty, interactive=args.interactive,
+                    privileged=args.privileged)
+
+
+def _each(args, refs, action) -> int:
+    code = 0
+    for ref in refs:
+        try:
+            action(ref)
+            _print(args, ref)
+        except GlassboxError as e:
+            print(f"Error response from daemon: {e}", file=sys.stderr)
+            code = 1
+    return code
+
+
+def cmd_stop(eng, args) -> int:
+    return _each(args, args.containers, lambda r: eng.containers.stop(r, args.time))
+
+
+def cmd_restart(eng, args) -> int:
+    return _each(args, args.containers, lambda r: eng.containers.restart(r, args.time))
+
+
+def cmd_kill(eng, args) -> int:
+    return _each(args, args.containers, lambda r: eng.containers.kill(r, args.signal))
+
+
+def cmd_rm(eng, args) -> int:
+    return _each(args, args.containers,
+                 lambda r: eng.containers.remove(r, force=args.force, volumes=args.volumes))
+
+
+def cmd_pause(eng, args) -> int:
+    return _each(args, args.containers, eng.containers.pause)
+
+
+def cmd_unpause(eng, args) -> int:
+    return _each(args, args.containers, eng.containers.unpause)
+
+
+def cmd_wait(eng, args) -> int:
+    for ref in args.containers:
+        _print(args, str(eng.containers.wait(ref)))
+    return 0
+
+
+def cmd_container_prune(eng, args) -> int:
+    removed = eng.containers.prune()
+    _print(args, "Deleted Containers:")
+    for cid in removed:
+        _print(args, cid)
+    _print(args, "")
+    _print(args, f"Total reclaimed space: {len(removed)} containers")
+    return 0
+
+
+def cmd_container_group(eng, args) -> int:
+    raise InvalidArgument("usage: glassbox container COMMAND (prune, ls); see --help")
+
+
+def cmd_inspect(eng, args) -> int:
+    docs = []
+    for name in args.names:
+        doc = None
+        if args.type in (None, "container"):
+            try:
+                doc = eng.containers.get(name).inspect()
+            except NotFound:
+                if args.type == "container":
+                    raise
+        if doc is None:
+            try:
+                doc = eng.image_inspect(name)
+            except NotFound:
+                raise NotFound(f"No such object: {name}") from None
+        docs.append(doc)
+    return _emit_docs(args, docs)
+
+
+def _emit_docs(args, docs) -> int:
+    if args.format and args.format != "json":
+        for d in docs:
+            _print(args, _template(args.format, d))
+    else:
+        _print(args, fmt.as_json(docs))
+    return 0
+
+
+def stats_row(c, stats, prev=None) -> dict:
+    from ..cgroups.stats import cpu_percent
+    cpu = cpu_percent(prev, stats) if prev else 0.0
+    limit = stats.memory_limit or _host_memory()
+    mem = stats.memory_usage
+    return {"ID": c.id[:12], "Name": c.name, "CPUPerc": f"{cpu:.2f}%",
+            "MemUsage": f"{fmt.bytes_size(mem)} / {fmt.bytes_size(limit)}",
+            "MemPerc": f"{100.0 * mem / limit:.2f}%" if limit else "0.00%",
+            "PIDs": str(stats.pids_current), "OOMKills": stats.oom_kills}
+
+
+def _host_memory() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def cmd_stats(eng, args) -> int:
+    import time
+    if args.containers:
+        cs = [eng.containers.get(r) for r in args.containers]
+    else:
+        cs = [c for c in eng.containers.list(all=args.all) if args.all or c.running]
+    first = {c.id: eng.containers.stats(c.id) for c in cs if c.running}
+    while True:
+        time.sleep(0.5 if args.no_stream else 1.0)
+        rows = []
+        for c in cs:
+            cur = eng.containers.stats(c.id) if c.running else None
+            if cur is None:
+                rows.append({"ID": c.id[:12], "Name": c.name, "CPUPerc": "0.00%",
+                             "MemUsage": "0B / 0B", "MemPerc": "0.00%", "PIDs": "0"})
+                continue
+            rows.append(stats_row(c, cur, first.get(c.id)))
+            first[c.id] = cur
+        if args.format == "json":
+            _print(args, fmt.one_json_per_line(rows))
+        else:
+            if not args.no_stream:
+                _out(args).write("\x1b[2J\x1b[H")
+            _print(args, fmt.table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
+                                    "MEM %", "PIDS"],
+                                   [[r["ID"], r["Name"], r["CPUPerc"], r["MemUsage"],
+                                     r["MemPerc"], r["PIDs"]] for r in rows]))
+        if args.no_stream:
+            return 0
+        _out(args).flush()
+
+
+def cmd_top(eng, args) -> int:
+    top = eng.containers.top(args.container)
+    _print(args, fmt.table(top["Titles"], top["Processes"]))
+    return 0
+
+
+def cmd_update(eng, args) -> int:
+    from ..cgroups.limits import parse_bytes
+    changes = {
+        "memory": parse_bytes(args.memory, "--memory") if args.memory else None,
+        "memory_swap": (-1 if args.memory_swap == "-1" else
+                        parse_bytes(args.memory_swap, "--memory-swap"))
+        if args.memory_swap else None,
+        "cpus": _float(args.cpus, "--cpus"), "cpu_shares": args.cpu_shares,
+        "pids": args.pids_limit}
+    if all(v is None for v in changes.values()):
+        raise InvalidArgument("you must provide one or more flags when using this command")
+    return _each(args, args.containers, lambda r: eng.containers.update(r, **changes))
+
+
+def cmd_rename(eng, args) -> int:
+    eng.containers.rename(args.container, args.new_name)
+    return 0
+
+
+# ---- images ---------------------------------------------------------------------
+def cmd_import_(eng, args) -> int:
+    if args.file == "-":
+        img = eng.images.import_tarball(sys.stdin.buffer, args.reference, args.change,
+                                        args.message)
+    else:
+        if not os.path.exists(args.file):
+            raise NotFound(f"open {args.file}: no such file or directory")
+        with open(args.file, "rb") as f:
+            img = eng.images.import_tarball(f, args.reference, args.change, args.message)
+    _print(args, img.id)
+    return 0
+
+
+def image_rows(eng, all_=False, reference=None) -> list[dict]:
+    rows = []
+    for img in eng.images.list():
+        tags = list(img.repo_tags) or ["<none>:<none>"]
+        for tag in tags:
+            repo, _, t = tag.rpartition(":")
+            if reference and not (tag == reference or repo == reference or
+                                  tag.startswith(reference)):
+                continue
+            rows.append({"Repository": repo or "<none>", "Tag": t or "<none>",
+                         "ID": img.id.split(":")[1][:12], "Digest": img.manifest_digest,
+                         "CreatedSince": fmt.ago(img.created), "CreatedAt": img.created,
+                         "Size": fmt.human_size(img.size), "_full_id": img.id})
+    return rows
+
+
+def cmd_images(eng, args) -> int:
+    rows = image_rows(eng, args.all, args.reference)
+    if args.quiet:
+        seen = []
+        for r in rows:
+            v = r["_full_id"] if args.no_trunc else r["ID"]
+            if v not in seen:
+                seen.append(v)
+                _print(args, v)
+        return 0
+    if args.format == "json":
+        if rows:
+            _print(args, fmt.one_json_per_line([{k: v for k, v in r.items()
+                                                 if not k.startswith("_")} for r in rows]))
+        return 0
+    headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if args.digests else []) + \
+        ["IMAGE ID", "CREATED", "SIZE"]
+    table = [[r["Repository"], r["Tag"]] + ([r["Digest"]] if args.digests else []) +
+             [r["_full_id"] if args.no_trunc else r["ID"], r["CreatedSince"], r["Size"]]
+             for r in rows]
+    _print(args, fmt.table(headers, table))
+    return 0
+
+
+def cmd_image_group(eng, args) -> int:
+    raise InvalidArgument("usage: glassbox image COMMAND (ls, inspect, rm, prune, history)")
+
+
+def cmd_image_inspect(eng, args) -> int:
+    return _emit_docs(args, [eng.image_inspect(n) for n in args.names])
+
+
+def cmd_tag(eng, args) -> int:
+    eng.images.tag(args.source, args.target)
+    return 0
+
+
+def _in_use(eng):
+    def in_use(image_id: str) -> bool:
+        return any(c.config.get("Image") == image_id for c in eng.containers.list())
+    return in_use
+
+
+def cmd_rmi(eng, args) -> int:
+    code = 0
+    for ref in args.images:
+        try:
+            for item in eng.images.remove(ref, force=args.force, in_use=_in_use(eng)):
+                for k, v in item.items():
+                    _print(args, f"{k}: {v}")
+        except GlassboxError as e:
+            print(f"Error response from daemon: {e}", file=sys.stderr)
+            code = 1
+    return code
+
+
+def cmd_image_prune(eng, args) -> int:
+    removed = eng.images.prune(all=args.all, in_use=_in_use(eng))
+    _print(args, "Deleted Images:")
+    for d in removed:
+        _print(args, f"deleted: {d}")
+    return 0
+
+
+def cmd_history(eng, args) -> int:
+    rows = eng.images.history(args.image)
+    if args.quiet:
+        for r in rows:
+            _print(args, r.get("Id", "<missing>"))
+        return 0
+    if args.format == "json":
+        _print(args, fmt.one_json_per_line(rows))
+        return 0
+    table = []
+    for r in rows:
+        created_by = r.get("CreatedBy", "")
+        if not args.no_trunc and len(created_by) > 45:
+            created_by = created_by[:44] + "…"
+        iid = r.get("Id", "<missing>")
+        if iid.startswith("sha256:") and not args.no_trunc:
+            iid = iid[7:19]
+        created = r.get("Created")
+        if isinstance(created, (int, float)) and created > 0:
+            import time
+            created_s = fmt.human_duration(time.time() - created) + " ago"
+        else:
+            created_s = fmt.ago(created) if isinstance(created, str) else ""
+        table.append([iid, created_s, created_by, fmt.human_size(r.get("Size", 0)),
+                      r.get("Comment", "")])
+    _print(args, fmt.table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], table))
+    return 0
+
+
+def cmd_save(eng, args) -> int:
+    from ..images.archive import save
+    if args.output:
+        tmp = args.output + ".tmp"
+        try:
+            with open(tmp, "wb") as f:
+                save(eng.images, args.images, f, format=args.format)
+            os.replace(tmp, args.output)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return 0
+    if os.isatty(1):
+        raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or "
+                              "redirect")
+    save(eng.images, args.images, sys.stdout.buffer, format=args.format)
+    return 0
+
+
+def cmd_load(eng, args) -> int:
+    from ..images.archive import load
+    if args.input:
+        with open(args.input, "rb") as f:
+            images = load(eng.images, f)
+    else:
+        images = load(eng.images, sys.stdin.buffer)
+    for img in images:
+        for tag in img.repo_tags or [img.id]:
+            _print(args, f"Loaded image{'' if img.repo_tags else ' ID'}: {tag}")
+    return 0
+
+
+def cmd_diff(eng, args) -> int:
+    for kind, path in eng.diff(args.container):
+        _print(args, f"{kind} {path}")
+    return 0
+
+
+def cmd_commit(eng, args) -> int:
+    img = eng.commit(args.container, args.reference, message=args.message, author=args.author,
+                     changes=args.change, pause=args.pause)
+    _print(args, img.id)
+    return 0
+
+
+# ---- system ---------------------------------------------------------------------
+def cmd_system_group(eng, args) -> int:
+    raise InvalidArgument("usage: glassbox system COMMAND (df, check, info)")
+
+
+def cmd_system_df(eng, args) -> int:
+    df = eng.system_df()
+    if args.format == "json":
+        _print(args, json.dumps(df))
+        return 0
+    _print(args, fmt.table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+                           [[r["Type"], str(r["TotalCount"]), str(r["Active"]),
+                             fmt.human_size(r["Size"]), fmt.human_size(r["Reclaimable"])]
+                            for r in df["Summary"]]))
+    if args.verbose and df.get("Layers"):
+        _print(args, "\nLayers (shared layers are stored once):")
+        _print(args, fmt.table(["LAYER", "SIZE", "USED BY"],
+                               [[l["DiffID"][7:19], fmt.human_size(l["Size"]),
+                                 ", ".join(l["Images"])] for l in df["Layers"]]))
+    return 0
+
+
+def cmd_system_check(eng, args) -> int:
+    report = eng.system_check()
+    for k, v in report.items():
+        _print(args, f"{k}: {v}")
+    return 0
+
+
+def cmd_info(eng, args) -> int:
+    info = eng.info()
+    for k, v in info.items():
+        _print(args, f"{k}: {v}")
+    return 0
+
+
+def cmd_version(eng, args) -> int:
+    from .. import __version__
+    import platform
+    v = {"Version": __version__, "ApiVersion": "1.41", "Os": "linux",
+         "Arch": platform.machine(), "KernelVersion": platform.release(),
+         "Python": platform.python_version()}
+    if args.format == "json":
+        _print(args, json.dumps(v))
+    else:
+        _print(args, "glassbox " + __version__)
+        for k, val in v.items():
+            _print(args, f" {k}:\t{val}")
+    return 0

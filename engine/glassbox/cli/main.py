@@ -1,0 +1,63 @@
+"""``glassbox``: the client. Parses Docker-style commands and calls the Engine.
+
+Imports are lazy: ``glassbox run`` pays only for what ``run`` needs. Errors
+print ``glassbox: Error: <message>`` and exit 125, as Docker's CLI does for
+engine failures; a container's own exit code is passed through.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None) -> int:
+    """Parse and run one command line. Used by ``main`` and the ``%container`` magic."""
+    from . import commands
+    from .parser import build_parser
+    args = build_parser().parse_args(argv)
+    if args.version:
+        from .. import __version__
+        (out or sys.stdout).write(f"glassbox version {__version__}\n")
+        return 0
+    if not getattr(args, "func", None):
+        build_parser().print_help(out or sys.stdout)
+        return 0
+    args._out = out
+    args._capture = capture
+    if engine is None:
+        if args.host:
+            raise SystemExit("glassbox: -H (daemon client mode) needs the daemon package")
+        from ..engine import Engine
+        engine = Engine(args.root)
+    return getattr(commands, "cmd_" + args.func)(engine, args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from ..errors import ContainerExit, GlassboxError
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        code = run_command(argv)
+    except ContainerExit as e:
+        print(f"glassbox: Error: {e}", file=sys.stderr)
+        code = e.exit_code
+    except GlassboxError as e:
+        print(f"glassbox: Error: {e}", file=sys.stderr)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except BrokenPipeError:
+        code = 0
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,694 @@
+"""Container lifecycle: create, start, run, wait, stop, kill, restart, rm, logs,
+ps, inspect, stats, top, update, rename, prune — Docker's semantics.
+
+Start path: the manager writes the container's directory, then launches the
+shim (:mod:`glassbox.runtime.shim`). When the calling process is truly
+single-threaded (one entry in ``/proc/self/task``: the CLI) it forks the shim
+directly — no second interpreter to start. A multithreaded caller (a Jupyter
+kernel) must not fork, so it starts a fresh interpreter for the shim instead.
+Either way the shim reports back on a status pipe: ``{"pid": N}`` once the
+command is exec'd, or Docker's 126/127 error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import dataclass
+
+from ..errors import Conflict, ContainerExit, InvalidArgument, NotFound
+from . import state as cstate
+from .names import check_name, new_id, random_name
+from .options import CreateOptions
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+
+
+def now_iso() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+
+
+def parse_signal(sig: str | int | None, default: int = signal.SIGKILL) -> int:
+    if sig is None or sig == "":
+        return default
+    if isinstance(sig, int) or str(sig).isdigit():
+        n = int(sig)
+        if not 0 < n < 65:
+            raise InvalidArgument(f"invalid signal: {sig}")
+        return n
+    name = str(sig).upper()
+    name = name if name.startswith("SIG") else "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        raise InvalidArgument(f"invalid signal: {sig}") from None
+
+
+@dataclass
+class Container:
+    """A container as read from the state store (config + live state)."""
+
+    id: str
+    dir: str
+    config: dict
+    state: dict
+
+    @property
+    def name(self) -> str:
+        return self.config["Name"].lstrip("/")
+
+    @property
+    def status(self) -> str:
+        return self.state.get("Status", "created")
+
+    @property
+    def running(self) -> bool:
+        return self.status in ("running", "paused")
+
+    @property
+    def pid(self) -> int:
+        return self.state.get("Pid", 0) or 0
+
+    @property
+    def exit_code(self) -> int:
+        return self.state.get("ExitCode", 0)
+
+    def inspect(self) -> dict:
+        """Docker's ``inspect`` document (field names as Docker's where they exist)."""
+        c = {k: v for k, v in self.config.items() if k not in ("Spec", "Limits", "CgroupParent")}
+        st = {"Status": self.status, "Running": self.status == "running",
+              "Paused": self.status == "paused", "Restarting": False,
+              "OOMKilled": self.state.get("OOMKilled", False), "Dead": False,
+              "Pid": self.pid if self.running else 0, "ExitCode": self.exit_code,
+              "Error": self.state.get("Error", ""),
+              "StartedAt": self.state.get("StartedAt", ZERO_TIME),
+              "FinishedAt": self.state.get("FinishedAt", ZERO_TIME)}
+        c["State"] = st
+        spec = self.config["Spec"]
+        c["GraphDriver"] = {"Name": "overlay", "Data": {
+            "LowerDir": ":".join(reversed(spec["lower_dirs"])), "UpperDir": spec["upper_dir"],
+            "WorkDir": spec["work_dir"], "MergedDir": spec["rootfs"]}}
+        c["LogPath"] = os.path.join(self.dir, "container.log")
+        c["HostnamePath"] = os.path.join(self.dir, "hostname")
+        c["HostsPath"] = os.path.join(self.dir, "hosts")
+        c["ResolvConfPath"] = os.path.join(self.dir, "resolv.conf")
+        c["Cgroup"] = {"Parent": self.config.get("CgroupParent"), "Name": self.id}
+        return c
+
+
+def _hosts_file(hostname: str, extra: list[tuple[str, str]] = ()) -> str:
+    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
+             "fe00::0\tip6-localnet", "ff00::0\tip6-mcastprefix", "ff02::1\tip6-allnodes",
+             "ff02::2\tip6-allrouters"]
+    lines += [f"{ip}\t{names}" for ip, names in extra]
+    return "\n".join(lines) + "\n"
+
+
+def _resolv_conf(dns: list[str]) -> str:
+    if dns:
+        return "".join(f"nameserver {d}\n" for d in dns)
+    try:
+        with open("/etc/resolv.conf") as f:
+            host = [ln for ln in f.read().splitlines()
+                    if not (ln.startswith("nameserver") and
+                            (ln.split()[1:2] or [""])[0].startswith(("127.", "::1")))]
+    except OSError:
+        host = []
+    return "\n".join(host) + "\n" if host else ""
+
+
+class ContainerManager:
+    """All container operations on one state root."""
+
+    def __init__(self, root: str, images, cgroup_parent: str = "glassbox"):
+        self.root = root
+        self.images = images
+        self.cgroup_parent = cgroup_parent
+        self.dir = os.path.join(root, "containers")
+        os.makedirs(self.dir, exist_ok=True)
+
+    # ---- lookup -------------------------------------------------------------
+    def _load(self, cid: str) -> Container | None:
+        cdir = os.path.join(self.dir, cid)
+        try:
+            config = cstate.read_json(os.path.join(cdir, "config.json"))
+        except (OSError, ValueError):
+            return None
+        try:
+            st = cstate.read_json(os.path.join(cdir, "state.json"))
+        except (OSError, ValueError):
+            st = {"Status": "created"}
+        c = Container(cid, cdir, config, st)
+        self._reconcile(c)
+        return c
+
+    def _reconcile(self, c: Container) -> None:
+        """A running container whose process and shim are both gone (kill -9 of the
+        monitor, a host crash) is reported exited, not running forever."""
+        if c.status not in ("running", "paused"):
+            return
+        if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
+            return
+        if cstate.is_alive(c.state.get("ShimPid", 0), None):
+            return  # the shim is recording the exit right now
+        c.state = cstate.update_state(c.dir, Status="exited", Running=False, Pid=0,
+                                      ExitCode=c.state.get("ExitCode") or 137,
+                                      Error="container monitor is gone",
+                                      FinishedAt=now_iso()) or c.state
+
+    def list(self, all: bool = True) -> list[Container]:
+        out = []
+        for cid in os.listdir(self.dir):
+            if cid.startswith("."):
+                continue
+            c = self._load(cid)
+            if c and (all or c.running):
+                out.append(c)
+        out.sort(key=lambda c: c.config.get("Created", ""), reverse=True)
+        return out
+
+    def get(self, ref: str) -> Container:
+        """By full id, name, or unique id prefix — like Docker."""
+        if not ref:
+            raise InvalidArgument("container name or ID must not be empty")
+        ref = ref.lstrip("/")
+        if len(ref) == 64:
+            c = self._load(ref)
+            if c:
+                return c
+        matches = []
+        for cid in os.listdir(self.dir):
+            if cid.startswith("."):
+                continue
+            if cid.startswith(ref):
+                matches.append(cid)
+                continue
+            try:
+                with open(os.path.join(self.dir, cid, "config.json")) as f:
+                    if json.load(f)["Name"].lstrip("/") == ref:
+                        c = self._load(cid)
+                        if c:
+                            return c
+            except (OSError, ValueError, KeyError):
+                continue
+        if len(matches) == 1:
+            c = self._load(matches[0])
+            if c:
+                return c
+        if len(matches) > 1:
+            raise InvalidArgument(f"multiple containers match the ID prefix {ref!r}; "
+                                  "give more characters")
+        raise NotFound(f"No such container: {ref}")
+
+    def _name_owner(self, name: str) -> str | None:
+        for cid in os.listdir(self.dir):
+            if cid.startswith("."):
+                continue
+            try:
+                with open(os.path.join(self.dir, cid, "config.json")) as f:
+                    if json.load(f)["Name"].lstrip("/") == name:
+                        return cid
+            except (OSError, ValueError, KeyError):
+                continue
+        return None
+
+    # ---- create -------------------------------------------------------------
+    def create(self, opts: CreateOptions, *, hooks=None) -> Container:
+        """Validate everything first; only then write the container's directory
+        (built under a temp name and renamed into place: all or nothing)."""
+        from ..cgroups.limits import Limits
+        from ..runtime.spec import ProcessSpec, cap_set, merge_command, merge_env, \
+            parse_env_file
+
+        image = self.images.resolve(opts.image)
+        icfg = (image.config or {}).get("config") or {}
+        argv = merge_command(icfg, opts.command, opts.entrypoint)
+        limits = Limits(memory=opts.memory, memory_swap=opts.memory_swap, cpus=opts.cpus,
+                        cpu_shares=opts.cpu_shares, pids=opts.pids_limit).validate()
+        caps = cap_set(opts.cap_add, opts.cap_drop)
+        if opts.privileged:
+            from .._sys.constants import CAPS
+            caps = list(CAPS)
+        extra_env = []
+        for path in opts.env_files:
+            try:
+                with open(path) as f:
+                    extra_env += parse_env_file(f.read(), path)
+            except OSError as e:
+                raise InvalidArgument(f"cannot read env file {path}: {e.strerror}") from None
+        extra_env += [e if "=" in e else f"{e}={os.environ.get(e, '')}" for e in opts.env
+                      if "=" in e or e in os.environ]
+        env = merge_env(icfg.get("Env"), extra_env)
+        if opts.name is not None:
+            name = check_name(opts.name)
+        else:
+            name = None
+        cid = new_id()
+        hostname = opts.hostname or cid[:12]
+        if len(hostname) > 64:
+            raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
+        mounts = hooks.mounts(opts, image, cid) if hooks else []
+        tmp = os.path.join(self.dir, f".new-{cid}")
+        final = os.path.join(self.dir, cid)
+        os.makedirs(tmp)
+        try:
+            for sub in ("upper", "work", "merged"):
+                os.mkdir(os.path.join(tmp, sub))
+            with open(os.path.join(tmp, "hostname"), "w") as f:
+                f.write(hostname + "\n")
+            with open(os.path.join(tmp, "hosts"), "w") as f:
+                f.write(_hosts_file(hostname, [(ip, n) for n, ip in
+                                               (h.split(":", 1) for h in opts.add_hosts)]))
+            with open(os.path.join(tmp, "resolv.conf"), "w") as f:
+                f.write(_resolv_conf(opts.dns))
+            spec = ProcessSpec(
+                id=cid, args=argv, env=env, cwd=opts.workdir or icfg.get("WorkingDir") or "/",
+                user=opts.user if opts.user is not None else icfg.get("User", ""),
+                hostname=hostname, lower_dirs=list(image.layer_dirs),
+                upper_dir=os.path.join(final, "upper"), work_dir=os.path.join(final, "work"),
+                rootfs=os.path.join(final, "merged"),
+                etc_files={"/etc/hostname": os.path.join(final, "hostname"),
+                           "/etc/hosts": os.path.join(final, "hosts"),
+                           "/etc/resolv.conf": os.path.join(final, "resolv.conf")},
+                mounts=mounts, caps=caps, readonly_rootfs=opts.read_only, tty=opts.tty,
+                init=opts.init, no_new_privs=not opts.privileged)
+            if opts.network in ("host",):
+                spec.namespaces = [n for n in spec.namespaces if n != "net"]
+                spec.etc_files.pop("/etc/hosts")
+            config = {
+                "Id": cid, "Created": now_iso(), "Path": argv[0], "Args": argv[1:],
+                "Image": image.id, "Name": "/" + (name or ""),
+                "Config": {"Hostname": hostname, "User": spec.user, "Tty": opts.tty,
+                           "OpenStdin": opts.interactive, "AttachStdin": opts.interactive,
+                           "Env": env, "Cmd": opts.command or icfg.get("Cmd"),
+                           "Entrypoint": opts.entrypoint if opts.entrypoint is not None
+                           else icfg.get("Entrypoint"),
+                           "Image": opts.image, "WorkingDir": spec.cwd,
+                           "Labels": {**(icfg.get("Labels") or {}), **opts.labels},
+                           "StopSignal": opts.stop_signal or icfg.get("StopSignal") or "SIGTERM",
+                           "StopTimeout": opts.stop_timeout,
+                           "ExposedPorts": icfg.get("ExposedPorts") or {},
+                           "Volumes": icfg.get("Volumes")},
+                "HostConfig": {"Memory": limits.memory or 0, "MemorySwap": limits.memory_swap or 0,
+                               "NanoCpus": int((limits.cpus or 0) * 1e9),
+                               "CpuShares": limits.cpu_shares or 0,
+                               "PidsLimit": limits.pids, "AutoRemove": opts.auto_remove,
+                               "CapAdd": opts.cap_add, "CapDrop": opts.cap_drop,
+                               "Init": opts.init, "ReadonlyRootfs": opts.read_only,
+                               "Privileged": opts.privileged,
+                               "OpenStdin": opts.interactive, "Binds": opts.volumes,
+                               "Tmpfs": opts.tmpfs, "NetworkMode": opts.network or "default",
+                               "PortBindings": {}, "ExtraHosts": opts.add_hosts,
+                               "Dns": opts.dns},
+                "Mounts": [m.__dict__ for m in mounts],
+                "Limits": limits.__dict__, "CgroupParent": self.cgroup_parent,
+                "Spec": spec.to_json(), "RestartCount": 0, "Driver": "overlay",
+                "Platform": "linux",
+            }
+            cstate.write_json(os.path.join(tmp, "state.json"),
+                              {"Status": "created", "Running": False, "Pid": 0, "ExitCode": 0})
+            with cstate.locked(os.path.join(self.dir, ".lock")):
+                if name is None:
+                    name = random_name()
+                    while self._name_owner(name):
+                        name = random_name() + str(int.from_bytes(os.urandom(1), "big"))
+                else:
+                    owner = self._name_owner(name)
+                    if owner:
+                        raise Conflict(f'The container name "/{name}" is already in use by '
+                                       f'container "{owner}". You have to remove (or rename) '
+                                       'that container to be able to reuse that name.')
+                config["Name"] = "/" + name
+                cstate.write_json(os.path.join(tmp, "config.json"), config)
+                os.rename(tmp, final)
+        except BaseException:
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return self._load(cid)  # type: ignore[return-value]
+
+    # ---- start --------------------------------------------------------------
+    def start(self, ref: str, attach: tuple = (None, None, None)) -> "Started":
+        """Launch the shim; return once the command is exec'd (or raise
+        ContainerExit with Docker's 126/127)."""
+        c = self.get(ref)
+        if c.status == "running":
+            return Started(c.id, c.pid, None)
+        if c.status == "paused":
+            raise Conflict(f"cannot start a paused container {c.name}; unpause it first")
+        with cstate.locked(os.path.join(c.dir, "lock")):
+            pass
+        status_r, status_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            launch_shim(c.dir, status_w, attach)
+        finally:
+            os.close(status_w)
+        reader = StatusReader(status_r)
+        msg = reader.next()
+        if msg is None:
+            reader.close()
+            raise ContainerExit(f"container {c.name}: the monitor exited before starting it", 125)
+        if "error" in msg:
+            reader.close()
+            raise ContainerExit(msg["error"], msg.get("code", 125))
+        return Started(c.id, msg["pid"], reader)
+
+    # ---- wait / stop / kill -------------------------------------------------
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        c = self.get(ref)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while c.running or c.status == "restarting":
+            shim = c.state.get("ShimPid", 0)
+            if shim and cstate.is_alive(shim, None):
+                _wait_pid_exit(shim, 0.2)
+            else:
+                time.sleep(0.01)
+            if deadline and time.monotonic() > deadline:
+                raise Conflict(f"timed out waiting for container {c.name}")
+            try:
+                c = self.get(c.id)
+            except NotFound:
+                return 0
+        return c.exit_code
+
+    def kill(self, ref: str, sig: str | int | None = None) -> None:
+        c = self.get(ref)
+        if c.status != "running" and c.status != "paused":
+            raise Conflict(f"Cannot kill container: {c.name}: container {c.id[:12]} is not "
+                           "running")
+        signum = parse_signal(sig)
+        try:
+            os.kill(c.pid, signum)
+        except ProcessLookupError:
+            pass
+        if c.status == "paused" and signum == signal.SIGKILL:
+            self._cgroup(c).thaw()
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        c = self.get(ref)
+        if not c.running:
+            return
+        if timeout is None:
+            timeout = c.config["Config"].get("StopTimeout") or 10
+        sig = parse_signal(c.config["Config"].get("StopSignal"), signal.SIGTERM)
+        if c.status == "paused":
+            self._cgroup(c).thaw()
+        try:
+            os.kill(c.pid, sig)
+        except ProcessLookupError:
+            pass
+        if not _wait_gone(c.pid, c.state.get("PidStartTime"), timeout):
+            try:
+                os.kill(c.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_gone(c.pid, c.state.get("PidStartTime"), 10)
+        shim = c.state.get("ShimPid", 0)
+        if shim:
+            _wait_gone(shim, None, 5)
+        self._after_exit(c)
+
+    def _after_exit(self, c: Container) -> None:
+        """If the shim died with the container, do its bookkeeping ourselves."""
+        fresh = self._load(c.id)
+        if fresh and fresh.status in ("running", "paused"):
+            cstate.update_state(c.dir, Status="exited", Running=False, Pid=0, ExitCode=137,
+                                FinishedAt=now_iso())
+        try:
+            self._cgroup(c).destroy()
+        except Exception:  # noqa: BLE001
+            pass
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        self.stop(ref, timeout)
+        self.start(ref).detach()
+
+    def pause(self, ref: str) -> None:
+        c = self.get(ref)
+        if c.status != "running":
+            raise Conflict(f"Container {c.id} is not running")
+        self._cgroup(c).freeze()
+        cstate.update_state(c.dir, Status="paused")
+
+    def unpause(self, ref: str) -> None:
+        c = self.get(ref)
+        if c.status != "paused":
+            raise Conflict(f"Container {c.id} is not paused")
+        self._cgroup(c).thaw()
+        cstate.update_state(c.dir, Status="running")
+
+    # ---- remove -------------------------------------------------------------
+    def remove(self, ref: str, force: bool = False, hooks=None, volumes: bool = False) -> str:
+        c = self.get(ref)
+        if c.running:
+            if not force:
+                raise Conflict(f"You cannot remove a {c.status} container {c.id}. Stop the "
+                               "container before attempting removal or force remove")
+            if c.status == "paused":
+                self._cgroup(c).thaw()
+            try:
+                os.kill(c.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _wait_gone(c.pid, c.state.get("PidStartTime"), 10)
+            shim = c.state.get("ShimPid", 0)
+            if shim:
+                _wait_gone(shim, None, 5)
+        try:
+            self._cgroup(c).destroy()
+        except Exception:  # noqa: BLE001
+            pass
+        if hooks:
+            hooks.removed(c, volumes)
+        cstate.remove_container_dir(c.dir)
+        return c.id
+
+    def prune(self, hooks=None) -> list[str]:
+        return [self.remove(c.id, hooks=hooks) for c in self.list() if not c.running]
+
+    def rename(self, ref: str, new: str) -> None:
+        c = self.get(ref)
+        new = check_name(new)
+        with cstate.locked(os.path.join(self.dir, ".lock")):
+            owner = self._name_owner(new)
+            if owner and owner != c.id:
+                raise Conflict(f'Error when allocating new name: The container name "/{new}" '
+                               f'is already in use by container "{owner}".')
+            config = cstate.read_json(os.path.join(c.dir, "config.json"))
+            config["Name"] = "/" + new
+            cstate.write_json(os.path.join(c.dir, "config.json"), config)
+
+    # ---- resources ----------------------------------------------------------
+    def _cgroup(self, c: Container):
+        from ..cgroups import open_cgroup
+        return open_cgroup(c.id, parent=c.config.get("CgroupParent", self.cgroup_parent))
+
+    def stats(self, ref: str):
+        c = self.get(ref)
+        if not c.running:
+            return None
+        return self._cgroup(c).stats()
+
+    def update(self, ref: str, **changes) -> dict:
+        """``glassbox update``: new limits, applied live to the running cgroup."""
+        from ..cgroups.limits import Limits
+        c = self.get(ref)
+        old = Limits(**c.config["Limits"])
+        new = old.merge(Limits(**{k: v for k, v in changes.items() if v is not None}))
+        if new.memory and old.memory_swap and changes.get("memory_swap") is None and \
+                old.memory_swap != -1 and new.memory > old.memory_swap:
+            new = new.merge(Limits(memory_swap=new.memory * 2))
+        new = new.validate()
+        if c.running:
+            self._cgroup(c).apply(new)
+        with cstate.locked(os.path.join(c.dir, "lock")):
+            config = cstate.read_json(os.path.join(c.dir, "config.json"))
+            config["Limits"] = new.__dict__
+            hc = config["HostConfig"]
+            hc["Memory"], hc["MemorySwap"] = new.memory or 0, new.memory_swap or 0
+            hc["NanoCpus"], hc["CpuShares"] = int((new.cpus or 0) * 1e9), new.cpu_shares or 0
+            hc["PidsLimit"] = new.pids
+            cstate.write_json(os.path.join(c.dir, "config.json"), config)
+        return new.__dict__
+
+    def top(self, ref: str) -> dict:
+        """``docker top``: the container's processes, as the host sees them."""
+        c = self.get(ref)
+        if not c.running:
+            raise Conflict(f"Container {c.id} is not running")
+        pids = sorted(self._cgroup(c).pids())
+        rows = []
+        ticks = os.sysconf("SC_CLK_TCK")
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    stat = f.read()
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                uid = os.stat(f"/proc/{pid}").st_uid
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) // ticks
+            rows.append([str(uid), str(pid), fields[1], "0",
+                         f"{cpu // 3600:02d}:{cpu // 60 % 60:02d}:{cpu % 60:02d}",
+                         cmd or stat.split("(", 1)[1].rsplit(")", 1)[0]])
+        return {"Titles": ["UID", "PID", "PPID", "C", "TIME", "CMD"], "Processes": rows}
+
+    # ---- logs ---------------------------------------------------------------
+    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
+             since: str | None = None):
+        """Yield ``(stream, text, time)`` entries from the container's log."""
+        c = self.get(ref)
+        path = os.path.join(c.dir, "container.log")
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:
+            if not follow:
+                return
+            while not os.path.exists(path):
+                if not self._still_running(c.id):
+                    return
+                time.sleep(0.05)
+            f = open(path, "rb")
+        with f:
+            lines = f.readlines()
+            if tail is not None and tail >= 0:
+                lines = lines[-tail:] if tail else []
+            for raw in lines:
+                yield _entry(raw)
+            if not follow:
+                return
+            buf = b""
+            while True:
+                chunk = f.readline()
+                if chunk:
+                    buf += chunk
+                    if buf.endswith(b"\n"):
+                        yield _entry(buf)
+                        buf = b""
+                    continue
+                if not self._still_running(c.id):
+                    rest = f.read()
+                    for raw in (buf + rest).splitlines():
+                        if raw.strip():
+                            yield _entry(raw)
+                    return
+                time.sleep(0.05)
+
+    def _still_running(self, cid: str) -> bool:
+        c = self._load(cid)
+        return bool(c and c.running)
+
+
+def _entry(raw: bytes) -> tuple[str, str, str]:
+    d = json.loads(raw)
+    return d.get("stream", "stdout"), d.get("log", ""), d.get("time", "")
+
+
+def _wait_pid_exit(pid: int, timeout: float) -> None:
+    """Sleep until ``pid`` exits or ``timeout`` passes (pidfd: no busy polling)."""
+    import select
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
+        return
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+
+
+def _wait_gone(pid: int, start_time, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while cstate.is_alive(pid, start_time):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        _wait_pid_exit(pid, min(left, 0.5))
+        # a zombie (not yet reaped by its parent) still counts as gone
+    return True
+
+
+class StatusReader:
+    """Reads the shim's JSON-lines status pipe."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.buf = b""
+
+    def next(self) -> dict | None:
+        while b"\n" not in self.buf:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except InterruptedError:
+                continue
+            if not chunk:
+                return None
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+@dataclass
+class Started:
+    id: str
+    pid: int
+    reader: StatusReader | None
+
+    def wait_exit(self) -> dict | None:
+        """Block until the shim reports the exit (attached runs)."""
+        if self.reader is None:
+            return None
+        try:
+            return self.reader.next()
+        finally:
+            self.detach()
+
+    def detach(self) -> None:
+        if self.reader:
+            self.reader.close()
+            self.reader = None
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def launch_shim(cdir: str, status_w: int, attach: tuple) -> None:
+    """Start the shim detached from the caller (its own session, not our child)."""
+    if _single_threaded():
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                if os.fork():
+                    os._exit(0)
+                from ..runtime.shim import shim_main
+                shim_main(cdir, status_w, attach)
+            finally:
+                os._exit(125)
+        os.waitpid(pid, 0)
+        return
+    import subprocess
+    import sys
+    import glassbox
+    pkg_parent = os.path.dirname(os.path.dirname(glassbox.__file__))
+    boot = ("import sys; sys.path.insert(0, sys.argv[1]); del sys.argv[1]; "
+            "from glassbox.runtime.shim import main; main()")
+    fds = [fd for fd in (status_w, *attach) if fd is not None]
+    args = [sys.executable, "-I", "-S", "-c", boot, pkg_parent, cdir, str(status_w)] + \
+        ["-" if fd is None else str(fd) for fd in attach]
+    subprocess.run(args, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, start_new_session=True, check=False)

@@ -1,0 +1,91 @@
+"""Atomic, locked reads and writes of a container's files, and liveness checks.
+
+Every write goes to a temp file and is renamed over the old one, so a reader
+(or a crash) sees either the old state or the new, never half of one.
+Read-modify-write of ``state.json`` holds ``flock`` on the container's
+``lock`` file.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+
+
+def read_json(path: str) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def write_json(path: str, data: dict) -> None:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+
+
+@contextmanager
+def locked(path: str):
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def update_state(cdir: str, **fields) -> dict:
+    """Merge ``fields`` into ``state.json`` under the container's lock."""
+    if not os.path.isdir(cdir):
+        return {}
+    with locked(os.path.join(cdir, "lock")):
+        path = os.path.join(cdir, "state.json")
+        try:
+            state = read_json(path)
+        except (OSError, ValueError):
+            state = {}
+        state.update(fields)
+        write_json(path, state)
+        return state
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat: tells a live process from a recycled pid."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return int(data.rsplit(")", 1)[1].split()[19])
+
+
+def is_alive(pid: int, start_time: int | None) -> bool:
+    if not pid:
+        return False
+    st = process_start_time(pid)
+    if st is None:
+        return False
+    if start_time is not None and st != start_time:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def remove_container_dir(cdir: str) -> None:
+    """Make the container disappear atomically (rename into ``.trash``), then
+    delete it. A crash in between leaves only trash, which ``system check``
+    empties."""
+    trash = os.path.join(os.path.dirname(cdir), ".trash")
+    os.makedirs(trash, exist_ok=True)
+    dest = os.path.join(trash, os.path.basename(cdir) + f".{os.getpid()}")
+    try:
+        os.rename(cdir, dest)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(dest, ignore_errors=True)

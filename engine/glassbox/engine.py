@@ -1,0 +1,270 @@
+"""``Engine``: the one facade every front end uses (CLI, magics, daemon).
+
+It composes the image store, the container manager, and (as they land) the
+builder, registry client, volumes and networks, all on one state root
+(``GLASSBOX_ROOT``, default ``/var/lib/glassbox``). The same call gives the
+same result whichever front end made it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+
+from .containers.options import CreateOptions
+from .errors import ContainerExit
+
+DEFAULT_ROOT = "/var/lib/glassbox"
+
+
+@dataclass
+class RunResult:
+    """What ``run`` returns: the container id, its exit code and (when captured) output."""
+
+    id: str
+    exit_code: int | None
+    stdout: bytes = b""
+    stderr: bytes = b""
+    oom_killed: bool = False
+
+
+class Engine:
+    def __init__(self, root: str | None = None, *, cgroup_parent: str | None = None):
+        self.root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT") or DEFAULT_ROOT)
+        self.cgroup_parent = cgroup_parent or os.environ.get("GLASSBOX_CGROUP_PARENT") or \
+            "glassbox"
+        os.makedirs(self.root, exist_ok=True)
+
+    # ---- composed parts (created on first use: keeps the CLI fast) ----------
+    @cached_property
+    def images(self):
+        from .images.store import ImageStore
+        return ImageStore(self.root)
+
+    @cached_property
+    def containers(self):
+        from .containers.manager import ContainerManager
+        return ContainerManager(self.root, self.images, self.cgroup_parent)
+
+    # ---- containers ---------------------------------------------------------
+    def create(self, opts: CreateOptions):
+        return self.containers.create(opts)
+
+    def start(self, ref: str, attach=(None, None, None)):
+        return self.containers.start(ref, attach)
+
+    def run(self, image: str | CreateOptions, command: list[str] | None = None, *,
+            detach: bool = False, capture: bool = True, on_output=None,
+            attach_fds: tuple | None = None, **options) -> RunResult:
+        """Create and start a container, like ``docker run``.
+
+        Detached: returns once the command is running. Attached: returns once it
+        exits, with its exit code and, when ``capture`` is true, its stdout and
+        stderr (``on_output(stream, bytes)`` is called as output arrives — the
+        notebook streams into the cell that way). ``attach_fds=(in, out, err)``
+        hands real file descriptors to the container instead (the CLI does).
+        A command that cannot start raises :class:`ContainerExit` (126/127).
+        """
+        opts = image if isinstance(image, CreateOptions) else \
+            CreateOptions(image=image, command=command, **options)
+        c = self.containers.create(opts)
+        if detach:
+            try:
+                self.containers.start(c.id).detach()
+            except ContainerExit:
+                if opts.auto_remove:
+                    self._forget(c.id)
+                raise
+            return RunResult(c.id, None)
+        if attach_fds is not None:
+            try:
+                started = self.containers.start(c.id, attach_fds)
+            except ContainerExit:
+                if opts.auto_remove:
+                    self._forget(c.id)
+                raise
+            msg = started.wait_exit() or {}
+            code = msg.get("exit")
+            if code is None:
+                code = self.containers.wait(c.id) if not opts.auto_remove else 125
+            return RunResult(c.id, code, oom_killed=msg.get("oom", False))
+        return self._run_captured(c.id, opts, capture, on_output)
+
+    def _forget(self, cid: str) -> None:
+        from .errors import NotFound
+        try:
+            self.containers.remove(cid, force=True)
+        except NotFound:
+            pass
+
+    def _run_captured(self, cid, opts, capture, on_output) -> RunResult:
+        import selectors
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        err_r, err_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            started = self.containers.start(cid, (None, out_w, err_w))
+        except ContainerExit:
+            os.close(out_r), os.close(err_r)
+            if opts.auto_remove:
+                self._forget(cid)
+            raise
+        finally:
+            os.close(out_w), os.close(err_w)
+        bufs = {"stdout": bytearray(), "stderr": bytearray()}
+        sel = selectors.DefaultSelector()
+        sel.register(out_r, selectors.EVENT_READ, "stdout")
+        sel.register(err_r, selectors.EVENT_READ, "stderr")
+        open_fds = 2
+        while open_fds:
+            for key, _ in sel.select():
+                data = os.read(key.fd, 65536)
+                if not data:
+                    sel.unregister(key.fd)
+                    os.close(key.fd)
+                    open_fds -= 1
+                    continue
+                if capture:
+                    bufs[key.data] += data
+                if on_output:
+                    on_output(key.data, data)
+        msg = started.wait_exit() or {}
+        return RunResult(cid, msg.get("exit"), bytes(bufs["stdout"]), bytes(bufs["stderr"]),
+                         msg.get("oom", False))
+
+    def __getattr__(self, name):
+        # container verbs straight through: stop, kill, wait, remove, logs, ...
+        if name in {"stop", "kill", "wait", "remove", "logs", "list", "get", "stats", "update",
+                    "top", "rename", "restart", "pause", "unpause", "prune"}:
+            return getattr(self.containers, name)
+        raise AttributeError(name)
+
+    # ---- images ---------------------------------------------------------------
+    def image_inspect(self, ref: str) -> dict:
+        """Docker's ``image inspect`` document."""
+        img = self.images.resolve(ref)
+        cfg = img.config or {}
+        return {"Id": img.id, "RepoTags": list(img.repo_tags),
+                "RepoDigests": list(getattr(img, "repo_digests", ()) or ()),
+                "Created": cfg.get("created", img.created), "Author": cfg.get("author", ""),
+                "Comment": ((cfg.get("history") or [{}])[-1] or {}).get("comment", ""),
+                "Config": cfg.get("config") or {}, "Architecture": cfg.get("architecture"),
+                "Os": cfg.get("os"), "Size": img.size,
+                "GraphDriver": {"Name": "overlay",
+                                "Data": {"LowerDir": ":".join(reversed(img.layer_dirs))}},
+                "RootFS": {"Type": "layers", "Layers": [l.diff_id for l in img.layers]},
+                "Descriptor": {"digest": img.manifest_digest},
+                "Metadata": {"LastTagTime": img.created}}
+
+    def diff(self, ref: str) -> list[tuple[str, str]]:
+        """``glassbox diff``: A/C/D lines from the container's read/write layer."""
+        from .containers.diff import changes
+        c = self.containers.get(ref)
+        spec = c.config["Spec"]
+        return changes(spec["upper_dir"], spec["lower_dirs"])
+
+    def commit(self, ref: str, target: str | None = None, *, message: str = "",
+               author: str = "", changes=(), pause: bool = True):
+        """Turn a container's read/write layer into a new image version: the
+        base image's layers plus one new layer, and its config with ``changes``."""
+        import copy
+        from .containers.manager import now_iso
+        from .images.changes import apply_changes
+        c = self.containers.get(ref)
+        base = self.images.resolve(c.config["Image"])
+        frozen = False
+        if pause and c.status == "running":
+            self.containers._cgroup(c).freeze()
+            frozen = True
+        try:
+            layer = self.images.create_layer(c.config["Spec"]["upper_dir"])
+        finally:
+            if frozen:
+                self.containers._cgroup(c).thaw()
+        config = copy.deepcopy(base.config)
+        cc = dict(config.get("config") or {})
+        run_cfg = c.config["Config"]
+        cc.update({k: v for k, v in {"Env": run_cfg.get("Env"), "Cmd": run_cfg.get("Cmd"),
+                                     "Entrypoint": run_cfg.get("Entrypoint"),
+                                     "WorkingDir": run_cfg.get("WorkingDir"),
+                                     "User": run_cfg.get("User") or None}.items()
+                   if v is not None})
+        config["config"] = cc
+        config = apply_changes(config, list(changes))
+        now = now_iso()
+        config["created"] = now
+        if author:
+            config["author"] = author
+        config.setdefault("rootfs", {"type": "layers", "diff_ids": []})
+        config["rootfs"]["diff_ids"] = list(base.diff_ids) + [layer.diff_id]
+        argv = " ".join([c.config["Path"]] + c.config["Args"])
+        config["history"] = list(config.get("history") or []) + [
+            {"created": now, "created_by": argv, "comment": message,
+             **({"author": author} if author else {})}]
+        return self.images.put_image(config, list(base.layers) + [layer],
+                                     [target] if target else [])
+
+    # ---- system ---------------------------------------------------------------
+    def system_df(self) -> dict:
+        du = self.images.disk_usage()
+        containers = self.containers.list()
+        used_images = {c.config["Image"] for c in containers}
+        img_rows = du.get("images", [])
+        size = du.get("layers_size", sum(r["size"] for r in img_rows))
+        reclaim = sum(r["unique_size"] for r in img_rows if r["id"] not in used_images)
+        c_size = 0
+        for c in containers:
+            for base, _, files in os.walk(c.config["Spec"]["upper_dir"]):
+                for f in files:
+                    try:
+                        c_size += os.lstat(os.path.join(base, f)).st_size
+                    except OSError:
+                        pass
+        layers = []
+        for row in du.get("layers", []):
+            layers.append({"DiffID": row.get("diff_id", ""), "Size": row.get("size", 0),
+                           "Images": row.get("images", [])})
+        return {"Summary": [
+            {"Type": "Images", "TotalCount": len(img_rows),
+             "Active": len([r for r in img_rows if r["id"] in used_images]), "Size": size,
+             "Reclaimable": reclaim},
+            {"Type": "Containers", "TotalCount": len(containers),
+             "Active": len([c for c in containers if c.running]), "Size": c_size,
+             "Reclaimable": 0}],
+            "Images": img_rows, "Layers": layers}
+
+    def system_check(self) -> dict:
+        """Find and repair what a crash left: trash, half-created containers,
+        orphan blobs/layers and partial writes in the image store."""
+        import shutil
+        report = {}
+        cdir = self.containers.dir
+        trash = os.path.join(cdir, ".trash")
+        n = 0
+        if os.path.isdir(trash):
+            for entry in os.listdir(trash):
+                shutil.rmtree(os.path.join(trash, entry), ignore_errors=True)
+                n += 1
+        for entry in os.listdir(cdir):
+            if entry.startswith(".new-"):
+                shutil.rmtree(os.path.join(cdir, entry), ignore_errors=True)
+                n += 1
+        report["containers_cleaned"] = n
+        report["images"] = self.images.gc()
+        return report
+
+    def info(self) -> dict:
+        from .cgroups import detect_version
+        import platform
+        cs = self.containers.list()
+        return {"Containers": len(cs), "Running": len([c for c in cs if c.running]),
+                "Stopped": len([c for c in cs if not c.running]),
+                "Images": len(self.images.list()), "Storage Driver": "overlay",
+                "Cgroup Version": detect_version(), "Kernel Version": platform.release(),
+                "Operating System": "linux", "Architecture": platform.machine(),
+                "CPUs": os.cpu_count(), "Docker Root Dir": self.root}
+
+    def exec(self, ref: str, argv: list[str], **kw) -> int:
+        from .runtime.exec import exec_in
+        c = self.containers.get(ref)
+        return exec_in(c, argv, **kw)

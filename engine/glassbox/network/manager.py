@@ -1,0 +1,434 @@
+"""NetworkManager: bridge networks, container endpoints, published ports, cleanup.
+
+The one object the runtime/engine talks to. It knows nothing about containers
+beyond an id, a name and *a pid inside the container's network namespace*::
+
+    nm = NetworkManager(root)
+    net = nm.ensure_default()                       # "bridge" on gbx0, 172.17.0.0/16
+    ep = nm.connect("labnet", cid, pid, name="db", aliases=["database"])
+    px = nm.publish(cid, parse_publish("127.0.0.1:8080:80"), ep.ip, watch_pid=pid)
+    nm.hosts_entries("labnet")                     # → [("172.18.0.2", ["db", ...])]
+    nm.release_container(cid)                       # stop/rm: veths, IPs, proxies
+    nm.check()                                      # after a crash: remove leftovers
+
+Bridges are created **eagerly** by :meth:`create` (as Docker does): the subnet
+then shows up in the host's routes at once, so a second engine root, Docker, or
+a VPN choosing a subnet later sees it taken. A bridge that vanished (reboot) is
+recreated on the next :meth:`connect`.
+
+Concurrency: every read-modify-write holds ``<root>/networks/.lock``; choosing a
+subnet additionally holds a host-wide lock (``/run/glassbox/network.lock``) so
+two roots never pick the same free subnet at the same moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from typing import Iterable
+
+from ..errors import Conflict, InvalidArgument, NotFound
+from . import ipam, netlink
+from .netlink import off_loop
+from .ports import PortBinding, ProxyHandle, start_proxy, stop_proxy
+from .store import Endpoint, Network, NetworkStore, flocked
+
+DEFAULT_ROOT = "/var/lib/glassbox"
+DEFAULT_NETWORK = "bridge"
+RESERVED_NAMES = ("bridge", "host", "none", "default")
+HOST_LOCK = "/run/glassbox/network.lock"
+_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+
+
+def default_bridge_name(root: str) -> str:
+    """``gbx0`` for the default root; ``gbx0-<6 hex>`` for any other root (tests)."""
+    root = os.path.abspath(root)
+    if root == DEFAULT_ROOT:
+        return "gbx0"
+    return "gbx0-" + hashlib.sha256(root.encode()).hexdigest()[:6]
+
+
+def validate_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 128:
+        raise InvalidArgument(f"invalid network name {name!r}: use letters, digits and "
+                              f"'_.-', starting with a letter or digit")
+    return name
+
+
+class NetworkManager:
+    """Bridge networks of one state root (``<root>/networks/``)."""
+
+    def __init__(self, root: str, *, host_lock: str = HOST_LOCK,
+                 proc_sys: str = "/proc/sys"):
+        self.root = os.path.abspath(root)
+        self.store = NetworkStore(self.root)
+        self.tag = hashlib.sha256(self.root.encode()).hexdigest()[:10]
+        self.default_bridge = default_bridge_name(self.root)
+        self.host_lock = host_lock
+        self.proc_sys = proc_sys
+
+    # ------------------------------------------------------------------ naming
+    def _alias(self, kind: str, *parts: str) -> str:
+        """The ifalias stamped on our devices: which root owns them, and what they are."""
+        return ":".join(["glassbox", self.tag, kind, *parts])
+
+    def _owned(self, alias: str | None) -> bool:
+        return bool(alias) and alias.startswith(f"glassbox:{self.tag}:")
+
+    # ------------------------------------------------------------------ lookup
+    def _find(self, nets: list[Network], name_or_id: str) -> Network:
+        if isinstance(name_or_id, Network):
+            name_or_id = name_or_id.id
+        for n in nets:
+            if n.name == name_or_id or n.id == name_or_id:
+                return n
+        matches = [n for n in nets if name_or_id and n.id.startswith(name_or_id)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise Conflict(f"network id prefix {name_or_id!r} is ambiguous: "
+                           f"{', '.join(n.name for n in matches)}; give more characters")
+        raise NotFound(f"network {name_or_id!r} not found (see `glassbox network ls`)")
+
+    def list(self) -> list[Network]:
+        """All networks of this root, the default one first."""
+        return self.store.all()
+
+    def inspect(self, name_or_id: str) -> Network:
+        """A network by name, id or unique id prefix (NotFound otherwise)."""
+        return self._find(self.store.all(), name_or_id)
+
+    # ----------------------------------------------------------------- creation
+    def _taken(self, ipr, nets: list[Network]) -> list[ipam.IPv4Network]:
+        return [n.pool.subnet for n in nets] + netlink.host_networks(ipr)
+
+    def _new_id(self, ipr) -> str:
+        while True:
+            nid = secrets.token_hex(32)
+            if netlink.link_index(ipr, "gbx-" + nid[:8]) is None:
+                return nid
+
+    def _ensure_bridge(self, ipr, net: Network) -> int:
+        """The bridge's index, creating the bridge if it is missing."""
+        link = netlink.get_link(ipr, net.bridge)
+        if link is not None:
+            if link["alias"] and not self._owned(link["alias"]):
+                raise Conflict(f"bridge {net.bridge} exists but belongs to another "
+                               f"glassbox root ({link['alias']}); remove it or use "
+                               f"another GLASSBOX_ROOT")
+            return link["index"]
+        idx = netlink.create_bridge(ipr, net.bridge, net.gateway, net.prefixlen,
+                                    self._alias("net", net.id[:12]),
+                                    mac=ipam.mac_for_ip(net.gateway))
+        try:
+            # a bridge that never routes keeps its network isolated from others
+            netlink.set_forwarding(net.bridge, net.outbound, self.proc_sys)
+        except Exception:
+            netlink.delete_link(ipr, net.bridge)
+            raise
+        return idx
+
+    @off_loop
+    def ensure_default(self) -> Network:
+        """The pre-defined ``bridge`` network (created on first use), bridge up."""
+        with flocked(self.host_lock), self.store.lock(), netlink.host_ipr() as ipr:
+            nets = self.store.all()
+            for n in nets:
+                if n.default:
+                    self._ensure_bridge(ipr, n)
+                    return n
+            subnet = ipam.choose_subnet(self._taken(ipr, nets), exclude_default=False)
+            net = Network(id=self._new_id(ipr), name=DEFAULT_NETWORK, driver="bridge",
+                          bridge=self.default_bridge,
+                          pool=ipam.AddressPool(subnet, subnet.network_address + 1),
+                          created=time.time(), default=True)
+            return self._create_locked(ipr, net)
+
+    def _create_locked(self, ipr, net: Network) -> Network:
+        self.store.save(net)  # record first: a crash leaves a record, never a stray bridge
+        try:
+            self._ensure_bridge(ipr, net)
+        except BaseException:
+            self.store.delete(net)
+            raise
+        return net
+
+    @off_loop
+    def create(self, name: str, *, subnet: str | None = None, gateway: str | None = None,
+               driver: str = "bridge", internal: bool = False,
+               labels: dict[str, str] | None = None) -> Network:
+        """A user-defined bridge network; its bridge ``gbx-<id[:8]>`` is created now.
+
+        Conflict: the name exists (or is reserved). InvalidArgument: bad name,
+        driver, subnet or gateway, or a subnet overlapping another network or a
+        route/address of the host.
+        """
+        validate_name(name)
+        if driver != "bridge":
+            raise InvalidArgument(f"network driver {driver!r} is not supported: only "
+                                  f"'bridge' (use --network host|none on `run` for those)")
+        if name in RESERVED_NAMES:
+            raise Conflict(f"network name {name!r} is reserved for a pre-defined network")
+        want = ipam.parse_subnet(subnet) if subnet else None
+        if want is None and gateway:
+            raise InvalidArgument("--gateway needs --subnet")
+        gw = ipam.parse_gateway(gateway, want) if want else None
+        with flocked(self.host_lock), self.store.lock(), netlink.host_ipr() as ipr:
+            nets = self.store.all()
+            if any(n.name == name for n in nets):
+                raise Conflict(f"network with name {name!r} already exists: pick another "
+                               f"name or remove it first (`glassbox network rm {name}`)")
+            if want is not None:
+                for n in nets:
+                    if want.overlaps(n.pool.subnet):
+                        raise InvalidArgument(f"subnet {want} overlaps network {n.name!r} "
+                                              f"({n.subnet}); choose a disjoint subnet")
+                clash = ipam.overlaps(want, netlink.host_networks(ipr))
+                if clash is not None:
+                    raise InvalidArgument(f"subnet {want} overlaps {clash}, which this host "
+                                          f"already routes (see `ip route`); choose "
+                                          f"another subnet")
+                pool = ipam.AddressPool(want, gw)
+            else:
+                sub = ipam.choose_subnet(self._taken(ipr, nets))
+                pool = ipam.AddressPool(sub, sub.network_address + 1)
+            nid = self._new_id(ipr)
+            net = Network(id=nid, name=name, driver=driver, bridge="gbx-" + nid[:8],
+                          pool=pool, internal=bool(internal), labels=dict(labels or {}),
+                          created=time.time())
+            return self._create_locked(ipr, net)
+
+    # ------------------------------------------------------------------ removal
+    def _reap_stale(self, ipr, net: Network) -> list[str]:
+        """Tear down endpoints whose container process is gone; their ids."""
+        gone = [cid for cid, ep in net.endpoints.items()
+                if not netlink.process_alive(ep.netns_pid, ep.pid_start)]
+        for cid in gone:
+            self._teardown(ipr, net, net.endpoints[cid])
+        return gone
+
+    def _teardown(self, ipr, net: Network, ep: Endpoint) -> None:
+        # deleting one end deletes the pair; if the netns died, the kernel already did
+        netlink.delete_link(ipr, ep.host_ifname)
+        net.pool.release(ep.ip)
+        net.endpoints.pop(ep.container_id, None)
+
+    def _remove_locked(self, ipr, net: Network) -> None:
+        if self._reap_stale(ipr, net):
+            self.store.save(net)
+        if net.endpoints:
+            who = ", ".join(ep.name or cid[:12] for cid, ep in net.endpoints.items())
+            raise Conflict(f"network {net.name!r} has active endpoints ({who}): stop or "
+                           f"disconnect those containers first")
+        link = netlink.get_link(ipr, net.bridge)
+        if link is not None and (not link["alias"] or self._owned(link["alias"])):
+            netlink.delete_link(ipr, net.bridge)
+        self.store.delete(net)
+
+    @off_loop
+    def remove(self, name_or_id: str) -> None:
+        """Remove a network and its bridge. Conflict while containers are attached."""
+        with self.store.lock(), netlink.host_ipr() as ipr:
+            net = self._find(self.store.all(), name_or_id)
+            if net.default:
+                raise Conflict(f"{net.name} is a pre-defined network and cannot be removed")
+            self._remove_locked(ipr, net)
+
+    @off_loop
+    def prune(self) -> list[str]:
+        """Remove every user network without live endpoints; their names."""
+        removed = []
+        with self.store.lock(), netlink.host_ipr() as ipr:
+            for net in self.store.all():
+                if net.default:
+                    continue
+                try:
+                    self._remove_locked(ipr, net)
+                except Conflict:
+                    continue
+                removed.append(net.name)
+        return removed
+
+    # ---------------------------------------------------------------- endpoints
+    @off_loop
+    def connect(self, network: str, container_id: str, netns_pid: int, *, name: str = "",
+                aliases: Iterable[str] = (), ip: str | None = None,
+                ifname: str | None = None) -> Endpoint:
+        """Attach the netns of ``netns_pid`` to ``network``: veth, address, route.
+
+        ``ifname`` None picks the lowest free ``ethN`` inside (``eth0`` first).
+        The default route goes via this network's gateway unless the container
+        already has one (or the network is ``internal``).
+        """
+        if not container_id:
+            raise InvalidArgument("connect needs a container id")
+        if ifname is not None and not re.match(r"^[a-zA-Z0-9_.-]{1,15}$", ifname):
+            raise InvalidArgument(f"invalid interface name {ifname!r}")
+        with self.store.lock(), netlink.host_ipr() as ipr:
+            net = self._find(self.store.all(), network)
+            old = net.endpoints.get(container_id)
+            if old is not None:
+                if netlink.process_alive(old.netns_pid, old.pid_start):
+                    raise Conflict(f"container {name or container_id[:12]} is already "
+                                   f"connected to network {net.name!r}")
+                self._teardown(ipr, net, old)
+                self.store.save(net)
+            nsfd = netlink.open_netns(netns_pid)
+            try:
+                return self._connect_locked(ipr, net, nsfd, container_id, netns_pid,
+                                            name, list(aliases), ip, ifname)
+            finally:
+                os.close(nsfd)
+
+    def _connect_locked(self, ipr, net: Network, nsfd: int, cid: str, pid: int,
+                        name: str, aliases: list[str], ip: str | None,
+                        ifname: str | None) -> Endpoint:
+        with netlink.netns_ipr(nsfd) as nsipr:
+            ifname = ifname or netlink.free_ifname(nsipr)
+            if netlink.link_index(nsipr, ifname) is not None:
+                raise Conflict(f"the container already has an interface named {ifname}")
+            addr = net.pool.allocate(cid, ip)
+            host_ifname = netlink.VETH_PREFIX + secrets.token_hex(4)
+            ep = Endpoint(network=net.name, network_id=net.id, container_id=cid,
+                          name=name, ip=str(addr), prefixlen=net.prefixlen,
+                          gateway="" if net.internal else net.gateway,
+                          mac=ipam.mac_for_ip(addr), host_ifname=host_ifname,
+                          ifname=ifname, aliases=[a for a in aliases if a],
+                          netns_pid=pid, pid_start=netlink.process_start_time(pid) or 0)
+            net.endpoints[cid] = ep
+            self.store.save(net)  # recorded before the veth exists: check() can undo it
+            try:
+                br = self._ensure_bridge(ipr, net)
+                netlink.create_veth(ipr, host_ifname, nsfd, ifname, ep.mac, br,
+                                    self._alias("ep", net.id[:12], cid[:12]))
+                netlink.configure_inside(nsipr, ifname, ep.ip, ep.prefixlen,
+                                         ep.gateway or None)
+            except BaseException:
+                self._teardown(ipr, net, ep)
+                # the peer may exist inside without its host end if creation raced
+                if netlink.link_index(nsipr, ifname) is not None:
+                    netlink.delete_link(nsipr, ifname)
+                self.store.save(net)
+                raise
+            return ep
+
+    @off_loop
+    def disconnect(self, network: str, container_id: str) -> None:
+        """Detach a container: delete its veth pair, release its address."""
+        with self.store.lock(), netlink.host_ipr() as ipr:
+            net = self._find(self.store.all(), network)
+            ep = net.endpoints.get(container_id)
+            if ep is None:
+                raise NotFound(f"container {container_id[:12]} is not connected to "
+                               f"network {net.name!r}")
+            self._teardown(ipr, net, ep)
+            self.store.save(net)
+
+    @off_loop
+    def release_container(self, container_id: str) -> None:
+        """Everything of a container: endpoints on all networks, port proxies.
+
+        For stop/rm. Idempotent, and fine when the netns is already gone.
+        """
+        with self.store.lock(), netlink.host_ipr() as ipr:
+            for net in self.store.all():
+                ep = net.endpoints.get(container_id)
+                if ep is not None:
+                    self._teardown(ipr, net, ep)
+                    self.store.save(net)
+            self._unpublish_locked(container_id)
+
+    def endpoints(self, container_id: str) -> list[Endpoint]:
+        """The container's endpoints on every network."""
+        return [n.endpoints[container_id] for n in self.store.all()
+                if container_id in n.endpoints]
+
+    def hosts_entries(self, network: str) -> list[tuple[str, list[str]]]:
+        """(ip, [name, aliases..., short id]) of every container on ``network``.
+
+        The data for the containers' ``/etc/hosts`` (see :mod:`.dns`). The runtime
+        rewrites the hosts file of each peer when one joins or leaves.
+        """
+        net = self.inspect(network)
+        out = []
+        for cid, ep in sorted(net.endpoints.items(), key=lambda kv: ipam.IPv4Address(kv[1].ip)):
+            names = []
+            for n in [ep.name, *ep.aliases, cid[:12]]:
+                if n and n not in names:
+                    names.append(n)
+            out.append((ep.ip, names))
+        return out
+
+    # ------------------------------------------------------------------- ports
+    def publish(self, container_id: str, bindings: Iterable[PortBinding],
+                container_ip: str, *, watch_pid: int = 0) -> ProxyHandle:
+        """Start a proxy for ``bindings`` to ``container_ip`` and record it.
+
+        Conflict when a host port is taken (nothing is left running then).
+        :meth:`release_container` stops it.
+        """
+        handle = start_proxy(list(bindings), container_ip, container_id=container_id,
+                             watch_pid=watch_pid, owner=f"glassbox:{self.tag}")
+        try:
+            with self.store.lock():
+                records = self.store.proxies().get(container_id, [])
+                records.append(handle.to_dict())
+                self.store.save_proxies(container_id, records)
+        except BaseException:
+            stop_proxy(handle)
+            raise
+        return handle
+
+    def published(self, container_id: str) -> list[ProxyHandle]:
+        """The container's proxies (for ``glassbox port``)."""
+        return [ProxyHandle.from_dict(d)
+                for d in self.store.proxies().get(container_id, [])]
+
+    def _unpublish_locked(self, container_id: str) -> list[int]:
+        stopped = []
+        for rec in self.store.proxies().get(container_id, []):
+            if stop_proxy(rec):
+                stopped.append(int(rec["pid"]))
+        self.store.delete_proxies(container_id)
+        return stopped
+
+    def unpublish(self, container_id: str) -> list[int]:
+        """Stop the container's proxies; the pids that were stopped."""
+        with self.store.lock():
+            return self._unpublish_locked(container_id)
+
+    # ------------------------------------------------------------------ repair
+    @off_loop
+    def check(self) -> dict:
+        """Find and remove what a crashed engine left behind; a report of what went.
+
+        * endpoints whose container process is gone (veth deleted, address released),
+        * our devices (``gbx*`` named *and* stamped with this root's alias) that no
+          record knows — devices of other roots are never touched,
+        * port proxies of containers that have no live endpoint any more.
+        """
+        report: dict[str, list] = {"endpoints": [], "links": [], "proxies": []}
+        with self.store.lock(), netlink.host_ipr() as ipr:
+            nets = self.store.all()
+            for net in nets:
+                gone = self._reap_stale(ipr, net)
+                if gone:
+                    self.store.save(net)
+                    report["endpoints"] += [f"{net.name}/{cid[:12]}" for cid in gone]
+            known = {n.bridge for n in nets}
+            known |= {ep.host_ifname for n in nets for ep in n.endpoints.values()}
+            links = netlink.links(ipr)
+            # veths first: deleting a bridge does not delete its ports
+            for link in sorted(links, key=lambda lk: lk["kind"] == "bridge"):
+                name = link["ifname"]
+                if netlink.ours(name) and self._owned(link["alias"]) and name not in known:
+                    if netlink.delete_link(ipr, name):
+                        report["links"].append(name)
+            live = {cid for n in nets for cid in n.endpoints}
+            for cid in list(self.store.proxies()):
+                if cid not in live:
+                    report["proxies"] += self._unpublish_locked(cid)
+        return report

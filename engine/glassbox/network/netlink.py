@@ -1,0 +1,338 @@
+"""The kernel side of networking, through rtnetlink (pyroute2) — never the ``ip`` tool.
+
+Three objects make a bridge network::
+
+    host netns                                   container netns (pid P)
+    ┌───────────────────────────────┐            ┌──────────────────────┐
+    │ bridge gbx-1a2b3c4d           │            │ eth0 172.18.0.2/16   │
+    │   172.18.0.1/16 (the gateway) │            │ default via          │
+    │   └── gbxv0a1b2c3d ═══════════╪═ veth ═════╪═ 172.18.0.1          │
+    └───────────────────────────────┘            └──────────────────────┘
+
+* a **bridge** is a virtual switch; its own address is the containers' gateway;
+* a **veth pair** is a virtual cable: the host end is a port of the bridge, the
+  other end is created *directly inside* the container's network namespace
+  (``IFLA_NET_NS_FD``), already named ``eth0`` — no move-and-rename round trip;
+* the container end is configured **from inside** its namespace through one
+  netlink socket opened there: a short-lived thread ``setns()``-es into
+  ``/proc/<pid>/ns/net``, opens the socket and exits. A socket stays bound to the
+  namespace it was created in, so the rest of the work happens from the caller's
+  thread, without forking a helper process (pyroute2's ``NetNS`` forks one).
+
+Our host devices carry a recognisable name (``gbx0``/``gbx0-*``/``gbx-*`` bridges,
+``gbxv*`` veths) *and* an ``ifalias`` naming the state root that owns them, so a
+cleanup only ever touches devices of its own root.
+
+pyroute2 ≥ 0.9 drives an asyncio loop under its synchronous API, which cannot run
+inside a thread whose loop is already running (a Jupyter kernel's main thread):
+:func:`off_loop` moves such calls to a worker thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import ipaddress
+import os
+import socket
+import threading
+from typing import Callable, Iterator, TypeVar
+
+from ..errors import InvalidArgument, KernelError, NotFound
+
+T = TypeVar("T")
+
+NETLINK_ROUTE = 0
+BRIDGE_PREFIXES = ("gbx0", "gbx-")
+VETH_PREFIX = "gbxv"
+ALIAS_PREFIX = "glassbox:"
+
+
+def preload() -> None:
+    """Import pyroute2 now. It costs ~150-250 ms (it pulls in asyncio and every
+    netlink family); a warm helper/daemon calls this once so that attaching a
+    container to a network costs only the kernel work (~10-15 ms)."""
+    from pyroute2 import IPRoute  # noqa: F401
+
+
+def ours(ifname: str) -> bool:
+    """Does the device name follow glassbox's naming (bridge or veth)?"""
+    return ifname.startswith(BRIDGE_PREFIXES) or ifname.startswith(VETH_PREFIX)
+
+
+def off_loop(fn: Callable[..., T]) -> Callable[..., T]:
+    """Run ``fn`` in a worker thread when this thread already runs an asyncio loop."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import asyncio
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return fn(*args, **kwargs)
+        box: dict = {}
+
+        def run():
+            try:
+                box["value"] = fn(*args, **kwargs)
+            except BaseException as e:  # re-raised in the caller
+                box["error"] = e
+        th = threading.Thread(target=run, name=f"glassbox-netlink-{fn.__name__}")
+        th.start()
+        th.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+    return wrapper
+
+
+def _kernel_error(e: Exception, op: str, what: str | None) -> KernelError:
+    code = getattr(e, "code", None) or getattr(e, "errno", None) or 5
+    return KernelError(int(code), op, what)
+
+
+@contextlib.contextmanager
+def netlink_errors(op: str, what: str | None = None) -> Iterator[None]:
+    """Turn pyroute2's NetlinkError/OSError into KernelError(errno, op, what)."""
+    from pyroute2.netlink.exceptions import NetlinkError
+    try:
+        yield
+    except (NetlinkError, OSError) as e:
+        raise _kernel_error(e, op, what) from None
+
+
+@contextlib.contextmanager
+def host_ipr():
+    """One rtnetlink socket in the caller's (host) namespace, closed on exit."""
+    from pyroute2 import IPRoute
+    ipr = IPRoute()
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def netns_path(pid: int) -> str:
+    return f"/proc/{pid}/ns/net"
+
+
+def open_netns(pid: int) -> int:
+    """An fd of the network namespace of ``pid`` (NotFound if the process is gone)."""
+    try:
+        fd = os.open(netns_path(pid), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NotFound(f"process {pid} does not exist: cannot reach its network "
+                       f"namespace (did the container exit?)") from None
+    except OSError as e:
+        raise KernelError(e.errno, "open", netns_path(pid)) from None
+    if os.fstat(fd).st_ino == os.stat("/proc/self/ns/net").st_ino:
+        os.close(fd)
+        raise InvalidArgument(f"process {pid} shares the engine's (host) network "
+                              f"namespace: a bridge network needs a container with its "
+                              f"own namespace (not --network host)")
+    return fd
+
+
+def socket_in_netns(nsfd: int) -> socket.socket:
+    """A NETLINK_ROUTE socket created inside the namespace ``nsfd`` (thread + setns)."""
+    from .._sys import CLONE_NEWNET, real as sys_
+    box: dict = {}
+
+    def run():
+        try:
+            sys_.setns(nsfd, CLONE_NEWNET, "netns")
+            box["sock"] = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
+        except BaseException as e:
+            box["error"] = e
+        # the thread ends here: its changed namespace ends with it
+    th = threading.Thread(target=run, name="glassbox-setns")
+    th.start()
+    th.join()
+    if "error" in box:
+        raise box["error"]
+    return box["sock"]
+
+
+@contextlib.contextmanager
+def netns_ipr(nsfd: int):
+    """An IPRoute whose socket lives in namespace ``nsfd``, closed on exit."""
+    from pyroute2 import IPRoute
+    sock = socket_in_netns(nsfd)
+    ipr = IPRoute(fileno=sock.detach())
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+# ---------------------------------------------------------------------- queries
+def link_index(ipr, ifname: str) -> int | None:
+    found = ipr.link_lookup(ifname=ifname)
+    return found[0] if found else None
+
+
+def _link_dict(link) -> dict:
+    info = link.get("IFLA_LINKINFO")
+    kind = info.get("IFLA_INFO_KIND") if info is not None else None
+    return {"index": link["index"], "ifname": link.get("IFLA_IFNAME"),
+            "alias": link.get("IFLA_IFALIAS"), "kind": kind,
+            "address": link.get("IFLA_ADDRESS"), "master": link.get("IFLA_MASTER")}
+
+
+def links(ipr) -> list[dict]:
+    """[{index, ifname, alias, kind, address, master}] for every link (a dump)."""
+    return [_link_dict(link) for link in ipr.get_links()]
+
+
+def get_link(ipr, ifname: str) -> dict | None:
+    """One link by name (a single RTM_GETLINK, not a dump), or None."""
+    from pyroute2.netlink.exceptions import NetlinkError
+    try:
+        found = list(ipr.link("get", ifname=ifname))
+    except NetlinkError as e:
+        if e.code == 19:  # ENODEV
+            return None
+        raise _kernel_error(e, "get link", ifname) from None
+    return _link_dict(found[0]) if found else None
+
+
+def host_networks(ipr) -> list[ipaddress.IPv4Network]:
+    """The IPv4 networks the host already reaches: routes (all tables) and addresses.
+
+    The default route (/0) is left out: it overlaps everything by definition.
+    """
+    nets: set[ipaddress.IPv4Network] = set()
+    for r in ipr.get_routes(family=socket.AF_INET, table=0):
+        dst, plen = r.get("RTA_DST"), r["dst_len"]
+        if dst and plen > 0 and r.get("type", 1) in (1, 2):  # unicast, local
+            with contextlib.suppress(ValueError):
+                nets.add(ipaddress.IPv4Network(f"{dst}/{plen}", strict=False))
+    for a in ipr.get_addr(family=socket.AF_INET):
+        addr = a.get("IFA_ADDRESS") or a.get("IFA_LOCAL")
+        if addr:
+            nets.add(ipaddress.IPv4Network(f"{addr}/{a['prefixlen']}", strict=False))
+    return sorted(nets)
+
+
+# ---------------------------------------------------------------------- changes
+def set_alias(ipr, index: int, alias: str) -> None:
+    ipr.link("set", index=index, ifalias=alias)
+
+
+def create_bridge(ipr, name: str, gateway: str, prefixlen: int, alias: str,
+                  mac: str | None = None) -> int:
+    """Create bridge ``name`` with the gateway address, up; returns its index.
+
+    An explicit MAC keeps the bridge's address stable (otherwise it follows the
+    lowest port MAC and changes as containers come and go).
+    """
+    with netlink_errors("create bridge", name):
+        kwargs = {"address": mac} if mac else {}
+        ipr.link("add", ifname=name, kind="bridge", **kwargs)
+        idx = link_index(ipr, name)
+        set_alias(ipr, idx, alias)
+        ipr.addr("add", index=idx, address=gateway, prefixlen=prefixlen)
+        ipr.link("set", index=idx, state="up")
+    return idx
+
+
+def delete_link(ipr, ifname: str) -> bool:
+    """Delete a link by name; False if it did not exist (idempotent)."""
+    from pyroute2.netlink.exceptions import NetlinkError
+    idx = link_index(ipr, ifname)
+    if idx is None:
+        return False
+    try:
+        ipr.link("del", index=idx)
+    except NetlinkError as e:
+        if e.code == 19:  # ENODEV: gone meanwhile
+            return False
+        raise _kernel_error(e, "delete link", ifname) from None
+    return True
+
+
+def create_veth(ipr, host_ifname: str, nsfd: int, peer_ifname: str, peer_mac: str,
+                bridge_index: int, alias: str) -> int:
+    """A veth pair: host end on the bridge (up), peer created inside ``nsfd``."""
+    with netlink_errors("create veth", f"{host_ifname}<->{peer_ifname}"):
+        ipr.link("add", ifname=host_ifname, kind="veth",
+                 peer={"ifname": peer_ifname, "address": peer_mac, "net_ns_fd": nsfd})
+        idx = link_index(ipr, host_ifname)
+        set_alias(ipr, idx, alias)
+        ipr.link("set", index=idx, master=bridge_index, state="up")
+    return idx
+
+
+def configure_inside(nsipr, ifname: str, ip: str, prefixlen: int,
+                     gateway: str | None) -> None:
+    """Inside the container: address on ``ifname``, lo and ``ifname`` up, default route.
+
+    The default route is only added when the namespace has none yet (the first
+    network a container joins provides it, as in Docker).
+    """
+    with netlink_errors("configure container interface", ifname):
+        idx = link_index(nsipr, ifname)
+        if idx is None:
+            raise KernelError(19, "lookup", ifname)
+        nsipr.addr("add", index=idx, address=ip, prefixlen=prefixlen)
+        nsipr.link("set", index=idx, state="up")
+        lo = link_index(nsipr, "lo")
+        if lo is not None:
+            nsipr.link("set", index=lo, state="up")
+        if gateway:
+            has_default = any(r["dst_len"] == 0 for r in
+                              nsipr.get_routes(family=socket.AF_INET, table=254))
+            if not has_default:
+                nsipr.route("add", dst="0.0.0.0/0", gateway=gateway)
+
+
+def free_ifname(nsipr, prefix: str = "eth") -> str:
+    """The lowest ``ethN`` not yet present in the namespace."""
+    names = {lk.get("IFLA_IFNAME") for lk in nsipr.get_links()}
+    n = 0
+    while f"{prefix}{n}" in names:
+        n += 1
+    return f"{prefix}{n}"
+
+
+def set_forwarding(ifname: str, on: bool, proc: str = "/proc/sys") -> None:
+    """``net.ipv4.conf.<ifname>.forwarding``: may packets arriving here be routed on?
+
+    Off on our bridges: traffic inside one bridge is switched (layer 2) and needs no
+    routing, and a bridge that never routes cannot leak into another network even if
+    the host has ``ip_forward=1`` for something else. (Writing the global
+    ``ip_forward`` later resets every interface, e.g. when Docker starts.)
+    """
+    path = f"{proc}/net/ipv4/conf/{ifname}/forwarding"
+    try:
+        with open(path, "w") as f:
+            f.write("1" if on else "0")
+    except OSError as e:
+        raise KernelError(e.errno, "write", path) from None
+
+
+def process_start_time(pid: int) -> int | None:
+    """Field 22 of /proc/<pid>/stat (clock ticks after boot) or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    rest = data[data.rindex(b")") + 2:].split()
+    return int(rest[19])
+
+
+def process_alive(pid: int, start: int | None) -> bool:
+    """Is ``pid`` still the process we recorded (same start time)?"""
+    if pid <= 0:
+        return False
+    now = process_start_time(pid)
+    if now is None:
+        return False
+    if start and now != start:
+        return False
+    with contextlib.suppress(OSError):
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            state = f.read().rsplit(b")", 1)[1].split()[0]
+        if state == b"Z":
+            return False
+    return True

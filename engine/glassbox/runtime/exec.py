@@ -1,0 +1,193 @@
+"""``glassbox exec``: one more process inside a running container.
+
+There is no magic "enter container" call: the new process joins each of the
+container's namespaces with ``setns(2)`` on the files in ``/proc/<pid>/ns/``
+(the same files notebook 01 compares), joins its cgroup, then — because a
+new PID namespace only applies to *children* — forks once more so the command
+gets a pid inside the container. It gets the container's environment,
+capabilities and no_new_privs, and ``-u``/``-w``/``-e`` on top.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+NS_ORDER = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
+
+
+def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | None = None,
+            user: str | None = None, tty: bool = False, interactive: bool = False,
+            privileged: bool = False, detach: bool = False, stdio: tuple | None = None) -> int:
+    """Run ``argv`` in ``container``; returns its exit code (0 when detached)."""
+    from ..errors import Conflict, InvalidArgument
+    if not container.running:
+        raise Conflict(f"Container {container.id} is not running")
+    if container.status == "paused":
+        raise Conflict(f"Container {container.id} is paused, unpause the container before exec")
+    if not argv:
+        raise InvalidArgument("exec needs a command to run")
+    if len(os.listdir("/proc/self/task")) != 1:
+        return _exec_via_fresh_process(container, argv, env=list(env), workdir=workdir,
+                                       user=user, tty=tty, interactive=interactive,
+                                       privileged=privileged, detach=detach)
+    spec = container.config["Spec"]
+    pid = container.pid
+    ns_fds = []
+    for ns in NS_ORDER:
+        if ns == "net" and "net" not in spec["namespaces"]:
+            continue
+        try:
+            ns_fds.append((ns, os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC)))
+        except FileNotFoundError:
+            for _, fd in ns_fds:
+                os.close(fd)
+            raise Conflict(f"Container {container.id} is not running") from None
+    err_r, err_w = os.pipe2(os.O_CLOEXEC)
+    master = slave = None
+    if tty:
+        master, slave = os.openpty()
+    in_fd, out_fd, err_fd = stdio or (0, 1, 2)
+    child = os.fork()
+    if child == 0:
+        code = 125
+        try:
+            os.close(err_r)
+            if tty:
+                os.close(master)
+                for t in (0, 1, 2):
+                    os.dup2(slave, t)
+            else:
+                if not interactive:
+                    null = os.open("/dev/null", os.O_RDONLY)
+                    os.dup2(null, 0)
+                else:
+                    os.dup2(in_fd, 0)
+                os.dup2(out_fd, 1)
+                os.dup2(err_fd, 2)
+            code = _enter_and_exec(container, spec, ns_fds, argv, list(env), workdir, user, tty,
+                                   privileged, err_w)
+        except BaseException as e:  # noqa: BLE001
+            try:
+                os.write(err_w, json.dumps({"error": str(e), "code": 125}).encode())
+            except OSError:
+                pass
+        finally:
+            os._exit(code)
+    os.close(err_w)
+    for _, fd in ns_fds:
+        os.close(fd)
+    if tty:
+        os.close(slave)
+        _relay_tty(master, child, in_fd if interactive else None, out_fd)
+    _, status = os.waitpid(child, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    err = b""
+    while chunk := os.read(err_r, 65536):
+        err += chunk
+    os.close(err_r)
+    if err:
+        from ..errors import ContainerExit
+        info = json.loads(err)
+        raise ContainerExit(info["error"], info["code"])
+    return code
+
+
+def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, tty, privileged,
+                    err_w) -> int:
+    """In the first child: join cgroup + namespaces, fork into the pid ns, exec."""
+    import fcntl
+    import termios
+    from .._sys import real as sys_
+    from .._sys.constants import CAPS
+    from ..cgroups import open_cgroup
+    from .init import ContainerExit, drop_privileges, find_executable, resolve_user
+    from .spec import merge_env
+    cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
+    cg.add(os.getpid())
+    for ns, fd in ns_fds:
+        sys_.setns(fd, 0, f"/proc/{container.pid}/ns/{ns}")
+    pid = os.fork()
+    if pid:
+        _, status = os.waitpid(pid, 0)
+        return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    code = 125
+    try:
+        u = resolve_user(user if user is not None else spec.get("user", ""))
+        full_env = merge_env(spec["env"], env)
+        if not any(e.startswith("HOME=") for e in full_env):
+            full_env.append(f"HOME={u.home}")
+        os.chdir(workdir or spec.get("cwd") or "/")
+        path_var = next((e[5:] for e in full_env if e.startswith("PATH=")), "")
+        exe = find_executable(argv[0], path_var)
+        if tty:
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        drop_privileges(sys_, list(CAPS) if privileged else spec["caps"], u,
+                        spec.get("no_new_privs", True))
+        os.execve(exe, argv, dict(e.split("=", 1) for e in full_env))
+    except ContainerExit as e:
+        code, msg = e.exit_code, e.message
+    except OSError as e:
+        code = 126 if e.errno in (13, 8) else 127
+        msg = f'exec: "{argv[0]}": {e.strerror}'
+    except BaseException as e:  # noqa: BLE001
+        msg = f"exec failed: {e}"
+    os.write(err_w, json.dumps({"error": msg, "code": code}).encode())
+    os._exit(code)
+
+
+def _relay_tty(master: int, child: int, in_fd: int | None, out_fd: int) -> None:
+    import select
+    import termios
+    import tty as ttymod
+    saved = None
+    if in_fd is not None and os.isatty(in_fd):
+        saved = termios.tcgetattr(in_fd)
+        ttymod.setraw(in_fd)
+    try:
+        while True:
+            fds = [master] + ([in_fd] if in_fd is not None else [])
+            ready, _, _ = select.select(fds, [], [])
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                os.write(out_fd, data)
+            if in_fd is not None and in_fd in ready:
+                data = os.read(in_fd, 65536)
+                if not data:
+                    in_fd = None
+                else:
+                    os.write(master, data)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+        os.close(master)
+
+
+def _exec_via_fresh_process(container, argv, **kw) -> int:
+    """From a multithreaded caller (a notebook kernel) setns/fork is unsafe: do
+    the same in a fresh single-threaded interpreter."""
+    import subprocess
+    payload = json.dumps({"root": os.path.dirname(os.path.dirname(container.dir)),
+                          "id": container.id, "argv": argv, "kw": kw})
+    proc = subprocess.run([sys.executable, "-m", "glassbox.runtime.exec", payload],
+                          stdin=None if kw.get("interactive") else subprocess.DEVNULL)
+    return proc.returncode
+
+
+def main() -> None:
+    data = json.loads(sys.argv[1])
+    from ..containers.manager import ContainerManager
+    mgr = ContainerManager(data["root"], None)
+    c = mgr.get(data["id"])
+    sys.exit(exec_in(c, data["argv"], **data["kw"]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""The container's first moments: from a forked child to the user's command.
+
+Runs in the child the shim forked — already pid 1 of a new PID namespace,
+already in the container's cgroup. In order:
+
+1. ``unshare`` the mount, UTS, IPC, network and cgroup namespaces
+   (the cgroup namespace last-but-not-least: after joining the cgroup, so the
+   container sees its own cgroup as ``/``);
+2. bring up loopback in the fresh network stack; set the hostname;
+3. build the root filesystem and ``pivot_root`` into it (:mod:`glassbox.rootfs`);
+4. resolve the user from the image's own ``/etc/passwd``;
+5. find the command in ``$PATH`` — 127 if missing, 126 if not executable;
+6. drop capabilities to Docker's default set, set no_new_privs, switch user;
+7. ``execve``. From here on the container *is* the user's process.
+
+Any failure is written as one JSON line to ``err_fd`` (close-on-exec, so a
+successful exec closes it with nothing written) and the child exits with
+Docker's code for it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import socket
+import stat
+import sys
+import termios
+
+from .._sys.constants import (CAP_NUMBER, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
+                              CLONE_NEWNS, CLONE_NEWUTS)
+from ..errors import ContainerExit, GlassboxError
+from ..rootfs.setup import build_rootfs
+from .spec import ProcessSpec
+
+# Nothing may be imported lazily below: after pivot_root the host's Python
+# library is no longer reachable from this process.
+
+NS_FLAGS = {"mnt": CLONE_NEWNS, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC, "net": CLONE_NEWNET,
+            "cgroup": CLONE_NEWCGROUP}
+
+
+class User:
+    """uid, gid, supplementary groups and home of the process user."""
+
+    def __init__(self, uid: int, gid: int, groups: list[int], home: str):
+        self.uid, self.gid, self.groups, self.home = uid, gid, groups, home
+
+
+def _read_db(path: str) -> list[list[str]]:
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n").split(":") for line in f if line.strip() and
+                    not line.startswith("#")]
+    except OSError:
+        return []
+
+
+def resolve_user(user: str, passwd: str = "/etc/passwd", group: str = "/etc/group") -> User:
+    """``-u``/``USER``: ``name``, ``uid``, ``name:group``, ``uid:gid`` — names are
+    looked up in the *container's* /etc/passwd and /etc/group, as Docker does."""
+    name, _, grp = (user or "0").partition(":")
+    users = _read_db(passwd)
+    entry = next((u for u in users if len(u) >= 7 and (u[0] == name or u[2] == name)), None)
+    if entry:
+        uid, gid, home = int(entry[2]), int(entry[3]), entry[5]
+    elif name.isdigit():
+        uid, gid, home = int(name), int(name) if name == "0" else 0, "/"
+        if uid == 0:
+            home = "/root"
+    else:
+        raise ContainerExit(f"unable to find user {name}: no matching entries in passwd file",
+                            126)
+    groups_db = _read_db(group)
+    if grp:
+        g = next((g for g in groups_db if len(g) >= 3 and (g[0] == grp or g[2] == grp)), None)
+        if g:
+            gid = int(g[2])
+        elif grp.isdigit():
+            gid = int(grp)
+        else:
+            raise ContainerExit(f"unable to find group {grp}: no matching entries in group file",
+                                126)
+    uname = entry[0] if entry else None
+    supp = sorted({int(g[2]) for g in groups_db if len(g) >= 4 and uname and
+                   uname in g[3].split(",")} - {gid})
+    return User(uid, gid, supp, home)
+
+
+def find_executable(cmd: str, path_var: str) -> str:
+    """Look ``cmd`` up like execvp, but with Docker's exit codes for failures."""
+    if "/" in cmd:
+        candidates = [cmd]
+    else:
+        candidates = [os.path.join(d or ".", cmd) for d in path_var.split(":")]
+    denied = None
+    for cand in candidates:
+        try:
+            st = os.stat(cand)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            denied = denied or cand
+            continue
+        if os.access(cand, os.X_OK):
+            return cand
+        denied = denied or cand
+    if denied:
+        raise ContainerExit(f'exec: "{cmd}": permission denied', 126)
+    if "/" in cmd:
+        raise ContainerExit(f'exec: "{cmd}": stat {cmd}: no such file or directory', 127)
+    raise ContainerExit(f'exec: "{cmd}": executable file not found in $PATH', 127)
+
+
+def drop_privileges(sys_, caps: list[str], user: User, no_new_privs: bool) -> None:
+    keep = {CAP_NUMBER[c] for c in caps if c in CAP_NUMBER}
+    sys_.drop_bounding_caps(keep)
+    os.setgroups(user.groups)
+    os.setgid(user.gid)
+    if user.uid == 0:
+        sys_.capset(keep, keep, set())
+    if no_new_privs:
+        sys_.set_no_new_privs()
+    os.setuid(user.uid)
+
+
+def enter_namespaces(sys_, spec: ProcessSpec) -> None:
+    flags = 0
+    for ns in spec.namespaces:
+        if ns == "net" and spec.netns_path:
+            continue
+        flags |= NS_FLAGS.get(ns, 0)
+    if spec.netns_path:
+        fd = os.open(spec.netns_path, os.O_RDONLY)
+        try:
+            sys_.setns(fd, CLONE_NEWNET, spec.netns_path)
+        finally:
+            os.close(fd)
+    sys_.unshare(flags)
+    if "net" in spec.namespaces and not spec.netns_path:
+        sys_.set_link_up("lo")
+    if "uts" in spec.namespaces and spec.hostname:
+        sys_.sethostname(spec.hostname)
+
+
+def tiny_init(pid: int) -> None:
+    """``--init``: stay as pid 1, forward signals to the command, reap orphans,
+    and exit with the command's status."""
+
+    def forward(signum, _frame):
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
+                signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH):
+        signal.signal(sig, forward)
+    while True:
+        try:
+            done, status = os.wait()
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if done == pid:
+            os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status)
+                     else 128 + os.WTERMSIG(status))
+
+
+def open_console(console_fd: int) -> None:
+    """Allocate the container's terminal from *its own* devpts (so ``tty`` and
+    ``ttyname`` work inside), make it our stdio and controlling terminal, and
+    send the master side to the shim."""
+    master, slave = os.openpty()
+    for target in (0, 1, 2):
+        os.dup2(slave, target)
+    os.close(slave)
+    sock = socket.socket(fileno=console_fd)
+    socket.send_fds(sock, [b"M"], [master])
+    sock.close()
+    os.close(master)
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
+               console_fd: int | None = None) -> None:
+    """Never returns: execs the command or exits with Docker's error code."""
+    if sys_ is None:
+        from .._sys import real as sys_
+    code = 125
+    try:
+        os.read(sync_fd, 1)          # wait until the shim has put us in our cgroup
+        os.close(sync_fd)
+        enter_namespaces(sys_, spec)
+        build_rootfs(sys_, spec)
+        user = resolve_user(spec.user)
+        env = list(spec.env)
+        if not any(e.startswith("HOME=") for e in env):
+            env.append(f"HOME={user.home}")
+        if not any(e.startswith("HOSTNAME=") for e in env) and spec.hostname:
+            env.append(f"HOSTNAME={spec.hostname}")
+        os.makedirs(spec.cwd or "/", exist_ok=True)
+        os.chdir(spec.cwd or "/")
+        path_var = next((e[5:] for e in env if e.startswith("PATH=")), "")
+        exe = find_executable(spec.args[0], path_var)
+        if console_fd is not None:
+            open_console(console_fd)
+        drop_privileges(sys_, spec.caps, user, spec.no_new_privs)
+        if spec.init:
+            pid = os.fork()
+            if pid:
+                os.close(err_fd)
+                tiny_init(pid)
+        os.execve(exe, spec.args, dict(e.split("=", 1) for e in env))
+    except ContainerExit as e:
+        code, msg = e.exit_code, e.message
+    except GlassboxError as e:
+        msg = e.message
+    except OSError as e:
+        code = 126 if e.errno in (13, 8) else 127 if e.errno == 2 else 125
+        msg = f'exec: "{spec.args[0]}": {e.strerror}'
+    except BaseException as e:  # noqa: BLE001 — report anything, never fall back into the shim
+        msg = f"container init failed: {type(e).__name__}: {e}"
+    try:
+        os.write(err_fd, json.dumps({"error": msg, "code": code}).encode())
+    finally:
+        os._exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("glassbox.runtime.init is started by the shim, not by hand")

@@ -1,0 +1,352 @@
+"""The per-container monitor ("shim"): the container's parent for its whole life.
+
+The shim is started detached (its own session, reparented away from whoever
+started it), so a container outlives the CLI, the notebook kernel or the
+daemon that ran it. It:
+
+1. creates the container's cgroup and applies the limits;
+2. forks the container's first process into a new PID namespace and puts it
+   in the cgroup before letting it go on (:mod:`.init` does the rest);
+3. tells the starter on the *status pipe* either ``{"pid": N}`` or
+   ``{"error": ..., "code": 127}``;
+4. copies the container's stdout/stderr (or its pty) into the JSON-lines log
+   and, when someone is attached, to their terminal too;
+5. waits for the exit, records ``ExitCode``, ``OOMKilled`` and ``FinishedAt``,
+   removes the cgroup (and the whole container for ``--rm``), and finally
+   sends ``{"exit": code}`` on the status pipe.
+
+It imports only what this path needs, to keep start-up and memory small.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import signal
+import sys
+import time
+
+STATUS_TIMEOUT = 30.0
+
+
+def _now() -> str:
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+
+
+def _send(fd: int | None, msg: dict) -> None:
+    if fd is None:
+        return
+    try:
+        os.write(fd, (json.dumps(msg) + "\n").encode())
+    except OSError:
+        pass  # the starter went away: the container goes on without it
+
+
+class LogWriter:
+    """Docker's json-file format: one ``{"log","stream","time"}`` object per line."""
+
+    def __init__(self, path: str):
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        self.partial: dict[str, bytes] = {}
+
+    def write(self, stream: str, data: bytes) -> None:
+        buf = self.partial.get(stream, b"") + data
+        lines = buf.split(b"\n")
+        self.partial[stream] = lines.pop()
+        if lines:
+            now = _now()
+            out = "".join(json.dumps({"log": line.decode("utf-8", "replace") + "\n",
+                                      "stream": stream, "time": now}) + "\n" for line in lines)
+            os.write(self.fd, out.encode())
+
+    def close(self) -> None:
+        for stream, rest in self.partial.items():
+            if rest:
+                os.write(self.fd, (json.dumps({"log": rest.decode("utf-8", "replace"),
+                                               "stream": stream, "time": _now()}) + "\n").encode())
+        os.close(self.fd)
+
+
+def _write_all(fd: int | None, data: bytes) -> int | None:
+    """Write to an attached terminal; on failure detach it (return None)."""
+    if fd is None:
+        return None
+    try:
+        view = memoryview(data)
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
+        return fd
+    except OSError:
+        return None
+
+
+def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, int | None]) -> int:
+    """The shim's whole life for the container in ``cdir``. Returns the exit code."""
+    from ..cgroups import open_cgroup
+    from ..cgroups.limits import Limits
+    from ..containers import state as cstate
+    from .spec import ProcessSpec
+
+    config = cstate.read_json(os.path.join(cdir, "config.json"))
+    spec = ProcessSpec.from_json(config["Spec"])
+    hc = config["HostConfig"]
+    limits = Limits(**config["Limits"])
+    in_fd, out_fd, err_fd = attach
+    cg = open_cgroup(config["Id"], parent=config["CgroupParent"])
+    try:
+        cg.create()
+        cg.apply(limits)
+    except Exception as e:  # noqa: BLE001
+        cg.destroy()
+        cstate.update_state(cdir, Status="created", ExitCode=125, Error=str(e))
+        _send(status_fd, {"error": f"cgroup setup failed: {e}", "code": 125})
+        return 125
+
+    # the container's stdio: a pty (opened by the child inside its own devpts and
+    # handed back over a socket, as runc's console socket), or pipes we log
+    console_parent = console_child = None
+    if spec.tty:
+        import socket
+        console_parent, console_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        null = os.open("/dev/null", os.O_RDWR)
+        child_stdio = (null, null, null)
+        readers = {}
+    else:
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        if hc.get("OpenStdin") and in_fd is not None:
+            cin = in_fd
+        else:
+            cin = os.open("/dev/null", os.O_RDONLY)
+        child_stdio = (cin, out_w, err_w)
+        readers = {out_r: "stdout", err_r: "stderr"}
+    sync_r, sync_w = os.pipe()
+    err_r2, err_w2 = os.pipe2(os.O_CLOEXEC)
+
+    if "pid" in spec.namespaces:
+        from .._sys import CLONE_NEWPID, real
+        real.unshare(CLONE_NEWPID)
+    pid = os.fork()
+    if pid == 0:  # ---- the container-to-be ----
+        try:
+            os.close(sync_w)
+            os.close(err_r2)
+            for target, fd in enumerate(child_stdio):
+                os.dup2(fd, target)
+            keep = {0, 1, 2, sync_r, err_w2}
+            if console_child is not None:
+                keep.add(console_child.fileno())
+                console_parent.close()
+            for fd in os.listdir("/proc/self/fd"):
+                fd = int(fd)
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+            from .init import child_main
+            child_main(spec, sync_r, err_w2,
+                       console_fd=console_child.fileno() if console_child else None)
+        finally:
+            os._exit(125)
+
+    # ---- the shim ----
+    os.close(sync_r)
+    os.close(err_w2)
+    for fd in set(child_stdio):
+        if fd not in (in_fd,):
+            os.close(fd)
+    try:
+        cg.add(pid)
+    except Exception as e:  # noqa: BLE001
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        cg.destroy()
+        cstate.update_state(cdir, Status="created", ExitCode=125, Error=str(e))
+        _send(status_fd, {"error": f"cannot join cgroup: {e}", "code": 125})
+        return 125
+    start_time = cstate.process_start_time(pid)
+    cstate.update_state(cdir, Status="running", Running=True, Pid=pid, ShimPid=os.getpid(),
+                        PidStartTime=start_time, StartedAt=_now(), ExitCode=0, Error="",
+                        OOMKilled=False, FinishedAt="0001-01-01T00:00:00Z")
+    os.write(sync_w, b"1")
+    os.close(sync_w)
+    if console_parent is not None:
+        console_child.close()
+        master = _receive_console(console_parent, out_fd)
+        console_parent.close()
+        if master is not None:
+            readers = {master: "stdout"}
+    err = b""
+    while True:
+        chunk = os.read(err_r2, 65536)
+        if not chunk:
+            break
+        err += chunk
+    os.close(err_r2)
+    if err:
+        info = json.loads(err)
+        os.waitpid(pid, 0)
+        for fd in readers:
+            os.close(fd)
+        cg.destroy()
+        cstate.update_state(cdir, Status="created", Running=False, Pid=0, ExitCode=info["code"],
+                            Error=info["error"])
+        _send(status_fd, info)
+        if hc.get("AutoRemove"):
+            cstate.remove_container_dir(cdir)
+        return info["code"]
+    _send(status_fd, {"pid": pid})
+
+    log = LogWriter(os.path.join(cdir, "container.log"))
+    tty_in = in_fd if spec.tty and hc.get("OpenStdin") else None
+    master = next(iter(readers), None) if spec.tty else None
+    open_readers = dict(readers)
+    while open_readers:
+        watch = list(open_readers) + ([tty_in] if tty_in is not None else [])
+        try:
+            ready, _, _ = select.select(watch, [], [])
+        except InterruptedError:
+            continue
+        for fd in ready:
+            if fd == tty_in:
+                try:
+                    data = os.read(fd, 65536)
+                except OSError:
+                    data = b""
+                if not data:
+                    tty_in = None
+                else:
+                    _write_all(master, data)
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the pty's last slave closed
+                data = b""
+            if not data:
+                os.close(fd)
+                del open_readers[fd]
+                continue
+            stream = open_readers[fd]
+            log.write(stream, data)
+            if stream == "stdout":
+                out_fd = _write_all(out_fd, data)
+            else:
+                err_fd = _write_all(err_fd, data)
+    log.close()
+    _, status = os.waitpid(pid, 0)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    oom = False
+    try:
+        oom = cg.oom_killed()
+    except Exception:  # noqa: BLE001
+        pass
+    cg.destroy()
+    cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=code,
+                        OOMKilled=oom, FinishedAt=_now())
+    if hc.get("AutoRemove"):
+        cstate.remove_container_dir(cdir)
+    _send(status_fd, {"exit": code, "oom": oom})
+    return code
+
+
+def _receive_console(sock, out_fd: int | None) -> int | None:
+    """Take the pty master the child sends; size it like the attached terminal."""
+    import socket
+    try:
+        _, fds, _, _ = socket.recv_fds(sock, 16, 1)
+    except OSError:
+        return None
+    if not fds:
+        return None
+    master = fds[0]
+    if out_fd is not None and os.isatty(out_fd):
+        import termios
+        try:
+            ws = fcntl.ioctl(out_fd, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(master, termios.TIOCSWINSZ, ws)
+        except OSError:
+            pass
+    return master
+
+
+def detach_stdio() -> None:
+    """Point 0/1/2 at /dev/null so the shim never holds the starter's terminal or
+    pipes open (``out=$(glassbox run -d ...)`` must not hang)."""
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
+
+
+def close_other_fds(keep: set[int]) -> None:
+    for fd in os.listdir("/proc/self/fd"):
+        fd = int(fd)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _set_comm(name: bytes) -> None:
+    """Name the process (``ps -o comm``) so people and leak checks can find shims."""
+    try:
+        with open("/proc/self/comm", "wb") as f:
+            f.write(name)
+    except OSError:
+        pass
+
+
+def shim_main(cdir: str, status_fd: int | None, attach: tuple) -> None:
+    """Entry point in the (already double-forked) shim process. Never returns."""
+    code = 125
+    try:
+        _set_comm(b"gbx-shim")
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        # move the attached fds out of 0-2 before pointing 0-2 at /dev/null
+        attach = tuple(None if fd is None else fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
+                       for fd in attach)
+        keep = {fd for fd in (status_fd, *attach) if fd is not None}
+        close_other_fds(keep)
+        detach_stdio()
+        code = run(cdir, status_fd, attach)
+    except BaseException as e:  # noqa: BLE001
+        try:
+            from ..containers import state as cstate
+            cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=125,
+                                Error=f"shim failed: {type(e).__name__}: {e}")
+        except Exception:  # noqa: BLE001
+            pass
+        _send(status_fd, {"error": f"shim failed: {type(e).__name__}: {e}", "code": 125})
+    finally:
+        os._exit(code & 0xFF)
+
+
+def _fd(s: str) -> int | None:
+    return None if s == "-" else int(s)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m glassbox.runtime.shim CDIR STATUS_FD IN OUT ERR`` (fds or ``-``).
+
+    Used when the starter cannot fork safely (a multithreaded Jupyter kernel):
+    a fresh interpreter forks once more so it is not the starter's child."""
+    argv = sys.argv[1:] if argv is None else argv
+    cdir, status, fin, fout, ferr = argv
+    if os.fork():
+        os._exit(0)
+    os.setsid()
+    shim_main(cdir, _fd(status), (_fd(fin), _fd(fout), _fd(ferr)))
+
+
+if __name__ == "__main__":
+    main()

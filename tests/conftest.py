@@ -1,0 +1,175 @@
+"""Shared fixtures.
+
+System tests each get their own ``GLASSBOX_ROOT`` (a tmp dir) and their own
+cgroup parent (``glassbox-test-<uuid>``), and on teardown a leak check fails
+the test if anything is left: a mount under the root, a cgroup under the
+parent, or a shim process that the test started.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.dirname(sys.executable)
+GLASSBOX = os.path.join(VENV_BIN, "glassbox")
+CGROUP_ROOT = "/sys/fs/cgroup"
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = pytest.mark.skip(reason="needs root (system/interop tests)")
+    for item in items:
+        if ("system" in item.keywords or "interop" in item.keywords) and not is_root():
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def busybox_tar(tmp_path_factory) -> str:
+    """The base image's rootfs tarball, made once per session from busybox-static."""
+    from glassbox.images.busybox import rootfs_tar
+    path = tmp_path_factory.mktemp("base") / "busybox.tar"
+    with open(path, "wb") as f:
+        rootfs_tar(f)
+    return str(path)
+
+
+def shim_pids() -> set[int]:
+    out = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/comm", "rb") as f:
+                    if f.read().strip() == b"gbx-shim":
+                        out.add(int(pid))
+            except OSError:
+                pass
+    return out
+
+
+def mounts_under(root: str) -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return [ln.split()[4] for ln in f if ln.split()[4].startswith(root)]
+
+
+def cgroups_under(parent: str) -> list[str]:
+    """Cgroup directories *inside* ``parent`` in any hierarchy (the parent itself
+    may stay: Docker keeps /docker too)."""
+    found = []
+    for hier in os.listdir(CGROUP_ROOT):
+        base = os.path.join(CGROUP_ROOT, hier, parent)
+        if not os.path.isdir(base):
+            base = os.path.join(CGROUP_ROOT, parent) if hier == parent else None
+            if not base or not os.path.isdir(base):
+                continue
+        for entry in os.listdir(base):
+            if os.path.isdir(os.path.join(base, entry)):
+                found.append(os.path.join(base, entry))
+    return found
+
+
+def remove_parent_cgroups(parent: str) -> None:
+    for hier in os.listdir(CGROUP_ROOT):
+        for base in (os.path.join(CGROUP_ROOT, hier, parent),):
+            for path in sorted((b for b, _, _ in os.walk(base)), key=len, reverse=True):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass
+    try:
+        os.rmdir(os.path.join(CGROUP_ROOT, parent))
+    except OSError:
+        pass
+
+
+class Env:
+    """A private glassbox world for one test: a state root, a cgroup parent,
+    helpers to run the real CLI in it, and the Engine API on it."""
+
+    def __init__(self, root: str, cgroup_parent: str):
+        self.root = root
+        self.cgroup_parent = cgroup_parent
+        self.env = dict(os.environ, GLASSBOX_ROOT=root, GLASSBOX_CGROUP_PARENT=cgroup_parent)
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            from glassbox.engine import Engine
+            self._engine = Engine(self.root, cgroup_parent=self.cgroup_parent)
+        return self._engine
+
+    def cli(self, *args, input: bytes | None = None, timeout: float = 60,
+            check: bool = False) -> subprocess.CompletedProcess:
+        proc = subprocess.run([GLASSBOX, *args], env=self.env, input=input,
+                              capture_output=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"glassbox {' '.join(args)} failed ({proc.returncode}): "
+                                 f"{proc.stderr.decode()}")
+        return proc
+
+    def out(self, *args, **kw) -> str:
+        return self.cli(*args, check=True, **kw).stdout.decode()
+
+    def popen(self, *args, **kw) -> subprocess.Popen:
+        return subprocess.Popen([GLASSBOX, *args], env=self.env, **kw)
+
+
+@pytest.fixture
+def gbx(tmp_path, busybox_tar, request):
+    """A glassbox state root with busybox:latest imported, leak-checked on teardown."""
+    if not is_root():
+        pytest.skip("needs root")
+    root = str(tmp_path / "root")
+    parent = f"glassbox-test-{uuid.uuid4().hex[:10]}"
+    env = Env(root, parent)
+    before = shim_pids()
+    with open(busybox_tar, "rb") as f:
+        env.engine.images.import_tarball(f, "busybox:latest", ['CMD ["sh"]'])
+    yield env
+    # ---- teardown: stop everything we started, then prove nothing leaked ----
+    leaks = []
+    try:
+        for c in env.engine.containers.list():
+            if c.running:
+                leaks.append(f"container {c.name} still running")
+            env.engine.containers.remove(c.id, force=True)
+    except Exception as e:  # noqa: BLE001
+        leaks.append(f"cleanup failed: {e}")
+    import time
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (shim_pids() - before or cgroups_under(parent)):
+        time.sleep(0.05)
+    left_shims = shim_pids() - before
+    if left_shims:
+        leaks.append(f"shim processes left: {sorted(left_shims)}")
+    cg = cgroups_under(parent)
+    if cg:
+        leaks.append(f"cgroups left: {cg}")
+    remove_parent_cgroups(parent)
+    mounts = mounts_under(root)
+    if mounts:
+        leaks.append(f"mounts left: {mounts}")
+    net = getattr(env, "check_network_leaks", None)
+    if net:
+        leaks += net()
+    if leaks and not getattr(request.node, "rep_call_failed", False):
+        pytest.fail("leaked: " + "; ".join(leaks))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.when == "call" and rep.failed:
+        item.rep_call_failed = True

@@ -1,0 +1,178 @@
+"""Layer tars: deterministic writing, whiteout translation, gzip/zstd reading."""
+
+import gzip
+import hashlib
+import io
+import os
+import stat
+import tarfile
+
+import pytest
+
+from glassbox.images import layers as L
+
+
+def make_upper(root):
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "hosts").write_text("127.0.0.1 localhost\n")
+    (root / "bin").mkdir()
+    (root / "bin" / "tool").write_bytes(b"\x7fELF" + b"\0" * 100)
+    os.chmod(root / "bin" / "tool", 0o755)
+    os.symlink("tool", root / "bin" / "alias")
+    os.link(root / "bin" / "tool", root / "bin" / "tool2")
+    (root / "empty").mkdir()
+    for p in [root / "etc" / "hosts", root / "bin" / "tool", root / "etc", root / "bin", root / "empty"]:
+        os.utime(p, (1_600_000_000, 1_600_000_000), follow_symlinks=False)
+    return root
+
+
+def names(tar_bytes):
+    with tarfile.open(fileobj=io.BytesIO(tar_bytes)) as t:
+        return [(m.name, m.type) for m in t]
+
+
+def test_whiteout_name_helpers():
+    assert L.whiteout_name("etc/passwd") == "etc/.wh.passwd"
+    assert L.whiteout_name("top") == ".wh.top"
+    assert L.opaque_marker("var/cache") == "var/cache/.wh..wh..opq"
+    assert L.opaque_marker("") == ".wh..wh..opq"
+    assert L.whited_out("etc/.wh.passwd") == "etc/passwd"
+    assert L.whited_out(".wh.top") == "top"
+    assert L.whited_out("etc/.wh..wh..opq") is None
+    assert L.whited_out("etc/passwd") is None
+    assert L.is_opaque_marker("a/.wh..wh..opq") and not L.is_opaque_marker("a/.wh.x")
+
+
+def test_clean_member_name():
+    assert L.clean_member_name("./a/b/") == ("a", "b")
+    assert L.clean_member_name("/etc//x") == ("etc", "x")
+    assert L.clean_member_name(".") == ()
+    with pytest.raises(ValueError):
+        L.clean_member_name("a/../b")
+
+
+def test_layer_tar_is_deterministic(tmp_path):
+    up = make_upper(tmp_path / "up")
+    a, b = L.tar_to_bytes(up), L.tar_to_bytes(up)
+    assert a == b
+    # same tree built again elsewhere (other inode numbers, other order of creation)
+    up2 = make_upper(tmp_path / "up2")
+    assert L.tar_to_bytes(up2) == a
+    # gzip'd blobs are identical too: the gzip header carries no mtime or name
+    outs = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        w = L.LayerWriter(buf)
+        L.write_layer_tar(up, w)
+        w.finish()
+        outs.append((w.digest, w.diff_id, buf.getvalue()))
+    assert outs[0] == outs[1]
+    assert outs[0][1] == "sha256:" + hashlib.sha256(a).hexdigest()
+    assert outs[0][0] == "sha256:" + hashlib.sha256(outs[0][2]).hexdigest()
+    assert gzip.decompress(outs[0][2]) == a
+    assert outs[0][2][4:8] == b"\0\0\0\0"  # gzip MTIME field
+
+
+def test_layer_tar_content(tmp_path):
+    up = make_upper(tmp_path / "up")
+    data = L.tar_to_bytes(up)
+    ns = names(data)
+    assert [n for n, _ in ns] == ["bin", "bin/alias", "bin/tool", "bin/tool2", "empty", "etc",
+                                  "etc/hosts"]
+    d = dict(ns)
+    assert d["bin/alias"] == tarfile.SYMTYPE
+    assert d["bin/tool"] == tarfile.REGTYPE and d["bin/tool2"] == tarfile.LNKTYPE
+    assert d["empty"] == tarfile.DIRTYPE
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        for m in t:
+            assert m.uname == "" and m.gname == ""
+            assert not m.name.startswith(("/", "./"))
+        assert t.getmember("bin/tool").mode == 0o755
+        assert t.getmember("bin/tool2").linkname == "bin/tool"
+        assert t.getmember("etc/hosts").mtime == 1_600_000_000
+
+
+def test_changing_a_file_changes_the_digest(tmp_path):
+    up = make_upper(tmp_path / "up")
+    a = L.tar_to_bytes(up)
+    (up / "etc" / "hosts").write_text("changed\n")
+    os.utime(up / "etc" / "hosts", (1_600_000_000, 1_600_000_000))
+    assert L.tar_to_bytes(up) != a
+
+
+def test_oci_whiteouts_roundtrip_in_keep_mode(tmp_path):
+    """Without root, .wh. files are plain files both ways (no translation needed)."""
+    src = tmp_path / "src"
+    (src / "etc").mkdir(parents=True)
+    (src / "etc" / ".wh.passwd").write_bytes(b"")
+    data = L.tar_to_bytes(src, translate_whiteouts=False)
+    assert "etc/.wh.passwd" in dict(names(data))
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    L.safe_extract(io.BytesIO(data), dest, whiteouts="keep", same_owner=False)
+    assert (dest / "etc" / ".wh.passwd").is_file()
+
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="overlay whiteouts need CAP_MKNOD and trusted xattrs")
+
+
+@needs_root
+def test_overlay_to_oci_and_back(tmp_path):
+    up = tmp_path / "upper"
+    (up / "etc").mkdir(parents=True)
+    os.mknod(up / "etc" / "passwd", stat.S_IFCHR | 0o000, os.makedev(0, 0))
+    (up / "var").mkdir()
+    os.setxattr(up / "var", "trusted.overlay.opaque", b"y")
+    (up / "var" / "new").write_text("n")
+    data = L.tar_to_bytes(up)
+    d = dict(names(data))
+    assert d["etc/.wh.passwd"] == tarfile.REGTYPE
+    assert d["var/.wh..wh..opq"] == tarfile.REGTYPE
+    assert "etc/passwd" not in d
+    # and back: OCI whiteouts become overlay markers again
+    dest = tmp_path / "layer"
+    dest.mkdir()
+    rep = L.safe_extract(io.BytesIO(data), dest, whiteouts="overlay")
+    st = os.lstat(dest / "etc" / "passwd")
+    assert stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+    assert os.getxattr(dest / "var", "trusted.overlay.opaque") == b"y"
+    assert not (dest / "var" / ".wh..wh..opq").exists()
+    assert (dest / "var" / "new").read_text() == "n"
+    assert rep.whiteouts == 1 and rep.opaque_dirs == 1
+    # the re-created layer dir gives the very same tar: a lossless round trip
+    assert L.tar_to_bytes(dest) == data
+
+
+def test_sniff_compression():
+    assert L.sniff_compression(b"\x1f\x8b\x08") == "gzip"
+    assert L.sniff_compression(b"\x28\xb5\x2f\xfd") == "zstd"
+    assert L.sniff_compression(b"\xfd7zXZ\x00") == "xz"
+    assert L.sniff_compression(b"BZh9") == "bzip2"
+    assert L.sniff_compression(b"usta") is None
+
+
+def test_multi_member_gzip_and_trailing_zeros():
+    part1, part2 = gzip.compress(b"hello "), gzip.compress(b"world")
+    r = L.open_decompressed(io.BytesIO(part1 + part2 + b"\0" * 512))
+    assert r.read() == b"hello world"
+
+
+def test_truncated_gzip_is_an_error():
+    from glassbox.errors import InvalidArgument
+    data = gzip.compress(os.urandom(5000))[:-100]
+    with pytest.raises(InvalidArgument, match="truncated"):
+        L.open_decompressed(io.BytesIO(data)).read()
+
+
+def test_open_beneath_refuses_symlinks_and_dotdot(tmp_path):
+    from glassbox.errors import InvalidArgument
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f").write_text("x")
+    os.symlink("/etc", tmp_path / "l")
+    os.symlink("/etc/hostname", tmp_path / "a" / "lf")
+    fd = L.open_beneath(tmp_path, "a/f")
+    assert os.read(fd, 10) == b"x"
+    os.close(fd)
+    for bad in ("l/hostname", "a/lf", "../x", "a", "missing"):
+        with pytest.raises(InvalidArgument):
+            L.open_beneath(tmp_path, bad)
