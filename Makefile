@@ -28,6 +28,8 @@ $(VPY):
 venv: $(VPY)
 	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient" 2>/dev/null || \
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
+	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
+	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"
 
 base-image: venv
 	@$(VENV)/bin/glassbox image inspect busybox:latest >/dev/null 2>&1 || \

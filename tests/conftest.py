@@ -50,7 +50,7 @@ def shim_pids() -> set[int]:
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/comm", "rb") as f:
-                    if f.read().strip() == b"gbx-shim":
+                    if f.read().strip() in (b"gbx-shim", b"gbx-monitor"):
                         out.add(int(pid))
             except OSError:
                 pass

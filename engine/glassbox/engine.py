@@ -47,6 +47,30 @@ class Engine:
         from .containers.manager import ContainerManager
         return ContainerManager(self.root, self.images, self.cgroup_parent)
 
+    @cached_property
+    def networks(self):
+        """Bridge networks, veths, IPAM, published ports (:mod:`glassbox.network`)."""
+        from .network import NetworkManager
+        return NetworkManager(self.root)
+
+    @cached_property
+    def volumes(self):
+        """Named volumes (:mod:`glassbox.volumes`)."""
+        from .volumes import VolumeManager
+        return VolumeManager(self.root)
+
+    @cached_property
+    def registry(self):
+        """OCI distribution client: pull, push, login (:mod:`glassbox.registry`)."""
+        from .registry import RegistryClient
+        return RegistryClient(self.images, config_dir=os.environ.get("GLASSBOX_CONFIG"))
+
+    @cached_property
+    def builder(self):
+        """Dockerfile builds with a layer cache (:mod:`glassbox.build`)."""
+        from .build.builder import Builder
+        return Builder(self)
+
     # ---- containers ---------------------------------------------------------
     def create(self, opts: CreateOptions):
         return self.containers.create(opts)

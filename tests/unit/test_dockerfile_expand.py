@@ -325,6 +325,9 @@ def test_copy_heredoc_expansion_follows_quoting():
     ("STOPSIGNAL $BAD", "invalid STOPSIGNAL"),
     ("LABEL a=\"unterminated", "double-quote"),
     ("ENV $NOPE=1", "ENV names can not be blank"),
+    ("COPY $NOPE /a", "expands to an empty path"),
+    ("COPY a $NOPE", "destination $NOPE expands to an empty path"),
+    ("COPY --from=$NOPE a /b", "expands to an empty value"),
 ])
 def test_apply_errors_carry_line(line, needle):
     df = d.parse(f"FROM x\nARG BAD=http\n{line}\n")

@@ -174,7 +174,9 @@ def test_create_layer_and_put_image_sharing_base(store, tmp_path):
     rows = {r["id"]: r for r in df["images"]}
     base_size = base.size
     assert rows[a.id]["shared_size"] == base_size and rows[a.id]["unique_size"] == 1
-    assert df["layers"] == 3
+    assert df["layer_count"] == 3 and df["layers_size"] == base_size + 2
+    shared = [r for r in df["layers"] if r["diff_id"] == base.layers[0].diff_id][0]
+    assert set(shared["images"]) == {base.id, a.id, b.id}
     # the same upper dir content again gives the same layer
     again = layer_from(store, tmp_path, {"app": None, "app/one": b"1"}, "u1")
     assert again == l1
@@ -355,3 +357,30 @@ def test_select_manifest_by_platform():
     assert mf.select_manifest(idx, {"os": "linux", "architecture": "arm64", "variant": "v8"})["digest"] == "sha256:a"
     with pytest.raises(InvalidArgument, match="available"):
         mf.select_manifest(idx, {"os": "linux", "architecture": "s390x"})
+
+
+def test_create_layer_failure_leaves_nothing(store, tmp_path):
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "ok").write_bytes(b"x" * 3_000_000)
+    os.mkfifo(up / "zz-fifo")
+    os.symlink("/nonexistent", up / "dangling")
+    ref = store.create_layer(up)  # fifos and dangling symlinks are fine
+    assert os.path.islink(os.path.join(store.layer_dir(ref.diff_id), "dangling"))
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a").write_bytes(b"y" * 3_000_000)
+    import unittest.mock as um
+    from glassbox.images import layers as L
+    real = L.write_layer_tar
+
+    def boom(upper, out, **kw):
+        out.write(b"\0" * 2_000_000)
+        raise OSError(5, "simulated read error")
+
+    with um.patch.object(L, "write_layer_tar", boom):
+        with pytest.raises(OSError):
+            store.create_layer(bad)
+    assert L.write_layer_tar is real
+    assert os.listdir(store.tmp_dir) == []
+    assert sorted(os.listdir(store.blobs_dir)) == [ref.digest[7:]]

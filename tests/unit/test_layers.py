@@ -176,3 +176,21 @@ def test_open_beneath_refuses_symlinks_and_dotdot(tmp_path):
     for bad in ("l/hostname", "a/lf", "../x", "a", "missing"):
         with pytest.raises(InvalidArgument):
             L.open_beneath(tmp_path, bad)
+
+
+def test_parallel_gzip_is_valid_and_deterministic(tmp_path):
+    """Several 1 MiB pieces compressed in threads still make one deterministic gzip stream."""
+    up = tmp_path / "up"
+    up.mkdir()
+    (up / "rand").write_bytes(os.urandom(2_500_000))
+    (up / "text").write_bytes(b"abc" * 1_000_000)
+    blobs = []
+    for _ in range(2):
+        buf = io.BytesIO()
+        w = L.LayerWriter(buf)
+        L.write_layer_tar(up, w)
+        w.finish()
+        blobs.append(buf.getvalue())
+    assert blobs[0] == blobs[1]
+    assert gzip.decompress(blobs[0]) == L.tar_to_bytes(up)
+    assert L.open_decompressed(io.BytesIO(blobs[0])).read() == L.tar_to_bytes(up)

@@ -349,3 +349,17 @@ def test_many_directories_fd_cache(sandbox):
     assert len(os.listdir("/proc/self/fd")) == before
     assert (dest / "d299/sub/g").read_bytes() == b"y"
     assert (dest / "d0/sub/f").read_bytes() == b"x"
+
+
+def test_tar_without_end_blocks_is_accepted_truncated_data_is_not(sandbox):
+    """umoci writes layers that stop right after the last file's data (no padding)."""
+    tmp_path, dest, outside = sandbox
+    full = make_tar([("h.txt", b"hi\n")], fmt=tarfile.USTAR_FORMAT)
+    rep = extract(full[:512 + 3], dest)
+    assert (dest / "h.txt").read_bytes() == b"hi\n"
+    assert any("end-of-archive" in w for w in rep.warnings)
+    from glassbox.errors import InvalidArgument
+    dest2 = tmp_path / "dest2"
+    dest2.mkdir()
+    with pytest.raises(InvalidArgument):
+        extract(full[:512 + 2], dest2)

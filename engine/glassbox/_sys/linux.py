@@ -104,8 +104,10 @@ class Sys:
                      for f in ("effective", "permitted", "inheritable"))  # type: ignore
 
     def mknod(self, path: str, mode: int, device: int) -> None:
+        """mknod with the exact mode asked (mknod itself is subject to the umask)."""
         try:
             os.mknod(path, mode, device)
+            os.chmod(path, mode & 0o7777)
         except OSError as e:
             raise KernelError(e.errno, "mknod", path) from None
 

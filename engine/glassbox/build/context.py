@@ -316,8 +316,12 @@ _HASH_CACHE_MAX = 200_000
 
 
 def _file_digest(path: str, st: os.stat_result) -> str:
-    """sha256 of a file's content, memoised on (path, dev, inode, size, mtime_ns)."""
-    key = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    """sha256 of a file's content, memoised on (path, dev, inode, size, mtime, ctime).
+
+    ctime is in the key because ``utime`` can restore an edited file's mtime but
+    nothing can restore its ctime: an in-place edit is never served from the memo.
+    """
+    key = (path, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     hit = _HASH_CACHE.get(key)
     if hit is not None:
         return hit

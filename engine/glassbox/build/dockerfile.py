@@ -46,7 +46,7 @@ from glassbox.errors import BuildError
 __all__ = [
     "Heredoc", "Instruction", "From", "Run", "Cmd", "Entrypoint", "Shell", "Copy", "Add",
     "Env", "Label", "Arg", "Expose", "Volume", "User", "Workdir", "Stopsignal", "Maintainer",
-    "Onbuild", "Healthcheck", "Stage", "Dockerfile", "Warning_",
+    "Onbuild", "Healthcheck", "Stage", "Dockerfile", "ParseWarning",
     "parse", "expand", "expand_words", "Substituter", "StageScope",
     "stage_for_target", "stages_needed", "resolve_stage_ref", "unused_build_args",
     "unused_build_args_warning", "parse_duration", "validate_port", "INSTRUCTIONS",
@@ -311,7 +311,7 @@ class Healthcheck(Instruction):
 
 
 @dataclass
-class Warning_:
+class ParseWarning:
     """A non-fatal finding (Docker prints these as build warnings / lint checks)."""
 
     line: int
@@ -355,7 +355,7 @@ class Dockerfile:
     directives: dict[str, str] = field(default_factory=dict)
     filename: str = "Dockerfile"
     escape: str = "\\"
-    warnings: list[Warning_] = field(default_factory=list)
+    warnings: list[ParseWarning] = field(default_factory=list)
 
     def stage(self, ref: str | int) -> Stage | None:
         """The stage named ``ref`` (case-insensitive) or with index ``ref``, or None."""
@@ -384,7 +384,7 @@ class _Ctx:
 
     def __init__(self, filename: str, escape: str):
         self.filename, self.escape = filename, escape
-        self.warnings: list[Warning_] = []
+        self.warnings: list[ParseWarning] = []
 
     def err(self, message: str, line: int, text: str) -> BuildError:
         return BuildError(message, file=self.filename, line=line, text=text)
@@ -475,7 +475,7 @@ def parse(text: str | bytes, *, filename: str = "Dockerfile") -> Dockerfile:
             part, cont = strip_continuation(nxt)
             logical += part
         if empty_cont:
-            ctx.warnings.append(Warning_(start, "empty continuation line (Docker deprecates "
+            ctx.warnings.append(ParseWarning(start, "empty continuation line (Docker deprecates "
                                                 "these: remove the blank line or the "
                                                 f"trailing {escape})"))
         if not logical.strip():
@@ -759,7 +759,7 @@ def _parse_instruction(ctx: _Ctx, logical: str, line: int, end_line: int,
         inst = cls(**base, args=list(command), json_form=js is not None, command=command,
                    notes=notes, **kw)
         for note in notes:
-            ctx.warnings.append(Warning_(line, note))
+            ctx.warnings.append(ParseWarning(line, note))
         return inst
 
     if cmd == "SHELL":
@@ -824,7 +824,7 @@ def _parse_instruction(ctx: _Ctx, logical: str, line: int, end_line: int,
                 raise err("ARG names can not be blank")
             if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) and "$" not in k:
                 # Docker accepts odd names; we only warn, as they can never be referenced.
-                ctx.warnings.append(Warning_(line, f"ARG name {k!r} cannot be referenced "
+                ctx.warnings.append(ParseWarning(line, f"ARG name {k!r} cannot be referenced "
                                                    "as $VAR"))
             apairs.append((k, v if eq else None))
         return Arg(**base, args=words, pairs=apairs)
@@ -861,7 +861,7 @@ def _parse_instruction(ctx: _Ctx, logical: str, line: int, end_line: int,
         return Stopsignal(**base, args=[rest], signal=rest)
     if cmd == "MAINTAINER":
         note = "MAINTAINER is deprecated: use LABEL maintainer=\"…\""
-        ctx.warnings.append(Warning_(line, note))
+        ctx.warnings.append(ParseWarning(line, note))
         return Maintainer(**base, args=[rest], maintainer=rest, notes=[note])
     raise AssertionError(cmd)  # pragma: no cover
 
@@ -1517,6 +1517,14 @@ class StageScope:
                       from_=x(inst.from_) if inst.from_ else inst.from_)
             if kw["from_"] == "" and inst.from_:
                 raise inst.error(f"--from={inst.from_} expands to an empty value")
+            for raw, val in zip(inst.sources, kw["sources"]):
+                if not val:
+                    raise inst.error(f"{inst.cmd} source {raw} expands to an empty path "
+                                     "(ARG/ENV values do not carry over from another stage: "
+                                     "declare it in this one)")
+            if not kw["dest"]:
+                raise inst.error(f"{inst.cmd} destination {inst.dest} expands to an empty "
+                                 "path")
             return dataclasses.replace(inst, **kw)
         if isinstance(inst, Expose):
             ports: list[str] = []

@@ -11,11 +11,31 @@ import os
 import sys
 
 
+def _command_name(argv: list[str]) -> str | None:
+    """The subcommand in ``argv`` (first word not an option or an option's value),
+    so only its parser is built; None builds them all (for --help)."""
+    takes_value = {"-H", "--host", "--root"}
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in takes_value:
+            skip = True
+            continue
+        if word.startswith("-"):
+            if word in ("-h", "--help"):
+                return None
+            continue
+        return word
+    return None
+
+
 def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None) -> int:
     """Parse and run one command line. Used by ``main`` and the ``%container`` magic."""
     from . import commands
     from .parser import build_parser
-    args = build_parser().parse_args(argv)
+    args = build_parser(_command_name(argv)).parse_args(argv)
     if args.version:
         from .. import __version__
         (out or sys.stdout).write(f"glassbox version {__version__}\n")
@@ -27,10 +47,13 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
     args._capture = capture
     if engine is None:
         if args.host:
-            raise SystemExit("glassbox: -H (daemon client mode) needs the daemon package")
-        from ..engine import Engine
-        engine = Engine(args.root)
-    return getattr(commands, "cmd_" + args.func)(engine, args)
+            from ..daemon.client import RemoteEngine  # the CLI as a client of a daemon
+            engine = RemoteEngine(args.host)
+        else:
+            from ..engine import Engine
+            engine = Engine(args.root)
+    func = args.func if callable(args.func) else getattr(commands, "cmd_" + args.func)
+    return func(engine, args)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 RUN_HELP = "Create and run a new container from an image"
+FEATURES = ("build", "registry", "network", "volume", "daemon", "lab")
 
 
 class Parser(argparse.ArgumentParser):
@@ -77,7 +78,20 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("command", nargs=argparse.REMAINDER, help="Command and arguments")
 
 
-def build_parser() -> Parser:
+class _Skip(Exception):
+    """Raised by the lazy ``cmd`` helper to skip building an unrequested subcommand."""
+
+
+class _Null:
+    """Swallows add_argument/set_defaults calls for subcommands not being built."""
+
+    def __getattr__(self, name):
+        return lambda *a, **k: self
+
+
+def build_parser(only: str | None = None) -> Parser:
+    """The whole tree, or (``only="run"``) just the one subcommand being run:
+    building ~60 argparse subparsers costs more than starting a container."""
     root = Parser(prog="glassbox", description="glassbox: a container lab you can watch the "
                   "kernel build. Docker's commands, on real namespaces, cgroups and overlays.")
     root.add_argument("-H", "--host", help="Daemon socket to connect to (unix:///path)")
@@ -86,6 +100,8 @@ def build_parser() -> Parser:
     sub = root.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=Parser)
 
     def cmd(name, help, func, aliases=(), add_help=True):
+        if only is not None and name != only and only not in aliases:
+            return _Null()
         p = sub.add_parser(name, help=help, description=help, aliases=list(aliases),
                            add_help=add_help)
         p.set_defaults(func=func)
@@ -299,6 +315,16 @@ def build_parser() -> Parser:
     sp.set_defaults(func="info")
 
     cmd("info", "Display system-wide information", "info")
+    # feature packages add their own subcommands (cli/cmd_<feature>.py: register(cmd, sub))
+    import importlib
+    for feature in FEATURES:
+        try:
+            mod = importlib.import_module(f"{__package__}.cmd_{feature}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.cmd_{feature}":
+                raise
+            continue
+        mod.register(cmd, sub)
     p = cmd("version", "Show the glassbox version information", "version")
     p.add_argument("--format")
     return root

@@ -585,7 +585,7 @@ class ContainerManager:
 
 
 def _entry(raw: bytes) -> tuple[str, str, str]:
-    d = json.loads(raw)
+    d = json.loads(raw.decode("utf-8", "replace"))
     return d.get("stream", "stdout"), d.get("log", ""), d.get("time", "")
 
 

@@ -448,18 +448,43 @@ class ImageStore:
         """
         with self.lease():
             tmp = self._tmp_path("blob")
+            pipe = _QueuePipe()
+            result: dict = {}
+
+            def extract():  # unpack the same tar bytes while they are being written
+                try:
+                    result["diff_id"] = self._extract_into_store(pipe)
+                except BaseException as e:  # noqa: BLE001 (re-raised in the caller)
+                    result["error"] = e
+                    pipe.abort()
+
+            t = threading.Thread(target=extract, name="glassbox-unpack", daemon=True)
+            t.start()
             try:
-                with open(tmp, "wb") as f:
-                    w = _layers.LayerWriter(f)
-                    _layers.write_layer_tar(upper_dir, w)
-                    w.finish()
+                try:
+                    with open(tmp, "wb") as f:
+                        w = _layers.LayerWriter(f)
+                        w.tee = pipe.put
+                        _layers.write_layer_tar(upper_dir, w)
+                        w.finish()
+                except _PipeAborted:
+                    t.join()
+                    raise result.get("error") or GlassboxError("layer extraction failed") from None
+                pipe.close()
+                t.join()
+                if "error" in result:
+                    raise result["error"]
+                if result["diff_id"] != w.diff_id:
+                    raise GlassboxError(f"layer changed while it was committed "
+                                        f"({result['diff_id']} != {w.diff_id}): pause the container")
                 os.replace(tmp, self.blob_path(w.digest))
             finally:
+                pipe.abort()
+                t.join()
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
-            ref = LayerRef(w.digest, w.diff_id, w.blob_size, _mf.OCI_LAYER_GZIP)
-            self.unpack_layer(ref.digest, ref.media_type, diff_id=ref.diff_id)
-            return ref
+            self._record_diff_id(w.digest, w.diff_id)
+            return LayerRef(w.digest, w.diff_id, w.blob_size, _mf.OCI_LAYER_GZIP)
 
     def import_layer(self, fileobj) -> LayerRef:
         """Store a layer from a tar stream (plain/gzip/zstd, may be a pipe) in one pass.
@@ -975,6 +1000,10 @@ class ImageStore:
     def disk_usage(self) -> dict:
         """Sizes for ``system df``: each image's shared and unique layer bytes.
 
+        ``{"images": [{id, repo_tags, created, size, shared_size, unique_size}],
+        "layers": [{diff_id, size, images}], "layer_count", "layers_size",
+        "blobs_size", "total_size"}``.
+
         A layer used by several images is stored once (``layers/<diff_id>``):
         its bytes count as *shared* for each of them and once in ``layers_size``.
         """
@@ -997,13 +1026,65 @@ class ImageStore:
                     unique += sz
             rows.append({"id": im.id, "repo_tags": list(im.repo_tags), "created": im.created,
                          "size": im.size, "shared_size": shared, "unique_size": unique})
-        layers_size = 0
+        layer_rows = []
         for d in users:
-            with contextlib.suppress(NotFound):
-                layers_size += int(self.layer_meta(d).get("size") or 0)
+            try:
+                sz = int(self.layer_meta(d).get("size") or 0)
+            except NotFound:
+                sz = 0
+            layer_rows.append({"diff_id": d, "size": sz,
+                               "images": [im.id for im in images if d in im.diff_ids]})
+        layers_size = sum(r["size"] for r in layer_rows)
         blobs_size = sum(e.stat().st_size for e in os.scandir(self.blobs_dir) if e.is_file())
-        return {"images": rows, "layers": len(users), "layers_size": layers_size,
-                "blobs_size": blobs_size, "total_size": layers_size + blobs_size}
+        return {"images": rows, "layers": layer_rows, "layer_count": len(layer_rows),
+                "layers_size": layers_size, "blobs_size": blobs_size,
+                "total_size": layers_size + blobs_size}
+
+
+class _QueuePipe:
+    """A bounded in-memory pipe between a writer thread and a reading extractor."""
+
+    def __init__(self, depth: int = 16):
+        import queue
+        self.q = queue.Queue(depth)
+        self.buf = b""
+        self.eof = self.aborted = False
+
+    def put(self, data: bytes):
+        if self.aborted:
+            raise _PipeAborted()
+        self.q.put(bytes(data))
+
+    def close(self):
+        self.q.put(None)
+
+    def abort(self):
+        self.aborted = True
+        import queue
+        try:  # unblock a writer waiting on a full queue / a reader on an empty one
+            while True:
+                self.q.get_nowait()
+        except queue.Empty:
+            pass
+        with contextlib.suppress(Exception):
+            self.q.put_nowait(None)
+
+    def read(self, n=-1):
+        while not self.eof and (n < 0 or len(self.buf) < n):
+            item = self.q.get()
+            if item is None or self.aborted:
+                self.eof = True
+                break
+            self.buf += item
+        if n < 0:
+            data, self.buf = self.buf, b""
+        else:
+            data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
+
+class _PipeAborted(Exception):
+    pass
 
 
 class _Tee:

@@ -22,7 +22,6 @@ def make_dev(sys_, rootfs: str) -> None:
     for name, (major, minor) in DEVICES.items():
         path = os.path.join(dev, name)
         sys_.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
-        os.chmod(path, 0o666)  # mknod is subject to the umask
     for sub in ("pts", "shm", "mqueue"):
         os.mkdir(os.path.join(dev, sub), 0o755)
     sys_.mount("devpts", os.path.join(dev, "pts"), "devpts", MS_NOSUID | MS_NOEXEC,

@@ -203,8 +203,10 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         return info["code"]
     _send(status_fd, {"pid": pid})
 
-    log = LogWriter(os.path.join(cdir, "container.log"))
     tty_in = in_fd if spec.tty and hc.get("OpenStdin") else None
+    if out_fd is None and err_fd is None and tty_in is None:
+        _hand_over_to_monitor(cdir, pid, readers, status_fd)   # returns only if unavailable
+    log = LogWriter(os.path.join(cdir, "container.log"))
     master = next(iter(readers), None) if spec.tty else None
     open_readers = dict(readers)
     while open_readers:
@@ -241,18 +243,66 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     log.close()
     _, status = os.waitpid(pid, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    return finish(cdir, code, status_fd, config=config, cg=cg)
+
+
+def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None = None,
+           cg=None) -> int:
+    """After the container's first process is gone: OOM?, cgroup removal, the
+    final state, ``--rm``, and the exit message to whoever is attached."""
+    from ..containers import state as cstate
+    if config is None:
+        config = cstate.read_json(os.path.join(cdir, "config.json"))
+    if cg is None:
+        from ..cgroups import open_cgroup
+        cg = open_cgroup(config["Id"], parent=config["CgroupParent"])
     oom = False
     try:
         oom = cg.oom_killed()
     except Exception:  # noqa: BLE001
         pass
-    cg.destroy()
+    try:
+        cg.destroy()
+    except Exception:  # noqa: BLE001
+        pass
     cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=code,
                         OOMKilled=oom, FinishedAt=_now())
-    if hc.get("AutoRemove"):
+    if config["HostConfig"].get("AutoRemove"):
         cstate.remove_container_dir(cdir)
     _send(status_fd, {"exit": code, "oom": oom})
     return code
+
+
+def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | None) -> None:
+    """Detached and nobody attached: exec the small C monitor in our place."""
+    from .monitor import binary
+    monitor = binary()
+    if monitor is None:
+        return
+    import glassbox
+    for fd in readers:
+        os.set_inheritable(fd, True)
+    if status_fd is not None:
+        os.close(status_fd)   # the starter stopped listening after {"pid"}
+    pkg_parent = os.path.dirname(os.path.dirname(glassbox.__file__))
+    argv = [monitor, str(pid), os.path.join(cdir, "container.log")] + \
+        [f"{fd}:{stream}" for fd, stream in readers.items()] + \
+        ["--", sys.executable, "-I", "-S", "-c", _FINISH_BOOT, pkg_parent, cdir]
+    os.execv(monitor, argv)
+
+
+_FINISH_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+                "from glassbox.runtime.shim import finish_main; finish_main(sys.argv[2:])")
+
+
+def finish_main(argv: list[str]) -> None:
+    """Entry point the C monitor execs at exit: ``CDIR CODE``."""
+    cdir, code = argv[0], int(argv[1])
+    _set_comm(b"gbx-shim")
+    try:
+        finish(cdir, code, None)
+    finally:
+        os._exit(code & 0xFF)
 
 
 def _receive_console(sock, out_fd: int | None) -> int | None:

@@ -1,0 +1,86 @@
+"""Shared helpers for the side-by-side benchmarks: timing, medians, private roots."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VENV_BIN = os.path.dirname(sys.executable)
+GLASSBOX = os.path.join(VENV_BIN, "glassbox")
+
+
+def timed(fn, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def ms(xs: list[float]) -> str:
+    return f"{statistics.median(xs) * 1000:8.1f} ms"
+
+
+def report(rows: list[tuple[str, list[float] | None]], anchor: str | None = None) -> None:
+    base = dict(rows).get(anchor) if anchor else None
+    for name, xs in rows:
+        if xs is None:
+            print(f"  {name:48s} (skipped: not installed)")
+            continue
+        ratio = f"  x{statistics.median(xs) / statistics.median(base):.2f} vs {anchor}" \
+            if base and name != anchor else ""
+        print(f"  {name:48s} median {ms(xs)}  (n={len(xs)}){ratio}")
+
+
+class Root:
+    """A private glassbox state root with busybox imported; removed afterwards."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="gbx-bench-")
+        self.cgroup_parent = f"glassbox-bench-{uuid.uuid4().hex[:8]}"
+        self.env = dict(os.environ, GLASSBOX_ROOT=self.dir,
+                        GLASSBOX_CGROUP_PARENT=self.cgroup_parent)
+        from glassbox.images.busybox import rootfs_tar
+        tar = os.path.join(self.dir, "busybox.tar")
+        with open(tar, "wb") as f:
+            rootfs_tar(f)
+        subprocess.run([GLASSBOX, "import", "-c", 'CMD ["sh"]', tar, "busybox:latest"],
+                       env=self.env, check=True, capture_output=True)
+        self.tar = tar
+
+    def engine(self):
+        from glassbox.engine import Engine
+        return Engine(self.dir, cgroup_parent=self.cgroup_parent)
+
+    def cli(self, *args, **kw):
+        return subprocess.run([GLASSBOX, *args], env=self.env, capture_output=True, **kw)
+
+    def close(self):
+        eng = self.engine()
+        for c in eng.containers.list():
+            eng.containers.remove(c.id, force=True)
+        for hier in os.listdir("/sys/fs/cgroup"):
+            try:
+                os.rmdir(os.path.join("/sys/fs/cgroup", hier, self.cgroup_parent))
+            except OSError:
+                pass
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0

@@ -1,0 +1,117 @@
+"""Container start latency and per-container memory, side by side (issue 2).
+
+    .venv/bin/python bench/run_latency.py [-n 20] [--detached 100]
+
+1. ``glassbox run --rm busybox true`` from the CLI vs ``runc run`` of an
+   equivalent bundle (the same busybox rootfs) vs ``docker run --rm busybox
+   true`` when a dockerd answers.
+2. The same run through the Python API in one process, as a notebook does.
+3. N detached ``sleep`` containers: total start time and the host memory
+   glassbox keeps per container (PSS of its shim).
+Not a test: prints medians and ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import GLASSBOX, Root, pss_kb, report, timed  # noqa: E402
+
+
+def runc_bundle(rootfs_tar: str) -> str | None:
+    if not shutil.which("runc"):
+        return None
+    bundle = tempfile.mkdtemp(prefix="gbx-bench-runc-")
+    os.mkdir(os.path.join(bundle, "rootfs"))
+    subprocess.run(["tar", "-xf", rootfs_tar, "-C", os.path.join(bundle, "rootfs")], check=True)
+    subprocess.run(["runc", "spec"], cwd=bundle, check=True)
+    with open(os.path.join(bundle, "config.json")) as f:
+        spec = json.load(f)
+    spec["process"]["args"] = ["true"]
+    spec["process"]["terminal"] = False
+    spec["root"]["readonly"] = False
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(spec, f)
+    return bundle
+
+
+def docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=20)
+    ap.add_argument("--detached", type=int, default=100)
+    a = ap.parse_args()
+    root = Root()
+    bundle = None
+    try:
+        print(f"== start latency: run --rm busybox true (n={a.n}) ==")
+        root.cli("run", "--rm", "busybox", "true")  # warm caches
+        cli = timed(lambda: root.cli("run", "--rm", "busybox", "true", check=True), a.n)
+        eng = root.engine()
+        eng.run("busybox", ["true"], auto_remove=True)
+        api = timed(lambda: eng.run("busybox", ["true"], auto_remove=True), a.n)
+        bundle = runc_bundle(root.tar)
+        runc = None
+        if bundle:
+            runc = timed(lambda: subprocess.run(["runc", "run", "--bundle", bundle,
+                                                 f"gbxbench{os.getpid()}"], check=True,
+                                                capture_output=True), a.n)
+        docker = None
+        if docker_available():
+            subprocess.run(["docker", "run", "--rm", "busybox", "true"], capture_output=True)
+            docker = timed(lambda: subprocess.run(["docker", "run", "--rm", "busybox", "true"],
+                                                  check=True, capture_output=True), a.n)
+        start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"]), a.n)
+        report([("runc run (CLI, bundle)", runc), ("glassbox run --rm (CLI)", cli),
+                ("glassbox Engine.run (API, in-process)", api),
+                ("docker run --rm", docker), ("(python -c pass, for scale)", start)],
+               anchor="runc run (CLI, bundle)")
+        if docker:
+            report([("docker run --rm", docker), ("glassbox run --rm (CLI)", cli)],
+                   anchor="docker run --rm")
+
+        print(f"\n== {a.detached} detached sleep containers ==")
+        t = time.perf_counter()
+        for i in range(a.detached):
+            root.cli("run", "-d", "busybox", "sleep", "600", check=True)
+        total = time.perf_counter() - t
+        cs = eng.containers.list()
+        shims = [c.state.get("ShimPid") for c in cs if c.running]
+        pss = [pss_kb(p) for p in shims if p]
+        print(f"  glassbox: {a.detached} x run -d: {total:.2f} s total, "
+              f"{total / a.detached * 1000:.1f} ms each")
+        if pss:
+            print(f"  glassbox shim PSS: mean {sum(pss) / len(pss) / 1024:.2f} MB, "
+                  f"max {max(pss) / 1024:.2f} MB per container ({len(pss)} shims)")
+        t = time.perf_counter()
+        for c in cs:
+            eng.containers.remove(c.id, force=True)
+        print(f"  glassbox: rm -f of {len(cs)}: {time.perf_counter() - t:.2f} s")
+        if docker:
+            t = time.perf_counter()
+            ids = [subprocess.run(["docker", "run", "-d", "busybox", "sleep", "600"],
+                                  capture_output=True, text=True).stdout.strip()
+                   for _ in range(a.detached)]
+            print(f"  docker: {a.detached} x run -d: {time.perf_counter() - t:.2f} s")
+            subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
+    finally:
+        root.close()
+        if bundle:
+            shutil.rmtree(bundle, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

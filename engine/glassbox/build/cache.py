@@ -1,0 +1,178 @@
+"""The build cache: which image a build step produced last time, keyed as Docker keys it.
+
+Docker's classic builder reuses a step when it finds an image that was built from
+*the same parent image* by *the same instruction*. Here a step's **cache key** is a
+sha256 over:
+
+- the parent image id (``scratch`` for an empty base) — the parent's config carries
+  everything else a step sees: ENV, WORKDIR, USER, SHELL, the layers below;
+- the instruction after ``$VAR`` expansion, in a canonical form (flags included);
+- the build args it sees (``StageScope.cache_args()``: ``A=1``), so ``--build-arg A=2``
+  re-runs the RUN steps that can see ``A`` — and only those;
+- for COPY/ADD, the checksum of the files it reads (content, mode, owner — never
+  mtime, as Docker), so editing one copied file re-runs that COPY and every step after
+  it (their parent changed), and no step before it.
+
+Entries live in the state root, ``<root>/build-cache/<key[:2]>/<key>.json``, one small
+JSON file per key written atomically (temp file + rename): several builds in several
+processes share the cache, a crash leaves the old entry or the new one, and there is no
+lock to contend on. An entry points at an image id; a hit counts only while that image
+is still in the store (``rmi``/``prune`` of an intermediate image is a cache miss, never
+an error).
+
+``--cache-from IMAGE`` (an image pulled from a registry has no local cache entries)
+is matched the way the classic builder does: an image whose history starts with the
+parent's history and whose next history line is the step's ``created_by``, with the
+same layers below (:func:`match_cache_from`).
+
+Shown in the notebook on Dockerfiles, section "the layer cache".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+__all__ = ["CACHE_VERSION", "cache_key", "BuildCache", "CacheFromHit", "match_cache_from",
+           "history_signature"]
+
+#: Bump when the key recipe changes: old entries then simply stop matching.
+CACHE_VERSION = 1
+
+
+def cache_key(parent: str | None, instruction: str, build_args: Iterable[str] = (),
+              checksum: str | None = None) -> str:
+    """The cache key of one step (hex sha256). Pure: same inputs, same key.
+
+    ``parent`` is the parent image id (None/"" for ``FROM scratch``), ``instruction``
+    the canonical expanded instruction, ``build_args`` ``"K=V"`` strings (order does
+    not matter), ``checksum`` what COPY/ADD read (None for other instructions).
+    """
+    doc = {"v": CACHE_VERSION, "parent": parent or "scratch", "instruction": instruction,
+           "args": sorted(build_args), "checksum": checksum}
+    data = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+class BuildCache:
+    """Cache entries under ``<root>/build-cache``: ``get(key)`` / ``put(key, image_id)``."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.dir = os.path.join(os.fspath(root), "build-cache")
+
+    def _path(self, key: str) -> str:
+        if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
+            raise ValueError(f"not a cache key: {key!r}")
+        return os.path.join(self.dir, key[:2], key + ".json")
+
+    def get(self, key: str) -> str | None:
+        """The image id stored for ``key``, or None (no entry, unreadable entry)."""
+        try:
+            with open(self._path(key), "rb") as f:
+                doc = json.load(f)
+        except (OSError, ValueError):
+            return None
+        image = doc.get("image") if isinstance(doc, dict) else None
+        return image if isinstance(image, str) and image.startswith("sha256:") else None
+
+    def put(self, key: str, image_id: str, **info) -> None:
+        """Record that the step ``key`` produced ``image_id`` (atomic replace)."""
+        path = self._path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        doc = {"image": image_id, "time": time.time(), **info}
+        tmp = f"{path}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        try:
+            with open(tmp, "w") as f:
+                json.dump(doc, f, sort_keys=True)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def forget(self, key: str) -> None:
+        try:
+            os.unlink(self._path(key))
+        except FileNotFoundError:
+            pass
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Every (key, image id) in the cache."""
+        out = []
+        if not os.path.isdir(self.dir):
+            return out
+        for sub in sorted(os.listdir(self.dir)):
+            d = os.path.join(self.dir, sub)
+            if not os.path.isdir(d):
+                continue
+            for name in sorted(os.listdir(d)):
+                if name.endswith(".json") and len(name) == 69:
+                    image = self.get(name[:-5])
+                    if image:
+                        out.append((name[:-5], image))
+        return out
+
+    def prune(self, exists) -> int:
+        """Drop entries whose image ``exists(image_id)`` says is gone; return how many."""
+        n = 0
+        for key, image in self.entries():
+            if not exists(image):
+                self.forget(key)
+                n += 1
+        return n
+
+
+# ---------------------------------------------------------------------------------------
+# --cache-from
+# ---------------------------------------------------------------------------------------
+
+def history_signature(history: Sequence[dict] | None) -> list[tuple[str, bool]]:
+    """``(created_by, empty_layer)`` per history entry: what cache-from compares."""
+    return [(str(h.get("created_by", "")), bool(h.get("empty_layer"))) for h in history or ()]
+
+
+@dataclass(frozen=True)
+class CacheFromHit:
+    """A ``--cache-from`` image that already holds the step: the history entry to copy
+    and the index of its layer (None for a metadata-only step)."""
+
+    source: object          # the candidate (an images.store.Image or anything with .config)
+    history: dict
+    layer_index: int | None
+
+
+def match_cache_from(parent_config: dict | None, created_by: str, empty_layer: bool,
+                     candidates: Iterable) -> CacheFromHit | None:
+    """Find the step in a ``--cache-from`` image (classic builder semantics).
+
+    A candidate matches when its history begins with the parent's history (same
+    ``created_by`` and ``empty_layer`` line by line), its ``rootfs.diff_ids`` begin with
+    the parent's, and its next history entry is ``created_by`` with the same
+    ``empty_layer``. ``parent_config`` is the parent image config (None: scratch).
+    ``candidates`` have a ``.config`` (image config dict).
+    """
+    pcfg = parent_config or {}
+    p_hist = history_signature(pcfg.get("history"))
+    p_diffs = list((pcfg.get("rootfs") or {}).get("diff_ids") or [])
+    want = (created_by, bool(empty_layer))
+    for cand in candidates:
+        cfg = getattr(cand, "config", None) or {}
+        hist = list(cfg.get("history") or [])
+        diffs = list((cfg.get("rootfs") or {}).get("diff_ids") or [])
+        n = len(p_hist)
+        if len(hist) <= n or history_signature(hist[:n]) != p_hist:
+            continue
+        if diffs[:len(p_diffs)] != p_diffs:
+            continue
+        if history_signature([hist[n]])[0] != want:
+            continue
+        if empty_layer:
+            return CacheFromHit(cand, dict(hist[n]), None)
+        if len(diffs) <= len(p_diffs):
+            continue
+        return CacheFromHit(cand, dict(hist[n]), len(p_diffs))
+    return None

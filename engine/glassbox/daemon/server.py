@@ -1,0 +1,246 @@
+"""The HTTP side of the daemon: routes, version negotiation, errors, the socket.
+
+Every route is served both with a version prefix (``/v1.43/containers/json``)
+and without one (``/containers/json``), as dockerd does. A client that asks for
+a version outside ``[MIN_API_VERSION, API_VERSION]`` gets a 400 saying which
+range is served. Engine errors become Docker's JSON errors::
+
+    NotFound -> 404   Conflict -> 409   InvalidArgument -> 400   others -> 500
+    body: {"message": "..."}
+
+The Engine's calls block (they read state files, fork shims, wait for
+processes): they run in a thread pool (:meth:`Daemon.run`) so one slow pull
+never stalls the ``docker ps`` of someone else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import grp
+import json
+import logging
+import os
+import signal
+import socket
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
+from .translate import version_tuple
+
+API_VERSION = "1.43"
+MIN_API_VERSION = "1.24"
+DEFAULT_SOCKET = "/run/glassbox.sock"
+MAX_JSON_BODY = 4 << 20     # JSON requests; archives (build, load) are streamed
+
+log = logging.getLogger("glassbox.daemon")
+
+
+def http_status(e: BaseException) -> int:
+    if isinstance(e, NotFound):
+        return 404
+    if isinstance(e, Conflict):
+        return 409
+    if isinstance(e, InvalidArgument):
+        return 400
+    return 500
+
+
+class Daemon:
+    """Shared state of one daemon: the Engine, a thread pool, exec sessions,
+    pending attaches and exit notifications (see :mod:`.containers`)."""
+
+    def __init__(self, eng):
+        self.eng = eng
+        self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="gbx-api")
+        self.execs: dict[str, dict] = {}
+        from .containers import AttachHub
+        self.hub = AttachHub(self)
+        self.hijacked: set = set()
+
+    async def run(self, fn, *args, **kw):
+        """Call a blocking Engine function in the pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kw))
+
+
+def _json_error(status: int, message: str):
+    from aiohttp import web
+    return web.json_response({"message": message}, status=status)
+
+
+def _middlewares(d: Daemon):
+    from aiohttp import web
+
+    @web.middleware
+    async def version_and_errors(request, handler):
+        v = request.match_info.get("_v")
+        if v:
+            try:
+                want = version_tuple(v[1:])
+            except InvalidArgument as e:
+                return _json_error(400, str(e))
+            if want > version_tuple(API_VERSION):
+                return _json_error(400, f"client version {v[1:]} is too new. Maximum "
+                                        f"supported API version is {API_VERSION}")
+            if want < version_tuple(MIN_API_VERSION):
+                return _json_error(400, f"client version {v[1:]} is too old. Minimum "
+                                        f"supported API version is {MIN_API_VERSION}, "
+                                        "please upgrade your client to a newer version")
+        try:
+            resp = await handler(request)
+        except web.HTTPException as e:
+            if e.status < 400:
+                raise
+            msg = e.text if e.text and not e.text.startswith(f"{e.status}:") else e.reason
+            if e.status == 404 and request.match_info.route.name is None:
+                msg = "page not found"
+            return _json_error(e.status, msg)
+        except GlassboxError as e:
+            status = http_status(e)
+            if status == 500:
+                log.warning("%s %s: %s", request.method, request.path, e)
+            return _json_error(status, str(e))
+        except (ConnectionError, asyncio.CancelledError):
+            raise
+        except Exception as e:  # noqa: BLE001 - the daemon must keep serving
+            log.exception("%s %s failed", request.method, request.path)
+            return _json_error(500, f"internal error: {type(e).__name__}: {e}")
+        try:
+            resp.headers.setdefault("Api-Version", API_VERSION)
+            resp.headers.setdefault("Server", "glassbox (linux)")
+        except (AttributeError, RuntimeError):
+            pass  # streamed/hijacked: headers already gone
+        return resp
+    return [version_and_errors]
+
+
+async def read_json(request, default=None, *, required: bool = False):
+    """The request body as JSON (400 on anything else; empty -> ``default``)."""
+    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
+        raise InvalidArgument(f"request body too large ({request.content_length} bytes; "
+                              f"the limit for JSON is {MAX_JSON_BODY})")
+    data = await request.content.read(MAX_JSON_BODY + 1)
+    if len(data) > MAX_JSON_BODY:
+        raise InvalidArgument(f"request body too large (limit {MAX_JSON_BODY} bytes)")
+    if not data.strip():
+        if required:
+            raise InvalidArgument("a JSON request body is required")
+        return default
+    try:
+        return json.loads(data)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid JSON in request body: {e}") from None
+
+
+def qbool(request, name: str, default: bool = False) -> bool:
+    v = request.query.get(name)
+    if v is None:
+        return default
+    return v.lower() not in ("", "0", "false", "no")
+
+
+def qint(request, name: str, default=None):
+    v = request.query.get(name)
+    if v is None or v == "":
+        return default
+    try:
+        return int(v)
+    except ValueError:
+        raise InvalidArgument(f"invalid value for {name}: {v!r} is not an integer") from None
+
+
+def build_app(d: Daemon):
+    """The aiohttp application with every route."""
+    from aiohttp import web
+    from . import containers, execs, images, system
+    app = web.Application(middlewares=_middlewares(d), client_max_size=MAX_JSON_BODY)
+    app["daemon"] = d
+
+    def add(method: str, path: str, fn):
+        handler = functools.partial(fn, d)
+
+        async def h(request):
+            return await handler(request)
+        app.router.add_route(method, path, h)
+        app.router.add_route(method, r"/{_v:v[0-9]+\.[0-9]+}" + path, h)
+
+    for mod in (system, containers, execs, images):
+        for method, path, fn in mod.ROUTES:
+            add(method, path, fn)
+    return app
+
+
+def _prepare_socket(path: str) -> None:
+    if os.path.exists(path) or os.path.islink(path):
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(path)
+        except OSError:
+            os.unlink(path)  # stale: nobody listens
+        else:
+            raise Conflict(f"{path} is in use: another daemon is listening on it; stop it "
+                           "or choose another --socket")
+        finally:
+            probe.close()
+    os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
+
+
+def _secure_socket(path: str, group: str | None) -> str:
+    """Mode 0660: root and (when it exists) the group may talk to the daemon."""
+    note = "root only"
+    gid = -1
+    if group:
+        try:
+            gid = grp.getgrnam(group).gr_gid
+            note = f"root and group {group}"
+        except KeyError:
+            note = f"root only (group {group!r} does not exist; create it to share access)"
+    if gid >= 0:
+        os.chown(path, -1, gid)
+    os.chmod(path, 0o660)
+    return note
+
+
+async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None) -> None:
+    from aiohttp import web
+    d = Daemon(eng)
+    app = build_app(d)
+    runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+    await runner.setup()
+    _prepare_socket(path)
+    old_umask = os.umask(0o117)
+    try:
+        site = web.UnixSite(runner, path)
+        await site.start()
+    finally:
+        os.umask(old_umask)
+    note = _secure_socket(path, group)
+    log.warning("glassbox daemon: serving the Docker Engine API %s (min %s) on unix://%s "
+                "(%s); state root %s", API_VERSION, MIN_API_VERSION, path, note, eng.root)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    if ready:
+        ready()
+    try:
+        await stop.wait()
+    finally:
+        log.warning("glassbox daemon: shutting down")
+        for raw in list(d.hijacked):
+            raw.close()
+        await d.hub.shutdown()
+        await runner.cleanup()
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        d.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def serve(eng, path: str = DEFAULT_SOCKET, group: str | None = "glassbox") -> None:
+    """Run the daemon in the foreground until SIGTERM/SIGINT."""
+    logging.basicConfig(level=os.environ.get("GLASSBOX_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(serve_async(eng, path, group))

@@ -1,0 +1,338 @@
+"""Pure translations between the Docker Engine API's JSON and glassbox values.
+
+No I/O here: the server hands in parsed JSON or Engine objects and gets back
+plain dicts. That keeps the mapping — the part most likely to be subtly wrong —
+unit-testable without root (``tests/unit/test_daemon_translate.py``).
+
+Reference: moby's ``api/swagger.yaml`` (``ContainerConfig``, ``HostConfig``,
+``ContainerSummary``, ``ImageSummary``, ``ContainerStatsResponse``).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from ..containers.options import CreateOptions
+from ..errors import InvalidArgument
+
+
+def _strslice(v, field: str) -> list[str] | None:
+    """Docker's ``StrSlice``: null, a string (one element) or a list of strings."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return [v]
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return list(v)
+    raise InvalidArgument(f"{field} must be a string or a list of strings")
+
+
+def _list(v, field: str) -> list[str]:
+    if v is None:
+        return []
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise InvalidArgument(f"{field} must be a list of strings")
+    return list(v)
+
+
+def _int(v, field: str) -> int | None:
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise InvalidArgument(f"{field} must be a number")
+    return int(v)
+
+
+def _mount_spec(m: dict) -> str:
+    """HostConfig.Mounts entry -> a ``--mount`` spec string."""
+    if not isinstance(m, dict) or not m.get("Target"):
+        raise InvalidArgument("each HostConfig.Mounts entry needs a Target")
+    parts = [f"type={m.get('Type') or 'volume'}"]
+    if m.get("Source"):
+        parts.append(f"source={m['Source']}")
+    parts.append(f"target={m['Target']}")
+    if m.get("ReadOnly"):
+        parts.append("readonly")
+    topts = m.get("TmpfsOptions") or {}
+    if topts.get("SizeBytes"):
+        parts.append(f"tmpfs-size={int(topts['SizeBytes'])}")
+    return ",".join(parts)
+
+
+def _publish_specs(bindings) -> list[str]:
+    """``{"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}]}`` -> ``-p`` specs."""
+    out = []
+    if not bindings:
+        return out
+    if not isinstance(bindings, dict):
+        raise InvalidArgument("HostConfig.PortBindings must be an object")
+    for port, binds in bindings.items():
+        cport, _, proto = str(port).partition("/")
+        suffix = f"/{proto}" if proto and proto != "tcp" else ""
+        for b in binds or [{}]:
+            b = b or {}
+            ip, hp = b.get("HostIp") or "", b.get("HostPort") or ""
+            if ip:
+                out.append(f"{ip}:{hp}:{cport}{suffix}")
+            elif hp:
+                out.append(f"{hp}:{cport}{suffix}")
+            else:
+                out.append(f"{cport}{suffix}")
+    return out
+
+
+def create_options(body: dict, name: str | None = None) -> CreateOptions:
+    """``POST /containers/create`` JSON -> :class:`CreateOptions`."""
+    if not isinstance(body, dict):
+        raise InvalidArgument("the request body must be a JSON object (a container config)")
+    image = body.get("Image")
+    if not image or not isinstance(image, str):
+        raise InvalidArgument("config is missing the Image to create the container from")
+    hc = body.get("HostConfig") or {}
+    if not isinstance(hc, dict):
+        raise InvalidArgument("HostConfig must be an object")
+    entrypoint = _strslice(body.get("Entrypoint"), "Entrypoint")
+    labels = body.get("Labels") or {}
+    if not isinstance(labels, dict):
+        raise InvalidArgument("Labels must be an object")
+    tmpfs = hc.get("Tmpfs") or {}
+    if not isinstance(tmpfs, dict):
+        raise InvalidArgument("HostConfig.Tmpfs must be an object")
+    mem_swap = _int(hc.get("MemorySwap"), "HostConfig.MemorySwap")
+    pids = _int(hc.get("PidsLimit"), "HostConfig.PidsLimit")
+    nano = _int(hc.get("NanoCpus"), "HostConfig.NanoCpus")
+    network = hc.get("NetworkMode") or None
+    if network == "default":
+        network = None
+    aliases: list[str] = []
+    endpoints = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+    if isinstance(endpoints, dict):
+        for net, ep in endpoints.items():
+            if network in (None, net) or len(endpoints) == 1:
+                aliases += _list((ep or {}).get("Aliases"), "Aliases")
+                if network is None and net not in ("bridge", "default"):
+                    network = net
+    stop_timeout = _int(body.get("StopTimeout"), "StopTimeout")
+    return CreateOptions(
+        image=image,
+        command=_strslice(body.get("Cmd"), "Cmd"),
+        name=name or None,
+        entrypoint=entrypoint,
+        env=_list(body.get("Env"), "Env"),
+        workdir=body.get("WorkingDir") or None,
+        user=body.get("User") or None,
+        hostname=body.get("Hostname") or None,
+        tty=bool(body.get("Tty")),
+        interactive=bool(body.get("OpenStdin")),
+        auto_remove=bool(hc.get("AutoRemove")),
+        memory=_int(hc.get("Memory"), "HostConfig.Memory") or None,
+        memory_swap=mem_swap if mem_swap else None,
+        cpus=(nano / 1e9) if nano else None,
+        cpu_shares=_int(hc.get("CpuShares"), "HostConfig.CpuShares") or None,
+        pids_limit=pids if pids and pids > 0 else None,
+        cap_add=_list(hc.get("CapAdd"), "HostConfig.CapAdd"),
+        cap_drop=_list(hc.get("CapDrop"), "HostConfig.CapDrop"),
+        init=bool(hc.get("Init")),
+        read_only=bool(hc.get("ReadonlyRootfs")),
+        privileged=bool(hc.get("Privileged")),
+        labels={str(k): str(v) for k, v in labels.items()},
+        volumes=_list(hc.get("Binds"), "HostConfig.Binds"),
+        mounts=[_mount_spec(m) for m in (hc.get("Mounts") or [])],
+        tmpfs=[f"{p}:{o}" if o else p for p, o in tmpfs.items()],
+        volumes_from=_list(hc.get("VolumesFrom"), "HostConfig.VolumesFrom"),
+        network=network,
+        network_aliases=aliases,
+        publish=_publish_specs(hc.get("PortBindings")),
+        publish_all=bool(hc.get("PublishAllPorts")),
+        expose=list((body.get("ExposedPorts") or {}).keys()),
+        add_hosts=_list(hc.get("ExtraHosts"), "HostConfig.ExtraHosts"),
+        dns=_list(hc.get("Dns"), "HostConfig.Dns"),
+        stop_signal=body.get("StopSignal") or None,
+        stop_timeout=stop_timeout if stop_timeout is not None and stop_timeout >= 0 else None,
+    )
+
+
+def update_changes(body: dict) -> dict:
+    """``POST /containers/{id}/update`` JSON -> ``ContainerManager.update`` keywords."""
+    if not isinstance(body, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    nano = _int(body.get("NanoCpus"), "NanoCpus")
+    pids = _int(body.get("PidsLimit"), "PidsLimit")
+    return {"memory": _int(body.get("Memory"), "Memory") or None,
+            "memory_swap": _int(body.get("MemorySwap"), "MemorySwap") or None,
+            "cpus": nano / 1e9 if nano else None,
+            "cpu_shares": _int(body.get("CpuShares"), "CpuShares") or None,
+            "pids": pids if pids and pids > 0 else None}
+
+
+# ---- filters -------------------------------------------------------------------
+def parse_filters(raw: str | None) -> dict[str, list[str]]:
+    """The ``filters`` query parameter: ``{"k": ["v"]}`` or the old ``{"k": {"v": true}}``."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidArgument(f"invalid filters (not JSON): {raw[:100]}") from None
+    if not isinstance(data, dict):
+        raise InvalidArgument("filters must be a JSON object")
+    out = {}
+    for k, v in data.items():
+        if isinstance(v, dict):
+            out[k] = [x for x, on in v.items() if on]
+        elif isinstance(v, list):
+            out[k] = [str(x) for x in v]
+        else:
+            out[k] = [str(v)]
+    return out
+
+
+def epoch(iso: str | None) -> int:
+    if not iso:
+        return 0
+    from ..cli.format import parse_time
+    t = parse_time(iso)
+    return int(t) if t else 0
+
+
+# ---- containers ------------------------------------------------------------------
+def container_summary(c) -> dict:
+    """One ``GET /containers/json`` entry (``ContainerSummary``)."""
+    from ..cli.commands import _status_text
+    cfg = c.config
+    cmd = " ".join([cfg["Path"]] + list(cfg["Args"]))
+    return {"Id": c.id, "Names": ["/" + c.name], "Image": cfg["Config"].get("Image", ""),
+            "ImageID": cfg.get("Image", ""), "Command": cmd, "Created": epoch(cfg.get("Created")),
+            "Ports": [], "Labels": cfg["Config"].get("Labels") or {}, "State": c.status,
+            "Status": _status_text(c).strip(),
+            "HostConfig": {"NetworkMode": cfg.get("HostConfig", {}).get("NetworkMode",
+                                                                          "default")},
+            "NetworkSettings": {"Networks": {}}, "Mounts": cfg.get("Mounts") or []}
+
+
+def container_inspect(c) -> dict:
+    """``GET /containers/{id}/json``: the Engine's document plus what clients expect."""
+    doc = c.inspect()
+    hc = dict(doc.get("HostConfig") or {})
+    hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
+    hc.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
+    hc.setdefault("PortBindings", {})
+    doc["HostConfig"] = hc
+    cfg = dict(doc.get("Config") or {})
+    cfg.setdefault("AttachStdout", True)
+    cfg.setdefault("AttachStderr", True)
+    cfg.setdefault("StdinOnce", False)
+    doc["Config"] = cfg
+    doc.setdefault("NetworkSettings", {"Ports": {}, "Networks": {}, "IPAddress": "",
+                                       "Gateway": "", "MacAddress": "", "SandboxKey": ""})
+    doc.setdefault("Mounts", [])
+    doc.setdefault("RestartCount", 0)
+    doc.setdefault("ExecIDs", None)
+    return doc
+
+
+def _proc_stat_system_ns() -> int:
+    """``system_cpu_usage``: host CPU time in ns, as dockerd reads it from /proc/stat."""
+    import os
+    try:
+        with open("/proc/stat") as f:
+            for line in f:
+                if line.startswith("cpu "):
+                    ticks = sum(int(x) for x in line.split()[1:8])
+                    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+    except OSError:
+        pass
+    return 0
+
+
+def host_memory() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def stats_doc(c, cur, prev=None, prev_system: int = 0, system: int | None = None,
+              ncpus: int | None = None) -> dict:
+    """Docker's stats JSON from two :class:`~glassbox.cgroups.stats.Stats` readings.
+
+    The docker CLI computes CPU % as ``Δtotal_usage / Δsystem_cpu_usage *
+    online_cpus * 100`` and memory as ``usage - stats.inactive_file`` (our
+    usage already has the inactive cache taken out, so that stat is 0).
+    """
+    import os
+    ncpus = ncpus or os.cpu_count() or 1
+    system = _proc_stat_system_ns() if system is None else system
+
+    def cpu(s, sys_ns):
+        if s is None:
+            return {"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0,
+                                  "usage_in_usermode": 0}, "system_cpu_usage": sys_ns,
+                    "online_cpus": ncpus, "throttling_data": {}}
+        return {"cpu_usage": {"total_usage": s.cpu_usage_ns, "usage_in_kernelmode": 0,
+                              "usage_in_usermode": 0},
+                "system_cpu_usage": sys_ns, "online_cpus": ncpus,
+                "throttling_data": {"periods": 0, "throttled_periods": 0,
+                                    "throttled_time": s.cpu_throttled_ns or 0}}
+    now = time.time()
+    read = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e9):09d}Z"
+    mem = {}
+    pids = {}
+    if cur is not None:
+        mem = {"usage": cur.memory_usage, "limit": cur.memory_limit or host_memory(),
+               "max_usage": cur.memory_max_usage or 0, "failcnt": 0,
+               "stats": {"inactive_file": 0, "total_inactive_file": 0,
+                         "oom_kill": cur.oom_kills}}
+        pids = {"current": cur.pids_current}
+        if cur.pids_limit:
+            pids["limit"] = cur.pids_limit
+    return {"read": read, "preread": read if prev is None else read,
+            "id": c.id, "name": "/" + c.name, "num_procs": 0,
+            "pids_stats": pids, "blkio_stats": {}, "storage_stats": {},
+            "cpu_stats": cpu(cur, system), "precpu_stats": cpu(prev, prev_system),
+            "memory_stats": mem, "networks": {}}
+
+
+# ---- images ----------------------------------------------------------------------
+def image_summary(img, containers: int = -1) -> dict:
+    """One ``GET /images/json`` entry (``ImageSummary``)."""
+    cfg = (img.config or {}).get("config") or {}
+    return {"Id": img.id, "ParentId": "", "RepoTags": list(img.repo_tags),
+            "RepoDigests": list(img.repo_digests or ()), "Created": epoch(img.created),
+            "Size": img.size, "SharedSize": -1, "VirtualSize": img.size,
+            "Labels": cfg.get("Labels") or {}, "Containers": containers}
+
+
+# ---- stream framing --------------------------------------------------------------
+STDIN, STDOUT, STDERR, SYSTEMERR = 0, 1, 2, 3
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    """Docker's multiplexed stream (``stdcopy``): an 8-byte header per chunk —
+    the stream id, three zero bytes, then the payload length (big-endian u32)."""
+    return bytes([stream, 0, 0, 0]) + len(data).to_bytes(4, "big") + data
+
+
+def unframe(buf: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """Split a buffer into complete ``(stream, payload)`` frames and the remainder."""
+    out = []
+    while len(buf) >= 8:
+        n = int.from_bytes(buf[4:8], "big")
+        if len(buf) < 8 + n:
+            break
+        out.append((buf[0], buf[8:8 + n]))
+        buf = buf[8 + n:]
+    return out, buf
+
+
+def version_tuple(v: str) -> tuple[int, int]:
+    try:
+        major, minor = v.split(".", 1)
+        return int(major), int(minor)
+    except ValueError:
+        raise InvalidArgument(f"invalid API version {v!r}") from None
