@@ -102,17 +102,10 @@ async def hijack(request, content_type: str) -> RawConn:
     return raw
 
 
-def set_nonblocking(fd: int) -> None:
-    os.set_blocking(fd, False)
-
-
 async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
-    """Copy each fd (``{fd: stream id}``) to the client until all reach EOF.
-
-    Without a TTY each chunk is framed with its stream id; with one it is sent
-    raw. The fds are closed on the way out (also when the client went away —
-    the writer then gets EPIPE and the shim detaches it).
-    """
+    """Copy each fd (``{fd: stream id}``) to the client until all reach EOF or the
+    client is gone. Without a TTY each chunk is framed with its stream id; with
+    one it is sent raw. The caller owns (and closes) the fds."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
     open_fds = dict(fds)
@@ -129,7 +122,7 @@ async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
         queue.put_nowait((fd, data))
 
     for fd in open_fds:
-        set_nonblocking(fd)
+        os.set_blocking(fd, False)
         loop.add_reader(fd, readable, fd)
     try:
         while open_fds:
@@ -144,17 +137,14 @@ async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
         for fd in fds:
             try:
                 loop.remove_reader(fd)
-            except Exception:  # noqa: BLE001
-                pass
-            try:
-                os.close(fd)
-            except OSError:
+            except (ValueError, OSError):
                 pass
 
 
-async def pump_input(raw: RawConn, in_fd: int | None) -> None:
+async def pump_input(raw: RawConn, in_fd: int | None, on_eof) -> None:
     """Copy the client's bytes into ``in_fd`` (the container's stdin) until it
-    half-closes or goes away; then close ``in_fd`` so the container sees EOF."""
+    half-closes or goes away; then call ``on_eof()`` (which closes ``in_fd``, so
+    the container reads EOF)."""
     loop = asyncio.get_running_loop()
     try:
         while True:
@@ -166,9 +156,10 @@ async def pump_input(raw: RawConn, in_fd: int | None) -> None:
             try:
                 await loop.run_in_executor(None, _write_all, in_fd, data)
             except OSError:
-                in_fd = _close(in_fd)
+                in_fd = None
+                on_eof()
     finally:
-        _close(in_fd)
+        on_eof()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -176,15 +167,6 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         n = os.write(fd, view)
         view = view[n:]
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    return None
 
 
 __all__ = ["RawConn", "hijack", "pump_output", "pump_input", "STDOUT", "STDERR"]

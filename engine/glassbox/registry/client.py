@@ -191,9 +191,9 @@ class RegistryClient:
         try:
             resp = t.request("GET", f"/v2/{r.path}/manifests/{ref_or_digest}",
                              headers={"Accept": MANIFEST_ACCEPT}, scopes=scopes)
-        except NotFound as e:
-            raise NotFound(f"manifest for {r.familiar} not found: manifest unknown "
-                           f"({e}): check the name and tag") from None
+        except NotFound:
+            raise NotFound(f"manifest for {r.familiar} not found: manifest unknown: "
+                           "check the repository name and tag (or digest)") from None
         with resp:
             length = int(resp.header("Content-Length") or 0)
             if length > MAX_MANIFEST:

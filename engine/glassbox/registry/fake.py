@@ -127,7 +127,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _error(self, status, code, message, headers=None):
         body = json.dumps({"errors": [{"code": code, "message": message}]}).encode()
-        self._reply(status, body, dict({"Content-Type": "application/json"}, **(headers or {})))
+        self._reply(status, body, dict({"Content-Type": "application/json"}, **(headers or {})),
+                    head=self.command == "HEAD")
 
     def _body(self) -> bytes:
         n = int(self.headers.get("Content-Length") or 0)
@@ -170,10 +171,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _token(self, query):
         reg = self.registry
         user = self._basic_user()
-        if user is False or (user is None and not reg.anonymous_pull and
-                             "Authorization" in self.headers):
-            return self._error(401, "UNAUTHORIZED", "invalid username or password")
-        if self.headers.get("Authorization") and user is None:
+        if user is False or (self.headers.get("Authorization") and user is None):
             return self._error(401, "UNAUTHORIZED", "invalid username or password")
         scopes = []
         for s in query.get("scope", []):

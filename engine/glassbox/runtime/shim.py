@@ -140,14 +140,7 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
             keep = {0, 1, 2, sync_r, err_w2}
             if console_child is not None:
                 keep.add(console_child.fileno())
-                console_parent.close()
-            for fd in os.listdir("/proc/self/fd"):
-                fd = int(fd)
-                if fd not in keep:
-                    try:
-                        os.close(fd)
-                    except OSError:
-                        pass
+            cloexec_others(keep)
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
             from .init import child_main
             child_main(spec, sync_r, err_w2,
@@ -335,12 +328,18 @@ def detach_stdio() -> None:
         os.close(null)
 
 
-def close_other_fds(keep: set[int]) -> None:
+def cloexec_others(keep: set[int]) -> None:
+    """Mark every inherited fd but ``keep`` close-on-exec.
+
+    Not ``close``: in a forked Python process, a file object inherited from the
+    parent may still close "its" fd number later, when it is garbage-collected
+    — by then that number can belong to one of our pipes. Close-on-exec lets
+    the kernel drop them at the next exec (the container's, or the monitor's)."""
     for fd in os.listdir("/proc/self/fd"):
         fd = int(fd)
         if fd > 2 and fd not in keep:
             try:
-                os.close(fd)
+                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
             except OSError:
                 pass
 
@@ -366,7 +365,7 @@ def shim_main(cdir: str, status_fd: int | None, attach: tuple) -> None:
         attach = tuple(None if fd is None else fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
                        for fd in attach)
         keep = {fd for fd in (status_fd, *attach) if fd is not None}
-        close_other_fds(keep)
+        cloexec_others(keep)
         detach_stdio()
         code = run(cdir, status_fd, attach)
     except BaseException as e:  # noqa: BLE001

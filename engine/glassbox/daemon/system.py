@@ -1,0 +1,385 @@
+"""System endpoints (``_ping``, version, info, df, events) and volumes/networks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+
+from ..errors import GlassboxError, InvalidArgument, NotFound
+from .server import API_VERSION, MIN_API_VERSION, qbool, read_json
+from .translate import parse_filters
+
+
+def _ping_headers() -> dict:
+    # Builder-Version 1: the classic builder, so the docker CLI sends a tar context
+    # to /build instead of trying BuildKit's session protocol.
+    return {"Api-Version": API_VERSION, "Docker-Experimental": "false", "OSType": "linux",
+            "Builder-Version": "1", "Swarm": "inactive", "Cache-Control": "no-cache, no-store, "
+            "must-revalidate", "Pragma": "no-cache"}
+
+
+async def ping(d, request):
+    from aiohttp import web
+    if request.method == "HEAD":
+        return web.Response(status=200, headers={**_ping_headers(),
+                                                 "Content-Type": "text/plain; charset=utf-8"})
+    return web.Response(text="OK", headers=_ping_headers())
+
+
+def version_doc() -> dict:
+    from .. import __version__
+    return {"Platform": {"Name": "glassbox"},
+            "Components": [{"Name": "Engine", "Version": __version__,
+                            "Details": {"ApiVersion": API_VERSION,
+                                        "MinAPIVersion": MIN_API_VERSION,
+                                        "Os": "linux", "Arch": _arch(),
+                                        "KernelVersion": platform.release(),
+                                        "Experimental": "false",
+                                        "Python": platform.python_version()}}],
+            "Version": __version__, "ApiVersion": API_VERSION,
+            "MinAPIVersion": MIN_API_VERSION, "GitCommit": "glassbox",
+            "GoVersion": "python" + platform.python_version(), "Os": "linux", "Arch": _arch(),
+            "KernelVersion": platform.release(), "BuildTime": "", "Experimental": False}
+
+
+def _arch() -> str:
+    m = platform.machine()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(m, m)
+
+
+async def version(d, request):
+    from aiohttp import web
+    return web.json_response(version_doc())
+
+
+def _mem_total() -> int:
+    from .translate import host_memory
+    return host_memory()
+
+
+async def info(d, request):
+    from aiohttp import web
+    from .. import __version__
+    base = await d.run(d.eng.info)
+    cs = await d.run(d.eng.containers.list)
+    paused = len([c for c in cs if c.status == "paused"])
+    running = len([c for c in cs if c.status == "running"])
+    doc = {"ID": "glassbox", "Containers": len(cs), "ContainersRunning": running,
+           "ContainersPaused": paused, "ContainersStopped": len(cs) - running - paused,
+           "Images": base.get("Images", 0), "Driver": "overlay",
+           "DriverStatus": [["Backing Filesystem", "overlay"]], "DockerRootDir": d.eng.root,
+           "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "none"],
+                       "Authorization": None, "Log": ["json-file"]},
+           "MemoryLimit": True, "SwapLimit": True, "CpuCfsPeriod": True, "CpuCfsQuota": True,
+           "CPUShares": True, "CPUSet": False, "PidsLimit": True, "IPv4Forwarding": True,
+           "BridgeNfIptables": False, "BridgeNfIp6tables": False, "Debug": False,
+           "NFd": len(os.listdir("/proc/self/fd")), "OomKillDisable": False,
+           "NGoroutines": 0, "SystemTime": _now(), "LoggingDriver": "json-file",
+           "CgroupDriver": "cgroupfs",
+           "CgroupVersion": str(base.get("Cgroup Version", "")).lstrip("v") or "1",
+           "NEventsListener": 0, "KernelVersion": platform.release(),
+           "OperatingSystem": "glassbox on " + _os_name(), "OSVersion": "", "OSType": "linux",
+           "Architecture": platform.machine(), "IndexServerAddress":
+           "https://index.docker.io/v1/",
+           "RegistryConfig": {"AllowNondistributableArtifactsCIDRs": None,
+                              "AllowNondistributableArtifactsHostnames": None,
+                              "InsecureRegistryCIDRs": ["127.0.0.0/8"],
+                              "IndexConfigs": {}, "Mirrors": []},
+           "NCPU": os.cpu_count() or 1, "MemTotal": _mem_total(), "GenericResources": None,
+           "HttpProxy": "", "HttpsProxy": "", "NoProxy": "", "Name": platform.node(),
+           "Labels": [], "ExperimentalBuild": False, "ServerVersion": __version__,
+           "Runtimes": {"glassbox": {"path": "glassbox-shim"}}, "DefaultRuntime": "glassbox",
+           "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
+                     "ControlAvailable": False, "Error": "", "RemoteManagers": None},
+           "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
+           "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""},
+           "InitCommit": {"ID": ""}, "SecurityOptions": ["name=no-new-privileges"], "Warnings": None}
+    return web.json_response(doc)
+
+
+def _os_name() -> str:
+    try:
+        with open("/etc/os-release") as f:
+            for line in f:
+                if line.startswith("PRETTY_NAME="):
+                    return line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    return "Linux"
+
+
+def _now() -> str:
+    import time
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+
+
+async def system_df(d, request):
+    from aiohttp import web
+    from .translate import container_summary, epoch
+    df = await d.run(d.eng.system_df)
+    cs = await d.run(d.eng.containers.list)
+    images = []
+    for r in df.get("Images", []):
+        images.append({"Id": r["id"], "ParentId": "", "RepoTags": r.get("repo_tags") or [],
+                       "RepoDigests": [], "Created": epoch(r.get("created")),
+                       "Size": r.get("size", 0), "SharedSize": r.get("shared_size", 0),
+                       "VirtualSize": r.get("size", 0), "Labels": {},
+                       "Containers": len([c for c in cs if c.config.get("Image") == r["id"]])})
+    containers = []
+    for c in cs:
+        s = container_summary(c)
+        s["SizeRw"] = 0
+        s["SizeRootFs"] = 0
+        containers.append(s)
+    volumes = []
+    vm = _volumes(d, required=False)
+    if vm is not None:
+        try:
+            for v in await d.run(vm.list):
+                volumes.append({**_volume_doc(v), "UsageData": {"Size": -1, "RefCount": -1}})
+        except GlassboxError:
+            pass
+    layers = sum(r["Size"] for r in df.get("Summary", []) if r["Type"] == "Images")
+    return web.json_response({"LayersSize": layers, "Images": images,
+                              "Containers": containers, "Volumes": volumes,
+                              "BuildCache": []})
+
+
+async def events(d, request):
+    """A minimal event stream: headers now, no events, open until the client goes
+    (or at once when ``until`` is in the past)."""
+    from aiohttp import web
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    until = request.query.get("until")
+    if until:
+        import time
+        try:
+            left = float(until) - time.time()
+        except ValueError:
+            left = 0
+        if left > 0:
+            await asyncio.sleep(min(left, 3600))
+        return resp
+    try:
+        while True:
+            await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        raise
+    return resp
+
+
+async def auth(d, request):
+    from aiohttp import web
+    body = await read_json(request, {}) or {}
+    reg = _registry(d)
+    user, pw = body.get("username"), body.get("password")
+    server = body.get("serveraddress") or "docker.io"
+    if user and pw:
+        await d.run(reg.login, server, user, pw)
+    return web.json_response({"Status": "Login Succeeded", "IdentityToken": ""})
+
+
+def _registry(d):
+    try:
+        reg = d.eng.registry
+    except (ImportError, AttributeError) as e:
+        raise GlassboxError(f"this glassbox has no registry client yet ({e}); pull/push "
+                            "are not available through the daemon") from None
+    return reg
+
+
+# ---- volumes --------------------------------------------------------------------
+def _volumes(d, required: bool = True):
+    try:
+        return d.eng.volumes
+    except (ImportError, AttributeError) as e:
+        if not required:
+            return None
+        raise GlassboxError(f"volumes are not available in this glassbox ({e})") from None
+
+
+def _volume_doc(v: dict) -> dict:
+    doc = {"Name": v.get("Name"), "Driver": v.get("Driver", "local"),
+           "Mountpoint": v.get("Mountpoint", ""), "CreatedAt": v.get("CreatedAt", ""),
+           "Labels": v.get("Labels") or {}, "Scope": v.get("Scope", "local"),
+           "Options": v.get("Options") or {}}
+    for k, val in v.items():
+        doc.setdefault(k, val)
+    return doc
+
+
+async def volume_list(d, request):
+    from aiohttp import web
+    vm = _volumes(d)
+    filters = parse_filters(request.query.get("filters"))
+    vols = await d.run(vm.list, filters or None)
+    return web.json_response({"Volumes": [_volume_doc(v) for v in vols], "Warnings": []})
+
+
+async def volume_create(d, request):
+    from aiohttp import web
+    vm = _volumes(d)
+    body = await read_json(request, {}) or {}
+    if not isinstance(body, dict):
+        raise InvalidArgument("the request body must be a JSON object")
+    v = await d.run(vm.create, body.get("Name") or None, labels=body.get("Labels") or None,
+                    driver=body.get("Driver") or "local",
+                    options=body.get("DriverOpts") or None)
+    return web.json_response(_volume_doc(v), status=201)
+
+
+async def volume_inspect(d, request):
+    from aiohttp import web
+    vm = _volumes(d)
+    return web.json_response(_volume_doc(await d.run(vm.get, request.match_info["name"])))
+
+
+async def volume_remove(d, request):
+    from aiohttp import web
+    vm = _volumes(d)
+    await d.run(vm.remove, request.match_info["name"], force=qbool(request, "force"))
+    return web.Response(status=204)
+
+
+async def volume_prune(d, request):
+    from aiohttp import web
+    vm = _volumes(d)
+    filters = parse_filters(request.query.get("filters"))
+    all_ = (filters.pop("all", ["false"]) or ["false"])[0].lower() in ("1", "true")
+    removed = await d.run(vm.prune, all=all_)
+    return web.json_response({"VolumesDeleted": removed or [], "SpaceReclaimed": 0})
+
+
+# ---- networks -------------------------------------------------------------------
+def _networks(d):
+    try:
+        return d.eng.networks
+    except (ImportError, AttributeError) as e:
+        raise GlassboxError(f"networks are not available in this glassbox ({e})") from None
+
+
+def _network_doc(n) -> dict:
+    import time
+    pool = n.pool
+    subnet = str(getattr(pool, "subnet", "") or getattr(n, "subnet", ""))
+    gw = str(getattr(pool, "gateway", "") or "")
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.created or 0))
+    containers = {}
+    for cid, ep in (n.endpoints or {}).items():
+        containers[cid] = {"Name": ep.name, "EndpointID": ep.host_ifname,
+                           "MacAddress": ep.mac, "IPv4Address": f"{ep.ip}/{ep.prefixlen}",
+                           "IPv6Address": ""}
+    return {"Name": n.name, "Id": n.id, "Created": created, "Scope": "local",
+            "Driver": n.driver, "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": {},
+                     "Config": [{"Subnet": subnet, "Gateway": gw}] if subnet else []},
+            "Internal": bool(n.internal), "Attachable": True, "Ingress": False,
+            "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": containers,
+            "Options": {"com.docker.network.bridge.name": n.bridge}, "Labels": n.labels or {}}
+
+
+def _fixed_networks() -> list[dict]:
+    return [{"Name": name, "Id": name, "Created": "", "Scope": "local", "Driver": name,
+             "EnableIPv6": False, "IPAM": {"Driver": "default", "Config": []},
+             "Internal": False, "Attachable": False, "Ingress": False, "Containers": {},
+             "Options": {}, "Labels": {}} for name in ("host", "none")]
+
+
+async def network_list(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    filters = parse_filters(request.query.get("filters"))
+    nets = [_network_doc(n) for n in await d.run(nm.list)] + _fixed_networks()
+    if "name" in filters:
+        nets = [n for n in nets if any(v in n["Name"] for v in filters["name"])]
+    if "id" in filters:
+        nets = [n for n in nets if any(n["Id"].startswith(v) for v in filters["id"])]
+    return web.json_response(nets)
+
+
+async def network_inspect(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    name = request.match_info["id"]
+    for n in _fixed_networks():
+        if name == n["Name"]:
+            return web.json_response(n)
+    return web.json_response(_network_doc(await d.run(nm.inspect, name)))
+
+
+async def network_create(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    body = await read_json(request, required=True)
+    if not isinstance(body, dict) or not body.get("Name"):
+        raise InvalidArgument("network create needs a Name")
+    cfg = ((body.get("IPAM") or {}).get("Config") or [{}])
+    cfg = cfg[0] if cfg else {}
+    n = await d.run(nm.create, body["Name"], subnet=cfg.get("Subnet") or None,
+                    gateway=cfg.get("Gateway") or None, driver=body.get("Driver") or "bridge",
+                    internal=bool(body.get("Internal")), labels=body.get("Labels") or None)
+    return web.json_response({"Id": n.id, "Warning": ""}, status=201)
+
+
+async def network_remove(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    await d.run(nm.remove, request.match_info["id"])
+    return web.Response(status=204)
+
+
+async def network_prune(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    return web.json_response({"NetworksDeleted": await d.run(nm.prune) or []})
+
+
+async def network_connect(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    body = await read_json(request, required=True)
+    if not isinstance(body, dict) or not body.get("Container"):
+        raise InvalidArgument("network connect needs a Container")
+    c = await d.run(d.eng.containers.get, body["Container"])
+    if not c.running:
+        raise InvalidArgument(f"container {c.name} is not running: glassbox connects "
+                              "networks to running containers only")
+    ep = (body.get("EndpointConfig") or {})
+    ip = ((ep.get("IPAMConfig") or {}).get("IPv4Address")) or None
+    await d.run(nm.connect, request.match_info["id"], c.id, c.pid, name=c.name,
+                aliases=ep.get("Aliases") or [], ip=ip)
+    return web.Response(status=200)
+
+
+async def network_disconnect(d, request):
+    from aiohttp import web
+    nm = _networks(d)
+    body = await read_json(request, required=True)
+    if not isinstance(body, dict) or not body.get("Container"):
+        raise InvalidArgument("network disconnect needs a Container")
+    try:
+        c = await d.run(d.eng.containers.get, body["Container"])
+        cid = c.id
+    except NotFound:
+        cid = body["Container"]
+    await d.run(nm.disconnect, request.match_info["id"], cid)
+    return web.Response(status=200)
+
+
+ROUTES = [
+    ("GET", "/_ping", ping), ("HEAD", "/_ping", ping),
+    ("GET", "/version", version), ("GET", "/info", info),
+    ("GET", "/system/df", system_df), ("GET", "/events", events),
+    ("POST", "/auth", auth),
+    ("GET", "/volumes", volume_list), ("POST", "/volumes/create", volume_create),
+    ("POST", "/volumes/prune", volume_prune),
+    ("GET", "/volumes/{name}", volume_inspect), ("DELETE", "/volumes/{name}", volume_remove),
+    ("GET", "/networks", network_list), ("POST", "/networks/create", network_create),
+    ("POST", "/networks/prune", network_prune),
+    ("GET", "/networks/{id}", network_inspect), ("DELETE", "/networks/{id}", network_remove),
+    ("POST", "/networks/{id}/connect", network_connect),
+    ("POST", "/networks/{id}/disconnect", network_disconnect),
+]

@@ -1,0 +1,369 @@
+"""Widgets: a live cgroup chart, limit sliders, a ps table with buttons, progress bars.
+
+All of them talk to the engine only, with the calls the CLI uses:
+``eng.containers.stats`` (``glassbox stats``), ``eng.containers.update``
+(``glassbox update``), ``stop``/``remove`` (``glassbox stop``/``rm``).
+
+The chart is drawn with matplotlib into PNG bytes (Agg, no pyplot) and shown in
+an ``ipywidgets.Image`` that a background thread refreshes: the kernel keeps
+running cells while the chart moves. (ipympl would allow zooming; it is not a
+dependency, and a PNG also survives in a saved notebook via :meth:`Monitor.show`.)
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .display import ErrorMessage, badge, esc
+from .session import resolve
+
+MIB = 1024 * 1024
+
+
+def _w():
+    import ipywidgets
+    return ipywidgets
+
+
+def _ref(c) -> str:
+    return getattr(c, "id", None) or str(c)
+
+
+def _host_memory() -> int:
+    from ..cli.commands import _host_memory as host
+    return host()
+
+
+# ---- live chart -------------------------------------------------------------------
+class Monitor:
+    """A live CPU % / memory chart of one container, sampled from its cgroup.
+
+    ``monitor.sampler`` holds the data (:class:`~glassbox.jupyter.sampler.StatsSampler`:
+    ``samples``, ``oom``, ``exit_code``); ``monitor.widget`` is what the cell shows.
+    Sampling stops by itself when the container exits; :meth:`stop` stops it earlier.
+    """
+
+    def __init__(self, eng, container, interval: float = 0.2, redraw: float = 0.5,
+                 render: bool = True):
+        from ..errors import GlassboxError
+        from .sampler import StatsSampler
+        W = _w()
+        self.eng, self.redraw, self.render = eng, redraw, render
+        self.error: str | None = None
+        self.image = W.Image(format="png", layout=W.Layout(max_width="820px"))
+        self.label = W.HTML()
+        self.stop_button = W.Button(description="stop monitoring", button_style="")
+        self.stop_button.on_click(lambda _b: self.stop())
+        self.widget = W.VBox([self.label, self.image, self.stop_button])
+        self.draws = 0
+        try:
+            self.sampler = StatsSampler(eng, _ref(container), interval)
+        except GlassboxError as e:
+            self.sampler = None
+            self.error = str(e)
+            self.label.value = ErrorMessage(self.error + " — nothing to monitor")._repr_html_()
+            self.stop_button.disabled = True
+            return
+        self._render_thread = None
+        self.label.value = f"monitoring <b>{esc(self.sampler.name)}</b> …"
+        self.sampler.start()
+        self._render_thread = threading.Thread(target=self._render_loop, daemon=True,
+                                               name=f"gbx-chart-{self.sampler.name}")
+        self._render_thread.start()
+
+    # ---- data ---------------------------------------------------------------
+    @property
+    def samples(self):
+        return self.sampler.samples if self.sampler else []
+
+    @property
+    def oom(self) -> bool:
+        return bool(self.sampler and self.sampler.oom)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the container stopped and the last chart is drawn."""
+        if not self.sampler:
+            return True
+        ok = self.sampler.wait(timeout)
+        if ok and self._render_thread:
+            self._render_thread.join(timeout)
+        return ok
+
+    def stop(self) -> None:
+        """Stop sampling (the container is left alone)."""
+        if self.sampler:
+            self.sampler.stop()
+        if getattr(self, "_render_thread", None):
+            self._render_thread.join(5)
+
+    # ---- pictures -----------------------------------------------------------
+    def figure(self):
+        """The chart as a matplotlib Figure (of the samples so far)."""
+        from .plots import figure_from_columns
+        return figure_from_columns(self.sampler.columns())
+
+    def save(self, path: str, **kw) -> str:
+        self.figure().savefig(path, bbox_inches="tight", **kw)
+        return path
+
+    def show(self):
+        """Display the current chart as a plain PNG (kept in a saved notebook)."""
+        from IPython.display import Image, display
+        from .plots import to_png
+        display(Image(to_png(self.figure())))
+
+    def _status_html(self) -> str:
+        s = self.sampler
+        if not s.samples and s.done.is_set():
+            what = "removed" if s.removed else f"{s.status}" + \
+                (f" ({s.exit_code})" if s.exit_code is not None else "")
+            return ErrorMessage(f"container {s.name} is not running ({what}): nothing to "
+                                "sample. Start it, then monitor again.")._repr_html_()
+        last = s.samples[-1] if s.samples else None
+        parts = [f"<b>{esc(s.name)}</b>"]
+        if last:
+            from ..cli.format import bytes_size
+            lim = bytes_size(last.memory_limit) if last.memory_limit else "no limit"
+            parts.append(f"CPU {last.cpu_percent:.1f}% · memory {bytes_size(last.memory)} / "
+                         f"{lim} · pids {last.pids} · {len(s.samples)} samples "
+                         f"({s.rate:.1f}/s)")
+        if s.done.is_set():
+            end = "removed" if s.removed else f"exited ({s.exit_code})" \
+                if s.exit_code is not None else "stopped monitoring"
+            parts.append(badge(end, "#757575"))
+            if s.oom:
+                parts.append(badge("OOM killed", "#b71c1c"))
+        else:
+            parts.append(badge("running"))
+        return " ".join(parts)
+
+    def _draw(self) -> None:
+        self.label.value = self._status_html()
+        if self.render and self.sampler.samples:
+            from .plots import to_png
+            self.image.value = to_png(self.figure(), dpi=80)
+            self.draws += 1
+
+    def _render_loop(self) -> None:
+        last = -1
+        while True:
+            finished = self.sampler.done.wait(self.redraw)
+            n = len(self.sampler.samples)
+            try:
+                if n != last or finished:
+                    self._draw()
+                    last = n
+            except Exception as e:  # noqa: BLE001 - show, do not kill the thread silently
+                self.label.value = ErrorMessage(f"chart failed: {e}")._repr_html_()
+            if finished:
+                self.stop_button.disabled = True
+                return
+
+    def _repr_mimebundle_(self, **kw):
+        return self.widget._repr_mimebundle_(**kw)
+
+    def __repr__(self):
+        if not self.sampler:
+            return f"<Monitor: {self.error}>"
+        return (f"<Monitor {self.sampler.name}: {len(self.samples)} samples"
+                f"{', OOM killed' if self.oom else ''}>")
+
+
+def monitor(container, interval: float = 0.2, *, redraw: float = 0.5, render: bool = True,
+            engine=None) -> Monitor:
+    """Live CPU % and memory chart of ``container`` (a handle, name or id), sampled
+    every ``interval`` s (default 5 Hz) in a background thread. The memory limit is
+    a dashed line; an OOM kill is marked. Stops when the container exits."""
+    return Monitor(resolve(engine), container, interval, redraw, render)
+
+
+# ---- limit sliders ------------------------------------------------------------------
+class LimitSliders:
+    """Sliders for a container's memory (MiB), CPUs and pids, applied live.
+
+    Moving a slider calls ``eng.containers.update`` — ``glassbox update`` — which
+    writes the cgroup files at once. Setting memory below what the container uses
+    makes the kernel reclaim or refuse (or OOM-kill): the answer is shown in
+    ``status`` (and in the chart of a :func:`monitor`).
+    """
+
+    def __init__(self, eng, container):
+        import os
+        W = _w()
+        self.eng = eng
+        c = eng.containers.get(_ref(container))
+        self.id, self.name = c.id, c.name
+        hc = c.config.get("HostConfig") or {}
+        mem = int(hc.get("Memory") or 0) // MIB
+        host = max(64, _host_memory() // MIB)
+        mem_max = max(min(host, 4096), mem * 2, 64)
+        ncpu = os.cpu_count() or 1
+        cpus = (hc.get("NanoCpus") or 0) / 1e9
+        pids = hc.get("PidsLimit") or 0
+        pids = pids if pids > 0 else 0
+        style = {"description_width": "110px"}
+        lay = W.Layout(width="480px")
+        self.memory = W.IntSlider(value=mem or mem_max, min=6, max=mem_max, step=1,
+                                  description="memory (MiB)", continuous_update=False,
+                                  style=style, layout=lay)
+        self.cpus = W.FloatSlider(value=cpus or ncpu, min=0.05, max=float(ncpu), step=0.05,
+                                  description="CPUs", continuous_update=False, style=style,
+                                  layout=lay)
+        self.pids = W.IntSlider(value=pids or max(1024, pids), min=1, max=max(1024, pids),
+                                description="pids", continuous_update=False, style=style,
+                                layout=lay)
+        self.status = W.HTML(self._limits_text(mem, cpus, pids))
+        self.history: list[tuple[dict, object]] = []
+        self.last_error: str | None = None
+        self.memory.observe(lambda ch: self.apply(memory=ch["new"] * MIB), names="value")
+        self.cpus.observe(lambda ch: self.apply(cpus=round(ch["new"], 2)), names="value")
+        self.pids.observe(lambda ch: self.apply(pids=ch["new"]), names="value")
+        self.widget = W.VBox([W.HTML(f"limits of <b>{esc(self.name)}</b> "
+                                     "(<code>glassbox update</code>, live)"),
+                              self.memory, self.cpus, self.pids, self.status])
+
+    @staticmethod
+    def _limits_text(mem_mib, cpus, pids) -> str:
+        return ("now: memory " + (f"{mem_mib} MiB" if mem_mib else "unlimited") +
+                ", cpus " + (f"{cpus:g}" if cpus else "unlimited") +
+                ", pids " + (str(pids) if pids and pids > 0 else "unlimited"))
+
+    def apply(self, **changes) -> dict | None:
+        """``glassbox update`` with ``changes`` (memory in bytes); the result or None."""
+        from ..errors import GlassboxError
+        try:
+            new = self.eng.containers.update(self.id, **changes)
+        except GlassboxError as e:
+            self.last_error = str(e)
+            self.history.append((changes, e))
+            self.status.value = ErrorMessage(str(e))._repr_html_()
+            return None
+        self.last_error = None
+        self.history.append((changes, new))
+        mem = (new.get("memory") or 0) // MIB
+        self.status.value = "<span style='color:#2e7d32'>applied</span> — " + \
+            esc(self._limits_text(mem, new.get("cpus") or 0, new.get("pids") or 0))
+        return new
+
+    def _repr_mimebundle_(self, **kw):
+        return self.widget._repr_mimebundle_(**kw)
+
+
+def limits(container, *, engine=None) -> LimitSliders:
+    """Sliders that change ``container``'s memory / CPU / pids limits while it runs."""
+    return LimitSliders(resolve(engine), container)
+
+
+# ---- ps table with buttons ---------------------------------------------------------
+class PsTable:
+    """``glassbox ps -a`` as a widget: one row per container with Stop and Rm buttons."""
+
+    def __init__(self, eng, all: bool = True):  # noqa: A002 - docker's flag name
+        W = _w()
+        self.eng, self.all = eng, all
+        self.rows: list[dict] = []
+        self.buttons: dict[str, tuple] = {}
+        self.status = W.HTML()
+        self.refresh_button = W.Button(description="refresh", icon="refresh")
+        self.refresh_button.on_click(lambda _b: self.refresh())
+        self.body = W.VBox()
+        self.widget = W.VBox([self.body, W.HBox([self.refresh_button, self.status])])
+        self.refresh()
+
+    def refresh(self) -> None:
+        from ..cli.commands import ps_rows
+        W = _w()
+        self.rows = ps_rows(self.eng, self.all)
+        self.buttons = {}
+        lines = []
+        for r in self.rows:
+            cid = r["_full_id"]
+            stop = W.Button(description="stop", button_style="warning",
+                            disabled=r["State"] not in ("running", "paused"),
+                            layout=W.Layout(width="70px"))
+            rm = W.Button(description="rm", button_style="danger", layout=W.Layout(width="60px"))
+            stop.on_click(lambda _b, cid=cid: self._act("stop", cid))
+            rm.on_click(lambda _b, cid=cid: self._act("rm", cid))
+            self.buttons[cid] = (stop, rm)
+            text = (f"<code>{esc(r['ID'])}</code> <b>{esc(r['Names'])}</b> "
+                    f"{esc(r['Image'])} <i>{esc(r['_cmd'][:40])}</i> "
+                    f"{badge(r['Status'], None if r['State'] != 'exited' else '#757575')}")
+            lines.append(W.HBox([W.HTML(text, layout=W.Layout(width="640px")), stop, rm]))
+        if not lines:
+            lines = [W.HTML("<i>no containers</i>")]
+        self.body.children = lines
+
+    def _act(self, what: str, cid: str) -> None:
+        from ..errors import GlassboxError
+        try:
+            if what == "stop":
+                self.eng.containers.stop(cid)
+            else:
+                self.eng.containers.remove(cid, force=True)
+            self.status.value = f"{what} {esc(cid[:12])}: done"
+        except GlassboxError as e:
+            self.status.value = ErrorMessage(str(e))._repr_html_()
+        self.refresh()
+
+    def _repr_mimebundle_(self, **kw):
+        return self.widget._repr_mimebundle_(**kw)
+
+
+def ps(all: bool = True, *, engine=None) -> PsTable:  # noqa: A002
+    """A container table with stop/rm buttons (``all=False``: running only)."""
+    return PsTable(resolve(engine), all)
+
+
+# ---- progress bars -------------------------------------------------------------------
+class ProgressBars:
+    """Bars for pull/push (one per layer) and build (one for the steps).
+
+    Call it with each progress event (it is the ``progress=`` callback)::
+
+        bars = ProgressBars(); display(bars)
+        eng.registry.pull("busybox", progress=bars)
+    """
+
+    def __init__(self, title: str = ""):
+        from .progress import ProgressState
+        W = _w()
+        self.state = ProgressState()
+        self.bars: dict[str, tuple] = {}
+        self.title = W.HTML(f"<b>{esc(title)}</b>" if title else "")
+        self.box = W.VBox()
+        self.message = W.HTML()
+        self.widget = W.VBox([self.title, self.box, self.message])
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict) -> None:
+        W = _w()
+        key = self.state.apply(event)
+        with self._lock:
+            if key is not None:
+                item = self.state.items[key]
+                if key not in self.bars:
+                    bar = W.FloatProgress(value=0.0, min=0.0, max=1.0,
+                                          layout=W.Layout(width="300px"))
+                    label = W.HTML()
+                    self.bars[key] = (bar, label)
+                    self.box.children = tuple(self.box.children) + (
+                        W.HBox([W.HTML(f"<code>{esc(key[:12])}</code>",
+                                       layout=W.Layout(width="110px")), bar, label]),)
+                bar, label = self.bars[key]
+                bar.value = self.state.fraction(key)
+                if item["done"]:
+                    bar.bar_style = "success"
+                size = ""
+                if item["total"] and key != "build":
+                    from ..cli.format import bytes_size
+                    size = f" {bytes_size(item['current'])}/{bytes_size(item['total'])}"
+                elif key == "build":
+                    size = f" step {item['current']}/{item['total']}"
+                label.value = f"{esc(item['status'])}{esc(size)}"
+            if self.state.errors:
+                self.message.value = ErrorMessage(self.state.errors[-1])._repr_html_()
+            elif self.state.messages:
+                self.message.value = f"<code>{esc(self.state.messages[-1].strip())}</code>"
+
+    def _repr_mimebundle_(self, **kw):
+        return self.widget._repr_mimebundle_(**kw)
