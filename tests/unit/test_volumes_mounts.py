@@ -11,7 +11,8 @@ import pytest
 from glassbox.containers.options import CreateOptions
 from glassbox.errors import InvalidArgument, NotFound
 from glassbox.runtime.spec import Mount
-from glassbox.volumes import VolumeHooks, VolumeManager, inspect_mounts, resolve_mounts
+from glassbox.volumes import (VolumeHooks, VolumeManager, inspect_mounts,
+                              release_container_volumes, resolve_mounts)
 from glassbox.volumes.copyup import copy_image_content, image_dirs_at
 
 
@@ -344,3 +345,10 @@ def test_inspect_mounts(vm, tmp_path):
          "RW": False, "Propagation": "rprivate"},
         {"Type": "tmpfs", "Source": "", "Destination": "/t", "Mode": "size=1m", "RW": True,
          "Propagation": ""}]
+
+
+def test_release_for_auto_remove(vm):
+    cid = "9" * 64
+    ms = VolumeHooks(vm).mounts(opts(volumes=["/x", "named:/y"]), None, cid)
+    release_container_volumes(vm.root, cid, [m.__dict__ for m in ms])
+    assert vm.names() == ["named"] and vm.users("named") == []

@@ -127,20 +127,32 @@ def test_remove_in_use_is_a_conflict_even_with_force(vm):
         vm.remove("data", in_use=lambda n: ["x", "y"])
 
 
-def test_refs_count_as_users_until_stale(vm):
+def test_refs_mark_a_create_in_flight(vm):
     vm.create("data")
     cid = "b" * 64
+    ref = os.path.join(vm.path("data"), "refs", cid)
     vm.add_ref("data", cid)
-    assert vm.users("data") == [cid]                 # a create in flight
+    assert vm.users("data") == [cid]                 # hooks ran, no container dir yet
     _container(vm.root, cid, [], new=True)
     assert vm.users("data") == [cid]                 # .new-<cid>: still being created
-    ref = os.path.join(vm.path("data"), "refs", cid)
     os.rename(os.path.join(vm.root, "containers", ".new-" + cid),
-              os.path.join(vm.root, "containers", "gone-elsewhere"))
+              os.path.join(vm.root, "containers", cid))
+    assert vm.users("data") == []                    # created: its config is the authority
+    assert not os.path.exists(ref)                   # ... and the marker is swept
+
+
+def test_stale_refs_are_swept(vm):
+    vm.create("data")
+    cid = "c" * 64
+    ref = os.path.join(vm.path("data"), "refs", cid)
+    vm.add_ref("data", cid)
     old = time.time() - REF_GRACE_SECONDS - 10
     os.utime(ref, (old, old))
-    assert vm.users("data") == []                    # the create failed long ago
-    assert not os.path.exists(ref)                   # ... and the marker was swept
+    assert vm.users("data") == [] and not os.path.exists(ref)   # a create that failed
+    vm.add_ref("data", cid)
+    with open(ref, "w") as f:
+        json.dump({"pid": 2 ** 22 + 12345, "start": 1}, f)    # its creator is gone
+    assert vm.users("data") == [] and not os.path.exists(ref)
     vm.add_ref("data", cid)
     vm.drop_ref("data", cid)
     assert vm.users("data") == []

@@ -96,7 +96,29 @@ class Container:
         c["HostsPath"] = os.path.join(self.dir, "hosts")
         c["ResolvConfPath"] = os.path.join(self.dir, "resolv.conf")
         c["Cgroup"] = {"Parent": self.config.get("CgroupParent"), "Name": self.id}
+        ns = dict(self.state.get("NetworkSettings") or {})
+        ns.setdefault("Networks", {})
+        ns.setdefault("Ports", {k: None for k in
+                                (self.config["Config"].get("ExposedPorts") or {})})
+        ns.setdefault("IPAddress", "")
+        ns["SandboxKey"] = f"/proc/{self.pid}/ns/net" if self.running else ""
+        c["NetworkSettings"] = ns
         return c
+
+
+def _expose_key(spec: str) -> str:
+    port, _, proto = str(spec).partition("/")
+    if not port.isdigit() or not 0 < int(port) < 65536 or proto not in ("", "tcp", "udp"):
+        raise InvalidArgument(f"invalid port to expose: {spec!r}")
+    return f"{int(port)}/{proto or 'tcp'}"
+
+
+def _port_bindings(bindings) -> dict:
+    out: dict = {}
+    for b in bindings:
+        out.setdefault(b.key, []).append({"HostIp": b.host_ip,
+                                          "HostPort": str(b.host_port or "")})
+    return out
 
 
 def _hosts_file(hostname: str, extra: list[tuple[str, str]] = ()) -> str:
@@ -250,6 +272,7 @@ class ContainerManager:
         hostname = opts.hostname or cid[:12]
         if len(hostname) > 64:
             raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
+        net_mode, publish = self._network_mode(opts, icfg)
         mounts = hooks.mounts(opts, image, cid) if hooks else []
         tmp = os.path.join(self.dir, f".new-{cid}")
         final = os.path.join(self.dir, cid)
@@ -275,9 +298,12 @@ class ContainerManager:
                            "/etc/resolv.conf": os.path.join(final, "resolv.conf")},
                 mounts=mounts, caps=caps, readonly_rootfs=opts.read_only, tty=opts.tty,
                 init=opts.init, no_new_privs=not opts.privileged)
-            if opts.network in ("host",):
+            if net_mode == "host":
                 spec.namespaces = [n for n in spec.namespaces if n != "net"]
                 spec.etc_files.pop("/etc/hosts")
+                spec.etc_files.pop("/etc/resolv.conf")
+            spec.network_ready = net_mode not in ("none", "host") and \
+                not net_mode.startswith("container:")
             config = {
                 "Id": cid, "Created": now_iso(), "Path": argv[0], "Args": argv[1:],
                 "Image": image.id, "Name": "/" + (name or ""),
@@ -290,7 +316,8 @@ class ContainerManager:
                            "Labels": {**(icfg.get("Labels") or {}), **opts.labels},
                            "StopSignal": opts.stop_signal or icfg.get("StopSignal") or "SIGTERM",
                            "StopTimeout": opts.stop_timeout,
-                           "ExposedPorts": icfg.get("ExposedPorts") or {},
+                           "ExposedPorts": {**(icfg.get("ExposedPorts") or {}),
+                                            **{_expose_key(e): {} for e in opts.expose}},
                            "Volumes": icfg.get("Volumes")},
                 "HostConfig": {"Memory": limits.memory or 0, "MemorySwap": limits.memory_swap or 0,
                                "NanoCpus": int((limits.cpus or 0) * 1e9),
@@ -300,9 +327,12 @@ class ContainerManager:
                                "Init": opts.init, "ReadonlyRootfs": opts.read_only,
                                "Privileged": opts.privileged,
                                "OpenStdin": opts.interactive, "Binds": opts.volumes,
-                               "Tmpfs": opts.tmpfs, "NetworkMode": opts.network or "default",
-                               "PortBindings": {}, "ExtraHosts": opts.add_hosts,
-                               "Dns": opts.dns},
+                               "Tmpfs": opts.tmpfs, "NetworkMode": net_mode,
+                               "PortBindings": _port_bindings(publish),
+                               "PublishSpecs": opts.publish,
+                               "PublishAllPorts": opts.publish_all,
+                               "NetworkAliases": opts.network_aliases,
+                               "ExtraHosts": opts.add_hosts, "Dns": opts.dns},
                 "Mounts": [m.__dict__ for m in mounts],
                 "Limits": limits.__dict__, "CgroupParent": self.cgroup_parent,
                 "Spec": spec.to_json(), "RestartCount": 0, "Driver": "overlay",
@@ -329,6 +359,39 @@ class ContainerManager:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return self._load(cid)  # type: ignore[return-value]
+
+    def _network_mode(self, opts: CreateOptions, icfg: dict):
+        """Docker's --network choices, validated before anything is created."""
+        from ..network.ports import parse_publish
+        publish = []
+        for spec in opts.publish:
+            publish += parse_publish(spec)
+        for e in opts.expose:
+            _expose_key(e)
+        mode = opts.network or ("bridge" if opts.publish or opts.publish_all else "none")
+        if mode == "default":
+            mode = "bridge"
+        if mode.startswith("container:"):
+            other = self.get(mode.split(":", 1)[1])
+            if not other.running:
+                raise Conflict(f"cannot join network of a non running container: {other.name}")
+            if opts.publish or opts.publish_all:
+                raise InvalidArgument("conflicting options: port publishing and the container "
+                                      "type network mode")
+            return f"container:{other.id}", publish
+        if mode in ("none", "host"):
+            if (opts.publish or opts.publish_all) and mode == "none":
+                raise InvalidArgument("conflicting options: port publishing and --network none")
+            return mode, publish
+        if mode != "bridge":
+            from ..network.store import NetworkStore  # light: JSON only, no netlink
+            nets = NetworkStore(self.root).all()
+            found = [n for n in nets if n.name == mode] or \
+                [n for n in nets if n.id.startswith(mode)]
+            if len(found) != 1:
+                raise NotFound(f"network {mode} not found (see `glassbox network ls`)")
+            mode = found[0].name
+        return mode, publish
 
     # ---- start --------------------------------------------------------------
     def start(self, ref: str, attach: tuple = (None, None, None)) -> "Started":
@@ -417,10 +480,15 @@ class ContainerManager:
         if fresh and fresh.status in ("running", "paused"):
             cstate.update_state(c.dir, Status="exited", Running=False, Pid=0, ExitCode=137,
                                 FinishedAt=now_iso())
+            self._release_network(c)
         try:
             self._cgroup(c).destroy()
         except Exception:  # noqa: BLE001
             pass
+
+    def _release_network(self, c: Container) -> None:
+        from ..runtime.shim import _release_network
+        _release_network(c.dir, c.config)
 
     def restart(self, ref: str, timeout: int | None = None) -> None:
         self.stop(ref, timeout)
@@ -461,6 +529,7 @@ class ContainerManager:
             self._cgroup(c).destroy()
         except Exception:  # noqa: BLE001
             pass
+        self._release_network(c)
         if hooks:
             hooks.removed(c, volumes)
         cstate.remove_container_dir(c.dir)

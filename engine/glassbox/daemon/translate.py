@@ -208,13 +208,41 @@ def container_summary(c) -> dict:
             "Status": _status_text(c).strip(),
             "HostConfig": {"NetworkMode": cfg.get("HostConfig", {}).get("NetworkMode",
                                                                           "default")},
-            "NetworkSettings": {"Networks": {}}, "Mounts": cfg.get("Mounts") or []}
+            "NetworkSettings": {"Networks": {}},
+            "Mounts": [mount_point(m) for m in cfg.get("Mounts") or [] if isinstance(m, dict)]}
+
+
+def _tmpfs_map(v) -> dict:
+    """glassbox keeps ``--tmpfs`` specs as a list; the API has ``{path: options}``."""
+    if isinstance(v, dict):
+        return v
+    out = {}
+    for spec in v or []:
+        path, _, opts = str(spec).partition(":")
+        out[path] = opts
+    return out
+
+
+def mount_point(m: dict) -> dict:
+    """A glassbox mount record -> the API's ``MountPoint``."""
+    if "Destination" in m:
+        return m
+    typ = m.get("type") or m.get("Type") or "bind"
+    return {"Type": typ, "Name": m.get("name", ""), "Source": m.get("source", ""),
+            "Destination": m.get("target", ""), "Driver": "local" if typ == "volume" else "",
+            "Mode": "ro" if m.get("readonly") else "", "RW": not m.get("readonly"),
+            "Propagation": "rprivate" if typ == "bind" else ""}
 
 
 def container_inspect(c) -> dict:
-    """``GET /containers/{id}/json``: the Engine's document plus what clients expect."""
+    """``GET /containers/{id}/json``: the Engine's document plus what clients expect
+    (shapes as the API's: a Go client refuses a list where a map belongs)."""
     doc = c.inspect()
     hc = dict(doc.get("HostConfig") or {})
+    hc["Tmpfs"] = _tmpfs_map(hc.get("Tmpfs"))
+    for k in ("Binds", "CapAdd", "CapDrop", "ExtraHosts", "Dns"):
+        if not hc.get(k):
+            hc[k] = None
     hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     hc.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     hc.setdefault("PortBindings", {})
@@ -226,7 +254,7 @@ def container_inspect(c) -> dict:
     doc["Config"] = cfg
     doc.setdefault("NetworkSettings", {"Ports": {}, "Networks": {}, "IPAddress": "",
                                        "Gateway": "", "MacAddress": "", "SandboxKey": ""})
-    doc.setdefault("Mounts", [])
+    doc["Mounts"] = [mount_point(m) for m in doc.get("Mounts") or [] if isinstance(m, dict)]
     doc.setdefault("RestartCount", 0)
     doc.setdefault("ExecIDs", None)
     return doc

@@ -119,6 +119,9 @@ class Transport:
         self._tokens: dict[tuple, str] = {}
         self._basic = False
         self._lock = threading.Lock()
+        self._ping_lock = threading.Lock()       # one ping, even with several threads
+        self._token_lock = threading.Lock()
+        self._pinged = False
         self._local = threading.local()
         self._all_conns: list = []
         #: counters for tests and benchmarks: ("GET", "/v2/...") -> n
@@ -203,8 +206,14 @@ class Transport:
     # ------------------------------------------------------------------ ping and auth
     def ping(self) -> None:
         """``GET /v2/``: pick the scheme and learn the auth challenge (once)."""
-        if self.scheme is not None:
+        if self._pinged:
             return
+        with self._ping_lock:
+            if not self._pinged:
+                self._ping()
+                self._pinged = True
+
+    def _ping(self) -> None:
         schemes = ["https", "http"] if self.insecure else ["https"]
         last = None
         for scheme in schemes:
@@ -219,8 +228,6 @@ class Transport:
                 continue
             except RegistryError as e:
                 last = e
-                if "refused" in str(e) or scheme == schemes[-1]:
-                    continue
                 continue
             body = resp.read()
             resp.close()
@@ -256,8 +263,11 @@ class Transport:
             key = tuple(sorted(scopes))
             tok = self._tokens.get(key)
             if tok is None:
-                tok = self.fetch_token(ch, scopes)
-                self._tokens[key] = tok
+                with self._token_lock:
+                    tok = self._tokens.get(key)
+                    if tok is None:
+                        tok = self.fetch_token(ch, scopes)
+                        self._tokens[key] = tok
             return "Bearer " + tok
         return None
 

@@ -186,15 +186,19 @@ def open_console(console_fd: int) -> None:
 
 
 def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
-               console_fd: int | None = None) -> None:
+               console_fd: int | None = None, netns_fd: int | None = None) -> None:
     """Never returns: execs the command or exits with Docker's error code."""
     if sys_ is None:
         from .._sys import real as sys_
     code = 125
     try:
         os.read(sync_fd, 1)          # wait until the shim has put us in our cgroup
-        os.close(sync_fd)
         enter_namespaces(sys_, spec)
+        if netns_fd is not None:     # our network namespace exists: let the shim wire it
+            os.write(netns_fd, b"1")
+            os.close(netns_fd)
+            os.read(sync_fd, 1)
+        os.close(sync_fd)
         build_rootfs(sys_, spec)
         user = resolve_user(spec.user)
         env = list(spec.env)

@@ -126,10 +126,19 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         readers = {out_r: "stdout", err_r: "stderr"}
     sync_r, sync_w = os.pipe()
     err_r2, err_w2 = os.pipe2(os.O_CLOEXEC)
+    mode = hc.get("NetworkMode") or "none"
+    wire = _needs_wiring(mode)
+    netns_r = netns_w = None
+    if wire:
+        netns_r, netns_w = os.pipe()
+    elif mode.startswith("container:"):
+        spec.netns_path = _container_netns(cdir, mode)
 
+    own_pidns = None
     if "pid" in spec.namespaces:
         from .._sys import CLONE_NEWPID, real
-        real.unshare(CLONE_NEWPID)
+        own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        real.unshare(CLONE_NEWPID)      # our next child is pid 1 of a new namespace
     pid = os.fork()
     if pid == 0:  # ---- the container-to-be ----
         try:
@@ -138,19 +147,29 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
             for target, fd in enumerate(child_stdio):
                 os.dup2(fd, target)
             keep = {0, 1, 2, sync_r, err_w2}
+            if netns_w is not None:
+                keep.add(netns_w)
             if console_child is not None:
                 keep.add(console_child.fileno())
             cloexec_others(keep)
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
             from .init import child_main
             child_main(spec, sync_r, err_w2,
-                       console_fd=console_child.fileno() if console_child else None)
+                       console_fd=console_child.fileno() if console_child else None,
+                       netns_fd=netns_w)
         finally:
             os._exit(125)
 
     # ---- the shim ----
+    if own_pidns is not None:
+        # back to our own namespace for children: the kernel refuses new threads
+        # (which the network code uses) while they differ
+        real.setns(own_pidns, CLONE_NEWPID, "/proc/self/ns/pid")
+        os.close(own_pidns)
     os.close(sync_r)
     os.close(err_w2)
+    if netns_w is not None:
+        os.close(netns_w)
     for fd in set(child_stdio):
         if fd not in (in_fd,):
             os.close(fd)
@@ -168,6 +187,25 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
                         PidStartTime=start_time, StartedAt=_now(), ExitCode=0, Error="",
                         OOMKilled=False, FinishedAt="0001-01-01T00:00:00Z")
     os.write(sync_w, b"1")
+    if wire:
+        if os.read(netns_r, 1):      # empty: the child died early; its error follows
+            try:
+                settings = _wire_network(cdir, config, pid)
+                cstate.update_state(cdir, NetworkSettings=settings)
+            except Exception as e:  # noqa: BLE001
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                _release_network(cdir, config)
+                cg.destroy()
+                msg = getattr(e, "message", None) or str(e)
+                cstate.update_state(cdir, Status="created", Running=False, Pid=0, ExitCode=125,
+                                    Error=msg)
+                _send(status_fd, {"error": msg, "code": 125})
+                if hc.get("AutoRemove"):
+                    cstate.remove_container_dir(cdir)
+                return 125
+            os.write(sync_w, b"2")
+        os.close(netns_r)
     os.close(sync_w)
     if console_parent is not None:
         console_child.close()
@@ -239,6 +277,98 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     return finish(cdir, code, status_fd, config=config, cg=cg)
 
 
+def _needs_wiring(mode: str) -> bool:
+    """Bridge and user networks need a veth wired in; none/host/container: don't."""
+    return mode not in ("none", "host", "default", "") and not mode.startswith("container:")
+
+
+def _container_netns(cdir: str, mode: str) -> str:
+    """``--network container:X``: the netns file of X's first process."""
+    from ..containers import state as cstate
+    from ..errors import Conflict
+    other = mode.split(":", 1)[1]
+    path = os.path.join(os.path.dirname(cdir), other)
+    st = cstate.read_json(os.path.join(path, "state.json"))
+    if st.get("Status") != "running" or not st.get("Pid"):
+        raise Conflict(f"cannot join network of a non running container: {other}")
+    return f"/proc/{st['Pid']}/ns/net"
+
+
+def _wire_network(cdir: str, config: dict, pid: int) -> dict:
+    """Connect the new netns to its network, publish ports, write /etc/hosts."""
+    from ..network import NetworkManager, parse_publish, publish_all
+    from ..network import dns
+    root = os.path.dirname(os.path.dirname(cdir))
+    hc, cfg = config["HostConfig"], config["Config"]
+    net = hc["NetworkMode"]
+    nm = NetworkManager(root)
+    if net == "bridge":
+        nm.ensure_default()
+    name = config["Name"].lstrip("/")
+    ep = nm.connect(net, config["Id"], pid, name=name, aliases=hc.get("NetworkAliases") or ())
+    bindings = []
+    for spec_ in hc.get("PublishSpecs") or ():
+        bindings += parse_publish(spec_)
+    if hc.get("PublishAllPorts"):
+        bindings += publish_all(list((cfg.get("ExposedPorts") or {}).keys()))
+    ports: dict = {}
+    if bindings:
+        handle = nm.publish(config["Id"], bindings, ep.ip, watch_pid=pid)
+        for p in handle.ports:
+            ports.setdefault(f"{p.container_port}/{p.proto}", []).append(
+                {"HostIp": p.host_ip, "HostPort": str(p.host_port)})
+    for key in (cfg.get("ExposedPorts") or {}):
+        ports.setdefault(key, None)
+    refresh_hosts(root, net)
+    return {"IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen, "Gateway": ep.gateway,
+            "MacAddress": ep.mac, "Ports": ports,
+            "Networks": {net: {"IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen,
+                               "Gateway": ep.gateway, "MacAddress": ep.mac,
+                               "Aliases": [name, *(hc.get("NetworkAliases") or [])],
+                               "NetworkID": ep.network_id}}}
+
+
+def refresh_hosts(root: str, net: str) -> None:
+    """Rewrite, in place (they are bind-mounted), the /etc/hosts of every
+    container on ``net`` so each one resolves the others by name and alias."""
+    from ..containers import state as cstate
+    from ..network import NetworkManager
+    from ..network import dns
+    nm = NetworkManager(root)
+    peers = nm.hosts_entries(net) if net != "bridge" else []
+    try:
+        endpoints = nm.inspect(net).endpoints
+    except Exception:  # noqa: BLE001
+        return
+    for cid, ep in endpoints.items():
+        cdir = os.path.join(root, "containers", cid)
+        try:
+            config = cstate.read_json(os.path.join(cdir, "config.json"))
+        except (OSError, ValueError):
+            continue
+        extra = [dns.parse_add_host(h) for h in config["HostConfig"].get("ExtraHosts") or ()]
+        text = dns.render_hosts(config["Config"]["Hostname"], [ep.ip], peers, extra)
+        try:
+            with open(os.path.join(cdir, "hosts"), "r+") as f:
+                f.truncate(0)
+                f.write(text)
+        except OSError:
+            continue
+
+
+def _release_network(cdir: str, config: dict) -> None:
+    mode = config["HostConfig"].get("NetworkMode") or "none"
+    if not _needs_wiring(mode):
+        return
+    try:
+        from ..network import NetworkManager
+        root = os.path.dirname(os.path.dirname(cdir))
+        NetworkManager(root).release_container(config["Id"])
+        refresh_hosts(root, mode)
+    except Exception:  # noqa: BLE001 — best effort: `system check` finds the rest
+        pass
+
+
 def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None = None,
            cg=None) -> int:
     """After the container's first process is gone: OOM?, cgroup removal, the
@@ -258,6 +388,7 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
         cg.destroy()
     except Exception:  # noqa: BLE001
         pass
+    _release_network(cdir, config)
     cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=code,
                         OOMKilled=oom, FinishedAt=_now())
     if config["HostConfig"].get("AutoRemove"):

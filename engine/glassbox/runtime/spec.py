@@ -65,6 +65,7 @@ class ProcessSpec:
     namespaces: list[str] = field(default_factory=lambda: ["pid", "mnt", "uts", "ipc", "net",
                                                            "cgroup"])
     netns_path: str = ""                 # join this netns instead of a new one (--network container:)
+    network_ready: bool = False          # pause after unshare(NET) until the shim has wired eth0
     init: bool = False                   # --init: a tiny reaping pid 1
 
     def to_json(self) -> dict:

@@ -20,11 +20,12 @@ The notebook on volumes shows a volume's directory from the host while a
 container writes into it.
 """
 
-from .mounts import VolumeHooks, inspect_mounts, plan_mounts, resolve_mounts
+from .mounts import (VolumeHooks, inspect_mounts, plan_mounts, release_container_volumes,
+                     resolve_mounts)
 from .specs import (VolumeSpec, check_volume_name, parse_mount_spec, parse_tmpfs_spec,
                     parse_volume_spec, parse_volumes_from)
 from .store import VolumeManager
 
 __all__ = ["VolumeManager", "VolumeHooks", "VolumeSpec", "parse_volume_spec",
            "parse_mount_spec", "parse_tmpfs_spec", "parse_volumes_from", "resolve_mounts",
-           "plan_mounts", "inspect_mounts", "check_volume_name"]
+           "plan_mounts", "inspect_mounts", "check_volume_name", "release_container_volumes"]

@@ -121,7 +121,7 @@ def resolve_mounts(vm: VolumeManager, opts, image_config: dict | None, container
     except BaseException:
         for name in created:
             try:
-                vm.remove(name, in_use=lambda _n: [])
+                vm.remove(name, in_use=lambda n: vm.users(n, exclude=[cid]))
             except GlassboxError:
                 pass
         if cid:
@@ -246,3 +246,12 @@ class VolumeHooks:
 
     def in_use(self, name: str) -> list[str]:
         return self.volumes.users(name)
+
+
+def release_container_volumes(root: str, cid: str, mounts: list[dict],
+                              remove_anonymous: bool = True) -> None:
+    """:meth:`VolumeHooks.removed` for code that has only the state root and the
+    container's stored ``Mounts`` — the shim removing a ``--rm`` container
+    (Docker removes a ``--rm`` container's anonymous volumes with it). Call it
+    before the container's directory goes."""
+    VolumeHooks(VolumeManager(root))._release(mounts or [], cid, remove_anonymous)

@@ -14,9 +14,10 @@ whole point of a volume (the data outlives the container).
 **Who uses a volume?** Each container's ``config.json`` lists its mounts, so
 a scan of ``<root>/containers/*/config.json`` answers. A container being
 created has no config yet, so :class:`~glassbox.volumes.mounts.VolumeHooks`
-also drops a ``refs/<cid>`` marker under the lock while it resolves mounts; a
-marker whose container never appeared (the create failed) is ignored after a
-grace period and swept.
+also drops a ``refs/<cid>`` marker (with the creating process's pid) under
+the lock while it resolves mounts. Once the container's directory exists its
+config is the authority and the marker is swept; a marker whose container
+never appeared (the create failed, its process died) is swept too.
 
 Writes are atomic (temp + rename) and serialised by ``.lock``; a volume is
 removed by renaming it into ``.trash`` first, so a crash leaves either the
@@ -38,7 +39,7 @@ from .specs import check_volume_name
 
 ANON_LABEL = "com.docker.volume.anonymous"
 #: a ref marker without its container is trusted this long (the create in flight)
-REF_GRACE_SECONDS = 120
+REF_GRACE_SECONDS = 60
 
 
 def _now() -> str:
@@ -188,9 +189,12 @@ class VolumeManager:
         return os.path.join(self.path(name), "refs")
 
     def _add_ref(self, name: str, cid: str) -> None:
+        """Mark ``cid`` (being created by this process) as a user of ``name``."""
+        from ..containers.state import process_start_time
         os.makedirs(self._refs_dir(name), exist_ok=True)
-        with open(os.path.join(self._refs_dir(name), cid), "w"):
-            pass
+        pid = os.getpid()
+        _write_json(os.path.join(self._refs_dir(name), cid),
+                    {"pid": pid, "start": process_start_time(pid)})
 
     def add_ref(self, name: str, cid: str) -> None:
         with self.locked():
@@ -203,11 +207,6 @@ class VolumeManager:
             os.unlink(os.path.join(self._refs_dir(name), cid))
         except OSError:
             pass
-
-    def _container_exists(self, cid: str) -> bool:
-        cdir = os.path.join(self.root, "containers")
-        return os.path.isdir(os.path.join(cdir, cid)) or \
-            os.path.isdir(os.path.join(cdir, f".new-{cid}"))
 
     def users(self, name: str, exclude: Iterable[str] = ()) -> list[str]:
         """Ids of the containers that mount volume ``name`` (any state)."""
@@ -237,21 +236,36 @@ class VolumeManager:
         except FileNotFoundError:
             refs = []
         for cid in refs:
-            if cid in exclude or cid in found:
+            if cid in exclude or ".tmp" in cid:
                 continue
-            ref = os.path.join(self._refs_dir(name), cid)
-            if self._container_exists(cid):
+            if self._ref_live(name, cid):
                 found.add(cid)
-                continue
-            try:
-                age = time.time() - os.stat(ref).st_mtime
-            except OSError:
-                continue
-            if age < REF_GRACE_SECONDS:
-                found.add(cid)
-            else:
-                self.drop_ref(name, cid)  # its create failed long ago: sweep the marker
         return sorted(found)
+
+    def _ref_live(self, name: str, cid: str) -> bool:
+        """A ref marks a container *being created*. Once ``containers/<cid>`` exists
+        its config is the authority (the ref is swept); while ``.new-<cid>`` exists
+        it is live; with neither, it is live only while its creator process runs
+        and for at most ``REF_GRACE_SECONDS`` (a failed create must not pin the
+        volume forever)."""
+        from ..containers.state import is_alive
+        cdir = os.path.join(self.root, "containers")
+        ref = os.path.join(self._refs_dir(name), cid)
+        if os.path.isdir(os.path.join(cdir, cid)):
+            self.drop_ref(name, cid)
+            return False
+        if os.path.isdir(os.path.join(cdir, f".new-{cid}")):
+            return True
+        try:
+            age = time.time() - os.stat(ref).st_mtime
+            with open(ref) as f:
+                owner = json.load(f)
+        except (OSError, ValueError):
+            return False
+        if age < REF_GRACE_SECONDS and is_alive(owner.get("pid", 0), owner.get("start")):
+            return True
+        self.drop_ref(name, cid)  # the create failed (or its container is long gone)
+        return False
 
     # ---- remove / prune ---------------------------------------------------------
     def remove(self, name: str, force: bool = False,

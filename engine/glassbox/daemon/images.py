@@ -1,0 +1,392 @@
+"""Image endpoints: list, inspect, pull (``/images/create``), push, tag, rmi,
+history, prune, save (``/images/get``), load, build.
+
+Long jobs (pull, push, build) stream Docker's JSON progress: one object a line
+(``{"status": ..., "id": ..., "progressDetail": ...}``, ``{"stream": "..."}``
+for build output); a failure after the stream has begun is sent as
+``{"error": msg, "errorDetail": {"message": msg}}``, which the docker CLI
+prints and turns into exit code 1.
+
+Request bodies that are archives (load, build contexts, import) are read by
+the Engine in a worker thread through :class:`BodyReader`, a file-like view of
+the request stream — never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect as _inspect
+import json
+import os
+import shutil
+import tempfile
+
+from ..errors import GlassboxError, InvalidArgument, NotFound
+from .server import qbool, read_json
+from .translate import image_summary, parse_filters
+
+MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)
+
+
+def _json(data, status: int = 200):
+    from aiohttp import web
+    return web.json_response(data, status=status)
+
+
+class BodyReader:
+    """A blocking ``read(n)`` over the aiohttp request body, for worker threads."""
+
+    def __init__(self, request, loop, limit: int = MAX_ARCHIVE):
+        self.content = request.content
+        self.loop = loop
+        self.limit = limit
+        self.total = 0
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            chunks = []
+            while chunk := self.read(1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        fut = asyncio.run_coroutine_threadsafe(self.content.read(n), self.loop)
+        data = fut.result()
+        self.total += len(data)
+        if self.total > self.limit:
+            raise InvalidArgument(f"request body larger than {self.limit} bytes: refused")
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+
+async def _progress(d, request, job, *, final=None):
+    """Run ``job(emit)`` in the pool and stream what it emits as JSON lines."""
+    from aiohttp import web
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def emit(event) -> None:
+        if isinstance(event, str):
+            event = {"stream": event}
+        elif not isinstance(event, dict):
+            event = {"status": str(event)}
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await resp.prepare(request)
+    fut = loop.run_in_executor(d.pool, job, emit)
+    getter = None
+    while True:
+        getter = getter or asyncio.ensure_future(queue.get())
+        done, _ = await asyncio.wait([getter, fut], return_when=asyncio.FIRST_COMPLETED)
+        if getter in done:
+            await resp.write(json.dumps(getter.result()).encode() + b"\r\n")
+            getter = None
+            continue
+        break
+    getter.cancel()
+    while not queue.empty():
+        await resp.write(json.dumps(queue.get_nowait()).encode() + b"\r\n")
+    try:
+        result = fut.result()
+        if final:
+            for ev in final(result):
+                await resp.write(json.dumps(ev).encode() + b"\r\n")
+    except GlassboxError as e:
+        msg = str(e)
+        await resp.write(json.dumps({"errorDetail": {"message": msg}, "error": msg}).encode()
+                         + b"\r\n")
+    await resp.write_eof()
+    return resp
+
+
+def _registry(d):
+    from .system import _registry as reg
+    return reg(d)
+
+
+def _in_use(d):
+    from ..cli.commands import _in_use as f
+    return f(d.eng)
+
+
+# ---- list / inspect / history -------------------------------------------------------
+async def image_list(d, request):
+    filters = parse_filters(request.query.get("filters"))
+    imgs = await d.run(d.eng.images.list)
+    rows = []
+    for img in imgs:
+        if "dangling" in filters:
+            want = filters["dangling"][0].lower() in ("1", "true")
+            if bool(img.repo_tags) == want:
+                continue
+        if "reference" in filters:
+            import fnmatch
+            refs = filters["reference"]
+            fam = [t.replace("docker.io/library/", "").replace("docker.io/", "")
+                   for t in img.repo_tags]
+            if not any(fnmatch.fnmatch(t, r) or fnmatch.fnmatch(t.rsplit(":", 1)[0], r)
+                       for t in list(img.repo_tags) + fam for r in refs):
+                continue
+        if "label" in filters:
+            labels = ((img.config or {}).get("config") or {}).get("Labels") or {}
+            ok = True
+            for v in filters["label"]:
+                k, sep, val = v.partition("=")
+                if k not in labels or (sep and labels[k] != val):
+                    ok = False
+            if not ok:
+                continue
+        rows.append(image_summary(img))
+    for r in rows:
+        r["RepoTags"] = [_familiar(t) for t in r["RepoTags"]]
+    return _json(rows)
+
+
+def _familiar(tag: str) -> str:
+    from ..images.reference import parse
+    try:
+        return parse(tag).familiar
+    except GlassboxError:
+        return tag
+
+
+async def image_inspect(d, request):
+    doc = await d.run(d.eng.image_inspect, request.match_info["name"])
+    doc["RepoTags"] = [_familiar(t) for t in doc.get("RepoTags") or []]
+    doc.setdefault("Parent", "")
+    doc.setdefault("DockerVersion", "")
+    doc.setdefault("VirtualSize", doc.get("Size", 0))
+    doc.setdefault("ContainerConfig", doc.get("Config") or {})
+    return _json(doc)
+
+
+async def history(d, request):
+    rows = await d.run(d.eng.images.history, request.match_info["name"])
+    for r in rows:
+        if r.get("Tags"):
+            r["Tags"] = [_familiar(t) for t in r["Tags"]]
+    return _json(rows)
+
+
+# ---- tag / rmi / prune --------------------------------------------------------------
+async def tag(d, request):
+    repo = request.query.get("repo")
+    if not repo:
+        raise InvalidArgument("tag needs ?repo=")
+    t = request.query.get("tag")
+    await d.run(d.eng.images.tag, request.match_info["name"], f"{repo}:{t}" if t else repo)
+    from aiohttp import web
+    return web.Response(status=201)
+
+
+async def remove(d, request):
+    out = await d.run(d.eng.images.remove, request.match_info["name"],
+                      force=qbool(request, "force"), in_use=_in_use(d))
+    return _json(out)
+
+
+async def prune(d, request):
+    filters = parse_filters(request.query.get("filters"))
+    dangling = (filters.get("dangling") or ["true"])[0].lower() in ("1", "true")
+    removed = await d.run(d.eng.images.prune, all=not dangling, in_use=_in_use(d))
+    return _json({"ImagesDeleted": [{"Deleted": i} for i in removed] or None,
+                  "SpaceReclaimed": 0})
+
+
+# ---- pull / import / push -----------------------------------------------------------
+async def create(d, request):
+    q = request.query
+    if q.get("fromSrc"):
+        return await _import(d, request)
+    image = q.get("fromImage")
+    if not image:
+        raise InvalidArgument("images/create needs fromImage (pull) or fromSrc (import)")
+    t = q.get("tag") or ""
+    if t and "@" not in image and not _has_tag(image):
+        ref = f"{image}@{t}" if t.startswith("sha256:") else f"{image}:{t}"
+    else:
+        ref = image
+    reg = _registry(d)
+    platform = q.get("platform") or None
+
+    def job(emit):
+        return reg.pull(ref, platform=platform, progress=emit)
+    return await _progress(d, request, job)
+
+
+def _has_tag(image: str) -> bool:
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last
+
+
+async def _import(d, request):
+    q = request.query
+    if q["fromSrc"] != "-":
+        raise InvalidArgument("only fromSrc=- (the archive in the request body) is supported")
+    repo = q.get("repo") or None
+    if repo and q.get("tag"):
+        repo = f"{repo}:{q['tag']}"
+    changes = [ln for ch in q.getall("changes", []) for ln in ch.split("\n") if ln.strip()]
+    body = BodyReader(request, asyncio.get_running_loop())
+
+    def job(emit):
+        img = d.eng.images.import_tarball(body, repo, changes, q.get("message", ""))
+        emit({"status": img.id})
+        return img
+    return await _progress(d, request, job)
+
+
+async def push(d, request):
+    name = request.match_info["name"]
+    t = request.query.get("tag")
+    ref = f"{name}:{t}" if t and not _has_tag(name) else name
+    reg = _registry(d)
+    if not await d.run(d.eng.images.exists, ref):
+        raise NotFound(f"An image does not exist locally with the tag: {ref}")
+
+    def job(emit):
+        return reg.push(ref, progress=emit)
+    return await _progress(d, request, job)
+
+
+# ---- save / load ----------------------------------------------------------------------
+async def get(d, request):
+    """``docker save``: a docker-archive tar streamed as it is written."""
+    from aiohttp import web
+    from ..images.archive import save
+    name = request.match_info.get("name")
+    refs = [name] if name else request.query.getall("names", [])
+    if not refs:
+        raise InvalidArgument("save needs at least one image name")
+    for r in refs:
+        await d.run(d.eng.images.resolve, r)  # 404 before the stream starts
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue(maxsize=16)
+
+    class Sink:
+        def write(self, data):
+            if data:
+                asyncio.run_coroutine_threadsafe(queue.put(bytes(data)), loop).result()
+            return len(data)
+
+        def flush(self):
+            pass
+
+    def job():
+        try:
+            save(d.eng.images, refs, Sink())
+        finally:
+            asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
+    resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+    await resp.prepare(request)
+    fut = loop.run_in_executor(d.pool, job)
+    while (chunk := await queue.get()) is not None:
+        await resp.write(chunk)
+    await fut
+    await resp.write_eof()
+    return resp
+
+
+async def load(d, request):
+    from ..images.archive import load as load_archive
+    body = BodyReader(request, asyncio.get_running_loop())
+    quiet = qbool(request, "quiet")
+
+    def job(emit):
+        imgs = load_archive(d.eng.images, body)
+        for img in imgs:
+            for t in img.repo_tags or [img.id]:
+                kind = "image" if img.repo_tags else "image ID"
+                emit({"stream": f"Loaded {kind}: {_familiar(t) if img.repo_tags else t}\n"})
+        return imgs
+    del quiet
+    return await _progress(d, request, job)
+
+
+# ---- build ------------------------------------------------------------------------------
+def _builder(d):
+    try:
+        return d.eng.builder
+    except (ImportError, AttributeError) as e:
+        raise GlassboxError(f"this glassbox has no image builder yet ({e}); "
+                            "build is not available through the daemon") from None
+
+
+async def build(d, request):
+    """``POST /build``: the body is the context as a tar (maybe compressed); it is
+    unpacked with the layer extractor's safety rules (no path escapes) into a
+    private temp dir, and the Engine's builder runs on it."""
+    from ..images.layers import safe_extract
+    q = request.query
+    builder = _builder(d)
+    tags = q.getall("t", [])
+    try:
+        build_args = json.loads(q.get("buildargs") or "{}")
+        labels = json.loads(q.get("labels") or "{}")
+    except ValueError:
+        raise InvalidArgument("buildargs and labels must be JSON objects") from None
+    if not isinstance(build_args, dict) or not isinstance(labels, dict):
+        raise InvalidArgument("buildargs and labels must be JSON objects")
+    if q.get("remote"):
+        raise InvalidArgument("remote build contexts (git, URLs) are not supported: send "
+                              "the context as a tar")
+    opts = {"tags": tags, "tag": tags[0] if tags else None,
+            "dockerfile": q.get("dockerfile") or "Dockerfile",
+            "build_args": {k: v for k, v in build_args.items() if v is not None},
+            "labels": labels, "no_cache": qbool(request, "nocache"),
+            "target": q.get("target") or None, "pull": qbool(request, "pull"),
+            "quiet": qbool(request, "q")}
+    tmp_parent = os.path.join(d.eng.root, "tmp")
+    os.makedirs(tmp_parent, exist_ok=True)
+    ctx = tempfile.mkdtemp(prefix="build-ctx-", dir=tmp_parent)
+    body = BodyReader(request, asyncio.get_running_loop())
+    quiet = opts["quiet"]
+
+    def job(emit):
+        try:
+            safe_extract(body, ctx, whiteouts="keep", same_owner=False)
+            fn = builder.build
+            params = _inspect.signature(fn).parameters
+            kw = {}
+            for name, val in opts.items():
+                if name in params:
+                    kw[name] = val
+            out = (lambda ev: None) if quiet else emit
+            for cb in ("progress", "on_output", "output"):
+                if cb in params:
+                    kw[cb] = out
+                    break
+            return fn(ctx, **kw)
+        finally:
+            shutil.rmtree(ctx, ignore_errors=True)
+
+    def final(img):
+        iid = getattr(img, "id", None) or (img if isinstance(img, str) else "")
+        if not iid:
+            return []
+        evs = [{"aux": {"ID": iid}}]
+        if quiet:
+            evs.append({"stream": iid + "\n"})
+        else:
+            evs.append({"stream": f"Successfully built {iid.split(':')[-1][:12]}\n"})
+            evs += [{"stream": f"Successfully tagged {_familiar(t)}\n"} for t in tags]
+        return evs
+    return await _progress(d, request, job, final=final)
+
+
+async def build_prune(d, request):
+    return _json({"CachesDeleted": None, "SpaceReclaimed": 0})
+
+
+ROUTES = [
+    ("GET", "/images/json", image_list), ("POST", "/images/create", create),
+    ("POST", "/images/load", load), ("GET", "/images/get", get),
+    ("POST", "/images/prune", prune), ("POST", "/build", build),
+    ("POST", "/build/prune", build_prune),
+    ("GET", "/images/{name:.+}/json", image_inspect),
+    ("GET", "/images/{name:.+}/history", history),
+    ("GET", "/images/{name:.+}/get", get),
+    ("POST", "/images/{name:.+}/tag", tag), ("POST", "/images/{name:.+}/push", push),
+    ("DELETE", "/images/{name:.+}", remove),
+]
