@@ -68,7 +68,7 @@ from typing import Callable, Iterator
 
 from ..errors import BuildError, ContainerExit, GlassboxError, InvalidArgument, NotFound
 from . import dockerfile as D
-from .cache import BuildCache, cache_key, match_cache_from
+from .cache import BuildCache, FileHashMemo, cache_key, match_cache_from
 
 __all__ = ["Builder", "ImageView", "DEFAULT_SHELL"]
 
@@ -584,12 +584,23 @@ class _Job:
             if r.digest:
                 raise InvalidArgument(f"invalid tag {t!r}: a tag cannot carry a digest")
         self.ctx, owned = self._open_context()
+        from . import context as _context
+        memo = FileHashMemo(self.eng.root)
+        known = memo.load()
+        _context._HASH_CACHE.update(known)
         try:
             with self.images.lease():
                 return self._run()
         finally:
             if owned:
                 self.ctx.close()
+            if not owned:  # a tar context is extracted afresh each time: nothing to keep
+                prefix = str(self.ctx.root) + os.sep
+                new = {k: v for k, v in _context._HASH_CACHE.items()
+                       if k not in known and str(k[0]).startswith(prefix)}
+                if new:
+                    with contextlib.suppress(OSError):
+                        memo.save({**known, **new})
 
     def _open_context(self):
         from .context import BuildContext

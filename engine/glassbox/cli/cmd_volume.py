@@ -39,8 +39,8 @@ def cmd_volume_create(eng, args) -> int:
     from ..errors import InvalidArgument
     from .commands import _print
     if args.name and args.volume_name and args.name != args.volume_name:
-        raise InvalidArgument(f"conflicting options: either specify --name or provide "
-                              f"positional arg, not both")
+        raise InvalidArgument("conflicting options: either specify --name or provide "
+                              "positional arg, not both")
     name = args.name or args.volume_name
     meta = eng.volumes.create(name or None, labels=_kv(args.label, "label"),
                               driver=args.driver, options=_kv(args.opt, "option"))

@@ -91,6 +91,12 @@ class Container:
         c["GraphDriver"] = {"Name": "overlay", "Data": {
             "LowerDir": ":".join(reversed(spec["lower_dirs"])), "UpperDir": spec["upper_dir"],
             "WorkDir": spec["work_dir"], "MergedDir": spec["rootfs"]}}
+        try:
+            from ..volumes import VolumeManager, inspect_mounts
+            root = os.path.dirname(os.path.dirname(self.dir))
+            c["Mounts"] = inspect_mounts(VolumeManager(root), self.config.get("Mounts") or [])
+        except Exception:  # noqa: BLE001 — inspect must not fail on a volume's state
+            pass
         c["LogPath"] = os.path.join(self.dir, "container.log")
         c["HostnamePath"] = os.path.join(self.dir, "hostname")
         c["HostsPath"] = os.path.join(self.dir, "hosts")
@@ -151,6 +157,14 @@ class ContainerManager:
         self.cgroup_parent = cgroup_parent
         self.dir = os.path.join(root, "containers")
         os.makedirs(self.dir, exist_ok=True)
+
+    @property
+    def hooks(self):
+        """Volumes: what create and rm do with mounts (:class:`glassbox.volumes.VolumeHooks`)."""
+        if getattr(self, "_hooks", None) is None:
+            from ..volumes import VolumeHooks, VolumeManager
+            self._hooks = VolumeHooks(VolumeManager(self.root), self)
+        return self._hooks
 
     # ---- lookup -------------------------------------------------------------
     def _load(self, cid: str) -> Container | None:
@@ -239,6 +253,10 @@ class ContainerManager:
 
     # ---- create -------------------------------------------------------------
     def create(self, opts: CreateOptions, *, hooks=None) -> Container:
+        hooks = hooks or self.hooks
+        return self._create(opts, hooks)
+
+    def _create(self, opts: CreateOptions, hooks) -> Container:
         """Validate everything first; only then write the container's directory
         (built under a temp name and renamed into place: all or nothing)."""
         from ..cgroups.limits import Limits
@@ -274,6 +292,17 @@ class ContainerManager:
             raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
         net_mode, publish = self._network_mode(opts, icfg)
         mounts = hooks.mounts(opts, image, cid) if hooks else []
+        try:
+            return self._write_new(opts, cid, name, hostname, image, icfg, argv, env, limits,
+                                   caps, mounts, net_mode, publish)
+        except BaseException:
+            if hooks:
+                hooks.discard(mounts, cid)
+            raise
+
+    def _write_new(self, opts, cid, name, hostname, image, icfg, argv, env, limits, caps,
+                   mounts, net_mode, publish) -> Container:
+        from ..runtime.spec import ProcessSpec
         tmp = os.path.join(self.dir, f".new-{cid}")
         final = os.path.join(self.dir, cid)
         os.makedirs(tmp)
@@ -510,6 +539,7 @@ class ContainerManager:
 
     # ---- remove -------------------------------------------------------------
     def remove(self, ref: str, force: bool = False, hooks=None, volumes: bool = False) -> str:
+        hooks = hooks or self.hooks
         c = self.get(ref)
         if c.running:
             if not force:
@@ -536,7 +566,8 @@ class ContainerManager:
         return c.id
 
     def prune(self, hooks=None) -> list[str]:
-        return [self.remove(c.id, hooks=hooks) for c in self.list() if not c.running]
+        return [self.remove(c.id, hooks=hooks, volumes=True) for c in self.list()
+                if not c.running]
 
     def rename(self, ref: str, new: str) -> None:
         c = self.get(ref)

@@ -25,7 +25,7 @@ import threading
 
 from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
 from .hijack import hijack, pump_input, pump_output
-from .server import qbool, qint, read_json
+from .server import json_response, qbool, qint, read_json
 from .translate import (STDERR, STDOUT, container_inspect, container_summary,
                         create_options, epoch, frame, parse_filters, stats_doc,
                         update_changes)
@@ -34,8 +34,7 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def _json(data, status: int = 200):
-    from aiohttp import web
-    return web.json_response(data, status=status)
+    return json_response(data, status)
 
 
 def _empty(status: int = 204):

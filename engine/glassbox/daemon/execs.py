@@ -19,7 +19,7 @@ import sys
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from .hijack import hijack, pump_input, pump_output
-from .server import read_json
+from .server import json_response, read_json
 from .translate import STDERR, STDOUT
 
 _BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); del sys.argv[1]; "
@@ -27,8 +27,7 @@ _BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); del sys.argv[1]; "
 
 
 def _json(data, status: int = 200):
-    from aiohttp import web
-    return web.json_response(data, status=status)
+    return json_response(data, status)
 
 
 async def exec_create(d, request):

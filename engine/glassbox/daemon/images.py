@@ -22,15 +22,14 @@ import shutil
 import tempfile
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
-from .server import qbool, read_json
+from .server import json_response, qbool, read_json
 from .translate import image_summary, parse_filters
 
 MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)
 
 
 def _json(data, status: int = 200):
-    from aiohttp import web
-    return web.json_response(data, status=status)
+    return json_response(data, status)
 
 
 class BodyReader:

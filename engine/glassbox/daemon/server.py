@@ -64,9 +64,16 @@ class Daemon:
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kw))
 
 
-def _json_error(status: int, message: str):
+def json_response(data, status: int = 200):
+    """JSON with ``Content-Type: application/json`` exactly — the docker CLI only
+    decodes error bodies whose type is that string (no ``; charset``)."""
     from aiohttp import web
-    return web.json_response({"message": message}, status=status)
+    return web.Response(body=json.dumps(data).encode(), status=status,
+                        headers={"Content-Type": "application/json"})
+
+
+def _json_error(status: int, message: str):
+    return json_response({"message": message}, status)
 
 
 def _middlewares(d: Daemon):

@@ -7,7 +7,7 @@ import os
 import platform
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
-from .server import API_VERSION, MIN_API_VERSION, qbool, read_json
+from .server import json_response, API_VERSION, MIN_API_VERSION, qbool, read_json
 from .translate import parse_filters
 
 
@@ -51,7 +51,7 @@ def _arch() -> str:
 
 async def version(d, request):
     from aiohttp import web
-    return web.json_response(version_doc())
+    return json_response(version_doc())
 
 
 def _mem_total() -> int:
@@ -96,7 +96,7 @@ async def info(d, request):
            "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""},
            "InitCommit": {"ID": ""}, "SecurityOptions": ["name=no-new-privileges"], "Warnings": None}
-    return web.json_response(doc)
+    return json_response(doc)
 
 
 def _os_name() -> str:
@@ -143,7 +143,7 @@ async def system_df(d, request):
         except GlassboxError:
             pass
     layers = sum(r["Size"] for r in df.get("Summary", []) if r["Type"] == "Images")
-    return web.json_response({"LayersSize": layers, "Images": images,
+    return json_response({"LayersSize": layers, "Images": images,
                               "Containers": containers, "Volumes": volumes,
                               "BuildCache": []})
 
@@ -180,7 +180,7 @@ async def auth(d, request):
     server = body.get("serveraddress") or "docker.io"
     if user and pw:
         await d.run(reg.login, server, user, pw)
-    return web.json_response({"Status": "Login Succeeded", "IdentityToken": ""})
+    return json_response({"Status": "Login Succeeded", "IdentityToken": ""})
 
 
 def _registry(d):
@@ -217,7 +217,7 @@ async def volume_list(d, request):
     vm = _volumes(d)
     filters = parse_filters(request.query.get("filters"))
     vols = await d.run(vm.list, filters or None)
-    return web.json_response({"Volumes": [_volume_doc(v) for v in vols], "Warnings": []})
+    return json_response({"Volumes": [_volume_doc(v) for v in vols], "Warnings": []})
 
 
 async def volume_create(d, request):
@@ -229,13 +229,13 @@ async def volume_create(d, request):
     v = await d.run(vm.create, body.get("Name") or None, labels=body.get("Labels") or None,
                     driver=body.get("Driver") or "local",
                     options=body.get("DriverOpts") or None)
-    return web.json_response(_volume_doc(v), status=201)
+    return json_response(_volume_doc(v), status=201)
 
 
 async def volume_inspect(d, request):
     from aiohttp import web
     vm = _volumes(d)
-    return web.json_response(_volume_doc(await d.run(vm.get, request.match_info["name"])))
+    return json_response(_volume_doc(await d.run(vm.get, request.match_info["name"])))
 
 
 async def volume_remove(d, request):
@@ -251,7 +251,7 @@ async def volume_prune(d, request):
     filters = parse_filters(request.query.get("filters"))
     all_ = (filters.pop("all", ["false"]) or ["false"])[0].lower() in ("1", "true")
     removed = await d.run(vm.prune, all=all_)
-    return web.json_response({"VolumesDeleted": removed or [], "SpaceReclaimed": 0})
+    return json_response({"VolumesDeleted": removed or [], "SpaceReclaimed": 0})
 
 
 # ---- networks -------------------------------------------------------------------
@@ -283,7 +283,7 @@ def _network_doc(n) -> dict:
 
 
 def _fixed_networks() -> list[dict]:
-    return [{"Name": name, "Id": name, "Created": "", "Scope": "local", "Driver": name,
+    return [{"Name": name, "Id": name, "Created": "0001-01-01T00:00:00Z", "Scope": "local", "Driver": name,
              "EnableIPv6": False, "IPAM": {"Driver": "default", "Config": []},
              "Internal": False, "Attachable": False, "Ingress": False, "Containers": {},
              "Options": {}, "Labels": {}} for name in ("host", "none")]
@@ -298,7 +298,7 @@ async def network_list(d, request):
         nets = [n for n in nets if any(v in n["Name"] for v in filters["name"])]
     if "id" in filters:
         nets = [n for n in nets if any(n["Id"].startswith(v) for v in filters["id"])]
-    return web.json_response(nets)
+    return json_response(nets)
 
 
 async def network_inspect(d, request):
@@ -307,8 +307,8 @@ async def network_inspect(d, request):
     name = request.match_info["id"]
     for n in _fixed_networks():
         if name == n["Name"]:
-            return web.json_response(n)
-    return web.json_response(_network_doc(await d.run(nm.inspect, name)))
+            return json_response(n)
+    return json_response(_network_doc(await d.run(nm.inspect, name)))
 
 
 async def network_create(d, request):
@@ -322,7 +322,7 @@ async def network_create(d, request):
     n = await d.run(nm.create, body["Name"], subnet=cfg.get("Subnet") or None,
                     gateway=cfg.get("Gateway") or None, driver=body.get("Driver") or "bridge",
                     internal=bool(body.get("Internal")), labels=body.get("Labels") or None)
-    return web.json_response({"Id": n.id, "Warning": ""}, status=201)
+    return json_response({"Id": n.id, "Warning": ""}, status=201)
 
 
 async def network_remove(d, request):
@@ -335,7 +335,7 @@ async def network_remove(d, request):
 async def network_prune(d, request):
     from aiohttp import web
     nm = _networks(d)
-    return web.json_response({"NetworksDeleted": await d.run(nm.prune) or []})
+    return json_response({"NetworksDeleted": await d.run(nm.prune) or []})
 
 
 async def network_connect(d, request):

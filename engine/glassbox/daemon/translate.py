@@ -89,7 +89,8 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
     image = body.get("Image")
     if not image or not isinstance(image, str):
         raise InvalidArgument("config is missing the Image to create the container from")
-    hc = body.get("HostConfig") or {}
+    hc = body.get("HostConfig")
+    hc = {} if hc is None else hc
     if not isinstance(hc, dict):
         raise InvalidArgument("HostConfig must be an object")
     entrypoint = _strslice(body.get("Entrypoint"), "Entrypoint")
@@ -364,3 +365,63 @@ def version_tuple(v: str) -> tuple[int, int]:
         return int(major), int(minor)
     except ValueError:
         raise InvalidArgument(f"invalid API version {v!r}") from None
+
+
+def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
+    """:class:`CreateOptions` -> ``POST /containers/create`` JSON and the name
+    (the reverse of :func:`create_options`, for ``glassbox -H``)."""
+    if opts.env_files:
+        raise InvalidArgument("--env-file is not supported over -H yet: pass -e instead")
+    port_bindings: dict[str, list] = {}
+    for spec in opts.publish:
+        parts = spec.split(":")
+        cport = parts[-1]
+        if "/" not in cport:
+            cport += "/tcp"
+        ip = parts[0] if len(parts) == 3 else ""
+        hp = parts[-2] if len(parts) >= 2 else ""
+        port_bindings.setdefault(cport, []).append({"HostIp": ip, "HostPort": hp})
+    tmpfs = {}
+    for spec in opts.tmpfs:
+        p, _, o = spec.partition(":")
+        tmpfs[p] = o
+    hc = {"Memory": opts.memory or 0, "MemorySwap": opts.memory_swap or 0,
+          "NanoCpus": int((opts.cpus or 0) * 1e9), "CpuShares": opts.cpu_shares or 0,
+          "PidsLimit": opts.pids_limit, "AutoRemove": opts.auto_remove,
+          "CapAdd": opts.cap_add or None, "CapDrop": opts.cap_drop or None,
+          "Init": opts.init or None, "ReadonlyRootfs": opts.read_only,
+          "Privileged": opts.privileged, "Binds": opts.volumes or None, "Tmpfs": tmpfs or None,
+          "Mounts": [_parse_mount(m) for m in opts.mounts] or None,
+          "NetworkMode": opts.network or "default", "PortBindings": port_bindings or None,
+          "PublishAllPorts": opts.publish_all, "ExtraHosts": opts.add_hosts or None,
+          "Dns": opts.dns or None, "VolumesFrom": opts.volumes_from or None}
+    body = {"Image": opts.image, "Cmd": opts.command, "Entrypoint": opts.entrypoint,
+            "Env": list(opts.env) or None, "WorkingDir": opts.workdir or "",
+            "User": opts.user or "", "Hostname": opts.hostname or "", "Tty": opts.tty,
+            "OpenStdin": opts.interactive, "AttachStdin": opts.interactive,
+            "AttachStdout": True, "AttachStderr": True, "Labels": opts.labels or {},
+            "StopSignal": opts.stop_signal, "StopTimeout": opts.stop_timeout,
+            "ExposedPorts": {p if "/" in p else p + "/tcp": {} for p in opts.expose} or None,
+            "HostConfig": hc}
+    if opts.network and opts.network_aliases:
+        body["NetworkingConfig"] = {"EndpointsConfig": {
+            opts.network: {"Aliases": list(opts.network_aliases)}}}
+    return body, opts.name
+
+
+def _parse_mount(spec: str) -> dict:
+    m: dict = {"Type": "volume"}
+    for part in spec.split(","):
+        k, _, v = part.partition("=")
+        k = k.strip().lower()
+        if k == "type":
+            m["Type"] = v
+        elif k in ("source", "src"):
+            m["Source"] = v
+        elif k in ("target", "dst", "destination"):
+            m["Target"] = v
+        elif k in ("readonly", "ro"):
+            m["ReadOnly"] = v.lower() not in ("0", "false") if v else True
+        elif k == "tmpfs-size":
+            m["TmpfsOptions"] = {"SizeBytes": int(v)}
+    return m

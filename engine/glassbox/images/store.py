@@ -46,7 +46,9 @@ import uuid
 from dataclasses import dataclass, field
 
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound, RegistryError
-from . import layers as _layers
+from ._lazy import lazy_module
+
+_layers = lazy_module("glassbox.images.layers")  # tarfile & co: only when layers move
 from . import manifest as _mf
 from .reference import Reference, parse, validate_digest
 

@@ -102,7 +102,8 @@ class StatsSampler:
         """One reading, or None when the container is not running any more."""
         from ..errors import GlassboxError, NotFound
         try:
-            return self.eng.containers.stats(self.id), True
+            st = self.eng.containers.stats(self.id)
+            return st, st is not None
         except NotFound:
             return None, False
         except (GlassboxError, OSError):

@@ -51,6 +51,15 @@ def default_bridge_name(root: str) -> str:
     return "gbx0-" + hashlib.sha256(root.encode()).hexdigest()[:6]
 
 
+def predefined_id(root: str, name: str) -> str:
+    """The id of a pre-defined network (``bridge``, ``host``, ``none``) of a root.
+
+    Stable (derived from the root and the name) so ``network ls`` shows the same
+    id before and after the default bridge is first created.
+    """
+    return hashlib.sha256(f"glassbox:{os.path.abspath(root)}:{name}".encode()).hexdigest()
+
+
 def validate_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 128:
         raise InvalidArgument(f"invalid network name {name!r}: use letters, digits and "
@@ -141,7 +150,8 @@ class NetworkManager:
                     self._ensure_bridge(ipr, n)
                     return n
             subnet = ipam.choose_subnet(self._taken(ipr, nets), exclude_default=False)
-            net = Network(id=self._new_id(ipr), name=DEFAULT_NETWORK, driver="bridge",
+            net = Network(id=predefined_id(self.root, DEFAULT_NETWORK), name=DEFAULT_NETWORK,
+                          driver="bridge",
                           bridge=self.default_bridge,
                           pool=ipam.AddressPool(subnet, subnet.network_address + 1),
                           created=time.time(), default=True)

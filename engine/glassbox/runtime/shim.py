@@ -356,6 +356,18 @@ def refresh_hosts(root: str, net: str) -> None:
             continue
 
 
+def _release_volumes(cdir: str, config: dict) -> None:
+    """``--rm`` also removes the container's anonymous volumes, as Docker does."""
+    if not config.get("Mounts"):
+        return
+    try:
+        from ..volumes import release_container_volumes
+        release_container_volumes(os.path.dirname(os.path.dirname(cdir)), config["Id"],
+                                  config["Mounts"], True)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def _release_network(cdir: str, config: dict) -> None:
     mode = config["HostConfig"].get("NetworkMode") or "none"
     if not _needs_wiring(mode):
@@ -392,6 +404,7 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
     cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=code,
                         OOMKilled=oom, FinishedAt=_now())
     if config["HostConfig"].get("AutoRemove"):
+        _release_volumes(cdir, config)
         cstate.remove_container_dir(cdir)
     _send(status_fd, {"exit": code, "oom": oom})
     return code

@@ -1,0 +1,402 @@
+"""``glassbox network create|ls|inspect|rm|prune|connect|disconnect`` and ``glassbox port``.
+
+Docker's network commands over :class:`glassbox.network.NetworkManager`
+(``eng.networks``). Like Docker, three networks are *pre-defined* and always
+listed: ``bridge`` (the default bridge, created on first use), ``host`` (share
+the host's network namespace) and ``none`` (loopback only). Only ``bridge``
+has a record and a device; ``host`` and ``none`` are modes of ``run``, shown
+here so the listing reads like Docker's.
+
+Each ``cmd_*`` takes the Engine and the parsed arguments and returns the exit
+code. Imports stay inside the functions: ``glassbox run`` never pays for them.
+"""
+
+from __future__ import annotations
+
+PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}  # name → driver
+
+
+def _kv(items, what: str) -> dict[str, str]:
+    from ..errors import InvalidArgument
+    out = {}
+    for item in items or []:
+        k, _, v = item.partition("=")
+        if not k:
+            raise InvalidArgument(f"invalid {what} {item!r}: expected key=value")
+        out[k] = v
+    return out
+
+
+def _filters(specs) -> dict[str, list[str]]:
+    from ..errors import InvalidArgument
+    out: dict[str, list[str]] = {}
+    for spec in specs or []:
+        k, sep, v = spec.partition("=")
+        if not sep:
+            raise InvalidArgument(f"bad format of filter (expected name=value): {spec}")
+        if k not in ("name", "id", "driver", "label", "type", "scope"):
+            raise InvalidArgument(f"invalid filter {k!r} (name, id, driver, label, type, "
+                                  f"scope)")
+        out.setdefault(k, []).append(v)
+    return out
+
+
+def _rfc3339(ts: float) -> str:
+    import time
+    if not ts:
+        return "0001-01-01T00:00:00Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + \
+        f".{int(ts % 1 * 1e9):09d}Z"
+
+
+def _endpoint_id(network_id: str, container_id: str) -> str:
+    """A stable 64-hex endpoint id (Docker shows one per attachment)."""
+    import hashlib
+    return hashlib.sha256(f"{network_id}:{container_id}".encode()).hexdigest()
+
+
+# ---- Docker-shaped documents ------------------------------------------------------
+def network_doc(net) -> dict:
+    """Docker's ``network inspect`` document for a :class:`~glassbox.network.Network`."""
+    containers = {}
+    for cid, ep in sorted(net.endpoints.items()):
+        containers[cid] = {"Name": ep.name, "EndpointID": _endpoint_id(net.id, cid),
+                           "MacAddress": ep.mac, "IPv4Address": f"{ep.ip}/{ep.prefixlen}",
+                           "IPv6Address": ""}
+    options = {"com.docker.network.bridge.name": net.bridge}
+    if net.default:
+        options.update({"com.docker.network.bridge.default_bridge": "true",
+                        "com.docker.network.bridge.enable_icc": "true"})
+    return {"Name": net.name, "Id": net.id, "Created": _rfc3339(net.created),
+            "Scope": "local", "Driver": net.driver, "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": {},
+                     "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
+            "Internal": bool(net.internal), "Attachable": False, "Ingress": False,
+            "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
+            "Containers": containers, "Options": options, "Labels": dict(net.labels)}
+
+
+def predefined_doc(root: str, name: str) -> dict:
+    """``host``/``none`` (and ``bridge`` before its first use): no record, no device."""
+    from ..network.manager import predefined_id
+    return {"Name": name, "Id": predefined_id(root, name), "Created": _rfc3339(0),
+            "Scope": "local", "Driver": PREDEFINED[name], "EnableIPv6": False,
+            "IPAM": {"Driver": "default", "Options": None, "Config": []},
+            "Internal": False, "Attachable": False, "Ingress": False,
+            "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": {},
+            "Options": {}, "Labels": {}}
+
+
+def network_docs(eng) -> list[dict]:
+    """Every network of the engine's root, pre-defined ones included, sorted by name."""
+    docs = [network_doc(n) for n in eng.networks.list()]
+    have = {d["Name"] for d in docs}
+    docs += [predefined_doc(eng.networks.root, n) for n in PREDEFINED if n not in have]
+    return sorted(docs, key=lambda d: d["Name"])
+
+
+def _inspect_one(eng, ref: str) -> dict:
+    from ..errors import NotFound
+    try:
+        return network_doc(eng.networks.inspect(ref))
+    except NotFound:
+        for d in network_docs(eng):
+            if d["Name"] == ref or d["Id"] == ref:
+                return d
+        raise
+
+
+def _match(doc: dict, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
+        if key == "name" and not any(v in doc["Name"] for v in values):
+            return False
+        if key == "id" and not any(doc["Id"].startswith(v) for v in values):
+            return False
+        if key == "driver" and doc["Driver"] not in values:
+            return False
+        if key == "scope" and doc["Scope"] not in values:
+            return False
+        if key == "type":
+            kind = "builtin" if doc["Name"] in PREDEFINED else "custom"
+            if kind not in values:
+                return False
+        if key == "label":
+            for v in values:
+                k, sep, want = v.partition("=")
+                if k not in doc["Labels"] or (sep and doc["Labels"][k] != want):
+                    return False
+    return True
+
+
+def network_rows(eng, filters=None) -> list[dict]:
+    """``docker network ls --format json`` rows."""
+    rows = []
+    for d in network_docs(eng):
+        if filters and not _match(d, filters):
+            continue
+        rows.append({"CreatedAt": d["Created"], "Driver": d["Driver"], "ID": d["Id"][:12],
+                     "IPv6": "false", "Internal": str(d["Internal"]).lower(),
+                     "Labels": ",".join(f"{k}={v}" for k, v in d["Labels"].items()),
+                     "Name": d["Name"], "Scope": d["Scope"], "_Id": d["Id"]})
+    return rows
+
+
+# ---- commands ---------------------------------------------------------------------
+def cmd_network_group(eng, args) -> int:
+    from ..errors import InvalidArgument
+    raise InvalidArgument("usage: glassbox network COMMAND (create, ls, inspect, rm, prune, "
+                          "connect, disconnect); see 'glassbox network --help'")
+
+
+def cmd_network_create(eng, args) -> int:
+    from .commands import _print
+    net = eng.networks.create(args.name, subnet=args.subnet, gateway=args.gateway,
+                              driver=args.driver, internal=args.internal,
+                              labels=_kv(args.label, "label"))
+    _print(args, net.id)
+    return 0
+
+
+def cmd_network_ls(eng, args) -> int:
+    from . import format as fmt
+    from .commands import _print, _template
+    rows = network_rows(eng, _filters(args.filter))
+    if args.quiet:
+        for r in rows:
+            _print(args, r["_Id"] if args.no_trunc else r["ID"])
+        return 0
+    if args.no_trunc:
+        for r in rows:
+            r["ID"] = r["_Id"]
+    if args.format == "json":
+        if rows:
+            _print(args, fmt.one_json_per_line(
+                [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]))
+        return 0
+    if args.format and args.format != "table":
+        for r in rows:
+            _print(args, _template(args.format, r))
+        return 0
+    _print(args, fmt.table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+                           [[r["ID"], r["Name"], r["Driver"], r["Scope"]] for r in rows]))
+    return 0
+
+
+def cmd_network_inspect(eng, args) -> int:
+    from .commands import _emit_docs
+    return _emit_docs(args, [_inspect_one(eng, n) for n in args.names])
+
+
+def cmd_network_rm(eng, args) -> int:
+    from ..errors import Conflict
+    from .commands import _each
+
+    def rm(ref):
+        if ref in PREDEFINED:
+            raise Conflict(f"{ref} is a pre-defined network and cannot be removed")
+        eng.networks.remove(ref)
+    return _each(args, args.names, rm)
+
+
+def cmd_network_prune(eng, args) -> int:
+    import sys
+    from .commands import _print
+    if not args.force and not getattr(args, "_capture", False):
+        sys.stderr.write("WARNING! This will remove all custom networks not used by at "
+                         "least one container.\nAre you sure you want to continue? [y/N] ")
+        sys.stderr.flush()
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            return 0
+    removed = eng.networks.prune()
+    if removed:
+        _print(args, "Deleted Networks:")
+        for name in removed:
+            _print(args, name)
+    return 0
+
+
+def _running(eng, ref: str):
+    from ..errors import Conflict
+    c = eng.containers.get(ref)
+    if not c.running or not c.pid:
+        raise Conflict(f"container {c.name} is not running: start it first "
+                       f"(`glassbox start {c.name}`)")
+    return c
+
+
+def _set_network_settings(c, net_name: str, entry: dict | None) -> None:
+    """Record (``entry``) or drop (None) one network in the container's NetworkSettings."""
+    from ..containers import state as cstate
+    import os
+    with cstate.locked(os.path.join(c.dir, "lock")):
+        path = os.path.join(c.dir, "state.json")
+        st = cstate.read_json(path)
+        ns = dict(st.get("NetworkSettings") or {})
+        nets = dict(ns.get("Networks") or {})
+        if entry is None:
+            nets.pop(net_name, None)
+            if ns.get("IPAddress") and not any(n.get("IPAddress") == ns["IPAddress"]
+                                               for n in nets.values()):
+                first = next(iter(nets.values()), {})
+                for k in ("IPAddress", "IPPrefixLen", "Gateway", "MacAddress"):
+                    ns[k] = first.get(k, 0 if k == "IPPrefixLen" else "")
+        else:
+            nets[net_name] = entry
+            if not ns.get("IPAddress"):
+                for k in ("IPAddress", "IPPrefixLen", "Gateway", "MacAddress"):
+                    ns[k] = entry[k]
+        ns["Networks"] = nets
+        st["NetworkSettings"] = ns
+        cstate.write_json(path, st)
+
+
+def cmd_network_connect(eng, args) -> int:
+    from ..errors import InvalidArgument
+    from ..runtime.shim import refresh_hosts
+    c = _running(eng, args.container)
+    mode = (c.config.get("HostConfig") or {}).get("NetworkMode") or "none"
+    if mode == "host" or mode.startswith("container:"):
+        raise InvalidArgument(f"container {c.name} uses --network {mode.split(':')[0]}: it "
+                              f"has no network namespace of its own to connect")
+    net = eng.networks.inspect(args.network)
+    ep = eng.networks.connect(net.id, c.id, c.pid, name=c.name, aliases=args.alias,
+                              ip=args.ip or None)
+    _set_network_settings(c, net.name, {
+        "IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen, "Gateway": ep.gateway,
+        "MacAddress": ep.mac, "Aliases": [c.name, *ep.aliases], "NetworkID": net.id,
+        "EndpointID": _endpoint_id(net.id, c.id)})
+    refresh_hosts(eng.networks.root, net.name)
+    return 0
+
+
+def cmd_network_disconnect(eng, args) -> int:
+    from ..errors import NotFound
+    from ..runtime.shim import refresh_hosts
+    net = eng.networks.inspect(args.network)
+    try:
+        c = eng.containers.get(args.container)
+        cid = c.id
+    except NotFound:
+        if not args.force:
+            raise
+        c = None
+        found = [cid for cid, ep in net.endpoints.items()
+                 if cid.startswith(args.container) or ep.name == args.container]
+        if len(found) != 1:
+            raise
+        cid = found[0]
+    try:
+        eng.networks.disconnect(net.id, cid)
+    except NotFound:
+        if not args.force:
+            raise
+    if c is not None:
+        _set_network_settings(c, net.name, None)
+    refresh_hosts(eng.networks.root, net.name)
+    return 0
+
+
+# ---- glassbox port ----------------------------------------------------------------
+def port_mappings(eng, ref: str) -> list[tuple[str, str, str]]:
+    """[(``"80/tcp"``, host ip, host port)] of a container, sorted by port."""
+    c = eng.containers.get(ref)
+    out = []
+    ports = (c.inspect().get("NetworkSettings") or {}).get("Ports") or {}
+    for key, binds in ports.items():
+        for b in binds or []:
+            if b.get("HostPort"):
+                out.append((key, b.get("HostIp") or "0.0.0.0", str(b["HostPort"])))
+    if not out and c.running:  # an older state without NetworkSettings: the proxies know
+        for h in eng.networks.published(c.id):
+            for p in h.ports:
+                out.append((f"{p.container_port}/{p.proto}", p.host_ip, str(p.host_port)))
+
+    def order(m):
+        port, _, proto = m[0].partition("/")
+        return (int(port) if port.isdigit() else 0, proto, m[1], int(m[2]))
+    return sorted(set(out), key=order)
+
+
+def cmd_port(eng, args) -> int:
+    import sys
+    from ..errors import InvalidArgument
+    from .commands import _print
+    maps = port_mappings(eng, args.container)
+    if args.private_port is None:
+        for key, ip, port in maps:
+            _print(args, f"{key} -> {ip}:{port}")
+        return 0
+    port, _, proto = args.private_port.partition("/")
+    if not port.isdigit() or not 0 < int(port) < 65536 or proto not in ("", "tcp", "udp"):
+        raise InvalidArgument(f"invalid port {args.private_port!r}: expected PORT[/tcp|udp]")
+    key = f"{int(port)}/{proto or 'tcp'}"
+    hits = [(ip, p) for k, ip, p in maps if k == key]
+    if not hits:
+        print(f"Error: No public port '{key}' published for {args.container}",
+              file=sys.stderr)
+        return 1
+    for ip, p in hits:
+        _print(args, f"{ip}:{p}")
+    return 0
+
+
+def register(cmd, sub) -> None:
+    """Add ``glassbox network ...`` and ``glassbox port`` (called by :mod:`.parser`)."""
+    p = cmd("network", "Manage networks (create, ls, inspect, rm, prune, connect, "
+            "disconnect)", cmd_network_group)
+    nsub = p.add_subparsers(dest="subcmd", metavar="COMMAND", parser_class=type(p))
+
+    c = nsub.add_parser("create", help="Create a network")
+    c.add_argument("-d", "--driver", default="bridge", help="Driver to manage the Network "
+                   "(only 'bridge')")
+    c.add_argument("--subnet", help="Subnet in CIDR format, e.g. 10.10.0.0/24")
+    c.add_argument("--gateway", help="IPv4 gateway for the subnet (needs --subnet)")
+    c.add_argument("--internal", action="store_true",
+                   help="Restrict external access to the network (no default route)")
+    c.add_argument("--label", action="append", default=[], help="Set metadata on a network")
+    c.add_argument("name", metavar="NETWORK")
+    c.set_defaults(func=cmd_network_create)
+
+    c = nsub.add_parser("ls", aliases=["list"], help="List networks")
+    c.add_argument("-q", "--quiet", action="store_true", help="Only display network IDs")
+    c.add_argument("-f", "--filter", action="append", default=[],
+                   help="Provide filter values (e.g. 'name=lab', 'driver=bridge', "
+                   "'type=custom', 'label=k=v')")
+    c.add_argument("--format", help="'table' (default), 'json', or a Go-like template such "
+                   "as '{{.Name}}'")
+    c.add_argument("--no-trunc", action="store_true", help="Do not truncate the output")
+    c.set_defaults(func=cmd_network_ls)
+
+    c = nsub.add_parser("inspect", help="Display detailed information on one or more "
+                        "networks")
+    c.add_argument("-f", "--format", help="Format the output using a template or 'json'")
+    c.add_argument("names", nargs="+", metavar="NETWORK")
+    c.set_defaults(func=cmd_network_inspect)
+
+    c = nsub.add_parser("rm", aliases=["remove"], help="Remove one or more networks")
+    c.add_argument("names", nargs="+", metavar="NETWORK")
+    c.set_defaults(func=cmd_network_rm)
+
+    c = nsub.add_parser("prune", help="Remove all unused networks")
+    c.add_argument("-f", "--force", action="store_true", help="Do not prompt for "
+                   "confirmation")
+    c.set_defaults(func=cmd_network_prune)
+
+    c = nsub.add_parser("connect", help="Connect a running container to a network")
+    c.add_argument("--alias", action="append", default=[],
+                   help="Add network-scoped alias for the container")
+    c.add_argument("--ip", help="IPv4 address (e.g., 172.30.100.104)")
+    c.add_argument("network", metavar="NETWORK")
+    c.add_argument("container", metavar="CONTAINER")
+    c.set_defaults(func=cmd_network_connect)
+
+    c = nsub.add_parser("disconnect", help="Disconnect a container from a network")
+    c.add_argument("-f", "--force", action="store_true",
+                   help="Force the container to disconnect from a network")
+    c.add_argument("network", metavar="NETWORK")
+    c.add_argument("container", metavar="CONTAINER")
+    c.set_defaults(func=cmd_network_disconnect)
+
+    p = cmd("port", "List port mappings or a specific mapping for the container", cmd_port)
+    p.add_argument("container", metavar="CONTAINER")
+    p.add_argument("private_port", nargs="?", metavar="PRIVATE_PORT[/PROTO]")

@@ -1,0 +1,419 @@
+"""``RemoteEngine``: the glassbox CLI as a client of a daemon (``glassbox -H``).
+
+``glassbox -H unix:///run/glassbox.sock ps`` runs the same command code as the
+daemonless CLI, but on an object that speaks the Docker Engine API over the
+socket (``http.client`` on an ``AF_UNIX`` socket; nothing else needed) instead
+of an :class:`~glassbox.engine.Engine` on a local state root. It has the part
+of the Engine's surface those commands use — ``ps``, ``images``, ``run``
+(detached, or attached without stdin), ``stop``, ``rm``, ``logs``, ``inspect``,
+``start``, ``kill``, ``wait``, ``tag``, ``rmi``; anything else raises a
+:class:`~glassbox.errors.GlassboxError` saying it is not supported over -H yet.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import time
+import urllib.parse
+
+from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
+
+API = "/v1.43"
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float | None = None):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        if self.timeout is not None:
+            s.settimeout(self.timeout)
+        try:
+            s.connect(self.path)
+        except OSError as e:
+            s.close()
+            raise GlassboxError(f"cannot connect to the glassbox daemon at unix://{self.path}: "
+                                f"{e.strerror or e}. Is `glassbox daemon` running?") from None
+        self.sock = s
+
+
+def socket_path(host: str) -> str:
+    if host.startswith("unix://"):
+        return host[len("unix://"):]
+    if "://" in host:
+        raise InvalidArgument(f"unsupported host {host!r}: only unix:///path sockets are "
+                              "supported")
+    return host
+
+
+def _error(status: int, body: bytes) -> GlassboxError:
+    try:
+        msg = json.loads(body).get("message") or body.decode(errors="replace")
+    except (ValueError, AttributeError):
+        msg = body.decode(errors="replace").strip() or f"HTTP {status}"
+    cls = {404: NotFound, 409: Conflict, 400: InvalidArgument}.get(status, GlassboxError)
+    return cls(msg)
+
+
+def _iso(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch or 0))
+
+
+class Client:
+    """A tiny Docker Engine API client."""
+
+    def __init__(self, host: str):
+        self.path = socket_path(host)
+
+    def request(self, method: str, url: str, query: dict | None = None, body=None,
+                headers: dict | None = None, stream: bool = False, timeout=None):
+        conn = _UnixConnection(self.path, timeout=timeout)
+        q = ""
+        if query:
+            q = "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None},
+                                             doseq=True)
+        hdrs = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            hdrs["Content-Type"] = "application/json"
+        try:
+            conn.request(method, API + url + q, body=data, headers=hdrs)
+            resp = conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            if isinstance(e, GlassboxError):
+                raise
+            raise GlassboxError(f"the daemon at unix://{self.path} did not answer: {e}") \
+                from None
+        if resp.status >= 400:
+            err = _error(resp.status, resp.read())
+            conn.close()
+            raise err
+        if stream:
+            return conn, resp
+        out = resp.read()
+        conn.close()
+        if not out:
+            return None
+        try:
+            return json.loads(out)
+        except ValueError:
+            return out
+
+    def hijack(self, url: str, query: dict) -> socket.socket:
+        """POST with ``Upgrade: tcp``; return the raw socket after the 101 answer."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.path)
+        q = urllib.parse.urlencode(query)
+        s.sendall(f"POST {API}{url}?{q} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n"
+                  "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(1)
+            if not chunk:
+                raise GlassboxError("the daemon closed the attach connection")
+            head += chunk
+        status = int(head.split(b" ", 2)[1])
+        if status >= 400:
+            rest = s.recv(65536)
+            s.close()
+            raise _error(status, rest.split(b"\r\n\r\n", 1)[-1])
+        return s
+
+
+class RemoteContainer:
+    """A container as the daemon describes it (``GET /containers/{id}/json``)."""
+
+    def __init__(self, doc: dict):
+        self.doc = doc
+        self.id = doc["Id"]
+        self.config = doc
+        self.state = doc.get("State") or {}
+        self.dir = ""
+
+    name = property(lambda self: self.doc.get("Name", "").lstrip("/"))
+    status = property(lambda self: self.state.get("Status", "created"))
+    running = property(lambda self: self.status in ("running", "paused"))
+    pid = property(lambda self: self.state.get("Pid", 0))
+    exit_code = property(lambda self: self.state.get("ExitCode", 0))
+
+    def inspect(self) -> dict:
+        return self.doc
+
+
+class RemoteImage:
+    def __init__(self, row: dict):
+        self.id = row["Id"]
+        self.repo_tags = tuple(row.get("RepoTags") or ())
+        self.repo_digests = tuple(row.get("RepoDigests") or ())
+        self.manifest_digest = (self.repo_digests[0].split("@", 1)[-1]
+                                if self.repo_digests else "")
+        self.created = _iso(row.get("Created", 0))
+        self.size = row.get("Size", 0)
+        self.short_id = self.id.split(":", 1)[-1][:12]
+
+
+class _RemoteStarted:
+    """What ``containers.start`` returns when the output is attached to local fds."""
+
+    def __init__(self, api: Client, cid: str, pump, waiting):
+        self.api, self.id, self.pump, self.pid = api, cid, pump, 0
+        self.waiting = waiting  # (conn, resp) of a wait request made before start
+        self.reader = None
+
+    def wait_exit(self):
+        if self.pump is not None:
+            self.pump.join()
+        if self.waiting is None:
+            return {}
+        conn, resp = self.waiting
+        try:
+            doc = json.loads(resp.read() or b"{}")
+        except ValueError:
+            doc = {}
+        finally:
+            conn.close()
+        return {"exit": doc.get("StatusCode")}
+
+    def detach(self):
+        pass
+
+
+class RemoteContainers:
+    def __init__(self, api: Client):
+        self.api = api
+
+    def list(self, all: bool = True):  # noqa: A002 (the Engine's name)
+        rows = self.api.request("GET", "/containers/json", {"all": "1" if all else "0"}) or []
+        out = []
+        for r in rows:
+            try:
+                out.append(self.get(r["Id"]))
+            except NotFound:
+                continue  # removed meanwhile
+        return out
+
+    def get(self, ref: str) -> RemoteContainer:
+        return RemoteContainer(self.api.request("GET", f"/containers/{_q(ref)}/json"))
+
+    def create(self, opts):
+        from .translate import create_body
+        opts.env = [e if "=" in e else f"{e}={os.environ[e]}" for e in opts.env
+                    if "=" in e or e in os.environ]
+        body, name = create_body(opts)
+        doc = self.api.request("POST", "/containers/create", {"name": name}, body)
+        return self.get(doc["Id"])
+
+    def start(self, ref: str, attach=(None, None, None)):
+        c = self.get(ref)
+        pump = waiting = None
+        if any(fd is not None for fd in attach[1:]):
+            auto_rm = bool((c.doc.get("HostConfig") or {}).get("AutoRemove"))
+            waiting = self.api.request("POST", f"/containers/{c.id}/wait",
+                                       {"condition": "removed" if auto_rm else "next-exit"},
+                                       stream=True)
+            if attach[0] is not None:
+                raise GlassboxError("interactive (-i) runs are not supported over -H yet")
+            sock = self.api.hijack(f"/containers/{c.id}/attach",
+                                   {"stream": 1, "stdout": 1, "stderr": 1})
+            import threading
+            tty = bool((c.doc.get("Config") or {}).get("Tty"))
+            pump = threading.Thread(target=_demux, args=(sock, attach[1], attach[2], tty),
+                                    daemon=True)
+            pump.start()
+        self.api.request("POST", f"/containers/{c.id}/start")
+        return _RemoteStarted(self.api, c.id, pump, waiting)
+
+    def stop(self, ref, timeout=None):
+        self.api.request("POST", f"/containers/{_q(ref)}/stop", {"t": timeout})
+
+    def restart(self, ref, timeout=None):
+        self.api.request("POST", f"/containers/{_q(ref)}/restart", {"t": timeout})
+
+    def kill(self, ref, sig=None):
+        self.api.request("POST", f"/containers/{_q(ref)}/kill",
+                         {"signal": str(sig) if sig is not None else None})
+
+    def remove(self, ref, force=False, volumes=False, hooks=None):
+        self.api.request("DELETE", f"/containers/{_q(ref)}",
+                         {"force": "1" if force else "0", "v": "1" if volumes else "0"})
+        return ref
+
+    def wait(self, ref, timeout=None):
+        doc = self.api.request("POST", f"/containers/{_q(ref)}/wait")
+        return (doc or {}).get("StatusCode", 0)
+
+    def pause(self, ref):
+        self.api.request("POST", f"/containers/{_q(ref)}/pause")
+
+    def unpause(self, ref):
+        self.api.request("POST", f"/containers/{_q(ref)}/unpause")
+
+    def rename(self, ref, new):
+        self.api.request("POST", f"/containers/{_q(ref)}/rename", {"name": new})
+
+    def top(self, ref):
+        return self.api.request("GET", f"/containers/{_q(ref)}/top")
+
+    def prune(self, hooks=None):
+        return (self.api.request("POST", "/containers/prune") or {}).get(
+            "ContainersDeleted") or []
+
+    def logs(self, ref, follow=False, tail=None, since=None):
+        c = self.get(ref)
+        tty = bool((c.doc.get("Config") or {}).get("Tty"))
+        conn, resp = self.api.request(
+            "GET", f"/containers/{c.id}/logs",
+            {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": 1 if follow else 0,
+             "tail": "all" if tail is None else tail}, stream=True)
+        try:
+            buf = b""
+            while True:
+                chunk = resp.read1(65536) if hasattr(resp, "read1") else resp.read(65536)
+                if not chunk:
+                    break
+                buf += chunk
+                while True:
+                    if tty:
+                        if b"\n" not in buf:
+                            break
+                        line, buf = buf.split(b"\n", 1)
+                        yield _split_ts("stdout", line + b"\n")
+                        continue
+                    if len(buf) < 8:
+                        break
+                    n = int.from_bytes(buf[4:8], "big")
+                    if len(buf) < 8 + n:
+                        break
+                    stream = "stderr" if buf[0] == 2 else "stdout"
+                    payload, buf = buf[8:8 + n], buf[8 + n:]
+                    yield _split_ts(stream, payload)
+            if buf and tty:
+                yield _split_ts("stdout", buf)
+        finally:
+            conn.close()
+
+    def stats(self, ref):
+        raise GlassboxError("stats is not supported over -H yet")
+
+
+def _split_ts(stream: str, payload: bytes):
+    text = payload.decode(errors="replace")
+    ts, sep, rest = text.partition(" ")
+    return (stream, rest, ts) if sep else (stream, text, "")
+
+
+def _demux(sock: socket.socket, out_fd, err_fd, tty: bool) -> None:
+    buf = b""
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return
+            if tty:
+                if out_fd is not None:
+                    os.write(out_fd, chunk)
+                continue
+            buf += chunk
+            while len(buf) >= 8:
+                n = int.from_bytes(buf[4:8], "big")
+                if len(buf) < 8 + n:
+                    break
+                fd = err_fd if buf[0] == 2 else out_fd
+                if fd is not None:
+                    os.write(fd, buf[8:8 + n])
+                buf = buf[8 + n:]
+    except OSError:
+        return
+    finally:
+        sock.close()
+
+
+def _q(ref: str) -> str:
+    return urllib.parse.quote(str(ref), safe="")
+
+
+class RemoteImages:
+    def __init__(self, api: Client):
+        self.api = api
+
+    def list(self):
+        return [RemoteImage(r) for r in self.api.request("GET", "/images/json") or []]
+
+    def resolve(self, ref):
+        doc = self.api.request("GET", f"/images/{ref}/json")
+        return RemoteImage({"Id": doc["Id"], "RepoTags": doc.get("RepoTags"),
+                            "RepoDigests": doc.get("RepoDigests"), "Size": doc.get("Size", 0)})
+
+    def exists(self, ref) -> bool:
+        try:
+            self.resolve(ref)
+            return True
+        except NotFound:
+            return False
+
+    def tag(self, source, target):
+        repo, tag = target, None
+        last = target.rsplit("/", 1)[-1]
+        if ":" in last:
+            repo, tag = target.rsplit(":", 1)
+        self.api.request("POST", f"/images/{source}/tag", {"repo": repo, "tag": tag})
+
+    def remove(self, ref, force=False, in_use=None):
+        return self.api.request("DELETE", f"/images/{ref}",
+                                {"force": "1" if force else "0"}) or []
+
+    def history(self, ref):
+        return self.api.request("GET", f"/images/{ref}/history") or []
+
+
+class RemoteEngine:
+    """The Engine surface the CLI commands use, over the Docker Engine API."""
+
+    remote = True
+
+    def __init__(self, host: str):
+        self.host = host
+        self.api = Client(host)
+        self.containers = RemoteContainers(self.api)
+        self.images = RemoteImages(self.api)
+        self.root = host
+
+    def run(self, opts, command=None, *, detach=False, **kw):
+        from ..engine import RunResult
+        if not detach:
+            raise GlassboxError("attached run through RemoteEngine.run is not supported "
+                                "over -H yet; use -d")
+        c = self.containers.create(opts)
+        self.api.request("POST", f"/containers/{c.id}/start")
+        return RunResult(c.id, None)
+
+    def _forget(self, cid):
+        try:
+            self.containers.remove(cid, force=True)
+        except NotFound:
+            pass
+
+    def image_inspect(self, ref):
+        return self.api.request("GET", f"/images/{ref}/json")
+
+    def version(self) -> dict:
+        return self.api.request("GET", "/version")
+
+    def info(self) -> dict:
+        return self.api.request("GET", "/info")
+
+    def exec(self, ref, argv, **kw):
+        raise GlassboxError("exec is not supported over -H yet")
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise GlassboxError(f"'{name}' is not supported over -H yet: run the command on the "
+                            "daemon's host without -H")
