@@ -23,6 +23,9 @@ GLASSBOX = os.path.join(VENV_BIN, "glassbox")
 CGROUP_ROOT = "/sys/fs/cgroup"
 
 
+os.environ.setdefault("GLASSBOX_OFFLINE", "1")   # tests never pull from the internet
+
+
 def is_root() -> bool:
     return os.geteuid() == 0
 
@@ -44,14 +47,18 @@ def busybox_tar(tmp_path_factory) -> str:
     return str(path)
 
 
-def shim_pids() -> set[int]:
+def shim_pids(root: str = "/") -> set[int]:
+    """Shims (and C monitors) watching containers under ``root``: a shim's cwd is
+    its container's directory."""
     out = set()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/comm", "rb") as f:
-                    if f.read().strip() in (b"gbx-shim", b"gbx-monitor"):
-                        out.add(int(pid))
+                    if f.read().strip() not in (b"gbx-shim", b"gbx-monitor"):
+                        continue
+                if os.readlink(f"/proc/{pid}/cwd").startswith(root):
+                    out.add(int(pid))
             except OSError:
                 pass
     return out
@@ -99,7 +106,8 @@ class Env:
     def __init__(self, root: str, cgroup_parent: str):
         self.root = root
         self.cgroup_parent = cgroup_parent
-        self.env = dict(os.environ, GLASSBOX_ROOT=root, GLASSBOX_CGROUP_PARENT=cgroup_parent)
+        self.env = dict(os.environ, GLASSBOX_ROOT=root, GLASSBOX_CGROUP_PARENT=cgroup_parent,
+                        GLASSBOX_OFFLINE="1")
         self._engine = None
 
     @property
@@ -133,7 +141,7 @@ def gbx(tmp_path, busybox_tar, request):
     root = str(tmp_path / "root")
     parent = f"glassbox-test-{uuid.uuid4().hex[:10]}"
     env = Env(root, parent)
-    before = shim_pids()
+    before = shim_pids(root)
     with open(busybox_tar, "rb") as f:
         env.engine.images.import_tarball(f, "busybox:latest", ['CMD ["sh"]'])
     yield env
@@ -148,9 +156,9 @@ def gbx(tmp_path, busybox_tar, request):
         leaks.append(f"cleanup failed: {e}")
     import time
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and (shim_pids() - before or cgroups_under(parent)):
+    while time.monotonic() < deadline and (shim_pids(root) - before or cgroups_under(parent)):
         time.sleep(0.05)
-    left_shims = shim_pids() - before
+    left_shims = shim_pids(root) - before
     if left_shims:
         leaks.append(f"shim processes left: {sorted(left_shims)}")
     cg = cgroups_under(parent)

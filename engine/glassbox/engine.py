@@ -29,6 +29,19 @@ class RunResult:
     oom_killed: bool = False
 
 
+def _refuse_offline(ref: str) -> None:
+    """``GLASSBOX_OFFLINE=1`` (set by the test suite): only registries on this
+    machine may be asked, never the internet."""
+    if not os.environ.get("GLASSBOX_OFFLINE"):
+        return
+    from .errors import NotFound
+    from .images.reference import parse
+    host = parse(ref).domain.split(":")[0]
+    if host not in ("localhost", "127.0.0.1", "::1", "[::1]") and not host.startswith("127."):
+        raise NotFound(f"Unable to find image '{ref}' locally, and GLASSBOX_OFFLINE is set: "
+                       f"not pulling from {parse(ref).domain}")
+
+
 class Engine:
     def __init__(self, root: str | None = None, *, cgroup_parent: str | None = None):
         self.root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT") or DEFAULT_ROOT)
@@ -72,7 +85,28 @@ class Engine:
         return Builder(self)
 
     # ---- containers ---------------------------------------------------------
-    def create(self, opts: CreateOptions):
+    def ensure_image(self, ref: str, pull: str = "missing", progress=None):
+        """``--pull missing|always|never``: have ``ref`` locally, pulling it from its
+        registry when asked (Docker's ``Unable to find image ... locally``)."""
+        from .errors import InvalidArgument, NotFound
+        if pull not in ("missing", "always", "never"):
+            raise InvalidArgument(f'invalid pull option: {pull!r}: must be one of '
+                                  '"always", "missing", "never"')
+        if pull != "always":
+            try:
+                return self.images.resolve(ref)
+            except NotFound:
+                if pull == "never" or ref.startswith("sha256:") or \
+                        ref.replace("sha256:", "").isalnum() and len(ref) in (12, 64):
+                    raise
+                if progress:
+                    progress({"status": f"Unable to find image '{ref}' locally"})
+                _refuse_offline(ref)
+        return self.registry.pull(ref, progress=progress)
+
+    def create(self, opts: CreateOptions, progress=None):
+        """``glassbox create``: pull the image if needed, then create the container."""
+        self.ensure_image(opts.image, opts.pull, progress)
         return self.containers.create(opts)
 
     def start(self, ref: str, attach=(None, None, None)):
@@ -92,7 +126,7 @@ class Engine:
         """
         opts = image if isinstance(image, CreateOptions) else \
             CreateOptions(image=image, command=command, **options)
-        c = self.containers.create(opts)
+        c = self.create(opts)
         if detach:
             try:
                 self.containers.start(c.id).detach()

@@ -374,3 +374,15 @@ def test_bad_input_errors_name_file_and_line(gbx, tmp_path):
     r = gbx.cli("build", binary)
     assert r.returncode == 1 and "not" in r.stderr.decode()
     assert gbx.out("ps", "-a", "-q") == ""
+
+
+def test_run_network_isolated_by_default_host_on_request(gbx, tmp_path):
+    ctx = write_ctx(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"
+                    "RUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /ifs\n"
+                    "CMD [\"cat\", \"/ifs\"]\n"})
+    t1, t2 = tag(), tag()
+    gbx.out("build", "-t", t1, ctx)
+    assert gbx.out("run", "--rm", "--network", "host", t1) == "lo\n"   # its own netns
+    gbx.out("build", "--no-cache", "--network", "host", "-t", t2, ctx)
+    host_ifs = {line.split(":")[0].strip() for line in open("/proc/net/dev").readlines()[2:]}
+    assert set(gbx.out("run", "--rm", t2).split()) == host_ifs

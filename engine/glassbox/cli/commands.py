@@ -63,6 +63,9 @@ def create_options(args):
 # ---- containers -----------------------------------------------------------------
 def cmd_run(eng, args) -> int:
     opts = create_options(args)
+    if not getattr(args, "_capture", False):
+        eng.ensure_image(opts.image, opts.pull, _pull_view())
+        opts.pull = "never"
     if args.detach:
         res = eng.run(opts, detach=True)
         _print(args, res.id)
@@ -75,7 +78,7 @@ def cmd_run(eng, args) -> int:
     attach_in = 0 if args.interactive else None
     saved = _raw_terminal(args.tty and args.interactive)
     try:
-        c = eng.containers.create(opts)
+        c = eng.create(opts)
         _forward_signals(eng, c.id, args.tty)
         try:
             started = eng.containers.start(c.id, (attach_in, 1, 2))
@@ -124,8 +127,14 @@ def _restore_terminal(saved) -> None:
         termios.tcsetattr(0, termios.TCSADRAIN, saved)
 
 
+def _pull_view():
+    """Pull progress for run/create goes to stderr, as Docker's does."""
+    from .cmd_registry import ProgressView
+    return ProgressView(sys.stderr)
+
+
 def cmd_create(eng, args) -> int:
-    c = eng.containers.create(create_options(args))
+    c = eng.create(create_options(args), progress=_pull_view())
     _print(args, c.id)
     return 0
 

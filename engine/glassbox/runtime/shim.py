@@ -437,6 +437,10 @@ def finish_main(argv: list[str]) -> None:
     cdir, code = argv[0], int(argv[1])
     _set_comm(b"gbx-shim")
     try:
+        os.chdir(cdir)
+    except OSError:
+        pass
+    try:
         finish(cdir, code, None)
     finally:
         os._exit(code & 0xFF)
@@ -502,6 +506,7 @@ def shim_main(cdir: str, status_fd: int | None, attach: tuple) -> None:
     code = 125
     try:
         _set_comm(b"gbx-shim")
+        os.chdir(cdir)   # so `ls -l /proc/<pid>/cwd` tells which container a shim watches
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGPIPE, signal.SIG_IGN)
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
