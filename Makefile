@@ -35,8 +35,15 @@ base-image: venv
 	@$(VENV)/bin/glassbox image inspect busybox:latest >/dev/null 2>&1 || \
 	  $(VPY) -m glassbox.images.busybox | $(VENV)/bin/glassbox import -c 'CMD ["sh"]' - busybox:latest
 
-lab: setup
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --notebook-dir=notebooks
+# the lab's kernels load the glassbox IPython extension (%container, %%dockerfile)
+IPY_CFG := $(VENV)/etc/ipython/ipython_config.py
+
+$(IPY_CFG):
+	@mkdir -p $(dir $@)
+	@echo "c.InteractiveShellApp.extensions = ['glassbox']" > $@
+
+lab: setup $(IPY_CFG)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
 
 test: setup
 	$(VPY) -m pytest -q -ra tests

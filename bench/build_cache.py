@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import GLASSBOX, Root, report, timed  # noqa: E402
+from _common import Root, report, timed  # noqa: E402
 
 DOCKERFILE = """\
 FROM busybox
@@ -118,9 +118,10 @@ def main() -> None:
                          timed(dk_edit, args.n)))
             print(f"build of a 10-line Dockerfile, {args.mb} MB context, n={args.n}")
             report(rows)
-            for kind in ("cold", "cached"):
-                g = statistics.median(dict(rows)[f"glassbox build ({'cold, --no-cache' if kind == 'cold' else 'fully cached'})"])
-                d = statistics.median(dict(rows)[f"docker build legacy ({'cold, --no-cache' if kind == 'cold' else 'fully cached'})"])
+            by_name = dict(rows)
+            for kind, label in (("cold", "cold, --no-cache"), ("cached", "fully cached")):
+                g = statistics.median(by_name[f"glassbox build ({label})"])
+                d = statistics.median(by_name[f"docker build legacy ({label})"])
                 print(f"  {kind}: glassbox/docker = x{g / d:.2f}")
         else:
             print(f"build of a 10-line Dockerfile, {args.mb} MB context, n={args.n}")

@@ -309,6 +309,15 @@ class Engine:
                 n += 1
         report["containers_cleaned"] = n
         report["images"] = self.images.gc()
+        vols = self.volumes
+        if hasattr(vols, "empty_trash"):
+            report["volumes"] = vols.empty_trash()
+        build_tmp = os.path.join(self.root, "build-tmp")
+        if os.path.isdir(build_tmp):
+            for entry in os.listdir(build_tmp):
+                shutil.rmtree(os.path.join(build_tmp, entry), ignore_errors=True)
+        if os.path.isdir(os.path.join(self.root, "networks")):
+            report["networks"] = self.networks.check()
         return report
 
     def info(self) -> dict:

@@ -319,8 +319,8 @@ def test_docker_py(daemon):
         assert c.exec_run("echo x") == (0, b"x\n")
         assert c.exec_run(["sh", "-c", "echo o; echo e >&2; exit 2"], demux=True) == \
             (2, (b"o\n", b"e\n"))
-        code, out = c.exec_run("tty", tty=True)
-        assert code == 0 and out.startswith(b"/dev/pts/")
+        code, out = c.exec_run(["sh", "-c", "test -t 0 && test -t 1 && echo isatty"], tty=True)
+        assert (code, out) == (0, b"isatty\r\n")
         s = c.stats(stream=False)
         assert s["pids_stats"]["current"] >= 1 and s["memory_stats"]["usage"] > 0
         assert s["cpu_stats"]["cpu_usage"]["total_usage"] > 0
@@ -393,3 +393,38 @@ def _has(eng, attr) -> bool:
         return True
     except (ImportError, AttributeError):
         return False
+
+
+# ---- build, push, pull (the builder and registry client behind the API) --------------
+@needs_docker
+def test_docker_build_classic(daemon, tmp_path):
+    if not _has(daemon.gbx.engine, "builder"):
+        pytest.skip("glassbox.build.builder not available")
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "hello.txt").write_text("hello from the context\n")
+    (ctx / "Dockerfile").write_text("FROM busybox\nCOPY hello.txt /hello.txt\n"
+                                    'CMD ["cat", "/hello.txt"]\n')
+    tag = name() + ":v1"
+    p = daemon.docker("build", "-t", tag, str(ctx), timeout=180)
+    assert b"Successfully tagged " + tag.encode() in p.stdout, p.stdout + p.stderr
+    assert daemon.out("run", "--rm", tag) == "hello from the context\n"
+    # a broken Dockerfile: the CLI reports the builder's error, the daemon lives on
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN exit 3\n")
+    p = daemon.docker("build", str(ctx), check=False, timeout=180)
+    assert p.returncode != 0
+    assert daemon.out("version", "--format", "{{.Server.APIVersion}}").strip() == "1.43"
+
+
+@needs_docker
+def test_docker_push_pull(daemon, registry):
+    ref = f"{registry.host}/lab/{name()}:v1"
+    daemon.docker("tag", "busybox", ref)
+    p = daemon.docker("push", ref, timeout=180)
+    assert b"digest: sha256:" in p.stdout, p.stdout + p.stderr
+    daemon.docker("rmi", ref)
+    assert ref not in daemon.out("images", "--format", "{{.Repository}}:{{.Tag}}")
+    daemon.docker("pull", ref, timeout=180)
+    assert ref in daemon.out("images", "--format", "{{.Repository}}:{{.Tag}}")
+    p = daemon.docker("pull", f"{registry.host}/lab/nosuch:v1", check=False, timeout=60)
+    assert p.returncode != 0 and p.stderr

@@ -37,9 +37,12 @@ if os.geteuid() != 0:
 
 
 # ---- helpers ------------------------------------------------------------------------
-# Debian's busybox-static 1.35 ``wget -T`` segfaults (exit 139) even on success, so a
-# fetch that must fail is bounded by busybox ``timeout`` instead.
-NO_ANSWER = ["timeout", "-s", "KILL", "3", "wget", "-qO-"]
+def no_answer(url: str) -> list[str]:
+    """A fetch that must fail, bounded by busybox ``timeout``: Debian's busybox-static
+    1.35 ``wget -T`` segfaults (exit 139) even on success. Under ``sh`` so that the
+    program ``timeout`` execs is not pid 1 (the kernel ignores SIGKILL sent to a
+    namespace's init from inside)."""
+    return ["sh", "-c", f"timeout -s KILL 3 wget -qO- {url}; exit $?"]
 
 
 def uniq(prefix: str) -> str:
@@ -346,10 +349,10 @@ def test_walkthrough_names_aliases_isolation(gbx, net):
 
         # another network: no name, and no route to db's address
         cross = gbx.cli("run", "--rm", "--network", other, "busybox",
-                        *NO_ANSWER, f"http://{ep['IPAddress']}:8080/")
+                        *no_answer(f"http://{ep['IPAddress']}:8080/"))
         assert cross.returncode != 0 and b"hello" not in cross.stdout
         noname = gbx.cli("run", "--rm", "--network", other, "busybox",
-                         *NO_ANSWER, "http://db:8080/")
+                         *no_answer("http://db:8080/"))
         assert noname.returncode != 0 and b"hello" not in noname.stdout
 
         # in use: refused, nothing changes
@@ -411,8 +414,10 @@ def test_publish_port_to_host_loopback(gbx, net):
 
     gbx.out("rm", "-f", "web")
     assert proxy_pids(net.tag) == []
-    with socket.socket() as s:  # the host port is free again
+    with socket.socket() as s:  # no listener left on the host port (TIME_WAIT is fine)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
+        s.listen(1)
 
 
 def test_publish_all_from_expose_flag(gbx, net):
@@ -470,7 +475,7 @@ def test_add_host_and_dns(gbx, net):
     name = uniq("ah")
     gbx.out("network", "create", name)
     try:
-        out = gbx.out("run", "--rm", "--network", name, "--add-host", "y=10.1.2.4",
+        out = gbx.out("run", "--rm", "--network", name, "--add-host", "y:10.1.2.4",
                       "--name", "ahc", "busybox", "cat", "/etc/hosts")
         assert any(ln.split() == ["10.1.2.4", "y"] for ln in out.splitlines())
         assert any(ln.split()[1:2] == ["ahc"] for ln in out.splitlines()
@@ -568,3 +573,34 @@ def test_run_host_port_already_taken(gbx, net):
         assert proxy_pids(net.tag) == []
         assert all(not n.endpoints for n in net.list())
     gbx.cli("rm", "-f", "clash")
+
+
+def test_add_host_equals_form(gbx, net):
+    """``--add-host name=ip`` (Docker >= 25 accepts '=' as well as ':')."""
+    out = gbx.out("run", "--rm", "--add-host", "y=10.1.2.4", "busybox", "cat", "/etc/hosts")
+    assert any(ln.split() == ["10.1.2.4", "y"] for ln in out.splitlines())
+
+
+@pytest.mark.parametrize("spec", ["nocolon", "x:not-an-ip", ":10.1.2.3"])
+def test_run_bad_add_host(gbx, net, spec):
+    p = gbx.cli("run", "--rm", "--add-host", spec, "busybox", "true")
+    assert p.returncode == 125, p.stderr.decode()
+    assert "--add-host" in p.stderr.decode()
+    _nothing_created(gbx, net)
+
+
+def test_rm_releases_connected_network(gbx, net):
+    """A container given a network by ``network connect`` (not by ``run``) still
+    releases it on ``rm``: no endpoint record, no veth left."""
+    name = uniq("rl")
+    gbx.out("network", "create", name)
+    try:
+        gbx.out("run", "-d", "--name", "late", "busybox", "sleep", "120")
+        gbx.out("network", "connect", name, "late")
+        assert len(net_inspect(gbx, name)["Containers"]) == 1
+        gbx.out("rm", "-f", "late")
+        assert net_inspect(gbx, name)["Containers"] == {}
+        assert [k for k in root_links(net.tag) if k.startswith("gbxv")] == []
+    finally:
+        gbx.cli("rm", "-f", "late")
+        gbx.cli("network", "rm", name)

@@ -102,3 +102,22 @@ def test_build_log_marks_cached_steps(tmp_path):
     assert "hi\n" in text and "Successfully built abababababab" in text
     assert log.cached_steps == 1 and len(seen) == 4
     assert step_line({"index": 3, "total": 4, "instruction": "CMD x"}) == "[3/4] CMD x"
+
+
+def test_build_log_real_builder_events_and_partial_chunks():
+    import io
+    out = io.StringIO()
+    log = BuildLog(out=out)
+    log({"type": "step", "index": 1, "total": 2, "stage": 0, "instruction": "RUN printf ab",
+         "cached": False})
+    log({"type": "container", "action": "start", "id": "x"})
+    log({"type": "log", "text": "a"})
+    log({"type": "log", "text": "b"})                 # one line, two chunks
+    log({"type": "layer", "diff_id": "sha256:" + "1" * 64, "size": 3})
+    log({"type": "result", "index": 1, "image_id": "sha256:" + "2" * 64})
+    log({"type": "warning", "text": "empty continuation line"})
+    log({"type": "tag", "tag": "hello:1"})
+    lines = out.getvalue().splitlines()
+    assert lines == ["[1/2] RUN printf ab", "ab", " ---> 222222222222",
+                     "WARNING: empty continuation line", "Successfully tagged hello:1"]
+    assert log.tagged == ["hello:1"]

@@ -36,8 +36,9 @@ def tiny_tar() -> bytes:
 
 @pytest.fixture(scope="module")
 def shell():
+    from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
-    return start_ipython()
+    return start_ipython() or get_ipython()     # created once per process
 
 
 @pytest.fixture

@@ -202,3 +202,37 @@ def test_progress_bars_from_pull_and_build_events():
     assert "CACHED" in bars.bars["build"][1].value
     bars({"status": "Digest: sha256:abc"})
     assert "Digest" in bars.message.value
+
+
+def test_pull_and_push_feed_progress_bars():
+    """A FAKE registry client emitting docker-like JSON progress events."""
+    from glassbox.jupyter import pull, push
+
+    class FakeRegistry:
+        def pull(self, ref, progress):
+            progress({"id": "layer1", "status": "Downloading",
+                      "progressDetail": {"current": 5, "total": 10}})
+            progress({"id": "layer1", "status": "Pull complete"})
+            self.bars = progress
+
+            class Img:
+                id = "sha256:" + "9" * 64
+            return Img()
+
+        def push(self, ref, progress):
+            progress({"id": "layer1", "status": "Pushed"})
+            self.bars = progress
+            return "sha256:" + "8" * 64
+
+    class FakeImages:
+        def resolve(self, ref):
+            class Img:
+                id = ref
+            return Img()
+
+    eng = FakeEngine(FakeContainers())
+    eng.registry, eng.images = FakeRegistry(), FakeImages()
+    img = pull("localhost:5000/x", engine=eng, show=False)
+    assert img.id == "sha256:" + "9" * 64
+    assert eng.registry.bars.bars["layer1"][0].bar_style == "success"
+    assert push("localhost:5000/x", engine=eng, show=False).startswith("sha256:8")

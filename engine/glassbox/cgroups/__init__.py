@@ -49,9 +49,19 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+_HOST_MOUNTS = None
+
+
 def _mounts(mountinfo: str):
+    """Parsed mountinfo; the host's own is read once per process (and inherited
+    by forked shims), since cgroup hierarchies are not remounted under us."""
+    global _HOST_MOUNTS
     from ._files import read_mountinfo
-    return read_mountinfo(mountinfo)
+    if mountinfo != "/proc/self/mountinfo":
+        return read_mountinfo(mountinfo)
+    if _HOST_MOUNTS is None:
+        _HOST_MOUNTS = read_mountinfo(mountinfo)
+    return _HOST_MOUNTS
 
 
 def _is_v2_root(mounts, root: str) -> bool:

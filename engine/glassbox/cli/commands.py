@@ -479,9 +479,36 @@ def cmd_import_(eng, args) -> int:
     return 0
 
 
+def _intermediate_ids(images) -> set[str]:
+    """Untagged images that another image was built on (build steps): Docker
+    shows them only with ``images -a``."""
+    def chain(img):
+        cfg = img.config or {}
+        return [h.get("created_by", "") for h in cfg.get("history") or []], list(img.diff_ids)
+    chains = {img.id: chain(img) for img in images}
+    out = set()
+    for img in images:
+        if img.repo_tags:
+            continue
+        hist, layers = chains[img.id]
+        for other in images:
+            if other.id == img.id:
+                continue
+            ohist, olayers = chains[other.id]
+            if len(ohist) > len(hist) and ohist[:len(hist)] == hist and \
+                    olayers[:len(layers)] == layers:
+                out.add(img.id)
+                break
+    return out
+
+
 def image_rows(eng, all_=False, reference=None) -> list[dict]:
     rows = []
-    for img in eng.images.list():
+    images = eng.images.list()
+    hidden = set() if all_ else _intermediate_ids(images)
+    for img in images:
+        if img.id in hidden:
+            continue
         tags = list(img.repo_tags) or ["<none>:<none>"]
         for tag in tags:
             repo, _, t = tag.rpartition(":")

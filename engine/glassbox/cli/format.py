@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
@@ -43,6 +42,7 @@ def bytes_size(n: float) -> str:
 def parse_time(s: str) -> float | None:
     if not s or s.startswith("0001-"):
         return None
+    from datetime import datetime, timezone
     base, _, frac = s.rstrip("Z").partition(".")
     dt = datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc)
     return dt.timestamp() + (float("0." + frac) if frac else 0.0)

@@ -486,6 +486,13 @@ class ContainerManager:
         if timeout is None:
             timeout = c.config["Config"].get("StopTimeout") or 10
         sig = parse_signal(c.config["Config"].get("StopSignal"), signal.SIGTERM)
+        self._signal_and_wait(c, sig, timeout)
+        self._after_exit(c)
+
+    def _signal_and_wait(self, c: Container, sig: int, timeout: float) -> None:
+        """Send ``sig`` to the container's first process (killing a PID namespace's
+        pid 1 ends all of it); SIGKILL after ``timeout``; then wait for the shim
+        to have recorded the exit."""
         if c.status == "paused":
             self._cgroup(c).thaw()
         try:
@@ -501,7 +508,6 @@ class ContainerManager:
         shim = c.state.get("ShimPid", 0)
         if shim:
             _wait_gone(shim, None, 5)
-        self._after_exit(c)
 
     def _after_exit(self, c: Container) -> None:
         """If the shim died with the container, do its bookkeeping ourselves."""
@@ -545,16 +551,7 @@ class ContainerManager:
             if not force:
                 raise Conflict(f"You cannot remove a {c.status} container {c.id}. Stop the "
                                "container before attempting removal or force remove")
-            if c.status == "paused":
-                self._cgroup(c).thaw()
-            try:
-                os.kill(c.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            _wait_gone(c.pid, c.state.get("PidStartTime"), 10)
-            shim = c.state.get("ShimPid", 0)
-            if shim:
-                _wait_gone(shim, None, 5)
+            self._signal_and_wait(c, signal.SIGKILL, 10)
         try:
             self._cgroup(c).destroy()
         except Exception:  # noqa: BLE001
@@ -766,9 +763,23 @@ def _single_threaded() -> bool:
         return False
 
 
+def _prewarm() -> None:
+    """Import what the shim and the container's init need *before* forking, so
+    each forked shim starts with it loaded (once per process, not per container)."""
+    import socket  # noqa: F401
+    import termios  # noqa: F401
+    from ..cgroups import _mounts, v1, v2  # noqa: F401
+    from ..rootfs import setup  # noqa: F401
+    from ..runtime import init, shim  # noqa: F401
+    from ..runtime.monitor import binary
+    _mounts("/proc/self/mountinfo")
+    binary()
+
+
 def launch_shim(cdir: str, status_w: int, attach: tuple) -> None:
     """Start the shim detached from the caller (its own session, not our child)."""
     if _single_threaded():
+        _prewarm()
         pid = os.fork()
         if pid == 0:
             try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import re
 
 from ..errors import InvalidArgument
@@ -22,8 +21,12 @@ def new_id() -> str:
     return os.urandom(32).hex()
 
 
+def _pick(words: tuple[str, ...]) -> str:
+    return words[int.from_bytes(os.urandom(2), "big") % len(words)]
+
+
 def random_name() -> str:
-    return f"{random.choice(_LEFT)}_{random.choice(_RIGHT)}"
+    return f"{_pick(_LEFT)}_{_pick(_RIGHT)}"
 
 
 def check_name(name: str) -> str:

@@ -6,45 +6,80 @@ daemon maps the Docker API's JSON onto it. Nothing here touches the system.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+
+# Plain class rather than a dataclass: this value is built on every ``run``, and
+# importing ``dataclasses`` (which pulls in ``inspect``) would cost more than the
+# container start itself. Same constructor, attributes, repr and equality.
+_FIELDS: dict[str, object] = {
+    "command": None,
+    "name": None,
+    "entrypoint": None,
+    "env": list,
+    "env_files": list,
+    "workdir": None,
+    "user": None,
+    "hostname": None,
+    "tty": False,
+    "interactive": False,
+    "auto_remove": False,
+    "memory": None,
+    "memory_swap": None,
+    "cpus": None,
+    "cpu_shares": None,
+    "pids_limit": None,
+    "cap_add": list,
+    "cap_drop": list,
+    "init": False,
+    "read_only": False,
+    "privileged": False,
+    "labels": dict,
+    "volumes": list,
+    "mounts": list,
+    "tmpfs": list,
+    "volumes_from": list,
+    "network": None,
+    "network_aliases": list,
+    "publish": list,
+    "publish_all": False,
+    "expose": list,
+    "add_hosts": list,
+    "dns": list,
+    "stop_signal": None,
+    "stop_timeout": None,
+    "pull": "missing",
+}
 
 
-@dataclass
 class CreateOptions:
-    image: str
-    command: list[str] | None = None
-    name: str | None = None
-    entrypoint: list[str] | None = None
-    env: list[str] = field(default_factory=list)
-    env_files: list[str] = field(default_factory=list)
-    workdir: str | None = None
-    user: str | None = None
-    hostname: str | None = None
-    tty: bool = False
-    interactive: bool = False
-    auto_remove: bool = False
-    memory: int | None = None
-    memory_swap: int | None = None
-    cpus: float | None = None
-    cpu_shares: int | None = None
-    pids_limit: int | None = None
-    cap_add: list[str] = field(default_factory=list)
-    cap_drop: list[str] = field(default_factory=list)
-    init: bool = False
-    read_only: bool = False
-    privileged: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    volumes: list[str] = field(default_factory=list)        # -v specs
-    mounts: list[str] = field(default_factory=list)         # --mount specs
-    tmpfs: list[str] = field(default_factory=list)          # --tmpfs specs
-    volumes_from: list[str] = field(default_factory=list)
-    network: str | None = None
-    network_aliases: list[str] = field(default_factory=list)
-    publish: list[str] = field(default_factory=list)
-    publish_all: bool = False
-    expose: list[str] = field(default_factory=list)
-    add_hosts: list[str] = field(default_factory=list)
-    dns: list[str] = field(default_factory=list)
-    stop_signal: str | None = None
-    stop_timeout: int | None = None
-    pull: str = "missing"
+    """Everything ``run``/``create`` accepts (Docker's flags), as one value.
+
+    ``image`` is required; every other field has Docker's default (lists and
+    dicts are fresh per instance)."""
+
+    __slots__ = ("image", *_FIELDS)
+
+    def __init__(self, image: str, **kw):
+        unknown = set(kw) - set(_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown CreateOptions field(s): {', '.join(sorted(unknown))}")
+        self.image = image
+        for name, default in _FIELDS.items():
+            if name in kw:
+                value = kw[name]
+            elif default in (list, dict):
+                value = default()
+            else:
+                value = default
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, CreateOptions) and self.as_dict() == other.as_dict()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()
+                          if k == "image" or v != (_FIELDS[k]() if _FIELDS[k] in (list, dict)
+                                                   else _FIELDS[k]))
+        return f"CreateOptions({shown})"

@@ -157,6 +157,9 @@ class RemoteImage:
         self.created = _iso(row.get("Created", 0))
         self.size = row.get("Size", 0)
         self.short_id = self.id.split(":", 1)[-1][:12]
+        # not in the list answer: an untagged build step is then listed like any image
+        self.config: dict = {}
+        self.diff_ids: tuple = ()
 
 
 class _RemoteStarted:
@@ -393,6 +396,41 @@ class RemoteEngine:
         c = self.containers.create(opts)
         self.api.request("POST", f"/containers/{c.id}/start")
         return RunResult(c.id, None)
+
+    def create(self, opts, progress=None):
+        self.ensure_image(opts.image, getattr(opts, "pull", "missing"), progress)
+        return self.containers.create(opts)
+
+    def start(self, ref, attach=(None, None, None)):
+        return self.containers.start(ref, attach)
+
+    def ensure_image(self, ref: str, pull: str = "missing", progress=None):
+        """Have ``ref`` on the daemon's host, pulling it there when asked."""
+        if pull not in ("missing", "always", "never"):
+            raise InvalidArgument(f"invalid pull option: {pull!r}: must be one of "
+                                  '"always", "missing", "never"')
+        if pull != "always":
+            try:
+                return self.images.resolve(ref)
+            except NotFound:
+                if pull == "never":
+                    raise
+                if progress:
+                    progress({"status": f"Unable to find image '{ref}' locally"})
+        conn, resp = self.api.request("POST", "/images/create", {"fromImage": ref},
+                                      stream=True)
+        try:
+            for line in resp:
+                if not line.strip():
+                    continue
+                ev = json.loads(line)
+                if "error" in ev:
+                    raise GlassboxError(ev["error"])
+                if progress:
+                    progress(ev)
+        finally:
+            conn.close()
+        return self.images.resolve(ref)
 
     def _forget(self, cid):
         try:

@@ -229,6 +229,11 @@ async def wait(d, request):
                 code = cur.exit_code
     finally:
         fut.cancel()
+        left = [f for f in d.hub.waiters.get(c.id, []) if not f.done()]
+        if left:
+            d.hub.waiters[c.id] = left
+        else:
+            d.hub.waiters.pop(c.id, None)
     import json
     await resp.write(json.dumps({"StatusCode": code, "Error": None}).encode() + b"\n")
     await resp.write_eof()

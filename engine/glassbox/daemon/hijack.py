@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import os
 
-from .translate import STDERR, STDOUT, frame
+from .translate import frame
 
 
 class RawConn(asyncio.Protocol):
@@ -169,4 +169,4 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-__all__ = ["RawConn", "hijack", "pump_output", "pump_input", "STDOUT", "STDERR"]
+__all__ = ["RawConn", "hijack", "pump_output", "pump_input"]

@@ -22,7 +22,7 @@ import shutil
 import tempfile
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
-from .server import json_response, qbool, read_json
+from .server import json_response, qbool
 from .translate import image_summary, parse_filters
 
 MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)

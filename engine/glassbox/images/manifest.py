@@ -16,7 +16,6 @@ are read; new manifests are written as OCI unless asked otherwise.
 from __future__ import annotations
 
 import json
-import platform
 
 from ..errors import InvalidArgument
 
@@ -133,7 +132,7 @@ _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm6
 
 def host_platform() -> dict:
     """This machine as an OCI platform: ``{"os": "linux", "architecture": "amd64"}``."""
-    m = platform.machine().lower()
+    m = __import__('platform').machine().lower()
     p = {"os": "linux", "architecture": _ARCH.get(m, m)}
     if m.startswith("armv"):
         p["variant"] = "v" + m[4]

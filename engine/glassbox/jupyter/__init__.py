@@ -15,6 +15,7 @@ Load it in a notebook with ``%load_ext glassbox``; then::
     gj.limits(c)                  # sliders: glassbox update, live
     gj.layers("hello:1", "busybox", container=c)   # shared layers drawn once
     gj.ps()                       # container table with stop / rm buttons
+    gj.pull("registry:5000/x")   # progress bars per layer (also gj.push)
 
 Modules: :mod:`.magics` (the magics), :mod:`.widgets` (monitor, limits, ps,
 progress bars), :mod:`.plots` (pure figure functions), :mod:`.display` (HTML
@@ -30,10 +31,10 @@ from __future__ import annotations
 from .session import engine, use_engine  # noqa: F401
 
 __all__ = ["Container", "Image", "ProgressBars", "engine", "layers", "limits",
-           "load_ipython_extension", "monitor", "ps", "use_engine"]
+           "load_ipython_extension", "monitor", "ps", "pull", "push", "use_engine"]
 
 _LAZY = {"monitor": "widgets", "limits": "widgets", "ps": "widgets", "ProgressBars": "widgets",
-         "Monitor": "widgets", "LimitSliders": "widgets", "PsTable": "widgets",
+         "Monitor": "widgets", "pull": "widgets", "push": "widgets", "LimitSliders": "widgets", "PsTable": "widgets",
          "layers": "diagrams", "Diagram": "diagrams",
          "Container": "objects", "Image": "objects", "GlassboxMagics": "magics"}
 

@@ -290,7 +290,7 @@ class GlassboxMagics(Magics):
         if not image_id:
             return self._fail("the build finished without an image id")
         img = Image(eng, image_id)
-        if args.tag:
+        if args.tag and not log.tagged:
             print(f"Successfully tagged {', '.join(args.tag)}")
         if not args.no_diagram:
             from .diagrams import layers

@@ -55,8 +55,10 @@ class ProgressState:
                                                                             ""))
             item["cached"] += 1 if ev.get("cached") else 0
             return "build"
-        if kind == "log":
+        if kind in ("log", "warning"):
             self.messages.append(str(ev.get("text", "")))
+            return None
+        if kind in ("container", "layer", "result", "skip", "tag"):
             return None
         if kind == "done":
             self.done = True
@@ -113,15 +115,25 @@ class BuildLog:
         self.events: list[dict] = []
         self.lines: list[str] = []
         self.state = ProgressState()
+        self.tagged: list[str] = []
+        self._bol = True
         self._lock = threading.Lock()
 
     def _write(self, text: str) -> None:
+        if not text:
+            return
         out = self.out or sys.stdout
         out.write(text)
+        self._bol = text.endswith("\n")
         try:
             out.flush()
         except (AttributeError, ValueError):
             pass
+
+    def _line(self, line: str) -> None:
+        """A line of our own, starting on a fresh line even after partial RUN output."""
+        self.lines.append(line)
+        self._write(("" if getattr(self, "_bol", True) else "\n") + line + "\n")
 
     def __call__(self, event: dict) -> None:
         with self._lock:
@@ -129,22 +141,27 @@ class BuildLog:
             self.state.apply(event)
             kind = event.get("type")
             if kind == "step":
-                line = step_line(event)
-                self.lines.append(line)
-                self._write(line + "\n")
+                self._line(step_line(event))
             elif kind == "log":
-                text = str(event.get("text", ""))
+                text = str(event.get("text", ""))     # RUN output: chunks, as they arrive
                 self.lines.append(text.rstrip("\n"))
-                self._write(text if text.endswith("\n") else text + "\n")
+                self._write(text)
+            elif kind == "warning":
+                self._line(f"WARNING: {event.get('text', '')}".rstrip())
+            elif kind == "result":
+                self._line(f" ---> {str(event.get('image_id') or '').split(':', 1)[-1][:12]}")
+            elif kind == "skip":
+                self._line(f"(stage {event.get('stage')} not needed for the target: skipped)")
+            elif kind == "tag":
+                self.tagged.append(str(event.get("tag")))
+                self._line(f"Successfully tagged {event.get('tag')}")
             elif kind == "done":
                 iid = str(event.get("image_id") or "")
-                line = f"Successfully built {iid.split(':', 1)[-1][:12]}"
-                self.lines.append(line)
-                self._write(line + "\n")
+                self._line(f"Successfully built {iid.split(':', 1)[-1][:12]}")
+            elif kind in ("container", "layer"):
+                pass                                   # bookkeeping, not for the log
             elif event.get("status") or event.get("error"):
-                text = str(event.get("error") or event.get("status"))
-                self.lines.append(text)
-                self._write(text + "\n")
+                self._line(str(event.get("error") or event.get("status")))
         if self.bars is not None:
             self.bars(event)
 

@@ -367,3 +367,28 @@ class ProgressBars:
 
     def _repr_mimebundle_(self, **kw):
         return self.widget._repr_mimebundle_(**kw)
+
+
+def _show(obj) -> None:
+    from IPython.display import display
+    display(obj)
+
+
+def pull(ref: str, *, engine=None, show: bool = True):
+    """``glassbox pull`` with one progress bar per layer; returns the Image handle."""
+    from .objects import Image
+    eng = resolve(engine)
+    bars = ProgressBars(f"pull {ref}")
+    if show:
+        _show(bars)
+    img = eng.registry.pull(ref, progress=bars)
+    return Image(eng, getattr(img, "id", None) or ref)
+
+
+def push(ref: str, *, engine=None, show: bool = True) -> str:
+    """``glassbox push`` with one progress bar per layer; returns the manifest digest."""
+    eng = resolve(engine)
+    bars = ProgressBars(f"push {ref}")
+    if show:
+        _show(bars)
+    return eng.registry.push(ref, progress=bars)

@@ -1,0 +1,323 @@
+from common import code, exercise, finish, header, md, setup
+
+SLUG = "02-cgroups"
+
+CELLS = [
+    *header(
+        2, "cgroups: limiting what a container may use", "Cgroups: limitando o que um container pode usar",
+        ["Find a container's cgroup and read its limit files.",
+         "Memory: allocate until the limit, watch it live, see the OOM kill (exit 137).",
+         "CPU: two busy containers with different `--cpus` competing.",
+         "PIDs: a fork bomb contained by `--pids-limit`.",
+         "Change limits while the container runs (`update`, sliders)."],
+        ["Encontrar o cgroup de um container e ler os arquivos de limite.",
+         "Memória: alocar até o limite, acompanhar ao vivo, ver o OOM kill (saída 137).",
+         "CPU: dois containers ocupados, com `--cpus` diferentes, competindo.",
+         "PIDs: uma fork bomb contida pelo `--pids-limit`.",
+         "Mudar limites com o container rodando (`update`, sliders)."],
+        ["cgroups"],
+        quote_pt="""
+Cgroups controlam os recursos computacionais do container. [...] o Cgroup irá delimitar os
+recursos destes processos, ou seja, determinar que um determinado processo venha a consumir
+um tanto de memória, de cpu, o que acaba **não interferindo outros processos**.
+""",
+        quote_en="""
+Cgroups control the computing resources of the container. [...] the cgroup delimits the
+resources of these processes, that is, it sets how much memory and CPU a given process may
+consume, so that it ends up **not interfering with other processes**.
+"""),
+    *setup("nb02"),
+    code('''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from glassbox.cgroups import detect_version
+from glassbox.cgroups.stats import cpu_percent
+MiB = 1 << 20
+print("cgroup version on this machine:", detect_version())
+'''),
+    md("""
+## Where is a container's cgroup?
+
+A cgroup is a directory in the cgroup file system; its files *are* the limits and the
+counters. glassbox makes one per container (named by the container id, under
+`GLASSBOX_CGROUP_PARENT`). `paths()` gives the directory of each controller (cgroups v1:
+one tree per controller; v2: one unified tree).
+""", """
+## Onde fica o cgroup de um container?
+
+Um cgroup é um diretório no sistema de arquivos de cgroups; os arquivos dele *são* os
+limites e os contadores. O glassbox cria um por container (com o id do container, abaixo
+de `GLASSBOX_CGROUP_PARENT`). `paths()` dá o diretório de cada controlador (cgroups v1: uma
+árvore por controlador; v2: uma árvore unificada).
+"""),
+    code('''
+eng.run("busybox", ["sleep", "600"], name=P + "-idle", detach=True,
+        memory=64 * MiB, cpus=0.5, pids_limit=50)
+idle = eng.containers.get(P + "-idle")
+paths = eng.containers._cgroup(idle).paths()
+for controller, path in paths.items():
+    print(f"{controller:8} {path}")
+print("\\n/proc/<pid>/cgroup of the container's process:")
+!cat /proc/{idle.pid}/cgroup
+''', '''
+eng.run("busybox", ["sleep", "600"], name=P + "-idle", detach=True,
+        memory=64 * MiB, cpus=0.5, pids_limit=50)
+idle = eng.containers.get(P + "-idle")
+paths = eng.containers._cgroup(idle).paths()
+for controller, path in paths.items():
+    print(f"{controller:8} {path}")
+print("\\n/proc/<pid>/cgroup do processo do container:")
+!cat /proc/{idle.pid}/cgroup
+'''),
+    md("""
+`-m 64m --cpus 0.5 --pids-limit 50` became these files (v1 names; v2 has `memory.max`,
+`cpu.max`, `pids.max`). `--cpus 0.5` is a quota: 50 ms of CPU per 100 ms period.
+""", """
+`-m 64m --cpus 0.5 --pids-limit 50` virou estes arquivos (nomes do v1; o v2 tem
+`memory.max`, `cpu.max`, `pids.max`). `--cpus 0.5` é uma cota: 50 ms de CPU a cada
+período de 100 ms.
+"""),
+    code('''
+FILES = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.usage_in_bytes",
+         "memory.max", "memory.swap.max", "memory.current", "cpu.cfs_quota_us",
+         "cpu.cfs_period_us", "cpu.max", "pids.max", "pids.current", "cgroup.procs"]
+
+def show_limits(paths):
+    for d in dict.fromkeys(paths.values()):
+        print(d)
+        for f in FILES:
+            p = os.path.join(d, f)
+            if os.path.exists(p):
+                print(f"    {f:30} {open(p).read().strip()}")
+
+show_limits(paths)
+'''),
+    md("""
+## Memory: allocate until the limit
+
+A shell that grows a string by 1 MiB every 0.1 s, in a container with
+`-m 32m --memory-swap 32m` (no swap on top). We sample its cgroup (`eng.containers.stats`,
+what `glassbox stats` shows) until the kernel's OOM killer ends it.
+""", """
+## Memória: alocar até o limite
+
+Um shell que aumenta uma string em 1 MiB a cada 0,1 s, num container com
+`-m 32m --memory-swap 32m` (sem swap a mais). Amostramos o cgroup dele
+(`eng.containers.stats`, o que o `glassbox stats` mostra) até o OOM killer do kernel
+encerrá-lo.
+"""),
+    code('''
+ALLOC = """x=; while :; do x="$x$(head -c 1048576 /dev/zero | tr '\\\\0' a)"; sleep 0.1; done"""
+hog = eng.run("busybox", ["sh", "-c", ALLOC], name=P + "-hog", detach=True,
+              memory=32 * MiB, memory_swap=32 * MiB)
+t0, t, mem = time.time(), [], []
+while (s := eng.containers.stats(hog.id)) is not None and time.time() - t0 < 30:
+    t.append(time.time() - t0)
+    mem.append(s.memory_usage / MiB)
+    time.sleep(0.05)
+code_ = eng.containers.wait(hog.id)
+state = eng.containers.get(hog.id).inspect()["State"]
+print("exit code:", code_, "  OOMKilled:", state["OOMKilled"], "  samples:", len(t))
+'''),
+    code('''
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.plot(t, mem, label="memory used (MiB)")
+ax.axhline(32, color="red", ls="--", label="limit -m 32m")
+ax.axvline(t[-1], color="black", ls=":", label=f"OOM kill → exit {code_}")
+ax.set_xlabel("seconds"); ax.set_ylabel("MiB"); ax.legend(loc="upper left"); ax.set_title(P + "-hog")
+plt.show()
+''', '''
+fig, ax = plt.subplots(figsize=(8, 3))
+ax.plot(t, mem, label="memória usada (MiB)")
+ax.axhline(32, color="red", ls="--", label="limite -m 32m")
+ax.axvline(t[-1], color="black", ls=":", label=f"OOM kill → saída {code_}")
+ax.set_xlabel("segundos"); ax.set_ylabel("MiB"); ax.legend(loc="upper left"); ax.set_title(P + "-hog")
+plt.show()
+'''),
+    md("""
+Exit code 137 = 128 + 9: the process got `SIGKILL` from the kernel's OOM killer. Only this
+cgroup was affected — the notebook (and everything else on the host) did not notice:
+**not interfering with other processes**, as the notes say.
+""", """
+Código de saída 137 = 128 + 9: o processo recebeu `SIGKILL` do OOM killer do kernel. Só
+este cgroup foi afetado — o notebook (e todo o resto do host) nem percebeu: **não
+interferindo outros processos**, como dizem as notas.
+"""),
+    code('''
+!{GB} inspect --format '{{{{.State.OOMKilled}}}} {{{{.State.ExitCode}}}}' {P}-hog
+'''),
+    md("""
+## CPU: two busy containers competing
+
+Two containers spin (`while :; do :; done`), one with `--cpus 0.2`, one with `--cpus 1.0`.
+We read their CPU counters (`cpuacct.usage` / `cpu.stat`) every 0.25 s for 3 s: 100% = one
+core. The quota caps each one; on a busy machine the 1.0 container gets what is left.
+""", """
+## CPU: dois containers ocupados competindo
+
+Dois containers giram (`while :; do :; done`), um com `--cpus 0.2`, outro com
+`--cpus 1.0`. Lemos os contadores de CPU deles (`cpuacct.usage` / `cpu.stat`) a cada 0,25 s
+por 3 s: 100% = um núcleo. A cota limita cada um; numa máquina ocupada o de 1.0 fica com o
+que sobra.
+"""),
+    code('''
+SPIN = ["sh", "-c", "while :; do :; done"]
+busy = {cpus: eng.run("busybox", SPIN, name=f"{P}-cpu{cpus}", detach=True, cpus=cpus).id
+        for cpus in (0.2, 1.0)}
+prev = {k: eng.containers.stats(i) for k, i in busy.items()}
+t0, ts, pct = time.time(), [], {k: [] for k in busy}
+while time.time() - t0 < 3:
+    time.sleep(0.25)
+    cur = {k: eng.containers.stats(i) for k, i in busy.items()}
+    ts.append(time.time() - t0)
+    for k in busy:
+        pct[k].append(cpu_percent(prev[k], cur[k]))
+    prev = cur
+for k, v in pct.items():
+    print(f"--cpus {k}: mean {sum(v) / len(v):5.1f}% of one core")
+'''),
+    code('''
+fig, ax = plt.subplots(figsize=(8, 3))
+for k, v in pct.items():
+    line, = ax.plot(ts, v, label=f"--cpus {k}")
+    ax.axhline(k * 100, color=line.get_color(), ls="--", lw=0.8)
+ax.set_xlabel("seconds"); ax.set_ylabel("CPU % (100 = one core)"); ax.legend(); ax.set_ylim(0, 120)
+plt.show()
+for i in busy.values():
+    eng.containers.remove(i, force=True)
+'''),
+    md("""
+## PIDs: a fork bomb, contained
+
+`f(){ f | f & }; f` makes processes until the machine dies — unless a cgroup says no.
+With `--pids-limit 20` the kernel refuses the 21st `fork()`. The host stays fine.
+""", """
+## PIDs: uma fork bomb, contida
+
+`f(){ f | f & }; f` cria processos até a máquina morrer — a não ser que um cgroup diga não.
+Com `--pids-limit 20` o kernel recusa o 21º `fork()`. O host continua bem.
+"""),
+    code('''
+BOMB = 'sh -c "f(){ f | f & }; f" 2>/dev/null & exec sleep 600'
+bomb = eng.run("busybox", ["sh", "-c", BOMB], name=P + "-bomb", detach=True,
+               pids_limit=20, memory=64 * MiB)
+for _ in range(4):
+    time.sleep(0.4)
+    s = eng.containers.stats(bomb.id)
+    print(f"pids in the cgroup: {s.pids_current} / limit {s.pids_limit}")
+events = os.path.join(eng.containers._cgroup(eng.containers.get(bomb.id)).paths()["pids"], "pids.events")
+print("pids.events:", open(events).read().strip(), "(forks refused)")
+print("the host still starts containers:", eng.run("busybox", ["echo", "ok"], auto_remove=True).stdout.decode().strip())
+_ = eng.containers.remove(bomb.id, force=True)
+''', '''
+BOMB = 'sh -c "f(){ f | f & }; f" 2>/dev/null & exec sleep 600'
+bomb = eng.run("busybox", ["sh", "-c", BOMB], name=P + "-bomb", detach=True,
+               pids_limit=20, memory=64 * MiB)
+for _ in range(4):
+    time.sleep(0.4)
+    s = eng.containers.stats(bomb.id)
+    print(f"pids no cgroup: {s.pids_current} / limite {s.pids_limit}")
+events = os.path.join(eng.containers._cgroup(eng.containers.get(bomb.id)).paths()["pids"], "pids.events")
+print("pids.events:", open(events).read().strip(), "(forks recusados)")
+print("o host ainda inicia containers:", eng.run("busybox", ["echo", "ok"], auto_remove=True).stdout.decode().strip())
+_ = eng.containers.remove(bomb.id, force=True)
+'''),
+    md("""
+## Changing limits live
+
+`glassbox update` (here `eng.containers.update`) writes new values into the cgroup files of
+the running container — no restart. We raise the idle container's memory limit to 128 MiB
+and look at the file again.
+""", """
+## Mudando limites ao vivo
+
+O `glassbox update` (aqui `eng.containers.update`) escreve valores novos nos arquivos do
+cgroup do container em execução — sem reiniciar. Aumentamos o limite de memória do
+container ocioso para 128 MiB e olhamos o arquivo de novo.
+"""),
+    code('''
+mem_file = next(os.path.join(d, f) for d in paths.values()
+                for f in ("memory.limit_in_bytes", "memory.max") if os.path.exists(os.path.join(d, f)))
+print("before:", int(open(mem_file).read()) // MiB, "MiB")
+eng.containers.update(idle.id, memory=128 * MiB)
+print("after :", int(open(mem_file).read()) // MiB, "MiB")
+!{GB} update --cpus 1.5 {P}-idle
+!{GB} stats --no-stream {P}-idle
+''', '''
+mem_file = next(os.path.join(d, f) for d in paths.values()
+                for f in ("memory.limit_in_bytes", "memory.max") if os.path.exists(os.path.join(d, f)))
+print("antes :", int(open(mem_file).read()) // MiB, "MiB")
+eng.containers.update(idle.id, memory=128 * MiB)
+print("depois:", int(open(mem_file).read()) // MiB, "MiB")
+!{GB} update --cpus 1.5 {P}-idle
+!{GB} stats --no-stream {P}-idle
+'''),
+    md("""
+In JupyterLab the same thing with sliders and a live chart
+([`glassbox.jupyter`](../../engine/glassbox/jupyter)): move the memory slider and watch the
+dashed limit line move in the chart. (Sliders need a live kernel; in a saved notebook
+they show as text.)
+""", """
+No JupyterLab, a mesma coisa com sliders e um gráfico ao vivo
+([`glassbox.jupyter`](../../engine/glassbox/jupyter)): mova o slider de memória e veja a
+linha tracejada do limite se mover no gráfico. (Sliders precisam de um kernel vivo; num
+notebook salvo aparecem como texto.)
+"""),
+    code('''
+import glassbox.jupyter as gj
+sliders = gj.limits(idle.id)
+mon = gj.monitor(idle.id)
+display(sliders, mon)
+'''),
+    code('''
+sliders.apply(memory=96 * MiB)    # what moving the memory slider does
+time.sleep(1.5)
+mon.stop()
+mon.show()      # the chart as a picture that stays in the saved notebook
+print("limit now:", int(open(mem_file).read()) // MiB, "MiB;", len(mon.samples), "samples charted")
+''', '''
+sliders.apply(memory=96 * MiB)    # o que mover o slider de memória faz
+time.sleep(1.5)
+mon.stop()
+mon.show()      # the chart as a picture that stays in the saved notebook
+print("limite agora:", int(open(mem_file).read()) // MiB, "MiB;", len(mon.samples), "amostras no gráfico")
+'''),
+    *exercise(
+        "Start a detached container named `nb02-mine` running `sleep 600` with a memory "
+        "limit of **48 MiB**. The check reads the limit back from its cgroup.",
+        "Inicie um container em segundo plano chamado `nb02-mine` rodando `sleep 600` com "
+        "limite de memória de **48 MiB**. A verificação lê o limite de volta do cgroup.",
+        attempt='''
+# your code here, e.g. eng.run("busybox", [...], name=..., detach=True, memory=...)
+''',
+        check_fn='''
+def check_02():
+    try:
+        c = eng.containers.get(P + "-mine")
+    except NotFound:
+        return check(False, "", f"no container named {P}-mine yet: start it with name='{P}-mine'")
+    s = eng.containers.stats(c.id)
+    if s is None:
+        return check(False, "", f"{P}-mine is not running (status {c.status}): run 'sleep 600' detached")
+    check(s.memory_limit == 48 * MiB, "the cgroup says 48 MiB",
+          f"the cgroup limit is {s.memory_limit and s.memory_limit / MiB} MiB, expected 48: memory=48 * MiB")
+check_02()
+''', check_fn_pt='''
+def check_02():
+    try:
+        c = eng.containers.get(P + "-mine")
+    except NotFound:
+        return check(False, "", f"ainda não há container chamado {P}-mine: inicie-o com name='{P}-mine'")
+    s = eng.containers.stats(c.id)
+    if s is None:
+        return check(False, "", f"{P}-mine não está rodando (status {c.status}): rode 'sleep 600' em segundo plano")
+    check(s.memory_limit == 48 * MiB, "o cgroup diz 48 MiB",
+          f"o limite no cgroup é {s.memory_limit and s.memory_limit / MiB} MiB, esperado 48: memory=48 * MiB")
+check_02()
+''',
+        solution='''
+eng.run("busybox", ["sleep", "600"], name=P + "-mine", detach=True, memory=48 * MiB)
+check_02()
+'''),
+    *finish(),
+]

@@ -1,0 +1,68 @@
+"""Every notebook under notebooks/ runs top to bottom in a real kernel (nbclient).
+
+The kernel gets a private state root with busybox imported and its own cgroup
+parent (the ``gbx`` fixture from tests/conftest.py, which also checks on teardown
+that nothing leaked); /var/lib/glassbox is never touched. Notebooks that have
+checks below get their outputs asserted too.
+"""
+
+import glob
+import os
+
+import pytest
+
+pytestmark = pytest.mark.system
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+NOTEBOOKS = sorted(glob.glob(os.path.join(REPO, "notebooks", "**", "*.ipynb"), recursive=True))
+
+
+def _outputs(cell):
+    texts, mimes = [], set()
+    for o in cell.get("outputs", []):
+        if o.get("output_type") == "stream":
+            texts.append(o.get("text", ""))
+        for mime, value in (o.get("data") or {}).items():
+            mimes.add(mime)
+            if isinstance(value, str):
+                texts.append(value)
+    return "".join(texts), mimes
+
+
+def _cell(nb, source_start):
+    return next(c for c in nb.cells if c.cell_type == "code" and
+                c.source.lstrip().startswith(source_start))
+
+
+def check_quickstart(nb):
+    text, _ = _outputs(_cell(nb, "%container run --rm busybox echo hello"))
+    assert "hello" in text and "exit code 0" in text
+    text, mimes = _outputs(_cell(nb, "%container ps -a"))
+    assert "text/html" in mimes and ("<table" in text or "(none)" in text)
+    _, mimes = _outputs(_cell(nb, "import glassbox.jupyter as gj"))
+    assert "image/png" in mimes                      # the layer diagram
+
+
+CHECKS = {"00-quickstart.ipynb": check_quickstart}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.relpath(p, REPO) for p in NOTEBOOKS])
+def test_notebook_runs(path, gbx, tmp_path):
+    import nbformat
+    from nbclient import NotebookClient
+    nb = nbformat.read(path, as_version=4)
+    # the kernel runs in a copy of the notebook's folder: files it writes stay in tmp
+    workdir = tmp_path / "nb"
+    import shutil
+    shutil.copytree(os.path.dirname(path), workdir)
+    env = dict(gbx.env, MPLBACKEND="module://matplotlib_inline.backend_inline")
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute(env=env)
+    check = CHECKS.get(os.path.basename(path))
+    if check:
+        check(nb)
+
+
+def test_there_is_a_notebook():
+    assert any(p.endswith("00-quickstart.ipynb") for p in NOTEBOOKS)
