@@ -60,6 +60,9 @@ def main() -> None:
         print(f"== start latency: run --rm busybox true (n={a.n}) ==")
         root.cli("run", "--rm", "busybox", "true")  # warm caches
         cli = timed(lambda: root.cli("run", "--rm", "busybox", "true", check=True), a.n)
+        root.cli("agent", "start", check=True)
+        root.cli("run", "--rm", "busybox", "true")
+        cli_agent = timed(lambda: root.cli("run", "--rm", "busybox", "true", check=True), a.n)
         eng = root.engine()
         eng.run("busybox", ["true"], auto_remove=True)
         api = timed(lambda: eng.run("busybox", ["true"], auto_remove=True), a.n)
@@ -76,14 +79,16 @@ def main() -> None:
                                                   check=True, capture_output=True), a.n)
         start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"]), a.n)
         report([("runc run (CLI, bundle)", runc), ("glassbox run --rm (CLI)", cli),
+                ("glassbox run --rm (CLI, warm agent)", cli_agent),
                 ("glassbox Engine.run (API, in-process)", api),
                 ("docker run --rm", docker), ("(python -c pass, for scale)", start)],
                anchor="runc run (CLI, bundle)")
         if docker:
-            report([("docker run --rm", docker), ("glassbox run --rm (CLI)", cli)],
+            report([("docker run --rm", docker), ("glassbox run --rm (CLI)", cli),
+                    ("glassbox run --rm (CLI, warm agent)", cli_agent)],
                    anchor="docker run --rm")
 
-        print(f"\n== {a.detached} detached sleep containers ==")
+        print(f"\n== {a.detached} detached sleep containers (CLI, warm agent) ==")
         t = time.perf_counter()
         for i in range(a.detached):
             root.cli("run", "-d", "busybox", "sleep", "600", check=True)
@@ -108,6 +113,7 @@ def main() -> None:
             print(f"  docker: {a.detached} x run -d: {time.perf_counter() - t:.2f} s")
             subprocess.run(["docker", "rm", "-f", *ids], capture_output=True)
     finally:
+        root.cli("agent", "stop")
         root.close()
         if bundle:
             shutil.rmtree(bundle, ignore_errors=True)

@@ -81,13 +81,14 @@ function pageFacts() {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let context;
+let page;
 let code = 1;
 try {
   context = await chromium.launchPersistentContext(profile, {
     executablePath, headless: true, args: ARGS, viewport: { width: 1400, height: 1000 },
     timeout: 60000,
   });
-  const page = context.pages()[0] || await context.newPage();
+  page = context.pages()[0] || await context.newPage();
   page.on('pageerror', (e) => report.errors.push(`page error: ${e.message}`.slice(0, 300)));
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60000 });
 
@@ -161,6 +162,16 @@ try {
 } catch (e) {
   report.errors.push(`${e.name}: ${e.message}`.slice(0, 1000));
   code = 1;
+  if (page) {                       // what the page looked like when it went wrong
+    report.atFailure = await page.evaluate(() => ({
+      jupyterapp: typeof window.jupyterapp,
+      current: window.jupyterapp && window.jupyterapp.shell.currentWidget &&
+               window.jupyterapp.shell.currentWidget.constructor.name,
+      title: document.title,
+    })).catch((err) => String(err));
+    report.screenshots = [path.join(out, 'failure.png')];
+    await page.screenshot({ path: report.screenshots[0] }).catch(() => undefined);
+  }
 } finally {
   if (context) await context.close().catch(() => undefined);
 }

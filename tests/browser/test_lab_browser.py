@@ -111,10 +111,11 @@ def _lab_world(tmp) -> dict[str, str]:
         "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR")}
     for d in dirs.values():
         os.makedirs(d, exist_ok=True)
-    with open(os.path.join(dirs["JUPYTER_CONFIG_DIR"], "jupyter_server_config.py"), "w") as f:
-        f.write("c.LabApp.expose_app_in_browser = True   # window.jupyterapp for the driver\n"
-                "c.LabApp.news_url = None\n"
-                "c.LabApp.check_for_updates_class = 'jupyterlab.NeverCheckForUpdate'\n")
+    for name in ("jupyter_server_config.py", "jupyter_lab_config.py"):
+        with open(os.path.join(dirs["JUPYTER_CONFIG_DIR"], name), "w") as f:
+            f.write("c.LabApp.expose_app_in_browser = True   # window.jupyterapp for the driver\n"
+                    "c.LabApp.news_url = None\n"
+                    "c.LabApp.check_for_updates_class = 'jupyterlab.NeverCheckForUpdate'\n")
     # what `make lab` writes to .venv/etc/ipython: kernels load %load_ext glassbox
     profile = os.path.join(dirs["IPYTHONDIR"], "profile_default")
     os.makedirs(profile)
@@ -148,7 +149,8 @@ def test_tour_runs_in_jupyterlab_in_chromium(gbx, tmp_path):
     lab = subprocess.Popen(
         [os.path.join(VENV_BIN, "jupyter-lab"), "--ip=127.0.0.1", f"--port={port}",
          "--no-browser", "--allow-root", f"--notebook-dir={nbdir}",
-         f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0"],
+         f"--IdentityProvider.token={token}", "--ServerApp.port_retries=0",
+         "--LabApp.expose_app_in_browser=True"],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     profile = os.path.join(tmp, f"chromium-profile-{uuid.uuid4().hex[:8]}")
     lab_procs: set[int] = set()

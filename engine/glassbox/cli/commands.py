@@ -710,3 +710,47 @@ def cmd_version(eng, args) -> int:
         for k, val in v.items():
             _print(args, f" {k}:\t{val}")
     return 0
+
+
+def cmd_agent(eng, args) -> int:
+    """``glassbox agent [run|start|stop|status]``."""
+    from . import agent
+    path = agent.socket_path(eng.root)
+    if args.action == "status":
+        import socket
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(path)
+            _print(args, f"agent running on {path}")
+            return 0
+        except OSError:
+            _print(args, "agent not running")
+            return 1
+        finally:
+            s.close()
+    if args.action == "stop":
+        return 0 if agent.stop_agent(eng.root) else 1
+    if args.action == "start":
+        import subprocess
+        import time
+        subprocess.Popen([sys.executable, "-m", "glassbox.cli.main", "--root", eng.root,
+                          "agent", "run", "--idle", str(args.idle)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL, start_new_session=True,
+                         env=dict(os.environ, GLASSBOX_AGENT="0"))
+        for _ in range(200):
+            if os.path.exists(path):
+                _print(args, f"agent running on {path}")
+                return 0
+            time.sleep(0.02)
+        raise GlassboxError("the agent did not come up; run `glassbox agent` to see why")
+    with open(path + ".pid", "w") as f:
+        f.write(str(os.getpid()))
+    try:
+        agent.serve(eng.root, idle=args.idle)
+    finally:
+        try:
+            os.unlink(path + ".pid")
+        except OSError:
+            pass
+    return 0

@@ -56,9 +56,9 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
     return func(engine, args)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main_code(argv: list[str]) -> int:
+    """Run one command line, turning errors into Docker's exit codes."""
     from ..errors import ContainerExit, GlassboxError
-    argv = sys.argv[1:] if argv is None else argv
     try:
         code = run_command(argv)
     except ContainerExit as e:
@@ -79,7 +79,17 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         pass
-    sys.exit(code)
+    return code
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if "GLASSBOX_AGENT" not in os.environ or os.environ["GLASSBOX_AGENT"] != "0":
+        from .agent import try_client   # a warm agent runs the command, if one is up
+        code = try_client(argv)
+        if code is not None:
+            sys.exit(code)
+    sys.exit(main_code(argv))
 
 
 if __name__ == "__main__":

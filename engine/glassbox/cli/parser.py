@@ -315,6 +315,13 @@ def build_parser(only: str | None = None) -> Parser:
     sp.set_defaults(func="info")
 
     cmd("info", "Display system-wide information", "info")
+    p = cmd("agent", "Run the warm CLI agent: a fork server that makes every glassbox "
+            "command skip Python's start-up (see glassbox.cli.agent)", "agent")
+    p.add_argument("action", nargs="?", choices=["run", "start", "stop", "status"],
+                   default="run", help="run in the foreground (default), start in the "
+                   "background, stop, or status")
+    p.add_argument("--idle", type=float, default=600.0,
+                   help="exit after this many seconds without a request (default 600)")
     # feature packages add their own subcommands (cli/cmd_<feature>.py: register(cmd, sub))
     import importlib
     for feature in FEATURES:

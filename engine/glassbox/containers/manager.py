@@ -127,14 +127,6 @@ def _port_bindings(bindings) -> dict:
     return out
 
 
-def _hosts_file(hostname: str, extra: list[tuple[str, str]] = ()) -> str:
-    lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
-             "fe00::0\tip6-localnet", "ff00::0\tip6-mcastprefix", "ff02::1\tip6-allnodes",
-             "ff02::2\tip6-allrouters"]
-    lines += [f"{ip}\t{names}" for ip, names in extra]
-    return "\n".join(lines) + "\n"
-
-
 def _resolv_conf(dns: list[str]) -> str:
     if dns:
         return "".join(f"nameserver {d}\n" for d in dns)
@@ -312,8 +304,9 @@ class ContainerManager:
             with open(os.path.join(tmp, "hostname"), "w") as f:
                 f.write(hostname + "\n")
             with open(os.path.join(tmp, "hosts"), "w") as f:
-                f.write(_hosts_file(hostname, [(ip, n) for n, ip in
-                                               (h.split(":", 1) for h in opts.add_hosts)]))
+                from ..network import dns
+                f.write(dns.render_hosts(hostname, [], (),
+                                         [dns.parse_add_host(h) for h in opts.add_hosts]))
             with open(os.path.join(tmp, "resolv.conf"), "w") as f:
                 f.write(_resolv_conf(opts.dns))
             spec = ProcessSpec(
@@ -391,7 +384,10 @@ class ContainerManager:
 
     def _network_mode(self, opts: CreateOptions, icfg: dict):
         """Docker's --network choices, validated before anything is created."""
+        from ..network.dns import parse_add_host
         from ..network.ports import parse_publish
+        for h in opts.add_hosts:
+            parse_add_host(h)           # bad --add-host: an error before anything exists
         publish = []
         for spec in opts.publish:
             publish += parse_publish(spec)

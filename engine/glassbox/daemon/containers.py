@@ -100,6 +100,7 @@ class AttachHub:
         self.pending: dict[str, Pending] = {}
         self.waiters: dict[str, list[asyncio.Future]] = {}
         self.exits: dict[str, int] = {}
+        self.watching: set[str] = set()   # started here; the shim will report the exit
 
     def park(self, cid: str, p: Pending) -> None:
         old = self.pending.pop(cid, None)
@@ -116,17 +117,21 @@ class AttachHub:
 
     def watch_exit(self, cid: str, started) -> None:
         loop = asyncio.get_running_loop()
+        self.watching.add(cid)
 
         def wait():
             try:
                 msg = started.wait_exit() or {}
             except Exception:  # noqa: BLE001
                 msg = {}
-            if msg.get("exit") is not None:
-                loop.call_soon_threadsafe(self.exited, cid, int(msg["exit"]))
+            code = msg.get("exit")
+            loop.call_soon_threadsafe(self.exited, cid, None if code is None else int(code))
         threading.Thread(target=wait, name=f"exit-{cid[:12]}", daemon=True).start()
 
-    def exited(self, cid: str, code: int) -> None:
+    def exited(self, cid: str, code: int | None) -> None:
+        self.watching.discard(cid)
+        if code is None:
+            return  # the shim went away without a word: waiters poll the state
         self.exits[cid] = code
         if len(self.exits) > 4096:
             self.exits.pop(next(iter(self.exits)))
@@ -218,6 +223,12 @@ async def wait(d, request):
             try:
                 cur = await d.run(d.eng.containers.get, c.id)
             except NotFound:
+                # --rm: the shim removes the container, *then* reports the exit code
+                if c.id in d.hub.watching and c.id not in d.hub.exits and not exited:
+                    try:
+                        code = await asyncio.wait_for(asyncio.shield(fut), 10)
+                    except asyncio.TimeoutError:
+                        pass
                 code = d.hub.exits.get(c.id, code)
                 break
             if not cur.running and cur.status != "created" and \

@@ -330,24 +330,30 @@ def _wire_network(cdir: str, config: dict, pid: int) -> dict:
 
 def refresh_hosts(root: str, net: str) -> None:
     """Rewrite, in place (they are bind-mounted), the /etc/hosts of every
-    container on ``net`` so each one resolves the others by name and alias."""
+    container on ``net``, so each resolves the others by name and alias —
+    across *all* the user networks each of them is on."""
     from ..containers import state as cstate
     from ..network import NetworkManager
     from ..network import dns
     nm = NetworkManager(root)
-    peers = nm.hosts_entries(net) if net != "bridge" else []
     try:
-        endpoints = nm.inspect(net).endpoints
-    except Exception:  # noqa: BLE001
+        members = list(nm.inspect(net).endpoints)
+    except Exception:  # noqa: BLE001 — the network is gone: nothing to refresh
         return
-    for cid, ep in endpoints.items():
+    for cid in members:
         cdir = os.path.join(root, "containers", cid)
         try:
             config = cstate.read_json(os.path.join(cdir, "config.json"))
         except (OSError, ValueError):
             continue
+        eps = nm.endpoints(cid)
+        peers = []
+        for ep in eps:
+            if ep.network != "bridge":
+                peers += nm.hosts_entries(ep.network)
         extra = [dns.parse_add_host(h) for h in config["HostConfig"].get("ExtraHosts") or ()]
-        text = dns.render_hosts(config["Config"]["Hostname"], [ep.ip], peers, extra)
+        text = dns.render_hosts(config["Config"]["Hostname"], [ep.ip for ep in eps], peers,
+                                extra)
         try:
             with open(os.path.join(cdir, "hosts"), "r+") as f:
                 f.truncate(0)
@@ -369,14 +375,22 @@ def _release_volumes(cdir: str, config: dict) -> None:
 
 
 def _release_network(cdir: str, config: dict) -> None:
-    mode = config["HostConfig"].get("NetworkMode") or "none"
-    if not _needs_wiring(mode):
-        return
+    """Give back the container's endpoints, addresses and port proxies — also
+    networks joined later with ``network connect`` — and refresh its peers'
+    hosts files. Reads the JSON state first so a container that never had a
+    network does not pay for importing the netlink code."""
+    root = os.path.dirname(os.path.dirname(cdir))
+    cid = config["Id"]
     try:
+        from ..network.store import NetworkStore
+        store = NetworkStore(root)
+        nets = [n.name for n in store.all() if cid in n.endpoints]
+        if not nets and cid not in store.proxies():
+            return
         from ..network import NetworkManager
-        root = os.path.dirname(os.path.dirname(cdir))
-        NetworkManager(root).release_container(config["Id"])
-        refresh_hosts(root, mode)
+        NetworkManager(root).release_container(cid)
+        for net in nets:
+            refresh_hosts(root, net)
     except Exception:  # noqa: BLE001 — best effort: `system check` finds the rest
         pass
 

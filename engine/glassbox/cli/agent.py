@@ -1,0 +1,256 @@
+"""The warm CLI agent: pay Python's start-up once, not on every command.
+
+Starting CPython and importing the engine costs ~80 ms; starting a container
+costs ~10. ``glassbox agent`` is a small *fork server* for one state root: a
+single-threaded process that has already imported everything, listening on
+``$GLASSBOX_ROOT/agent.sock`` (mode 0600). When it runs, the ``glassbox``
+command becomes a thin client:
+
+1. it connects and sends its argv, environment and working directory, and
+   its stdin/stdout/stderr as file descriptors (``SCM_RIGHTS``);
+2. the agent forks; the child adopts those descriptors as 0/1/2 and runs the
+   command exactly as the CLI would (same parser, same Engine), so output goes
+   straight to the user's terminal or pipe;
+3. the client gets the child's pid (to forward Ctrl-C and friends) and then
+   the exit code.
+
+It is the same trick as the runtime's own start path (fork a warm,
+single-threaded process instead of starting an interpreter) and what
+``dockerd`` is to the ``docker`` CLI. Commands that need the controlling
+terminal (``-t``) or that manage the agent itself run in-process as always.
+Without a running agent nothing changes. The agent exits after
+``--idle`` seconds without a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+
+SOCKET_NAME = "agent.sock"
+_LEN = struct.Struct("!I")
+# commands that must own the terminal or are about long-lived processes themselves
+_IN_PROCESS = {"agent", "daemon", "login"}
+
+
+def socket_path(root: str | None = None) -> str:
+    root = root or os.environ.get("GLASSBOX_ROOT") or "/var/lib/glassbox"
+    return os.path.join(root, SOCKET_NAME)
+
+
+def _wants_terminal(argv: list[str]) -> bool:
+    for word in argv:
+        if word == "--":
+            break
+        if word in ("-t", "--tty") or (word.startswith("-") and not word.startswith("--")
+                                         and "t" in word[1:] and len(word) <= 4
+                                         and word[1:].isalpha()):
+            return True
+    return False
+
+
+def _send_msg(sock: socket.socket, obj, fds=()) -> None:
+    data = json.dumps(obj).encode()
+    payload = _LEN.pack(len(data)) + data
+    if fds:
+        socket.send_fds(sock, [payload], list(fds))
+    else:
+        sock.sendall(payload)
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = b""
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("agent connection closed")
+        buf += chunk
+    return buf
+
+
+def _recv_msg(sock: socket.socket):
+    return json.loads(_recv_exact(sock, _LEN.unpack(_recv_exact(sock, _LEN.size))[0]))
+
+
+# ---- client ------------------------------------------------------------------
+def try_client(argv: list[str]) -> int | None:
+    """Run ``argv`` through a running agent; None when there is none (or the
+    command must run in-process)."""
+    if os.environ.get("GLASSBOX_AGENT") == "0" or not argv:
+        return None
+    root = None
+    if "--root" in argv:
+        i = argv.index("--root")
+        root = argv[i + 1] if i + 1 < len(argv) else None
+    if any(a in ("-H", "--host") for a in argv) or set(argv) & _IN_PROCESS or \
+            _wants_terminal(argv):
+        return None
+    path = socket_path(root)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError:
+        sock.close()
+        return None
+    try:
+        _send_msg(sock, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)},
+                  fds=(0, 1, 2))
+        child = _recv_msg(sock)["pid"]
+    except (OSError, ConnectionError, ValueError):
+        sock.close()
+        return None
+
+    def forward(signum, _frame):
+        try:
+            os.kill(child, signum)
+        except ProcessLookupError:
+            pass
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, forward)
+    try:
+        return int(_recv_msg(sock)["exit"])
+    except (OSError, ConnectionError, ValueError):
+        return 125
+    finally:
+        sock.close()
+
+
+# ---- server ------------------------------------------------------------------
+def _preload() -> None:
+    """Import everything a command may need, once, before serving."""
+    from ..cli import commands, main, parser  # noqa: F401
+    from ..containers.manager import _prewarm
+    from ..engine import Engine  # noqa: F401
+    from ..images import archive, store  # noqa: F401
+    from ..build import builder  # noqa: F401
+    from ..registry import client  # noqa: F401
+    from ..volumes import VolumeManager  # noqa: F401
+    for feature in parser.FEATURES:
+        try:
+            __import__(f"glassbox.cli.cmd_{feature}")
+        except ImportError:
+            pass
+    _prewarm()
+
+
+def _serve_one(conn: socket.socket) -> None:
+    """In the forked child: become the CLI for this one request."""
+    from .main import main_code
+    msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+    length = _LEN.unpack(msg[:_LEN.size])[0]
+    body = msg[_LEN.size:]
+    while len(body) < length:
+        body += conn.recv(length - len(body))
+    req = json.loads(body)
+    for target, fd in enumerate(fds[:3]):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(req["cwd"])
+    os.environ.clear()
+    os.environ.update(req["env"])
+    sys.stdin = open(0, "r", closefd=False)
+    sys.stdout = open(1, "w", closefd=False)
+    sys.stderr = open(2, "w", closefd=False)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _send_msg(conn, {"pid": os.getpid()})
+    code = 125
+    try:
+        code = main_code(req["argv"])
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        try:
+            _send_msg(conn, {"exit": code})
+        except OSError:
+            pass
+        os._exit(code & 0xFF)
+
+
+def serve(root: str, idle: float = 600.0) -> None:
+    """The agent's loop (single-threaded: it forks for every request)."""
+    import selectors
+    import time
+    os.makedirs(root, exist_ok=True)
+    path = socket_path(root)
+    _preload()
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    old_umask = os.umask(0o077)
+    try:
+        srv.bind(path)
+    finally:
+        os.umask(old_umask)
+    srv.listen(64)
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    sel = selectors.DefaultSelector()
+    sel.register(srv, selectors.EVENT_READ)
+    last = time.monotonic()
+    try:
+        while not stop and time.monotonic() - last < idle:
+            if not sel.select(timeout=1.0):
+                _reap()
+                continue
+            try:
+                conn, _ = srv.accept()
+            except InterruptedError:
+                continue
+            last = time.monotonic()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    sel.close()
+                    srv.close()
+                    _serve_one(conn)
+                finally:
+                    os._exit(125)
+            conn.close()
+            _reap()
+    finally:
+        sel.close()
+        srv.close()
+        try:
+            if os.path.exists(path):
+                os.unlink(path)
+        except OSError:
+            pass
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def stop_agent(root: str | None = None) -> bool:
+    """Ask a running agent to exit (connect-and-close is not enough: SIGTERM by
+    the pid that owns the socket, found through /proc/net/unix would be
+    fragile — so the agent records its pid next to its socket)."""
+    pidfile = socket_path(root) + ".pid"
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"agent" not in f.read():
+                return False
+        os.kill(pid, signal.SIGTERM)
+        return True
+    except (OSError, ValueError):
+        return False

@@ -1,0 +1,264 @@
+from common import code, exercise, finish, header, md, setup
+
+SLUG = "05-dockerfile"
+
+CELLS = [
+    *header(
+        5, "The Dockerfile: building an image", "O Dockerfile: construindo uma imagem",
+        ["Write a Dockerfile with `FROM`, `RUN`, `EXPOSE` and friends, and build it.",
+         "See what the notes' `FROM: ImageName` form does (a clear error, not an image).",
+         "See one Dockerfile line become one layer (or one config change), and the cache."],
+        ["Escrever um Dockerfile com `FROM`, `RUN`, `EXPOSE` e companhia, e construí-lo.",
+         "Ver o que a forma `FROM: ImageName` das notas faz (um erro claro, não uma imagem).",
+         "Ver cada linha do Dockerfile virar uma camada (ou uma mudança de config), e o cache."],
+        ["build"],
+        quote_pt="""
+Na composição do arquivo Dockerfile, existe uma linha de comando inicial que seria o
+`FROM: ImageName`. [...] o Dockerfile disponibiliza uma linha com o comando
+`RUN: <comando>` para executar qualquer coisa, no nosso caso, um
+`RUN: apt-get install apache2`.
+
+Podemos também expor portas específicas nesta imagem para termos acesso a este container
+via linha `EXPOSE: <numero-porta>`.
+
+Portanto, o arquivo Dockerfile é utilizado para **construir a imagem**.
+""",
+        quote_en="""
+In a Dockerfile there is a first line, `FROM: ImageName`. [...] the Dockerfile has a line
+`RUN: <command>` to run anything, in our case `RUN: apt-get install apache2`.
+
+We can also expose specific ports of the image, to reach the container, with a line
+`EXPOSE: <port-number>`.
+
+So the Dockerfile is used to **build the image**.
+"""),
+    *setup("nb05"),
+    code('''
+%load_ext glassbox
+from glassbox.errors import BuildError
+ctx = tempfile.mkdtemp(prefix=P + "-ctx-")      # the build context: files COPY can use
+with open(os.path.join(ctx, "index.html"), "w") as f:
+    f.write("<h1>built from a Dockerfile</h1>\\n")
+print("context:", ctx, os.listdir(ctx))
+'''),
+    md("""
+## First: the notes' form, with colons
+
+The notes write `FROM: ImageName` and `RUN: <command>`. Real Dockerfile instructions take
+**no colon**. glassbox's parser says so, with the line number — the build stops before
+doing anything:
+""", """
+## Primeiro: a forma das notas, com dois-pontos
+
+As notas escrevem `FROM: ImageName` e `RUN: <comando>`. As instruções reais do Dockerfile
+**não levam dois-pontos**. O parser do glassbox diz isso, com o número da linha — o build
+para antes de fazer qualquer coisa:
+"""),
+    code('''
+try:
+    eng.builder.build(ctx, dockerfile_text="FROM: busybox\\nRUN: echo hello\\nEXPOSE: 80\\n", tags=[P + "-colon:1"])
+except BuildError as e:
+    print("BuildError:", e)
+print("image made?", eng.images.exists(P + "-colon:1"))
+''', '''
+try:
+    eng.builder.build(ctx, dockerfile_text="FROM: busybox\\nRUN: echo hello\\nEXPOSE: 80\\n", tags=[P + "-colon:1"])
+except BuildError as e:
+    print("BuildError:", e)
+print("imagem criada?", eng.images.exists(P + "-colon:1"))
+'''),
+    md("""
+## The real syntax
+
+`INSTRUCTION arguments`, one per line. The ones you will meet first:
+
+| instruction | what it does | makes a layer? |
+| --- | --- | --- |
+| `FROM image` | the base: start from this image's layers | (uses its layers) |
+| `RUN command` | run a command in a container, keep its changes | **yes** |
+| `COPY src dest` | copy files from the build context | **yes** |
+| `WORKDIR /dir` | the working directory for what follows | config |
+| `ENV K=V` | environment variable | config |
+| `EXPOSE port` | documents the port the app listens on | config |
+| `CMD [...]` | the default command of a container | config |
+
+`%%dockerfile -t NAME` builds the cell (here with our context folder). `apt-get install
+apache2` would need the internet; busybox already has a small web server, `httpd`.
+""", """
+## A sintaxe real
+
+`INSTRUÇÃO argumentos`, uma por linha. As primeiras que você vai encontrar:
+
+| instrução | o que faz | cria camada? |
+| --- | --- | --- |
+| `FROM imagem` | a base: começa das camadas dessa imagem | (usa as camadas dela) |
+| `RUN comando` | roda um comando num container e guarda as mudanças | **sim** |
+| `COPY origem destino` | copia arquivos do contexto de build | **sim** |
+| `WORKDIR /dir` | o diretório de trabalho do que vem depois | config |
+| `ENV K=V` | variável de ambiente | config |
+| `EXPOSE porta` | documenta a porta em que a aplicação escuta | config |
+| `CMD [...]` | o comando padrão de um container | config |
+
+`%%dockerfile -t NOME` constrói a célula (aqui com a nossa pasta de contexto). Um
+`apt-get install apache2` precisaria de internet; a busybox já tem um pequeno servidor web,
+o `httpd`.
+"""),
+    code('''
+%%dockerfile -t nb05-web:1 --context {ctx}
+FROM busybox
+RUN mkdir -p /www && echo "built at $(date)" > /www/built.txt
+WORKDIR /www
+COPY index.html /www/index.html
+ENV GREETING="hello from the image"
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+'''),
+    md("""
+## Dockerfile → image
+
+Each instruction became one history entry: `RUN` and `COPY` made layers (with a size);
+the others only changed the config (`empty_layer`). Drawn from the image's own history:
+""", """
+## Dockerfile → imagem
+
+Cada instrução virou uma entrada no histórico: `RUN` e `COPY` criaram camadas (com
+tamanho); as outras só mudaram a config (`empty_layer`). Desenhado a partir do histórico
+da própria imagem:
+"""),
+    code('''
+%matplotlib inline
+import matplotlib.pyplot as plt
+img = eng.images.resolve(P + "-web:1")
+hist = img.config["history"]
+layers = iter(img.layers)
+fig, ax = plt.subplots(figsize=(10, 0.55 * len(hist) + 0.6))
+for i, h in enumerate(reversed(hist)):
+    y = i
+    step = (h.get("created_by") or h.get("comment") or "").replace("/bin/sh -c #(nop) ", "").replace("/bin/sh -c ", "RUN ")
+    ax.text(0.0, y, step[:60], va="center", family="monospace", fontsize=8.5)
+for i, h in enumerate(hist):
+    y = len(hist) - 1 - i
+    if h.get("empty_layer"):
+        ax.text(0.72, y, "config only", va="center", fontsize=8.5, color="#777")
+    else:
+        l = next(layers)
+        ax.text(0.72, y, f"layer {l.diff_id[7:19]}  {l.size:,} B", va="center", fontsize=8.5,
+                bbox=dict(fc="#ffe9b3" if i else "#cfe3ff", ec="#666"))
+    ax.annotate("", (0.70, y), (0.64, y), arrowprops=dict(arrowstyle="->", color="#999"))
+ax.set_xlim(0, 1); ax.set_ylim(-0.7, len(hist) - 0.3); ax.set_axis_off()
+ax.set_title(f"{P}-web:1  ←  Dockerfile (top line = last instruction)", fontsize=10)
+plt.show()
+cfg = img.container_config
+print("Config:", {k: cfg.get(k) for k in ("Cmd", "WorkingDir", "Env", "ExposedPorts")})
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+img = eng.images.resolve(P + "-web:1")
+hist = img.config["history"]
+layers = iter(img.layers)
+fig, ax = plt.subplots(figsize=(10, 0.55 * len(hist) + 0.6))
+for i, h in enumerate(reversed(hist)):
+    y = i
+    step = (h.get("created_by") or h.get("comment") or "").replace("/bin/sh -c #(nop) ", "").replace("/bin/sh -c ", "RUN ")
+    ax.text(0.0, y, step[:60], va="center", family="monospace", fontsize=8.5)
+for i, h in enumerate(hist):
+    y = len(hist) - 1 - i
+    if h.get("empty_layer"):
+        ax.text(0.72, y, "só config", va="center", fontsize=8.5, color="#777")
+    else:
+        l = next(layers)
+        ax.text(0.72, y, f"camada {l.diff_id[7:19]}  {l.size:,} B", va="center", fontsize=8.5,
+                bbox=dict(fc="#ffe9b3" if i else "#cfe3ff", ec="#666"))
+    ax.annotate("", (0.70, y), (0.64, y), arrowprops=dict(arrowstyle="->", color="#999"))
+ax.set_xlim(0, 1); ax.set_ylim(-0.7, len(hist) - 0.3); ax.set_axis_off()
+ax.set_title(f"{P}-web:1  ←  Dockerfile (linha de cima = última instrução)", fontsize=10)
+plt.show()
+cfg = img.container_config
+print("Config:", {k: cfg.get(k) for k in ("Cmd", "WorkingDir", "Env", "ExposedPorts")})
+'''),
+    md("""
+## Run it
+
+`EXPOSE` only *documents* the port. The container listens on 8080 inside its own network
+namespace; to reach it from outside you publish it with `-p` (notebook 10 connects
+containers). Here we ask from inside the container itself:
+""", """
+## Rodando
+
+O `EXPOSE` só *documenta* a porta. O container escuta na 8080 dentro do seu próprio
+namespace de rede; para chegar nele de fora você a publica com `-p` (o notebook 10
+conecta containers). Aqui perguntamos de dentro do próprio container:
+"""),
+    code('''
+eng.run(P + "-web:1", name=P + "-web", detach=True)
+time.sleep(0.3)
+!{GB} exec {P}-web wget -qO- http://127.0.0.1:8080/
+!{GB} exec {P}-web sh -c 'pwd; echo $GREETING; cat built.txt'
+'''),
+    md("""
+## The build cache
+
+Build again: every step is `CACHED` — same base, same instruction, same files → the
+layer is reused, nothing runs. Change a line and the steps from there on run again.
+""", """
+## O cache de build
+
+Construa de novo: todo passo sai `CACHED` — mesma base, mesma instrução, mesmos arquivos →
+a camada é reaproveitada, nada roda. Mude uma linha e os passos a partir dela rodam de
+novo.
+"""),
+    code('''
+DOCKERFILE = open(os.path.join(ctx, "Dockerfile"), "w")
+DOCKERFILE.write("""FROM busybox
+RUN mkdir -p /www && echo "built at $(date)" > /www/built.txt
+WORKDIR /www
+COPY index.html /www/index.html
+ENV GREETING="hello from the image"
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+""")
+DOCKERFILE.close()
+t0 = time.time()
+!{GB} build -t {P}-web:1 {ctx}
+print(f"rebuild: {time.time() - t0:.2f} s")
+with open(os.path.join(ctx, "index.html"), "w") as f:
+    f.write("<h1>changed</h1>\\n")
+!{GB} build -t {P}-web:2 {ctx}
+'''),
+    *exercise(
+        "Build an image `nb05-hello:1` from a Dockerfile (real syntax!) so that "
+        "`glassbox run --rm nb05-hello:1` prints `olá` — set the `CMD`.",
+        "Construa uma imagem `nb05-hello:1` a partir de um Dockerfile (sintaxe real!) para "
+        "que `glassbox run --rm nb05-hello:1` imprima `olá` — defina o `CMD`.",
+        attempt='''
+my_dockerfile = """FROM: busybox
+CMD: echo olá
+"""
+try:
+    eng.builder.build(ctx, dockerfile_text=my_dockerfile, tags=[P + "-hello:1"])
+except BuildError as e:
+    print("BuildError:", e)
+''',
+        check_fn='''
+def check_05():
+    if not eng.images.exists(P + "-hello:1"):
+        return check(False, "", f"no image {P}-hello:1: did the build fail? Instructions take no colon")
+    out = eng.run(P + "-hello:1", auto_remove=True)
+    check(out.stdout.decode().strip() == "olá", "the image's CMD prints olá",
+          f"the container printed {out.stdout.decode().strip()!r}; set CMD [\\"echo\\", \\"olá\\"]")
+check_05()
+''', check_fn_pt='''
+def check_05():
+    if not eng.images.exists(P + "-hello:1"):
+        return check(False, "", f"não há imagem {P}-hello:1: o build falhou? Instruções não levam dois-pontos")
+    out = eng.run(P + "-hello:1", auto_remove=True)
+    check(out.stdout.decode().strip() == "olá", "o CMD da imagem imprime olá",
+          f"o container imprimiu {out.stdout.decode().strip()!r}; defina CMD [\\"echo\\", \\"olá\\"]")
+check_05()
+''',
+        solution='''
+eng.builder.build(ctx, dockerfile_text='FROM busybox\\nCMD ["echo", "olá"]\\n', tags=[P + "-hello:1"])
+check_05()
+'''),
+    *finish(extra_code='shutil.rmtree(ctx)'),
+]

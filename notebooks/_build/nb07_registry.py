@@ -1,0 +1,277 @@
+from common import code, exercise, finish, header, md, setup
+
+SLUG = "07-registry"
+
+CELLS = [
+    *header(
+        7, "The image registry: pull, build, push", "O image registry: pull, build, push",
+        ["Start a real registry (Debian's `docker-registry`) on this machine.",
+         "Build an image and push it; see layers the registry already has skipped.",
+         "Pull: a base layer that is already here is not downloaded again (measured)."],
+        ["Iniciar um registry de verdade (o `docker-registry` do Debian) nesta máquina.",
+         "Construir uma imagem e enviá-la (push); ver camadas que o registry já tem serem "
+         "puladas.",
+         "Pull: uma camada base que já está aqui não é baixada de novo (medido)."],
+        ["registry"],
+        quote_pt="""
+As imagens ficam dentro de um **IMAGE REGISTRY**, uma espécie de repositório do Github.
+
+Toda vez que gero uma nova imagem através do Dockerfile, essa `FROM: ImageName` está vindo
+de um registry do IMAGE REGISTRY. Ou seja, estamos dando um `pull`.
+
+Após ter dado o `build` desta nova imagem, podemos então da um `push` com as alterações
+realizadas nesta imagem e que automaticamente será "guardada" no IMAGE REGISTRY.
+""",
+        quote_en="""
+Images live in an **IMAGE REGISTRY**, a kind of GitHub repository.
+
+Every time I make a new image from a Dockerfile, its `FROM: ImageName` comes from an IMAGE
+REGISTRY. That is, we are doing a `pull`.
+
+After the `build` of the new image we can `push` it with its changes, and it is "stored"
+in the IMAGE REGISTRY.
+"""),
+    *setup("nb07"),
+    md("""
+## A registry on 127.0.0.1
+
+The registry is an HTTP server speaking the OCI distribution API (`/v2/...`). We start
+Debian's `docker-registry` with its storage in a temporary folder, on a free loopback port.
+Nothing here talks to the internet.
+""", """
+## Um registry em 127.0.0.1
+
+O registry é um servidor HTTP que fala a API de distribuição OCI (`/v2/...`). Iniciamos o
+`docker-registry` do Debian com o armazenamento numa pasta temporária, numa porta livre
+do loopback. Nada aqui fala com a internet.
+"""),
+    code('''
+import socket, urllib.request
+REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+regdir = tempfile.mkdtemp(prefix=P + "-registry-")
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+REG = f"127.0.0.1:{port}"
+with open(os.path.join(regdir, "config.yml"), "w") as f:
+    f.write(f"""version: 0.1
+log: {{level: info, accesslog: {{disabled: false}}}}
+storage: {{filesystem: {{rootdirectory: {regdir}/storage}}, delete: {{enabled: true}}}}
+http: {{addr: "{REG}", secret: notebook-secret}}
+""")
+reglog = open(os.path.join(regdir, "registry.log"), "wb")
+registry = subprocess.Popen([REGISTRY_BIN, "serve", os.path.join(regdir, "config.yml")],
+                            stdout=reglog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://{REG}/v2/", timeout=1).close()
+        break
+    except OSError:
+        assert registry.poll() is None, open(reglog.name).read()
+        time.sleep(0.05)
+print("registry pid", registry.pid, "listening on", REG)
+!curl -s http://{REG}/v2/_catalog
+'''),
+    md("""
+## Build: a "base" image and an "app" on top of it
+
+`base` adds an 8 MB layer (standing in for a big dependency such as `Bash` or a language
+runtime); `app` adds a tiny layer on top of `base`. Names that start with a registry host
+(`127.0.0.1:PORT/...`) say where `push` sends them.
+""", """
+## Build: uma imagem "base" e um "app" em cima dela
+
+A `base` acrescenta uma camada de 8 MB (no papel de uma dependência grande, como o `Bash`
+ou o runtime de uma linguagem); o `app` acrescenta uma camada pequena em cima da `base`.
+Nomes que começam com o host de um registry (`127.0.0.1:PORTA/...`) dizem para onde o
+`push` os envia.
+"""),
+    code('''
+ctx = tempfile.mkdtemp(prefix=P + "-ctx-")
+eng.builder.build(ctx, dockerfile_text="FROM busybox\\nRUN head -c 8000000 /dev/urandom > /opt-runtime.bin\\n",
+                  tags=[f"{REG}/{P}-base:1"])
+eng.builder.build(ctx, dockerfile_text=f"FROM {REG}/{P}-base:1\\nRUN echo 'echo app v1' > /app.sh\\nCMD [\\"sh\\", \\"/app.sh\\"]\\n",
+                  tags=[f"{REG}/{P}-app:1"])
+!{GB} images {REG}/*
+'''),
+    md("""
+## Push
+
+The base first: every layer is uploaded. Then the app: the registry already has busybox's
+and the base's layers, so only the new one travels (`Layer already exists` / `Mounted
+from`).
+""", """
+## Push
+
+Primeiro a base: todas as camadas são enviadas. Depois o app: o registry já tem as camadas
+da busybox e da base, então só a nova viaja (`Layer already exists` / `Mounted from`).
+"""),
+    code('''
+!{GB} push {REG}/{P}-base:1
+!{GB} push {REG}/{P}-app:1
+!curl -s http://{REG}/v2/_catalog
+!curl -s http://{REG}/v2/{P}-app/tags/list
+'''),
+    md("""
+## Pull, and the cache
+
+First a **cold** pull of the app into an empty state root (a second engine, like a new
+machine): every layer is downloaded. Then in **our** store, where busybox and the base are
+already present (the Docker Host's *cache* of the notes), after removing only the app: the
+shared layers say `Already exists` and only the app's layer is downloaded.
+""", """
+## Pull, e o cache
+
+Primeiro um pull **frio** do app num state root vazio (uma segunda engine, como uma
+máquina nova): todas as camadas são baixadas. Depois no **nosso** armazenamento, onde a
+busybox e a base já estão (o *cache* do Docker Host das notas), depois de remover só o
+app: as camadas compartilhadas dizem `Already exists` e só a camada do app é baixada.
+"""),
+    code('''
+def blob_gets():
+    reglog.flush()
+    return sum(1 for line in open(reglog.name, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
+
+def pull(engine, ref):
+    events, n0, t0 = [], blob_gets(), time.time()
+    engine.registry.pull(ref, progress=events.append)
+    seconds = time.time() - t0
+    time.sleep(0.2)                 # the access log is written after the response
+    for e in events:
+        if e.get("status") in ("Already exists", "Pull complete"):
+            print(f"   {e['id']}: {e['status']}")
+    return seconds, blob_gets() - n0
+
+cold_root = tempfile.mkdtemp(prefix=P + "-coldroot-")
+cold = Engine(cold_root)
+print("cold pull (empty store):")
+cold_s, cold_gets = pull(cold, f"{REG}/{P}-app:1")
+
+!{GB} rmi {REG}/{P}-app:1
+print("warm pull (busybox and base already here):")
+warm_s, warm_gets = pull(eng, f"{REG}/{P}-app:1")
+print(f"\\ncold: {cold_s:.2f} s, {cold_gets} blob downloads · warm: {warm_s:.2f} s, {warm_gets} blob downloads")
+''', '''
+def blob_gets():
+    reglog.flush()
+    return sum(1 for line in open(reglog.name, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
+
+def pull(engine, ref):
+    events, n0, t0 = [], blob_gets(), time.time()
+    engine.registry.pull(ref, progress=events.append)
+    seconds = time.time() - t0
+    time.sleep(0.2)                 # o log de acesso é escrito depois da resposta
+    for e in events:
+        if e.get("status") in ("Already exists", "Pull complete"):
+            print(f"   {e['id']}: {e['status']}")
+    return seconds, blob_gets() - n0
+
+cold_root = tempfile.mkdtemp(prefix=P + "-coldroot-")
+cold = Engine(cold_root)
+print("pull frio (armazenamento vazio):")
+cold_s, cold_gets = pull(cold, f"{REG}/{P}-app:1")
+
+!{GB} rmi {REG}/{P}-app:1
+print("pull quente (busybox e base já estão aqui):")
+warm_s, warm_gets = pull(eng, f"{REG}/{P}-app:1")
+print(f"\\nfrio: {cold_s:.2f} s, {cold_gets} downloads de blob · quente: {warm_s:.2f} s, {warm_gets} downloads de blob")
+'''),
+    md("""
+The notes' *pull → build → push* picture, drawn from this run: the registry's repositories
+(from its API), our local store, and what travelled each way.
+""", """
+A figura *pull → build → push* das notas, desenhada a partir desta execução: os
+repositórios do registry (pela API dele), o nosso armazenamento local, e o que viajou em
+cada sentido.
+"""),
+    code('''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+catalog = json.load(urllib.request.urlopen(f"http://{REG}/v2/_catalog"))["repositories"]
+local = [t for i in eng.images.list() for t in i.repo_tags if REG in t]
+fig, ax = plt.subplots(figsize=(10, 3.4))
+for x, title, items, fc in [(0.02, f"IMAGE REGISTRY  {REG}", catalog, "#e8f0fe"),
+                            (0.58, "Docker Host: local store (cache)", [t.split("/", 1)[1] for t in local] + ["busybox:latest"], "#fff4d6")]:
+    ax.add_patch(FancyBboxPatch((x, 0.08), 0.4, 0.82, boxstyle="round,pad=0.01", fc=fc, ec="#666"))
+    ax.text(x + 0.02, 0.82, title, weight="bold", fontsize=9)
+    for j, it in enumerate(items):
+        ax.text(x + 0.04, 0.68 - j * 0.12, it, family="monospace", fontsize=9)
+ax.annotate("", (0.58, 0.62), (0.42, 0.62), arrowprops=dict(arrowstyle="->", lw=2, color="#2e7d32"))
+ax.text(0.5, 0.66, f"pull\\n{warm_gets} blob(s) warm\\n{cold_gets} cold", ha="center", fontsize=8)
+ax.annotate("", (0.42, 0.3), (0.58, 0.3), arrowprops=dict(arrowstyle="->", lw=2, color="#c62828"))
+ax.text(0.5, 0.34, "push", ha="center", fontsize=8)
+ax.text(0.78, 0.0, "build (Dockerfile) happens here", ha="center", fontsize=8, style="italic")
+ax.set_xlim(0, 1); ax.set_ylim(-0.05, 1); ax.set_axis_off()
+plt.show()
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+catalog = json.load(urllib.request.urlopen(f"http://{REG}/v2/_catalog"))["repositories"]
+local = [t for i in eng.images.list() for t in i.repo_tags if REG in t]
+fig, ax = plt.subplots(figsize=(10, 3.4))
+for x, title, items, fc in [(0.02, f"IMAGE REGISTRY  {REG}", catalog, "#e8f0fe"),
+                            (0.58, "Docker Host: armazenamento local (cache)", [t.split("/", 1)[1] for t in local] + ["busybox:latest"], "#fff4d6")]:
+    ax.add_patch(FancyBboxPatch((x, 0.08), 0.4, 0.82, boxstyle="round,pad=0.01", fc=fc, ec="#666"))
+    ax.text(x + 0.02, 0.82, title, weight="bold", fontsize=9)
+    for j, it in enumerate(items):
+        ax.text(x + 0.04, 0.68 - j * 0.12, it, family="monospace", fontsize=9)
+ax.annotate("", (0.58, 0.62), (0.42, 0.62), arrowprops=dict(arrowstyle="->", lw=2, color="#2e7d32"))
+ax.text(0.5, 0.66, f"pull\\n{warm_gets} blob(s) quente\\n{cold_gets} frio", ha="center", fontsize=8)
+ax.annotate("", (0.42, 0.3), (0.58, 0.3), arrowprops=dict(arrowstyle="->", lw=2, color="#c62828"))
+ax.text(0.5, 0.34, "push", ha="center", fontsize=8)
+ax.text(0.78, 0.0, "o build (Dockerfile) acontece aqui", ha="center", fontsize=8, style="italic")
+ax.set_xlim(0, 1); ax.set_ylim(-0.05, 1); ax.set_axis_off()
+plt.show()
+'''),
+    *exercise(
+        "Push `busybox` to the registry as repository `nb07-mine`, tag `1` (tag it first, "
+        "then push). The check asks the registry's API for the tags of `nb07-mine`.",
+        "Envie a `busybox` para o registry como repositório `nb07-mine`, tag `1` (crie a tag "
+        "antes, depois faça o push). A verificação pergunta à API do registry as tags de "
+        "`nb07-mine`.",
+        attempt='''
+# your commands here: !{GB} tag ... and !{GB} push ...
+''',
+        check_fn='''
+def check_07():
+    import urllib.error
+    try:
+        tags = json.load(urllib.request.urlopen(f"http://{REG}/v2/{P}-mine/tags/list"))["tags"]
+    except urllib.error.HTTPError as e:
+        return check(False, "", f"the registry has no repository {P}-mine yet ({e.code}): "
+                     f"tag busybox as {REG}/{P}-mine:1 and push that name")
+    check("1" in (tags or []), f"the registry lists {P}-mine with tags {tags}",
+          f"{P}-mine has tags {tags}, not '1'")
+check_07()
+''', check_fn_pt='''
+def check_07():
+    import urllib.error
+    try:
+        tags = json.load(urllib.request.urlopen(f"http://{REG}/v2/{P}-mine/tags/list"))["tags"]
+    except urllib.error.HTTPError as e:
+        return check(False, "", f"o registry ainda não tem o repositório {P}-mine ({e.code}): "
+                     f"crie a tag {REG}/{P}-mine:1 para a busybox e faça push desse nome")
+    check("1" in (tags or []), f"o registry lista {P}-mine com as tags {tags}",
+          f"{P}-mine tem as tags {tags}, não '1'")
+check_07()
+''',
+        solution='''
+!{GB} tag busybox {REG}/{P}-mine:1
+!{GB} push {REG}/{P}-mine:1
+check_07()
+'''),
+    *finish(
+        "The registry process we started is stopped and its storage deleted.",
+        "O processo do registry que iniciamos é parado e o armazenamento dele apagado.",
+        extra_code='''
+registry.terminate()
+registry.wait(10)
+reglog.close()
+shutil.rmtree(regdir)
+shutil.rmtree(ctx)
+shutil.rmtree(cold_root)
+print("registry stopped:", registry.returncode)
+'''),
+]
