@@ -26,7 +26,7 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip
 
 venv: $(VPY)
-	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient" 2>/dev/null || \
+	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal" 2>/dev/null || \
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
 	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"

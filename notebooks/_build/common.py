@@ -78,6 +78,7 @@ def check(ok, good, hint):
 
 
 cleanup()
+BEFORE = {{i.id for i in eng.images.list()}}   # to remove the untagged images our builds leave
 print(f"glassbox {{glassbox.__version__}} · state root {{eng.root}}")
 '''
 
@@ -90,6 +91,12 @@ def finish(extra_en: str = "", extra_pt: str = "", extra_code: str = ""):
     """The last cells: remove what the notebook made and show nothing is left."""
     src = (extra_code.strip("\n") + "\n" if extra_code else "") + '''
 cleanup()
+for img in eng.images.list():                 # build steps' untagged images made here
+    if not img.repo_tags and img.id not in BEFORE:
+        try:
+            eng.images.remove(img.id, force=True)
+        except GlassboxError:
+            pass
 left = [c.name for c in eng.containers.list() if c.name.startswith(P)]
 left += [n.name for n in eng.networks.list() if n.name.startswith(P)]
 left += [v for v in eng.volumes.names() if v.startswith(P)]

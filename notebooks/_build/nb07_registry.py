@@ -92,7 +92,7 @@ eng.builder.build(ctx, dockerfile_text="FROM busybox\\nRUN head -c 8000000 /dev/
                   tags=[f"{REG}/{P}-base:1"])
 eng.builder.build(ctx, dockerfile_text=f"FROM {REG}/{P}-base:1\\nRUN echo 'echo app v1' > /app.sh\\nCMD [\\"sh\\", \\"/app.sh\\"]\\n",
                   tags=[f"{REG}/{P}-app:1"])
-!{GB} images {REG}/*
+!{GB} images
 '''),
     md("""
 ## Push
@@ -107,74 +107,100 @@ Primeiro a base: todas as camadas são enviadas. Depois o app: o registry já te
 da busybox e da base, então só a nova viaja (`Layer already exists` / `Mounted from`).
 """),
     code('''
-!{GB} push {REG}/{P}-base:1
-!{GB} push {REG}/{P}-app:1
+def push(ref):
+    """eng.registry.push (what `glassbox push` calls), printing each layer's last status."""
+    last = {}
+    digest = eng.registry.push(ref, progress=lambda e: e.get("id") and last.__setitem__(e["id"], e["status"]))
+    print(f"push {ref}")
+    for layer, status in last.items():
+        print(f"   {layer}: {status}")
+    print("   manifest", digest)
+
+push(f"{REG}/{P}-base:1")
+push(f"{REG}/{P}-app:1")
 !curl -s http://{REG}/v2/_catalog
 !curl -s http://{REG}/v2/{P}-app/tags/list
 '''),
     md("""
 ## Pull, and the cache
 
-First a **cold** pull of the app into an empty state root (a second engine, like a new
-machine): every layer is downloaded. Then in **our** store, where busybox and the base are
-already present (the Docker Host's *cache* of the notes), after removing only the app: the
-shared layers say `Already exists` and only the app's layer is downloaded.
+Two empty state roots play two new machines. **A** pulls the app with nothing cached:
+every layer is downloaded. **B** already has the base (it pulled it before — the Docker
+Host's *cache* of the notes): pulling the app, the shared layers say `Already exists` and
+only the app's own layer travels. We count bytes and the registry's own access log.
 """, """
 ## Pull, e o cache
 
-Primeiro um pull **frio** do app num state root vazio (uma segunda engine, como uma
-máquina nova): todas as camadas são baixadas. Depois no **nosso** armazenamento, onde a
-busybox e a base já estão (o *cache* do Docker Host das notas), depois de remover só o
-app: as camadas compartilhadas dizem `Already exists` e só a camada do app é baixada.
+Dois state roots vazios fazem o papel de duas máquinas novas. **A** faz pull do app sem
+nada em cache: todas as camadas são baixadas. **B** já tem a base (fez pull dela antes — o
+*cache* do Docker Host das notas): no pull do app, as camadas compartilhadas dizem
+`Already exists` e só a camada própria do app viaja. Contamos os bytes e o log de acesso
+do próprio registry.
 """),
     code('''
 def blob_gets():
     reglog.flush()
     return sum(1 for line in open(reglog.name, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
 
-def pull(engine, ref):
+def pull(root, ref):
+    """Pull ``ref`` into the store at ``root``; print each layer's outcome; return
+    (seconds, layer bytes downloaded, blob requests the registry served)."""
+    engine = Engine(root)
     events, n0, t0 = [], blob_gets(), time.time()
-    engine.registry.pull(ref, progress=events.append)
+    img = engine.registry.pull(ref, progress=events.append)
     seconds = time.time() - t0
-    time.sleep(0.2)                 # the access log is written after the response
+    time.sleep(0.2)                 # the registry writes its access log after answering
+    sizes = {l.digest.split(":")[1][:12]: l.size for l in img.layers}
+    got = 0
     for e in events:
         if e.get("status") in ("Already exists", "Pull complete"):
-            print(f"   {e['id']}: {e['status']}")
-    return seconds, blob_gets() - n0
+            print(f"   {e['id']}: {e['status']:15} {sizes.get(e['id'], 0):>10,} B")
+            got += sizes.get(e["id"], 0) if e["status"] == "Pull complete" else 0
+    return seconds, got, blob_gets() - n0
 
-cold_root = tempfile.mkdtemp(prefix=P + "-coldroot-")
-cold = Engine(cold_root)
-print("cold pull (empty store):")
-cold_s, cold_gets = pull(cold, f"{REG}/{P}-app:1")
-
-!{GB} rmi {REG}/{P}-app:1
-print("warm pull (busybox and base already here):")
-warm_s, warm_gets = pull(eng, f"{REG}/{P}-app:1")
-print(f"\\ncold: {cold_s:.2f} s, {cold_gets} blob downloads · warm: {warm_s:.2f} s, {warm_gets} blob downloads")
+machine_a = tempfile.mkdtemp(prefix=P + "-machine-a-")
+machine_b = tempfile.mkdtemp(prefix=P + "-machine-b-")
+print("machine A, empty: pull app")
+cold = pull(machine_a, f"{REG}/{P}-app:1")
+print("machine B: pull base first ...")
+pull(machine_b, f"{REG}/{P}-base:1")
+print("... then pull app")
+warm = pull(machine_b, f"{REG}/{P}-app:1")
+print()
+for label, (sec, got, gets) in (("A (nothing cached)", cold), ("B (base cached)", warm)):
+    print(f"{label:20} {sec:5.2f} s  {got:>10,} layer bytes downloaded  {gets} blob requests")
 ''', '''
 def blob_gets():
     reglog.flush()
     return sum(1 for line in open(reglog.name, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
 
-def pull(engine, ref):
+def pull(root, ref):
+    """Faz o pull de ``ref`` no armazenamento em ``root``; mostra o resultado de cada
+    camada; devolve (segundos, bytes de camadas baixados, blobs servidos pelo registry)."""
+    engine = Engine(root)
     events, n0, t0 = [], blob_gets(), time.time()
-    engine.registry.pull(ref, progress=events.append)
+    img = engine.registry.pull(ref, progress=events.append)
     seconds = time.time() - t0
-    time.sleep(0.2)                 # o log de acesso é escrito depois da resposta
+    time.sleep(0.2)                 # o registry escreve o log de acesso depois de responder
+    sizes = {l.digest.split(":")[1][:12]: l.size for l in img.layers}
+    got = 0
     for e in events:
         if e.get("status") in ("Already exists", "Pull complete"):
-            print(f"   {e['id']}: {e['status']}")
-    return seconds, blob_gets() - n0
+            print(f"   {e['id']}: {e['status']:15} {sizes.get(e['id'], 0):>10,} B")
+            got += sizes.get(e["id"], 0) if e["status"] == "Pull complete" else 0
+    return seconds, got, blob_gets() - n0
 
-cold_root = tempfile.mkdtemp(prefix=P + "-coldroot-")
-cold = Engine(cold_root)
-print("pull frio (armazenamento vazio):")
-cold_s, cold_gets = pull(cold, f"{REG}/{P}-app:1")
-
-!{GB} rmi {REG}/{P}-app:1
-print("pull quente (busybox e base já estão aqui):")
-warm_s, warm_gets = pull(eng, f"{REG}/{P}-app:1")
-print(f"\\nfrio: {cold_s:.2f} s, {cold_gets} downloads de blob · quente: {warm_s:.2f} s, {warm_gets} downloads de blob")
+machine_a = tempfile.mkdtemp(prefix=P + "-machine-a-")
+machine_b = tempfile.mkdtemp(prefix=P + "-machine-b-")
+print("máquina A, vazia: pull do app")
+cold = pull(machine_a, f"{REG}/{P}-app:1")
+print("máquina B: pull da base primeiro ...")
+pull(machine_b, f"{REG}/{P}-base:1")
+print("... depois pull do app")
+warm = pull(machine_b, f"{REG}/{P}-app:1")
+print()
+for label, (sec, got, gets) in (("A (nada em cache)", cold), ("B (base em cache)", warm)):
+    print(f"{label:20} {sec:5.2f} s  {got:>10,} bytes de camadas baixados  {gets} pedidos de blob")
 '''),
     md("""
 The notes' *pull → build → push* picture, drawn from this run: the registry's repositories
@@ -198,7 +224,7 @@ for x, title, items, fc in [(0.02, f"IMAGE REGISTRY  {REG}", catalog, "#e8f0fe")
     for j, it in enumerate(items):
         ax.text(x + 0.04, 0.68 - j * 0.12, it, family="monospace", fontsize=9)
 ax.annotate("", (0.58, 0.62), (0.42, 0.62), arrowprops=dict(arrowstyle="->", lw=2, color="#2e7d32"))
-ax.text(0.5, 0.66, f"pull\\n{warm_gets} blob(s) warm\\n{cold_gets} cold", ha="center", fontsize=8)
+ax.text(0.5, 0.66, f"pull\\nB: {warm[1]:,} B\\nA: {cold[1]:,} B", ha="center", fontsize=8)
 ax.annotate("", (0.42, 0.3), (0.58, 0.3), arrowprops=dict(arrowstyle="->", lw=2, color="#c62828"))
 ax.text(0.5, 0.34, "push", ha="center", fontsize=8)
 ax.text(0.78, 0.0, "build (Dockerfile) happens here", ha="center", fontsize=8, style="italic")
@@ -218,7 +244,7 @@ for x, title, items, fc in [(0.02, f"IMAGE REGISTRY  {REG}", catalog, "#e8f0fe")
     for j, it in enumerate(items):
         ax.text(x + 0.04, 0.68 - j * 0.12, it, family="monospace", fontsize=9)
 ax.annotate("", (0.58, 0.62), (0.42, 0.62), arrowprops=dict(arrowstyle="->", lw=2, color="#2e7d32"))
-ax.text(0.5, 0.66, f"pull\\n{warm_gets} blob(s) quente\\n{cold_gets} frio", ha="center", fontsize=8)
+ax.text(0.5, 0.66, f"pull\\nB: {warm[1]:,} B\\nA: {cold[1]:,} B", ha="center", fontsize=8)
 ax.annotate("", (0.42, 0.3), (0.58, 0.3), arrowprops=dict(arrowstyle="->", lw=2, color="#c62828"))
 ax.text(0.5, 0.34, "push", ha="center", fontsize=8)
 ax.text(0.78, 0.0, "o build (Dockerfile) acontece aqui", ha="center", fontsize=8, style="italic")
@@ -259,7 +285,7 @@ check_07()
 ''',
         solution='''
 !{GB} tag busybox {REG}/{P}-mine:1
-!{GB} push {REG}/{P}-mine:1
+push(f"{REG}/{P}-mine:1")
 check_07()
 '''),
     *finish(
@@ -271,7 +297,8 @@ registry.wait(10)
 reglog.close()
 shutil.rmtree(regdir)
 shutil.rmtree(ctx)
-shutil.rmtree(cold_root)
+shutil.rmtree(machine_a)
+shutil.rmtree(machine_b)
 print("registry stopped:", registry.returncode)
 '''),
 ]

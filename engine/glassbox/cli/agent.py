@@ -86,7 +86,8 @@ def try_client(argv: list[str]) -> int | None:
     if "--root" in argv:
         i = argv.index("--root")
         root = argv[i + 1] if i + 1 < len(argv) else None
-    if any(a in ("-H", "--host") for a in argv) or set(argv) & _IN_PROCESS or \
+    if any(a in ("-H", "--host") for a in argv) or os.environ.get("GLASSBOX_HOST") or \
+            set(argv) & _IN_PROCESS or \
             _wants_terminal(argv):
         return None
     path = socket_path(root)

@@ -46,6 +46,7 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
     args._out = out
     args._capture = capture
     if engine is None:
+        args.host = args.host or os.environ.get("GLASSBOX_HOST")
         if args.host:
             from ..daemon.client import RemoteEngine  # the CLI as a client of a daemon
             engine = RemoteEngine(args.host)

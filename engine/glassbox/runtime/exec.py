@@ -45,9 +45,12 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
                 os.close(fd)
             raise Conflict(f"Container {container.id} is not running") from None
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
-    master = slave = None
+    console_parent = console_child = None
     if tty:
-        master, slave = os.openpty()
+        # the terminal is opened *inside* the container's devpts (so `tty` can name
+        # it), then its master side is handed back to us over this socket
+        import socket
+        console_parent, console_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     in_fd, out_fd, err_fd = stdio or (0, 1, 2)
     child = os.fork()
     if child == 0:
@@ -55,9 +58,7 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
         try:
             os.close(err_r)
             if tty:
-                os.close(master)
-                for t in (0, 1, 2):
-                    os.dup2(slave, t)
+                console_parent.close()
             else:
                 if not interactive:
                     null = os.open("/dev/null", os.O_RDONLY)
@@ -66,8 +67,8 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
                     os.dup2(in_fd, 0)
                 os.dup2(out_fd, 1)
                 os.dup2(err_fd, 2)
-            code = _enter_and_exec(container, spec, ns_fds, argv, list(env), workdir, user, tty,
-                                   privileged, err_w)
+            code = _enter_and_exec(container, spec, ns_fds, argv, list(env), workdir, user,
+                                   console_child.fileno() if tty else None, privileged, err_w)
         except BaseException as e:  # noqa: BLE001
             try:
                 os.write(err_w, json.dumps({"error": str(e), "code": 125}).encode())
@@ -79,8 +80,15 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
     for _, fd in ns_fds:
         os.close(fd)
     if tty:
-        os.close(slave)
-        _relay_tty(master, child, in_fd if interactive else None, out_fd)
+        import socket
+        console_child.close()
+        try:
+            _, fds, _, _ = socket.recv_fds(console_parent, 16, 1)
+        except OSError:
+            fds = []
+        console_parent.close()
+        if fds:
+            _relay_tty(fds[0], child, in_fd if interactive else None, out_fd)
     _, status = os.waitpid(child, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     err = b""
@@ -94,15 +102,14 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
     return code
 
 
-def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, tty, privileged,
-                    err_w) -> int:
+def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_fd,
+                    privileged, err_w) -> int:
     """In the first child: join cgroup + namespaces, fork into the pid ns, exec."""
-    import fcntl
-    import termios
     from .._sys import real as sys_
     from .._sys.constants import CAPS
     from ..cgroups import open_cgroup
-    from .init import ContainerExit, drop_privileges, find_executable, resolve_user
+    from .init import (ContainerExit, drop_privileges, find_executable, open_console,
+                       resolve_user)
     from .spec import merge_env
     cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
     cg.add(os.getpid())
@@ -121,9 +128,8 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, tty, priv
         os.chdir(workdir or spec.get("cwd") or "/")
         path_var = next((e[5:] for e in full_env if e.startswith("PATH=")), "")
         exe = find_executable(argv[0], path_var)
-        if tty:
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if console_fd is not None:
+            open_console(console_fd)
         drop_privileges(sys_, list(CAPS) if privileged else spec["caps"], u,
                         spec.get("no_new_privs", True))
         os.execve(exe, argv, dict(e.split("=", 1) for e in full_env))
