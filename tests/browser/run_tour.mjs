@@ -45,7 +45,7 @@ const check = (name, ok, detail) => {
 // (the lab is started with expose_app_in_browser); the DOM is used for what a user sees.
 function notebookState() {
   const app = window.jupyterapp;
-  const panel = app && app.shell.currentWidget;
+  const panel = app && [...app.shell.widgets('main')].find((w) => w.content && w.sessionContext);
   if (!panel || !panel.content || !panel.sessionContext) return { ready: false };
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   const code = panel.content.widgets.filter((c) => c.model.type === 'code');
@@ -63,7 +63,7 @@ function notebookState() {
 
 function pageFacts() {
   const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
-  const text = outputs.map((o) => o.innerText).join('\n');
+  const text = outputs.map((o) => o.textContent).join('\n');
   const imgs = [...document.querySelectorAll('.jp-OutputArea-output img')];
   const loaded = imgs.filter((i) => i.complete && i.naturalWidth > 100 && i.naturalHeight > 50);
   return {
@@ -74,7 +74,7 @@ function pageFacts() {
     widgetImages: loaded.filter((i) => i.closest('.jupyter-widgets, .widget-image') ||
                                        i.classList.contains('widget-image')).length,
     sliders: document.querySelectorAll('.jupyter-widgets .widget-slider, .widget-hslider').length,
-    errorBoxes: outputs.filter((o) => o.innerText.includes('Error:')).length,
+    errorBoxes: outputs.filter((o) => o.textContent.includes('Error:')).length,
     tables: document.querySelectorAll('.jp-OutputArea-output table').length,
   };
 }
@@ -95,7 +95,7 @@ try {
   // the notebook is open and its kernel is idle
   await page.waitForFunction(() => {
     const app = window.jupyterapp;
-    const p = app && app.shell.currentWidget;
+    const p = app && [...app.shell.widgets('main')].find((w) => w.content && w.sessionContext);
     const k = p && p.sessionContext && p.sessionContext.session && p.sessionContext.session.kernel;
     return !!(k && k.status === 'idle' && p.content && p.content.widgets.length > 0);
   }, null, { timeout: 90000, polling: 250 });
@@ -143,7 +143,7 @@ try {
   const shot = async (name, cellText, outputSelector) => {
     await page.evaluate(([want, sel]) => {
       const cell = [...document.querySelectorAll('.jp-Cell')]
-        .find((c) => (c.querySelector('.jp-InputArea') || c).innerText.includes(want));
+        .find((c) => (c.querySelector('.jp-InputArea') || c).textContent.includes(want));
       const el = cell && sel ? cell.querySelector(sel) || cell : cell;
       if (el) el.scrollIntoView({ block: 'start' });
     }, [cellText, outputSelector || '']);
@@ -152,6 +152,7 @@ try {
     await page.screenshot({ path: file });
     return file;
   };
+  await page.evaluate(() => window.jupyterapp.shell.collapseLeft());   // room for the notebook
   report.screenshots = [
     await shot('tour.png', '%%dockerfile -t tour:1'),            // build log + layer tree
     await shot('tour-monitor.png', 'c = %container run -d'),     // hog, live chart, sliders
@@ -165,8 +166,9 @@ try {
   if (page) {                       // what the page looked like when it went wrong
     report.atFailure = await page.evaluate(() => ({
       jupyterapp: typeof window.jupyterapp,
-      current: window.jupyterapp && window.jupyterapp.shell.currentWidget &&
-               window.jupyterapp.shell.currentWidget.constructor.name,
+      main: window.jupyterapp && [...window.jupyterapp.shell.widgets('main')]
+        .map((w) => w.title.label),
+      dialogs: [...document.querySelectorAll('.jp-Dialog')].map((d) => d.innerText.slice(0, 200)),
       title: document.title,
     })).catch((err) => String(err));
     report.screenshots = [path.join(out, 'failure.png')];

@@ -165,6 +165,9 @@ def test_tour_runs_in_jupyterlab_in_chromium(gbx, tmp_path):
                 if lab.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("JupyterLab did not start:\n" + _tail(tmp))
                 time.sleep(0.3)
+        # the first /lab page load runs the lab's build check, which holds the server for
+        # seconds; done here, it cannot make the page's theme stylesheet time out
+        urllib.request.urlopen(f"{base}/lab?token={token}", timeout=120).close()
 
         os.makedirs(ARTIFACTS, exist_ok=True)
         node = subprocess.Popen(

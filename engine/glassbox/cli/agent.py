@@ -24,12 +24,12 @@ Without a running agent nothing changes. The agent exits after
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
-import signal
-import socket
 import struct
 import sys
+
+import _socket  # the low-level module: `socket` + `json` would cost the client ~15 ms
 
 SOCKET_NAME = "agent.sock"
 _LEN = struct.Struct("!I")
@@ -53,16 +53,22 @@ def _wants_terminal(argv: list[str]) -> bool:
     return False
 
 
-def _send_msg(sock: socket.socket, obj, fds=()) -> None:
-    data = json.dumps(obj).encode()
+# Messages are length-prefixed ``marshal`` dumps: both ends are the same Python,
+# and the socket is root-only (0600) in the state root.
+_SOL_SOCKET, _SCM_RIGHTS = _socket.SOL_SOCKET, _socket.SCM_RIGHTS
+
+
+def _send_msg(sock, obj, fds=()) -> None:
+    data = marshal.dumps(obj)
     payload = _LEN.pack(len(data)) + data
     if fds:
-        socket.send_fds(sock, [payload], list(fds))
+        sock.sendmsg([payload], [(_SOL_SOCKET, _SCM_RIGHTS,
+                                  struct.pack(f"{len(fds)}i", *fds))])
     else:
         sock.sendall(payload)
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes:
+def _recv_exact(sock, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
@@ -72,8 +78,8 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return buf
 
 
-def _recv_msg(sock: socket.socket):
-    return json.loads(_recv_exact(sock, _LEN.unpack(_recv_exact(sock, _LEN.size))[0]))
+def _recv_msg(sock):
+    return marshal.loads(_recv_exact(sock, _LEN.unpack(_recv_exact(sock, _LEN.size))[0]))
 
 
 # ---- client ------------------------------------------------------------------
@@ -91,7 +97,7 @@ def try_client(argv: list[str]) -> int | None:
             _wants_terminal(argv):
         return None
     path = socket_path(root)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
     except OSError:
@@ -101,20 +107,21 @@ def try_client(argv: list[str]) -> int | None:
         _send_msg(sock, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)},
                   fds=(0, 1, 2))
         child = _recv_msg(sock)["pid"]
-    except (OSError, ConnectionError, ValueError):
+    except (OSError, ConnectionError, ValueError, EOFError):
         sock.close()
         return None
+    import _signal  # `signal` would import `enum`
 
     def forward(signum, _frame):
         try:
             os.kill(child, signum)
         except ProcessLookupError:
             pass
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
-        signal.signal(sig, forward)
+    for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
+        _signal.signal(sig, forward)
     try:
         return int(_recv_msg(sock)["exit"])
-    except (OSError, ConnectionError, ValueError):
+    except (OSError, ConnectionError, ValueError, EOFError):
         return 125
     finally:
         sock.close()
@@ -135,18 +142,20 @@ def _preload() -> None:
             __import__(f"glassbox.cli.cmd_{feature}")
         except ImportError:
             pass
-    _prewarm()
+    _prewarm(network=True)
 
 
-def _serve_one(conn: socket.socket) -> None:
+def _serve_one(conn) -> None:
     """In the forked child: become the CLI for this one request."""
+    import signal
+    import socket
     from .main import main_code
     msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
     length = _LEN.unpack(msg[:_LEN.size])[0]
     body = msg[_LEN.size:]
     while len(body) < length:
         body += conn.recv(length - len(body))
-    req = json.loads(body)
+    req = marshal.loads(body)
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
         os.close(fd)
@@ -179,6 +188,8 @@ def _serve_one(conn: socket.socket) -> None:
 def serve(root: str, idle: float = 600.0) -> None:
     """The agent's loop (single-threaded: it forks for every request)."""
     import selectors
+    import signal
+    import socket
     import time
     os.makedirs(root, exist_ok=True)
     path = socket_path(root)
@@ -241,6 +252,7 @@ def _reap() -> None:
 
 
 def stop_agent(root: str | None = None) -> bool:
+    import signal
     """Ask a running agent to exit (connect-and-close is not enough: SIGTERM by
     the pid that owns the socket, found through /proc/net/unix would be
     fragile — so the agent records its pid next to its socket)."""

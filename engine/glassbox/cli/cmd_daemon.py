@@ -4,11 +4,13 @@ from __future__ import annotations
 
 
 def cmd_daemon(eng, args) -> int:
-    from ..daemon import serve
+    from ..daemon import serve, tcp_listener
     if getattr(eng, "remote", False):
         from ..errors import InvalidArgument
         raise InvalidArgument("glassbox daemon runs the engine itself: drop -H")
-    serve(eng, args.socket, args.group or None)
+    # checked before anything listens: a refused --tcp never opens the unix socket either
+    tcp = tcp_listener(args.tcp, args.tlscacert, args.tlscert, args.tlskey)
+    serve(eng, args.socket, args.group or None, tcp=tcp)
     return 0
 
 
@@ -19,3 +21,11 @@ def register(cmd, sub) -> None:
     p.add_argument("--group", default="glassbox",
                    help="Group allowed to use the socket, if it exists (default glassbox; "
                         "'' for root only)")
+    p.add_argument("--tcp", metavar="HOST:PORT",
+                   help="Also listen on TCP (none by default). Needs the three --tls* files "
+                        "(clients must present a certificate signed by --tlscacert), or "
+                        "127.0.0.1/localhost without TLS (warned: anyone reaching it is root)")
+    p.add_argument("--tlscacert", metavar="FILE",
+                   help="CA certificate that client certificates must be signed by")
+    p.add_argument("--tlscert", metavar="FILE", help="The server's TLS certificate")
+    p.add_argument("--tlskey", metavar="FILE", help="The server's TLS key")

@@ -759,9 +759,10 @@ def _single_threaded() -> bool:
         return False
 
 
-def _prewarm() -> None:
+def _prewarm(network: bool = False) -> None:
     """Import what the shim and the container's init need *before* forking, so
-    each forked shim starts with it loaded (once per process, not per container)."""
+    each forked shim starts with it loaded (once per process, not per container).
+    ``network``: also the netlink code (~200 ms, once) for a container to wire."""
     import socket  # noqa: F401
     import termios  # noqa: F401
     from ..cgroups import _mounts, v1, v2  # noqa: F401
@@ -770,12 +771,23 @@ def _prewarm() -> None:
     from ..runtime.monitor import binary
     _mounts("/proc/self/mountinfo")
     binary()
+    if network:
+        from ..network import manager, netlink  # noqa: F401
+        netlink.preload()
+
+
+def _needs_network(cdir: str) -> bool:
+    try:
+        return cstate.read_json(os.path.join(cdir, "config.json"))["Spec"].get(
+            "network_ready", False)
+    except (OSError, ValueError, KeyError):
+        return False
 
 
 def launch_shim(cdir: str, status_w: int, attach: tuple) -> None:
     """Start the shim detached from the caller (its own session, not our child)."""
     if _single_threaded():
-        _prewarm()
+        _prewarm(network=_needs_network(cdir))
         pid = os.fork()
         if pid == 0:
             try:

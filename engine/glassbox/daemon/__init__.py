@@ -11,6 +11,12 @@ all see and make the same containers::
     DOCKER_HOST=unix:///tmp/gbx.sock docker run --rm busybox echo hi
     curl --unix-socket /tmp/gbx.sock http://localhost/v1.43/containers/json
 
+No TCP unless asked: ``--tcp HOST:PORT --tlscacert ca.pem --tlscert cert.pem
+--tlskey key.pem`` serves TLS and requires client certificates signed by the
+CA (``DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=dir``); ``--tcp 127.0.0.1:PORT``
+alone serves plain HTTP on loopback with a loud warning; any other host
+without TLS is refused.
+
 Modules
     :mod:`.server`      aiohttp app, version negotiation, errors, the socket
     :mod:`.translate`   API JSON <-> CreateOptions / summaries / stats (pure)
@@ -24,4 +30,5 @@ Modules
 Shown in the course notebook on the Docker architecture (client, host, registry).
 """
 
-from .server import API_VERSION, DEFAULT_SOCKET, MIN_API_VERSION, serve  # noqa: F401
+from .server import (API_VERSION, DEFAULT_SOCKET, MIN_API_VERSION, serve,  # noqa: F401
+                     tcp_listener)

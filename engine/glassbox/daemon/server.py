@@ -11,6 +11,13 @@ range is served. Engine errors become Docker's JSON errors::
 The Engine's calls block (they read state files, fork shims, wait for
 processes): they run in a thread pool (:meth:`Daemon.run`) so one slow pull
 never stalls the ``docker ps`` of someone else.
+
+Who may talk to the daemon is who may talk to its socket — and that is root
+on the host (a container with ``-v /:/host`` is root on the host). So there is
+no TCP listener unless asked for with ``--tcp HOST:PORT`` (see
+:func:`tcp_listener`): with ``--tlscacert/--tlscert/--tlskey`` it speaks TLS
+and *requires* a client certificate signed by that CA (dockerd's
+``--tlsverify``); without TLS only loopback is accepted, with a loud warning.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import os
 import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
 from .translate import version_tuple
@@ -34,6 +42,85 @@ DEFAULT_SOCKET = "/run/glassbox.sock"
 MAX_JSON_BODY = 4 << 20     # JSON requests; archives (build, load) are streamed
 
 log = logging.getLogger("glassbox.daemon")
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+
+
+@dataclass(frozen=True)
+class TcpListener:
+    """Where and how to listen on TCP (``ssl`` is None for plain loopback HTTP)."""
+    host: str
+    port: int
+    ssl: object = None
+    warning: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"tcp://{self.host}:{self.port}"
+
+
+def parse_tcp(spec: str) -> tuple[str, int]:
+    """``HOST:PORT`` (or ``tcp://HOST:PORT``) -> ``(host, port)``; both required."""
+    s = spec[len("tcp://"):] if spec.startswith("tcp://") else spec
+    host, sep, port = s.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidArgument(f"invalid --tcp {spec!r}: expected HOST:PORT, e.g. "
+                              "127.0.0.1:2376")
+    return host, int(port)
+
+
+def tls_context(cacert: str, cert: str, key: str):
+    """A server TLS context that demands a client certificate signed by ``cacert``."""
+    import ssl
+    for flag, path in (("--tlscacert", cacert), ("--tlscert", cert), ("--tlskey", key)):
+        if not os.path.isfile(path):
+            raise InvalidArgument(f"{flag} {path}: no such file")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        ctx.load_cert_chain(cert, key)
+        ctx.load_verify_locations(cafile=cacert)
+    except (ssl.SSLError, OSError) as e:
+        raise InvalidArgument(f"cannot use the TLS files (--tlscert {cert}, --tlskey {key}, "
+                              f"--tlscacert {cacert}): {e}") from None
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def tcp_listener(spec: str | None, tlscacert: str | None = None, tlscert: str | None = None,
+                 tlskey: str | None = None) -> TcpListener | None:
+    """Check the ``--tcp``/``--tls*`` flags *before* anything listens.
+
+    * no ``--tcp``: None (unix socket only); TLS flags alone are an error;
+    * all three TLS files: TLS with client-certificate verification, any host;
+    * no TLS: only 127.0.0.1/localhost, and a warning to print loudly —
+      anyone who can reach the port is root on this host;
+    * some but not all TLS files, or another host without TLS: InvalidArgument.
+    """
+    tls = [x for x in (tlscacert, tlscert, tlskey) if x]
+    if spec is None:
+        if tls:
+            raise InvalidArgument("--tlscacert/--tlscert/--tlskey need --tcp HOST:PORT")
+        return None
+    host, port = parse_tcp(spec)
+    if tls and len(tls) != 3:
+        raise InvalidArgument("TLS needs all three of --tlscacert, --tlscert and --tlskey "
+                              "(the CA that signs client certificates, the server's "
+                              "certificate and its key)")
+    if tls:
+        return TcpListener(host, port, tls_context(tlscacert, tlscert, tlskey))
+    if host not in LOOPBACK_HOSTS:
+        raise InvalidArgument(
+            f"refusing to serve the API without TLS on {host}:{port}: whoever reaches it "
+            "is root on this host. Give --tlscacert, --tlscert and --tlskey (clients "
+            "must then present a certificate signed by that CA), or listen on "
+            f"127.0.0.1:{port}")
+    warning = (f"WARNING: the Docker Engine API is served WITHOUT TLS on tcp://{host}:{port}. "
+               "Any local user or process that can connect to it is root on this host. "
+               "Use the unix socket, or --tlscacert/--tlscert/--tlskey.")
+    return TcpListener(host, port, None, warning)
 
 
 def http_status(e: BaseException) -> int:
@@ -209,7 +296,8 @@ def _secure_socket(path: str, group: str | None) -> str:
     return note
 
 
-async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None) -> None:
+async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None,
+                      tcp: TcpListener | None = None) -> None:
     from aiohttp import web
     d = Daemon(eng)
     app = build_app(d)
@@ -225,6 +313,18 @@ async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None
     note = _secure_socket(path, group)
     log.warning("glassbox daemon: serving the Docker Engine API %s (min %s) on unix://%s "
                 "(%s); state root %s", API_VERSION, MIN_API_VERSION, path, note, eng.root)
+    if tcp is not None:
+        try:
+            await web.TCPSite(runner, tcp.host, tcp.port, ssl_context=tcp.ssl,
+                              reuse_address=True).start()
+        except OSError as e:
+            await runner.cleanup()
+            _unlink(path)
+            raise Conflict(f"cannot listen on {tcp.url}: {e.strerror or e}") from None
+        if tcp.warning:
+            _loud(tcp.warning)
+        log.warning("glassbox daemon: also serving on %s (%s)", tcp.url,
+                    "TLS, client certificates required" if tcp.ssl else "plain HTTP, loopback")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -239,15 +339,29 @@ async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None
             raw.close()
         await d.hub.shutdown()
         await runner.cleanup()
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        _unlink(path)
         d.pool.shutdown(wait=False, cancel_futures=True)
 
 
-def serve(eng, path: str = DEFAULT_SOCKET, group: str | None = "glassbox") -> None:
-    """Run the daemon in the foreground until SIGTERM/SIGINT."""
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _loud(msg: str) -> None:
+    """A warning nobody can miss: straight to stderr, framed, whatever the log level."""
+    import sys
+    bar = "!" * 78
+    sys.stderr.write(f"{bar}\n{msg}\n{bar}\n")
+    sys.stderr.flush()
+
+
+def serve(eng, path: str = DEFAULT_SOCKET, group: str | None = "glassbox",
+          tcp: TcpListener | None = None) -> None:
+    """Run the daemon in the foreground until SIGTERM/SIGINT (``tcp``: see
+    :func:`tcp_listener`, which checks the flags before anything listens)."""
     logging.basicConfig(level=os.environ.get("GLASSBOX_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve_async(eng, path, group))
+    asyncio.run(serve_async(eng, path, group, tcp=tcp))

@@ -1,0 +1,181 @@
+from common import code, exercise, finish, header, md, setup
+
+SLUG = "10-networks"
+
+CELLS = [
+    *header(
+        10, "Networks: containers talking to each other", "Redes: containers conversando entre si",
+        ["Create a network and put an app container and a database container on it.",
+         "Let the app reach the database **by name**.",
+         "Draw the bridge, the veth pairs and the addresses from the live state."],
+        ["Criar uma rede e colocar nela um container de aplicação e um de banco de dados.",
+         "Fazer a aplicação alcançar o banco **pelo nome**.",
+         "Desenhar a bridge, os pares veth e os endereços a partir do estado ao vivo."],
+        ["network"],
+        quote_pt="""
+Tanto o Docker Host e o Docker Host possui a feature de **Network** que garante a
+comunicação entre containers. Um container é um processo, e precisa de uma forma de se
+comunicar com outro container (exemplo: container A está rodando uma aplicação que
+necessita conectar num banco de dados que está no container B), e é no **network** que o
+Docker permite esta comunicação.
+""",
+        quote_en="""
+The Docker Host has the **Network** feature, which makes communication between containers
+possible. A container is a process and needs a way to talk to another container (for
+example: container A runs an application that must connect to a database in container B),
+and the **network** is where Docker allows that communication.
+"""),
+    *setup("nb10"),
+    md("""
+## Alone, a container cannot reach anyone
+
+By default a glassbox container has its own network namespace with only `lo` (notebook 01).
+""", """
+## Sozinho, um container não alcança ninguém
+
+Por padrão um container do glassbox tem seu próprio namespace de rede, só com `lo`
+(notebook 01).
+"""),
+    code('''
+!{GB} run --rm busybox ip -o addr
+'''),
+    md("""
+## A network
+
+`network create` makes a Linux **bridge** (a virtual switch) on the host with a subnet.
+Each container on the network gets a **veth pair**: one end, `eth0`, inside the container's
+namespace with an address; the other end plugged into the bridge.
+""", """
+## Uma rede
+
+O `network create` cria uma **bridge** Linux (um switch virtual) no host, com uma sub-rede.
+Cada container na rede ganha um **par veth**: uma ponta, `eth0`, dentro do namespace do
+container, com um endereço; a outra ponta ligada na bridge.
+"""),
+    code('''
+!{GB} network create {P}-net
+net = eng.networks.inspect(P + "-net")
+print("bridge", net.bridge, "subnet", net.subnet, "gateway", net.gateway)
+!ip -br addr show {net.bridge}
+'''),
+    md("""
+## The database container (B) and the app container (A)
+
+"B" stands in for a database: busybox's `httpd` serving a record on port 8080. It joins the
+network with the alias `db`. "A", the app, asks `http://db:8080/` — by name.
+""", """
+## O container do banco (B) e o da aplicação (A)
+
+O "B" faz o papel de um banco de dados: o `httpd` da busybox servindo um registro na porta
+8080. Ele entra na rede com o apelido `db`. O "A", a aplicação, pede `http://db:8080/` —
+pelo nome.
+"""),
+    code('''
+!{GB} run -d --name {P}-db --network {P}-net --network-alias db busybox sh -c 'mkdir -p /srv && echo "{{\\"user\\": \\"ana\\", \\"balance\\": 42}}" > /srv/record.json && exec httpd -f -p 8080 -h /srv'
+!{GB} run -d --name {P}-app --network {P}-net busybox sleep 600
+time.sleep(0.3)
+!{GB} exec {P}-app wget -qO- http://db:8080/record.json
+'''),
+    md("""
+How did `db` become an address? glassbox writes the network's members into each
+container's `/etc/hosts` (Docker uses a small DNS server; the effect is the same):
+""", """
+Como `db` virou um endereço? O glassbox escreve os membros da rede no `/etc/hosts` de cada
+container (o Docker usa um pequeno servidor DNS; o efeito é o mesmo):
+"""),
+    code('''
+!{GB} exec {P}-app cat /etc/hosts
+!{GB} exec {P}-app ip -o -4 addr show eth0
+'''),
+    md("""
+The picture, from the live state: the network's endpoints (`eng.networks.inspect`) and the
+host's links (`ip -o link`: each host-side veth says `master <bridge>`).
+""", """
+A figura, a partir do estado ao vivo: os endpoints da rede (`eng.networks.inspect`) e os
+links do host (`ip -o link`: cada veth do lado do host diz `master <bridge>`).
+"""),
+    code('''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+net = eng.networks.inspect(P + "-net")
+links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()
+on_bridge = {l.split(":")[1].strip().split("@")[0] for l in links if f"master {net.bridge} " in l}
+eps = sorted(net.endpoints.values(), key=lambda e: e.name)
+fig, ax = plt.subplots(figsize=(10, 4))
+ax.add_patch(FancyBboxPatch((0.3, 0.05), 0.4, 0.16, boxstyle="round,pad=0.01", fc="#e8f0fe", ec="#4a6fa5"))
+ax.text(0.5, 0.13, f"bridge {net.bridge}\\n{net.gateway}/{net.prefixlen} (gateway)", ha="center", va="center", fontsize=9)
+ax.text(0.02, 0.13, "host", fontsize=10, weight="bold")
+for i, ep in enumerate(eps):
+    x = 0.18 + i * (0.64 / max(1, len(eps) - 1)) if len(eps) > 1 else 0.5
+    ax.add_patch(FancyBboxPatch((x - 0.14, 0.62), 0.28, 0.3, boxstyle="round,pad=0.01", fc="#fff4d6", ec="#c99a2e"))
+    names = ", ".join([ep.name] + [a for a in ep.aliases if a != ep.name])
+    ax.text(x, 0.84, f"container {names}", ha="center", fontsize=9, weight="bold")
+    ax.text(x, 0.72, f"{ep.ifname}  {ep.ip}/{ep.prefixlen}\\n{ep.mac}", ha="center", fontsize=8, family="monospace")
+    ok = "✓ on bridge" if ep.host_ifname in on_bridge else "?"
+    ax.plot([x, x], [0.62, 0.21], color="#2e7d32", lw=2)
+    ax.text(x + 0.01, 0.42, f"veth\\n{ep.host_ifname}\\n{ok}", fontsize=7.5, family="monospace")
+ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_axis_off()
+ax.set_title(f"network {net.name}  {net.subnet}", fontsize=10)
+plt.show()
+!ip -o link | grep {net.bridge} | cut -d' ' -f2,9
+'''),
+    md("""
+A container **not** on the network cannot reach `db` — isolation is the default; you
+choose who talks to whom:
+""", """
+Um container **fora** da rede não alcança o `db` — isolamento é o padrão; você escolhe
+quem fala com quem:
+"""),
+    code('''
+db_ip = net.endpoints[eng.containers.get(P + "-db").id].ip
+out = eng.run("busybox", ["wget", "-T", "2", "-qO-", f"http://{db_ip}:8080/record.json"], auto_remove=True)
+print(f"wget http://{db_ip}:8080/ from outside the network → exit {out.exit_code}:", out.stderr.decode().strip())
+'''),
+    *exercise(
+        "What is the IP address of the `db` container on `nb10-net`? Find it **from inside "
+        "the app container** (e.g. `nslookup`/`ping -c1 db`, or `cat /etc/hosts`) and put it "
+        "in `answer` as a string.",
+        "Qual é o endereço IP do container `db` na `nb10-net`? Descubra **de dentro do "
+        "container app** (por exemplo `ping -c1 db` ou `cat /etc/hosts`) e coloque em "
+        "`answer` como string.",
+        attempt='''
+answer = None   # your code here
+''',
+        check_fn='''
+def check_10():
+    db = eng.containers.get(P + "-db").id
+    want = eng.networks.inspect(P + "-net").endpoints[db].ip
+    if not isinstance(answer, str):
+        return check(False, "", "answer should be an address string like '172.20.0.2'")
+    check(answer.strip() == want, f"db is {want} on {P}-net",
+          f"{answer.strip()!r} is not db's address; look for the line with 'db' in the app's /etc/hosts")
+check_10()
+''', check_fn_pt='''
+def check_10():
+    db = eng.containers.get(P + "-db").id
+    want = eng.networks.inspect(P + "-net").endpoints[db].ip
+    if not isinstance(answer, str):
+        return check(False, "", "answer deve ser um endereço como '172.20.0.2'")
+    check(answer.strip() == want, f"db é {want} na {P}-net",
+          f"{answer.strip()!r} não é o endereço do db; procure a linha com 'db' no /etc/hosts do app")
+check_10()
+''',
+        solution='''
+hosts = subprocess.run([GB, "exec", P + "-app", "cat", "/etc/hosts"], capture_output=True, text=True).stdout
+answer = next(line.split()[0] for line in hosts.splitlines() if "db" in line.split()[1:])
+check_10()
+'''),
+    *finish(
+        "Removing the containers deletes their veth pairs; removing the network deletes the "
+        "bridge.",
+        "Remover os containers apaga os pares veth; remover a rede apaga a bridge.",
+        extra_code='''
+bridge = eng.networks.inspect(P + "-net").bridge
+'''),
+    code('''
+print("bridge still on the host?", os.path.exists(f"/sys/class/net/{bridge}"))
+''', '''
+print("a bridge ainda está no host?", os.path.exists(f"/sys/class/net/{bridge}"))
+'''),
+]
