@@ -9,7 +9,7 @@ export GLASSBOX_ROOT ?= /var/lib/glassbox
 
 DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils
 
-.PHONY: lab test setup debs venv base-image bench clean-venv
+.PHONY: lab test setup debs venv base-image browser bench clean-venv
 
 setup: debs venv base-image
 
@@ -42,10 +42,14 @@ $(IPY_CFG):
 	@mkdir -p $(dir $@)
 	@echo "c.InteractiveShellApp.extensions = ['glassbox']" > $@
 
+# headless chromium + playwright-core for the browser reality check (tests/browser)
+browser:
+	@scripts/setup-browser.sh
+
 lab: setup $(IPY_CFG)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
 
-test: setup
+test: setup browser
 	$(VPY) -m pytest -q -ra tests
 
 bench: setup

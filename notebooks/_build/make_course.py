@@ -70,6 +70,16 @@ def main(argv) -> int:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     with open(path, "w") as f:
                         f.write(text)
+    # both languages: same cells (ids and kinds) in the same order
+    for en in sorted(os.listdir(os.path.join(NOTEBOOKS, "en"))):
+        pt = os.path.join(NOTEBOOKS, "pt-BR", en)
+        if not en.endswith(".ipynb") or not os.path.exists(pt):
+            continue
+        a = nbformat.read(os.path.join(NOTEBOOKS, "en", en), 4)
+        b = nbformat.read(pt, 4)
+        if [(c.id, c.cell_type) for c in a.cells] != [(c.id, c.cell_type) for c in b.cells]:
+            print("en and pt-BR differ in their cells:", en)
+            return 1
     if check and stale:
         print("out of date (run notebooks/_build/make_course.py):", *stale, sep="\n  ")
         return 1

@@ -170,6 +170,9 @@ def test_tour_runs_in_jupyterlab_in_chromium(gbx, tmp_path):
         urllib.request.urlopen(f"{base}/lab?token={token}", timeout=120).close()
 
         os.makedirs(ARTIFACTS, exist_ok=True)
+        for old in os.listdir(ARTIFACTS):          # no stale screenshot can pass for a new one
+            if old.endswith(".png"):
+                os.unlink(os.path.join(ARTIFACTS, old))
         node = subprocess.Popen(
             [NODE, os.path.join(HERE, "run_tour.mjs"),
              "--url", f"{base}/lab/tree/00-tour.ipynb?token={token}",

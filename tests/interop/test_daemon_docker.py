@@ -26,13 +26,13 @@ needs_docker = pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI
 
 
 class Daemon:
-    def __init__(self, gbx, path):
+    def __init__(self, gbx, path, *args):
         self.gbx, self.path = gbx, path
         self.url = "unix://" + path
         self.env = dict(gbx.env, DOCKER_HOST=self.url, DOCKER_CONFIG=os.path.join(
             os.path.dirname(path), "docker-config"))
         self.log = open(os.path.join(os.path.dirname(path), "daemon.log"), "w+")
-        self.proc = gbx.popen("daemon", "--socket", path, stdout=self.log,
+        self.proc = gbx.popen("daemon", "--socket", path, *args, stdout=self.log,
                               stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while True:

@@ -13,8 +13,6 @@ code. Imports stay inside the functions: ``glassbox run`` never pays for them.
 
 from __future__ import annotations
 
-PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}  # name → driver
-
 
 def _kv(items, what: str) -> dict[str, str]:
     from ..errors import InvalidArgument
@@ -41,91 +39,26 @@ def _filters(specs) -> dict[str, list[str]]:
     return out
 
 
-def _rfc3339(ts: float) -> str:
-    import time
-    if not ts:
-        return "0001-01-01T00:00:00Z"
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + \
-        f".{int(ts % 1 * 1e9):09d}Z"
-
-
+# ---- Docker-shaped documents (shared with the daemon: glassbox.network.docs) -------
 def _endpoint_id(network_id: str, container_id: str) -> str:
-    """A stable 64-hex endpoint id (Docker shows one per attachment)."""
-    import hashlib
-    return hashlib.sha256(f"{network_id}:{container_id}".encode()).hexdigest()
-
-
-# ---- Docker-shaped documents ------------------------------------------------------
-def network_doc(net) -> dict:
-    """Docker's ``network inspect`` document for a :class:`~glassbox.network.Network`."""
-    containers = {}
-    for cid, ep in sorted(net.endpoints.items()):
-        containers[cid] = {"Name": ep.name, "EndpointID": _endpoint_id(net.id, cid),
-                           "MacAddress": ep.mac, "IPv4Address": f"{ep.ip}/{ep.prefixlen}",
-                           "IPv6Address": ""}
-    options = {"com.docker.network.bridge.name": net.bridge}
-    if net.default:
-        options.update({"com.docker.network.bridge.default_bridge": "true",
-                        "com.docker.network.bridge.enable_icc": "true"})
-    return {"Name": net.name, "Id": net.id, "Created": _rfc3339(net.created),
-            "Scope": "local", "Driver": net.driver, "EnableIPv6": False,
-            "IPAM": {"Driver": "default", "Options": {},
-                     "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
-            "Internal": bool(net.internal), "Attachable": False, "Ingress": False,
-            "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
-            "Containers": containers, "Options": options, "Labels": dict(net.labels)}
-
-
-def predefined_doc(root: str, name: str) -> dict:
-    """``host``/``none`` (and ``bridge`` before its first use): no record, no device."""
-    from ..network.manager import predefined_id
-    return {"Name": name, "Id": predefined_id(root, name), "Created": _rfc3339(0),
-            "Scope": "local", "Driver": PREDEFINED[name], "EnableIPv6": False,
-            "IPAM": {"Driver": "default", "Options": None, "Config": []},
-            "Internal": False, "Attachable": False, "Ingress": False,
-            "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": {},
-            "Options": {}, "Labels": {}}
+    from ..network.docs import endpoint_id
+    return endpoint_id(network_id, container_id)
 
 
 def network_docs(eng) -> list[dict]:
     """Every network of the engine's root, pre-defined ones included, sorted by name."""
-    docs = [network_doc(n) for n in eng.networks.list()]
-    have = {d["Name"] for d in docs}
-    docs += [predefined_doc(eng.networks.root, n) for n in PREDEFINED if n not in have]
-    return sorted(docs, key=lambda d: d["Name"])
+    from ..network.docs import network_docs as docs
+    return docs(eng.networks)
 
 
 def _inspect_one(eng, ref: str) -> dict:
-    from ..errors import NotFound
-    try:
-        return network_doc(eng.networks.inspect(ref))
-    except NotFound:
-        for d in network_docs(eng):
-            if d["Name"] == ref or d["Id"] == ref:
-                return d
-        raise
+    from ..network.docs import find_doc
+    return find_doc(eng.networks, ref)
 
 
 def _match(doc: dict, filters: dict[str, list[str]]) -> bool:
-    for key, values in filters.items():
-        if key == "name" and not any(v in doc["Name"] for v in values):
-            return False
-        if key == "id" and not any(doc["Id"].startswith(v) for v in values):
-            return False
-        if key == "driver" and doc["Driver"] not in values:
-            return False
-        if key == "scope" and doc["Scope"] not in values:
-            return False
-        if key == "type":
-            kind = "builtin" if doc["Name"] in PREDEFINED else "custom"
-            if kind not in values:
-                return False
-        if key == "label":
-            for v in values:
-                k, sep, want = v.partition("=")
-                if k not in doc["Labels"] or (sep and doc["Labels"][k] != want):
-                    return False
-    return True
+    from ..network.docs import matches
+    return matches(doc, filters)
 
 
 def network_rows(eng, filters=None) -> list[dict]:
@@ -189,6 +122,7 @@ def cmd_network_inspect(eng, args) -> int:
 
 def cmd_network_rm(eng, args) -> int:
     from ..errors import Conflict
+    from ..network.docs import PREDEFINED
     from .commands import _each
 
     def rm(ref):

@@ -23,7 +23,7 @@ import tempfile
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
 from .server import json_response, qbool
-from .translate import image_summary, parse_filters
+from .translate import build_stream, image_summary, parse_filters
 
 MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)
 
@@ -351,7 +351,13 @@ async def build(d, request):
             for name, val in opts.items():
                 if name in params:
                     kw[name] = val
-            out = (lambda ev: None) if quiet else emit
+            def out(ev):
+                if quiet:
+                    return
+                if isinstance(ev, dict) and "type" in ev:
+                    ev = build_stream(ev)
+                if ev is not None:
+                    emit(ev)
             for cb in ("progress", "on_output", "output"):
                 if cb in params:
                     kw[cb] = out

@@ -313,10 +313,14 @@ async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None
     note = _secure_socket(path, group)
     log.warning("glassbox daemon: serving the Docker Engine API %s (min %s) on unix://%s "
                 "(%s); state root %s", API_VERSION, MIN_API_VERSION, path, note, eng.root)
+    tls_server = None
     if tcp is not None:
         try:
-            await web.TCPSite(runner, tcp.host, tcp.port, ssl_context=tcp.ssl,
-                              reuse_address=True).start()
+            if tcp.ssl is not None:   # TLS by hand: see .tls (half-close must survive)
+                from .tls import start_tls_server
+                tls_server = await start_tls_server(tcp.host, tcp.port, tcp.ssl, runner)
+            else:
+                await web.TCPSite(runner, tcp.host, tcp.port, reuse_address=True).start()
         except OSError as e:
             await runner.cleanup()
             _unlink(path)
@@ -335,6 +339,8 @@ async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None
         await stop.wait()
     finally:
         log.warning("glassbox daemon: shutting down")
+        if tls_server is not None:
+            tls_server.close()
         for raw in list(d.hijacked):
             raw.close()
         await d.hub.shutdown()
@@ -364,4 +370,20 @@ def serve(eng, path: str = DEFAULT_SOCKET, group: str | None = "glassbox",
     :func:`tcp_listener`, which checks the flags before anything listens)."""
     logging.basicConfig(level=os.environ.get("GLASSBOX_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(serve_async(eng, path, group, tcp=tcp))
+    spawner = None
+    if _single_threaded():   # fork the shim launcher before any thread exists (.spawner)
+        from .spawner import Spawner
+        spawner = Spawner.start()
+        spawner.install()
+    try:
+        asyncio.run(serve_async(eng, path, group, tcp=tcp))
+    finally:
+        if spawner is not None:
+            spawner.close()
+
+
+def _single_threaded() -> bool:
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False

@@ -6,7 +6,7 @@ import asyncio
 import os
 import platform
 
-from ..errors import GlassboxError, InvalidArgument, NotFound
+from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
 from .server import json_response, API_VERSION, MIN_API_VERSION, qbool, read_json
 from .translate import parse_filters
 
@@ -262,53 +262,20 @@ def _networks(d):
         raise GlassboxError(f"networks are not available in this glassbox ({e})") from None
 
 
-def _network_doc(n) -> dict:
-    import time
-    pool = n.pool
-    subnet = str(getattr(pool, "subnet", "") or getattr(n, "subnet", ""))
-    gw = str(getattr(pool, "gateway", "") or "")
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.created or 0))
-    containers = {}
-    for cid, ep in (n.endpoints or {}).items():
-        containers[cid] = {"Name": ep.name, "EndpointID": ep.host_ifname,
-                           "MacAddress": ep.mac, "IPv4Address": f"{ep.ip}/{ep.prefixlen}",
-                           "IPv6Address": ""}
-    return {"Name": n.name, "Id": n.id, "Created": created, "Scope": "local",
-            "Driver": n.driver, "EnableIPv6": False,
-            "IPAM": {"Driver": "default", "Options": {},
-                     "Config": [{"Subnet": subnet, "Gateway": gw}] if subnet else []},
-            "Internal": bool(n.internal), "Attachable": True, "Ingress": False,
-            "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": containers,
-            "Options": {"com.docker.network.bridge.name": n.bridge}, "Labels": n.labels or {}}
-
-
-def _fixed_networks() -> list[dict]:
-    return [{"Name": name, "Id": name, "Created": "0001-01-01T00:00:00Z", "Scope": "local", "Driver": name,
-             "EnableIPv6": False, "IPAM": {"Driver": "default", "Config": []},
-             "Internal": False, "Attachable": False, "Ingress": False, "Containers": {},
-             "Options": {}, "Labels": {}} for name in ("host", "none")]
-
-
 async def network_list(d, request):
-    from aiohttp import web
+    """``GET /networks``: every network, ``bridge``/``host``/``none`` included —
+    the same documents as ``glassbox network ls`` (:mod:`glassbox.network.docs`)."""
+    from ..network.docs import matches, network_docs
     nm = _networks(d)
     filters = parse_filters(request.query.get("filters"))
-    nets = [_network_doc(n) for n in await d.run(nm.list)] + _fixed_networks()
-    if "name" in filters:
-        nets = [n for n in nets if any(v in n["Name"] for v in filters["name"])]
-    if "id" in filters:
-        nets = [n for n in nets if any(n["Id"].startswith(v) for v in filters["id"])]
-    return json_response(nets)
+    docs = await d.run(network_docs, nm)
+    return json_response([n for n in docs if matches(n, filters)])
 
 
 async def network_inspect(d, request):
-    from aiohttp import web
+    from ..network.docs import find_doc
     nm = _networks(d)
-    name = request.match_info["id"]
-    for n in _fixed_networks():
-        if name == n["Name"]:
-            return json_response(n)
-    return json_response(_network_doc(await d.run(nm.inspect, name)))
+    return json_response(await d.run(find_doc, nm, request.match_info["id"]))
 
 
 async def network_create(d, request):
@@ -327,7 +294,11 @@ async def network_create(d, request):
 
 async def network_remove(d, request):
     from aiohttp import web
+    from ..network.docs import PREDEFINED
     nm = _networks(d)
+    if request.match_info["id"] in PREDEFINED:
+        raise Conflict(f"{request.match_info['id']} is a pre-defined network and cannot be "
+                       "removed")
     await d.run(nm.remove, request.match_info["id"])
     return web.Response(status=204)
 

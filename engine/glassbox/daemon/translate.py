@@ -41,22 +41,50 @@ def _int(v, field: str) -> int | None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         raise InvalidArgument(f"{field} must be a number")
-    return int(v)
+    try:
+        return int(v)
+    except (OverflowError, ValueError):
+        raise InvalidArgument(f"{field} must be a finite number") from None
+
+
+def _str(v, field: str) -> str | None:
+    """An optional string field (null and "" -> None)."""
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise InvalidArgument(f"{field} must be a string")
+    return v
+
+
+def _obj(v, field: str) -> dict:
+    """An optional JSON object (null -> {})."""
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise InvalidArgument(f"{field} must be an object")
+    return v
 
 
 def _mount_spec(m: dict) -> str:
     """HostConfig.Mounts entry -> a ``--mount`` spec string."""
     if not isinstance(m, dict) or not m.get("Target"):
         raise InvalidArgument("each HostConfig.Mounts entry needs a Target")
-    parts = [f"type={m.get('Type') or 'volume'}"]
-    if m.get("Source"):
-        parts.append(f"source={m['Source']}")
-    parts.append(f"target={m['Target']}")
+    typ = _str(m.get("Type"), "Mounts.Type") or "volume"
+    source = _str(m.get("Source"), "Mounts.Source")
+    target = _str(m.get("Target"), "Mounts.Target")
+    for what, val in (("Type", typ), ("Source", source), ("Target", target)):
+        if val and "," in val:   # it would smuggle options into the --mount spec
+            raise InvalidArgument(f"Mounts.{what} {val!r}: ',' is not allowed")
+    parts = [f"type={typ}"]
+    if source:
+        parts.append(f"source={source}")
+    parts.append(f"target={target}")
     if m.get("ReadOnly"):
         parts.append("readonly")
-    topts = m.get("TmpfsOptions") or {}
-    if topts.get("SizeBytes"):
-        parts.append(f"tmpfs-size={int(topts['SizeBytes'])}")
+    size = _int(_obj(m.get("TmpfsOptions"), "Mounts.TmpfsOptions").get("SizeBytes"),
+                "Mounts.TmpfsOptions.SizeBytes")
+    if size:
+        parts.append(f"tmpfs-size={size}")
     return ",".join(parts)
 
 
@@ -70,9 +98,15 @@ def _publish_specs(bindings) -> list[str]:
     for port, binds in bindings.items():
         cport, _, proto = str(port).partition("/")
         suffix = f"/{proto}" if proto and proto != "tcp" else ""
+        if binds is not None and not isinstance(binds, list):
+            raise InvalidArgument(f"HostConfig.PortBindings[{port!r}] must be a list of "
+                                  "{HostIp, HostPort} objects")
         for b in binds or [{}]:
-            b = b or {}
-            ip, hp = b.get("HostIp") or "", b.get("HostPort") or ""
+            b = _obj(b, f"HostConfig.PortBindings[{port!r}] entry")
+            ip = _str(b.get("HostIp"), "HostIp") or ""
+            hp = b.get("HostPort")
+            hp = str(_int(hp, "HostPort")) if isinstance(hp, (int, float)) else \
+                (_str(hp, "HostPort") or "")
             if ip:
                 out.append(f"{ip}:{hp}:{cport}{suffix}")
             elif hp:
@@ -87,7 +121,9 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
     if not isinstance(body, dict):
         raise InvalidArgument("the request body must be a JSON object (a container config)")
     image = body.get("Image")
-    if not image or not isinstance(image, str):
+    if image is not None and not isinstance(image, str):
+        raise InvalidArgument("Image must be a string (an image reference)")
+    if not image:
         raise InvalidArgument("config is missing the Image to create the container from")
     hc = body.get("HostConfig")
     hc = {} if hc is None else hc
@@ -103,17 +139,22 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
     mem_swap = _int(hc.get("MemorySwap"), "HostConfig.MemorySwap")
     pids = _int(hc.get("PidsLimit"), "HostConfig.PidsLimit")
     nano = _int(hc.get("NanoCpus"), "HostConfig.NanoCpus")
-    network = hc.get("NetworkMode") or None
+    network = _str(hc.get("NetworkMode"), "HostConfig.NetworkMode")
     if network == "default":
         network = None
     aliases: list[str] = []
-    endpoints = ((body.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
-    if isinstance(endpoints, dict):
-        for net, ep in endpoints.items():
-            if network in (None, net) or len(endpoints) == 1:
-                aliases += _list((ep or {}).get("Aliases"), "Aliases")
-                if network is None and net not in ("bridge", "default"):
-                    network = net
+    endpoints = _obj(_obj(body.get("NetworkingConfig"), "NetworkingConfig")
+                     .get("EndpointsConfig"), "NetworkingConfig.EndpointsConfig")
+    for net, ep in endpoints.items():
+        ep = _obj(ep, f"NetworkingConfig.EndpointsConfig[{net!r}]")
+        if network in (None, net) or len(endpoints) == 1:
+            aliases += _list(ep.get("Aliases"), "Aliases")
+            if network is None and net not in ("bridge", "default"):
+                network = net
+    exposed = _obj(body.get("ExposedPorts"), "ExposedPorts")
+    mounts = hc.get("Mounts") or []
+    if not isinstance(mounts, list):
+        raise InvalidArgument("HostConfig.Mounts must be a list")
     stop_timeout = _int(body.get("StopTimeout"), "StopTimeout")
     return CreateOptions(
         image=image,
@@ -121,9 +162,9 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         name=name or None,
         entrypoint=entrypoint,
         env=_list(body.get("Env"), "Env"),
-        workdir=body.get("WorkingDir") or None,
-        user=body.get("User") or None,
-        hostname=body.get("Hostname") or None,
+        workdir=_str(body.get("WorkingDir"), "WorkingDir"),
+        user=_str(body.get("User"), "User"),
+        hostname=_str(body.get("Hostname"), "Hostname"),
         tty=bool(body.get("Tty")),
         interactive=bool(body.get("OpenStdin")),
         auto_remove=bool(hc.get("AutoRemove")),
@@ -139,17 +180,18 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         privileged=bool(hc.get("Privileged")),
         labels={str(k): str(v) for k, v in labels.items()},
         volumes=_list(hc.get("Binds"), "HostConfig.Binds"),
-        mounts=[_mount_spec(m) for m in (hc.get("Mounts") or [])],
-        tmpfs=[f"{p}:{o}" if o else p for p, o in tmpfs.items()],
+        mounts=[_mount_spec(m) for m in mounts],
+        tmpfs=[f"{p}:{_str(o, 'HostConfig.Tmpfs options')}" if o else p
+               for p, o in tmpfs.items()],
         volumes_from=_list(hc.get("VolumesFrom"), "HostConfig.VolumesFrom"),
         network=network,
         network_aliases=aliases,
         publish=_publish_specs(hc.get("PortBindings")),
         publish_all=bool(hc.get("PublishAllPorts")),
-        expose=list((body.get("ExposedPorts") or {}).keys()),
+        expose=[str(k) for k in exposed],
         add_hosts=_list(hc.get("ExtraHosts"), "HostConfig.ExtraHosts"),
         dns=_list(hc.get("Dns"), "HostConfig.Dns"),
-        stop_signal=body.get("StopSignal") or None,
+        stop_signal=_str(body.get("StopSignal"), "StopSignal"),
         stop_timeout=stop_timeout if stop_timeout is not None and stop_timeout >= 0 else None,
     )
 
@@ -202,15 +244,36 @@ def container_summary(c) -> dict:
     """One ``GET /containers/json`` entry (``ContainerSummary``)."""
     from ..cli.commands import _status_text
     cfg = c.config
+    ns = (getattr(c, "state", None) or {}).get("NetworkSettings") or {}
     cmd = " ".join([cfg["Path"]] + list(cfg["Args"]))
     return {"Id": c.id, "Names": ["/" + c.name], "Image": cfg["Config"].get("Image", ""),
             "ImageID": cfg.get("Image", ""), "Command": cmd, "Created": epoch(cfg.get("Created")),
-            "Ports": [], "Labels": cfg["Config"].get("Labels") or {}, "State": c.status,
+            "Ports": summary_ports(ns.get("Ports") if c.running else None),
+            "Labels": cfg["Config"].get("Labels") or {}, "State": c.status,
             "Status": _status_text(c).strip(),
             "HostConfig": {"NetworkMode": cfg.get("HostConfig", {}).get("NetworkMode",
                                                                           "default")},
-            "NetworkSettings": {"Networks": {}},
+            "NetworkSettings": {"Networks": dict(ns.get("Networks") or {})},
             "Mounts": [mount_point(m) for m in cfg.get("Mounts") or [] if isinstance(m, dict)]}
+
+
+def summary_ports(ports) -> list[dict]:
+    """``NetworkSettings.Ports`` (``{"80/tcp": [{"HostIp", "HostPort"}]}``) -> the
+    ``Port`` list of ``docker ps``: ``[{"IP", "PrivatePort", "PublicPort", "Type"}]``."""
+    out = []
+    for key, binds in (ports or {}).items():
+        port, _, proto = str(key).partition("/")
+        if not port.isdigit():
+            continue
+        if not binds:
+            out.append({"PrivatePort": int(port), "Type": proto or "tcp"})
+        for b in binds or []:
+            hp = str((b or {}).get("HostPort") or "")
+            entry = {"PrivatePort": int(port), "Type": proto or "tcp"}
+            if hp.isdigit():
+                entry.update(IP=(b.get("HostIp") or "0.0.0.0"), PublicPort=int(hp))
+            out.append(entry)
+    return out
 
 
 def _tmpfs_map(v) -> dict:
@@ -335,6 +398,33 @@ def image_summary(img, containers: int = -1) -> dict:
             "RepoDigests": list(img.repo_digests or ()), "Created": epoch(img.created),
             "Size": img.size, "SharedSize": -1, "VirtualSize": img.size,
             "Labels": cfg.get("Labels") or {}, "Containers": containers}
+
+
+def build_stream(ev: dict) -> dict | None:
+    """A builder progress event -> the classic builder's JSON line (what the docker
+    CLI prints: ``Step 2/3 : COPY ...``, `` ---> Using cache``, `` ---> 1a2b...``);
+    None for events the CLI has no line for."""
+    kind = ev.get("type")
+    if kind == "step":
+        line = f"Step {ev.get('index')}/{ev.get('total')} : {ev.get('instruction', '')}\n"
+        if ev.get("cached"):
+            line += " ---> Using cache\n"
+        return {"stream": line}
+    if kind == "result":
+        return {"stream": f" ---> {str(ev.get('image_id', '')).split(':')[-1][:12]}\n"}
+    if kind == "container":
+        if ev.get("action") == "start":
+            return {"stream": f" ---> Running in {str(ev.get('id', ''))[:12]}\n"}
+        if ev.get("action") == "remove":
+            return {"stream": f"Removing intermediate container {str(ev.get('id', ''))[:12]}\n"}
+        return None
+    if kind == "log":
+        return {"stream": str(ev.get("text", ""))}
+    if kind == "warning":
+        return {"stream": f"[WARNING]: {ev.get('text', '')}\n"}
+    if kind in ("layer", "skip", "tag", "done"):
+        return None
+    return ev
 
 
 # ---- stream framing --------------------------------------------------------------
