@@ -33,6 +33,14 @@ import matplotlib.pyplot as plt
 from glassbox.cgroups import detect_version
 from glassbox.cgroups.stats import cpu_percent
 MiB = 1 << 20
+
+def stats(cid):
+    """One reading of the container's cgroup (eng.containers.stats), None once it is gone."""
+    try:
+        return eng.containers.stats(cid)
+    except NotFound:          # it exited this instant: the cgroup was just removed
+        return None
+
 print("cgroup version on this machine:", detect_version())
 '''),
     md("""
@@ -111,7 +119,7 @@ ALLOC = """x=; while :; do x="$x$(head -c 1048576 /dev/zero | tr '\\\\0' a)"; sl
 hog = eng.run("busybox", ["sh", "-c", ALLOC], name=P + "-hog", detach=True,
               memory=32 * MiB, memory_swap=32 * MiB)
 t0, t, mem = time.time(), [], []
-while (s := eng.containers.stats(hog.id)) is not None and time.time() - t0 < 30:
+while (s := stats(hog.id)) is not None and time.time() - t0 < 30:
     t.append(time.time() - t0)
     mem.append(s.memory_usage / MiB)
     time.sleep(0.05)
@@ -164,11 +172,11 @@ que sobra.
 SPIN = ["sh", "-c", "while :; do :; done"]
 busy = {cpus: eng.run("busybox", SPIN, name=f"{P}-cpu{cpus}", detach=True, cpus=cpus).id
         for cpus in (0.2, 1.0)}
-prev = {k: eng.containers.stats(i) for k, i in busy.items()}
+prev = {k: stats(i) for k, i in busy.items()}
 t0, ts, pct = time.time(), [], {k: [] for k in busy}
 while time.time() - t0 < 3:
     time.sleep(0.25)
-    cur = {k: eng.containers.stats(i) for k, i in busy.items()}
+    cur = {k: stats(i) for k, i in busy.items()}
     ts.append(time.time() - t0)
     for k in busy:
         pct[k].append(cpu_percent(prev[k], cur[k]))
@@ -203,7 +211,7 @@ bomb = eng.run("busybox", ["sh", "-c", BOMB], name=P + "-bomb", detach=True,
                pids_limit=20, memory=64 * MiB)
 for _ in range(4):
     time.sleep(0.4)
-    s = eng.containers.stats(bomb.id)
+    s = stats(bomb.id)
     print(f"pids in the cgroup: {s.pids_current} / limit {s.pids_limit}")
 events = os.path.join(eng.containers._cgroup(eng.containers.get(bomb.id)).paths()["pids"], "pids.events")
 print("pids.events:", open(events).read().strip(), "(forks refused)")
@@ -215,7 +223,7 @@ bomb = eng.run("busybox", ["sh", "-c", BOMB], name=P + "-bomb", detach=True,
                pids_limit=20, memory=64 * MiB)
 for _ in range(4):
     time.sleep(0.4)
-    s = eng.containers.stats(bomb.id)
+    s = stats(bomb.id)
     print(f"pids no cgroup: {s.pids_current} / limite {s.pids_limit}")
 events = os.path.join(eng.containers._cgroup(eng.containers.get(bomb.id)).paths()["pids"], "pids.events")
 print("pids.events:", open(events).read().strip(), "(forks recusados)")
@@ -296,7 +304,7 @@ def check_02():
         c = eng.containers.get(P + "-mine")
     except NotFound:
         return check(False, "", f"no container named {P}-mine yet: start it with name='{P}-mine'")
-    s = eng.containers.stats(c.id)
+    s = stats(c.id)
     if s is None:
         return check(False, "", f"{P}-mine is not running (status {c.status}): run 'sleep 600' detached")
     check(s.memory_limit == 48 * MiB, "the cgroup says 48 MiB",
@@ -308,7 +316,7 @@ def check_02():
         c = eng.containers.get(P + "-mine")
     except NotFound:
         return check(False, "", f"ainda não há container chamado {P}-mine: inicie-o com name='{P}-mine'")
-    s = eng.containers.stats(c.id)
+    s = stats(c.id)
     if s is None:
         return check(False, "", f"{P}-mine não está rodando (status {c.status}): rode 'sleep 600' em segundo plano")
     check(s.memory_limit == 48 * MiB, "o cgroup diz 48 MiB",

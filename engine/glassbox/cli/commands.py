@@ -204,11 +204,12 @@ def ps_rows(eng, all_: bool, filters=None) -> list[dict]:
     """``docker ps`` rows as dicts (the ``--format json`` shape)."""
     rows = []
     for c in eng.containers.list(all=True):
-        if not (all_ or c.running or filters):
+        # like docker: without -a only running ones, unless a status/exited
+        # filter asks for others
+        asks_status = filters and ("status" in filters or "exited" in filters)
+        if not (all_ or c.running or asks_status):
             continue
         if filters and not _match(c, filters):
-            continue
-        if not all_ and not filters and not c.running:
             continue
         argv = [c.config["Path"]] + c.config["Args"]
         cmd = " ".join(argv)
@@ -479,33 +480,11 @@ def cmd_import_(eng, args) -> int:
     return 0
 
 
-def _intermediate_ids(images) -> set[str]:
-    """Untagged images that another image was built on (build steps): Docker
-    shows them only with ``images -a``."""
-    def chain(img):
-        cfg = img.config or {}
-        return [h.get("created_by", "") for h in cfg.get("history") or []], list(img.diff_ids)
-    chains = {img.id: chain(img) for img in images}
-    out = set()
-    for img in images:
-        if img.repo_tags:
-            continue
-        hist, layers = chains[img.id]
-        for other in images:
-            if other.id == img.id:
-                continue
-            ohist, olayers = chains[other.id]
-            if len(ohist) > len(hist) and ohist[:len(hist)] == hist and \
-                    olayers[:len(layers)] == layers:
-                out.add(img.id)
-                break
-    return out
-
-
 def image_rows(eng, all_=False, reference=None) -> list[dict]:
     rows = []
     images = eng.images.list()
-    hidden = set() if all_ else _intermediate_ids(images)
+    from ..images.graph import intermediate_ids
+    hidden = set() if all_ else intermediate_ids(images)
     for img in images:
         if img.id in hidden:
             continue

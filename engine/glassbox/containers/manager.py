@@ -580,10 +580,15 @@ class ContainerManager:
         return open_cgroup(c.id, parent=c.config.get("CgroupParent", self.cgroup_parent))
 
     def stats(self, ref: str):
+        """The container's cgroup numbers, or None once it is not running (also in
+        the instant between its exit and the shim recording it)."""
         c = self.get(ref)
         if not c.running:
             return None
-        return self._cgroup(c).stats()
+        try:
+            return self._cgroup(c).stats()
+        except NotFound:
+            return None
 
     def update(self, ref: str, **changes) -> dict:
         """``glassbox update``: new limits, applied live to the running cgroup."""
@@ -804,10 +809,11 @@ def launch_shim(cdir: str, status_w: int, attach: tuple) -> None:
     import sys
     import glassbox
     pkg_parent = os.path.dirname(os.path.dirname(glassbox.__file__))
-    boot = ("import sys; sys.path.insert(0, sys.argv[1]); del sys.argv[1]; "
+    from ..runtime.shim import boot_path
+    boot = ("import sys; sys.path[:0] = sys.argv[1].split(':'); del sys.argv[1]; "
             "from glassbox.runtime.shim import main; main()")
     fds = [fd for fd in (status_w, *attach) if fd is not None]
-    args = [sys.executable, "-I", "-S", "-c", boot, pkg_parent, cdir, str(status_w)] + \
+    args = [sys.executable, "-I", "-S", "-c", boot, boot_path(), cdir, str(status_w)] + \
         ["-" if fd is None else str(fd) for fd in attach]
     subprocess.run(args, pass_fds=fds, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL, start_new_session=True, check=False)

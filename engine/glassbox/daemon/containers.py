@@ -125,6 +125,16 @@ class AttachHub:
             except Exception:  # noqa: BLE001
                 msg = {}
             code = msg.get("exit")
+            if code is None:
+                # the monitor took over without a word on the status pipe: wait for
+                # it to record the exit (it wakes on the process's exit, no polling)
+                # (not for --rm: its record may vanish mid-wait, taking the code along)
+                try:
+                    c = self.d.eng.containers.get(cid)
+                    if not (c.config.get("HostConfig") or {}).get("AutoRemove"):
+                        code = self.d.eng.containers.wait(cid)
+                except GlassboxError:   # gone or unreadable: waiters poll the state
+                    code = None
             loop.call_soon_threadsafe(self.exited, cid, None if code is None else int(code))
         threading.Thread(target=wait, name=f"exit-{cid[:12]}", daemon=True).start()
 
@@ -209,17 +219,20 @@ async def wait(d, request):
     await resp.prepare(request)
     code = c.exit_code
     exited = cond == "not-running" and not c.running
+    check_now = False   # just told of the exit: look for the removal (--rm) at once
     try:
         while True:
             if exited and cond != "removed":
                 break
-            try:
-                code = await asyncio.wait_for(asyncio.shield(fut), 0.25)
-                exited = True
-                fut = d.hub.waiter(c.id)
-                continue
-            except asyncio.TimeoutError:
-                pass
+            if not check_now:
+                try:
+                    code = await asyncio.wait_for(asyncio.shield(fut), 0.25)
+                    exited = check_now = True
+                    fut = d.hub.waiter(c.id)
+                    continue
+                except asyncio.TimeoutError:
+                    pass
+            check_now = False
             try:
                 cur = await d.run(d.eng.containers.get, c.id)
             except NotFound:

@@ -113,8 +113,13 @@ def _in_use(d):
 async def image_list(d, request):
     filters = parse_filters(request.query.get("filters"))
     imgs = await d.run(d.eng.images.list)
+    from ..images.graph import intermediate_ids
+    hidden = set() if request.query.get("all") in ("1", "true", "True") else \
+        intermediate_ids(imgs)
     rows = []
     for img in imgs:
+        if img.id in hidden:
+            continue
         if "dangling" in filters:
             want = filters["dangling"][0].lower() in ("1", "true")
             if bool(img.repo_tags) == want:

@@ -182,11 +182,11 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         cstate.update_state(cdir, Status="created", ExitCode=125, Error=str(e))
         _send(status_fd, {"error": f"cannot join cgroup: {e}", "code": 125})
         return 125
+    os.write(sync_w, b"1")           # go: the child builds its rootfs while we write state
     start_time = cstate.process_start_time(pid)
     cstate.update_state(cdir, Status="running", Running=True, Pid=pid, ShimPid=os.getpid(),
                         PidStartTime=start_time, StartedAt=_now(), ExitCode=0, Error="",
                         OOMKilled=False, FinishedAt="0001-01-01T00:00:00Z")
-    os.write(sync_w, b"1")
     if wire:
         if os.read(netns_r, 1):      # empty: the child died early; its error follows
             try:
@@ -430,20 +430,28 @@ def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | N
     monitor = binary()
     if monitor is None:
         return
-    import glassbox
     for fd in readers:
         os.set_inheritable(fd, True)
     if status_fd is not None:
         os.close(status_fd)   # the starter stopped listening after {"pid"}
-    pkg_parent = os.path.dirname(os.path.dirname(glassbox.__file__))
     argv = [monitor, str(pid), os.path.join(cdir, "container.log")] + \
         [f"{fd}:{stream}" for fd, stream in readers.items()] + \
-        ["--", sys.executable, "-I", "-S", "-c", _FINISH_BOOT, pkg_parent, cdir]
+        ["--", sys.executable, "-I", "-S", "-c", _FINISH_BOOT, boot_path(), cdir]
     os.execv(monitor, argv)
 
 
-_FINISH_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+_FINISH_BOOT = ("import sys; sys.path[:0] = sys.argv[1].split(':'); "
                 "from glassbox.runtime.shim import finish_main; finish_main(sys.argv[2:])")
+
+
+def boot_path() -> str:
+    """``sys.path`` for a fresh ``python -I -S`` helper: the package itself plus
+    the site-packages of this environment (pyroute2 and friends), without
+    paying for ``site`` and its .pth files at every start."""
+    import glassbox
+    pkg_parent = os.path.dirname(os.path.dirname(glassbox.__file__))
+    return ":".join([pkg_parent] + [p for p in sys.path
+                                    if p.endswith(("site-packages", "dist-packages"))])
 
 
 def finish_main(argv: list[str]) -> None:
