@@ -43,6 +43,16 @@ def check_quickstart(nb):
     assert "image/png" in mimes                      # the layer diagram
 
 
+def check_course(nb):
+    """Every course notebook (01-11): its exercise check passed (the solution
+    cell prints ✅, a wrong answer ❌ with a hint) and its last cell found
+    nothing of the notebook's left behind."""
+    text = "".join(_outputs(c)[0] for c in nb.cells if c.cell_type == "code")
+    assert "✅" in text, "the exercise check never passed"
+    assert "left behind: nothing" in text, text[-500:]
+    assert "Traceback" not in text
+
+
 CHECKS = {"00-quickstart.ipynb": check_quickstart}
 
 
@@ -59,7 +69,9 @@ def test_notebook_runs(path, gbx, tmp_path):
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}})
     client.execute(env=env)
-    check = CHECKS.get(os.path.basename(path))
+    name = os.path.basename(path)
+    check = CHECKS.get(name) or (check_course if name[:2].isdigit() and name[:2] != "00"
+                                 else None)
     if check:
         check(nb)
 
