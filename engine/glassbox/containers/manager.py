@@ -175,8 +175,17 @@ class ContainerManager:
 
     def _reconcile(self, c: Container) -> None:
         """A running container whose process and shim are both gone (kill -9 of the
-        monitor, a host crash) is reported exited, not running forever."""
+        monitor, a host crash) is reported exited, not running forever. One whose
+        C monitor already wrote ``exit.json`` is exited, even while the Python
+        clean-up after it still runs."""
         if c.status not in ("running", "paused"):
+            return
+        try:
+            early = cstate.read_json(os.path.join(c.dir, "exit.json"))
+        except (OSError, ValueError):
+            early = None
+        if early:
+            c.state = {**c.state, "Status": "exited", "Running": False, "Pid": 0, **early}
             return
         if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
             return
@@ -449,11 +458,10 @@ class ContainerManager:
         c = self.get(ref)
         deadline = None if timeout is None else time.monotonic() + timeout
         while c.running or c.status == "restarting":
-            shim = c.state.get("ShimPid", 0)
-            if shim and cstate.is_alive(shim, None):
-                _wait_pid_exit(shim, 0.2)
+            if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
+                _wait_pid_exit(c.pid, 0.2)      # the container's own process first
             else:
-                time.sleep(0.01)
+                time.sleep(0.002)               # then its monitor's exit record
             if deadline and time.monotonic() > deadline:
                 raise Conflict(f"timed out waiting for container {c.name}")
             try:

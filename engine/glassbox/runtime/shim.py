@@ -183,6 +183,7 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         _send(status_fd, {"error": f"cannot join cgroup: {e}", "code": 125})
         return 125
     os.write(sync_w, b"1")           # go: the child builds its rootfs while we write state
+    _forget_early_exit(cdir)
     start_time = cstate.process_start_time(pid)
     cstate.update_state(cdir, Status="running", Running=True, Pid=pid, ShimPid=os.getpid(),
                         PidStartTime=start_time, StartedAt=_now(), ExitCode=0, Error="",
@@ -275,6 +276,15 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     _, status = os.waitpid(pid, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     return finish(cdir, code, status_fd, config=config, cg=cg)
+
+
+def _forget_early_exit(cdir: str) -> None:
+    """``exit.json`` (the C monitor's quick exit record) is only for the moment
+    between the exit and the final state; a restart must not see an old one."""
+    try:
+        os.unlink(os.path.join(cdir, "exit.json"))
+    except OSError:
+        pass
 
 
 def _needs_wiring(mode: str) -> bool:
@@ -417,6 +427,7 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
     _release_network(cdir, config)
     cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=code,
                         OOMKilled=oom, FinishedAt=_now())
+    _forget_early_exit(cdir)
     if config["HostConfig"].get("AutoRemove"):
         _release_volumes(cdir, config)
         cstate.remove_container_dir(cdir)

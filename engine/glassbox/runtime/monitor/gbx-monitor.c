@@ -6,7 +6,8 @@
  * detached container costs the host a few hundred kB instead of a whole Python
  * interpreter. It only copies the container's output into the JSON-lines log
  * (Docker's json-file format) and waits for the exit; then it exec()s Python
- * once more to record the exit status, the OOM kill, and clean up.
+ * once more to record the OOM kill and clean up. The exit code itself it writes
+ * to exit.json at once, so waiting for a container does not wait for Python.
  *
  * usage: gbx-monitor PID LOG FD:STREAM... -- FINALIZE-ARGV...
  *   PID        the container's first process (our child)
@@ -155,6 +156,20 @@ int main(int argc, char **argv) {
     if (status != -1)
         code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (log_fd >= 0) close(log_fd);
+    /* Tell the world now (exit.json in our cwd, the container's directory),
+       before Python starts up again to clean up: `wait` need not wait for that. */
+    {
+        char ts[64], buf[160];
+        now_iso(ts, sizeof ts);
+        int n = snprintf(buf, sizeof buf, "{\"ExitCode\": %d, \"FinishedAt\": \"%s\"}\n",
+                         code, ts);
+        int fd = open("exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+        if (fd >= 0) {
+            write_all(fd, buf, (size_t)n);
+            close(fd);
+            rename("exit.json.tmp", "exit.json");
+        }
+    }
     if (finalize && finalize[0]) {
         int n = 0;
         while (finalize[n]) n++;
