@@ -43,10 +43,24 @@ def _pump(src, dst):
             pass
 
 
+def _connect_upstream(target, patience: float = 2.0):
+    """Connect to the container; a container that is just starting may refuse
+    (or its address may not answer ARP yet) for a moment: retry briefly."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            upstream = socket.create_connection(target, timeout=10)
+            upstream.settimeout(None)
+            return upstream
+        except OSError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _tcp_conn(client, target):
     try:
-        upstream = socket.create_connection(target, timeout=10)
-        upstream.settimeout(None)
+        upstream = _connect_upstream(target)
     except OSError:
         client.close()
         return
