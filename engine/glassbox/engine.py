@@ -29,6 +29,18 @@ class RunResult:
     oom_killed: bool = False
 
 
+class _Lazy:
+    """Stands for an object built on first use (``ps`` never opens the image store)."""
+
+    def __init__(self, make):
+        self._make, self._obj = make, None
+
+    def __getattr__(self, name):
+        if self._obj is None:
+            self._obj = self._make()
+        return getattr(self._obj, name)
+
+
 def _refuse_offline(ref: str) -> None:
     """``GLASSBOX_OFFLINE=1`` (set by the test suite): only registries on this
     machine may be asked, never the internet."""
@@ -58,7 +70,7 @@ class Engine:
     @cached_property
     def containers(self):
         from .containers.manager import ContainerManager
-        return ContainerManager(self.root, self.images, self.cgroup_parent)
+        return ContainerManager(self.root, _Lazy(lambda: self.images), self.cgroup_parent)
 
     @cached_property
     def networks(self):

@@ -142,11 +142,17 @@ def _preload() -> None:
             __import__(f"glassbox.cli.cmd_{feature}")
         except ImportError:
             pass
+    parser.PREBUILT = parser.build_parser()
     _prewarm(network=True)
+    import gc
+    gc.collect()
+    gc.freeze()   # forked children must not touch (copy) every object when they collect
 
 
 def _serve_one(conn) -> None:
     """In the forked child: become the CLI for this one request."""
+    import gc
+    gc.disable()  # short-lived: collecting would only copy the agent's pages
     import signal
     import socket
     from .main import main_code

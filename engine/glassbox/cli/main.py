@@ -33,9 +33,8 @@ def _command_name(argv: list[str]) -> str | None:
 
 def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None) -> int:
     """Parse and run one command line. Used by ``main`` and the ``%container`` magic."""
-    from . import commands
-    from .parser import build_parser
-    args = build_parser(_command_name(argv)).parse_args(argv)
+    from . import parser as _parser
+    args = (_parser.PREBUILT or _parser.build_parser(_command_name(argv))).parse_args(argv)
     if args.version:
         from .. import __version__
         (out or sys.stdout).write(f"glassbox version {__version__}\n")
@@ -53,7 +52,11 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
         else:
             from ..engine import Engine
             engine = Engine(args.root)
-    func = args.func if callable(args.func) else getattr(commands, "cmd_" + args.func)
+    if callable(args.func):
+        func = args.func
+    else:
+        from . import commands
+        func = getattr(commands, "cmd_" + args.func)
     return func(engine, args)
 
 

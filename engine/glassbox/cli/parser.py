@@ -89,6 +89,10 @@ class _Null:
         return lambda *a, **k: self
 
 
+#: a full parser built ahead of time (the warm agent does, before it forks)
+PREBUILT: "Parser | None" = None
+
+
 def build_parser(only: str | None = None) -> Parser:
     """The whole tree, or (``only="run"``) just the one subcommand being run:
     building ~60 argparse subparsers costs more than starting a container."""

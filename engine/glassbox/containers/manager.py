@@ -16,7 +16,6 @@ import json
 import os
 import signal
 import time
-from dataclasses import dataclass
 
 from ..errors import Conflict, ContainerExit, InvalidArgument, NotFound
 from . import state as cstate
@@ -47,14 +46,16 @@ def parse_signal(sig: str | int | None, default: int = signal.SIGKILL) -> int:
         raise InvalidArgument(f"invalid signal: {sig}") from None
 
 
-@dataclass
 class Container:
     """A container as read from the state store (config + live state)."""
 
-    id: str
-    dir: str
-    config: dict
-    state: dict
+    __slots__ = ("id", "dir", "config", "state")
+
+    def __init__(self, id: str, dir: str, config: dict, state: dict):  # noqa: A002
+        self.id, self.dir, self.config, self.state = id, dir, config, state
+
+    def __repr__(self) -> str:
+        return f"Container(id={self.id[:12]!r}, name={self.name!r}, status={self.status!r})"
 
     @property
     def name(self) -> str:
@@ -254,7 +255,6 @@ class ContainerManager:
 
     # ---- create -------------------------------------------------------------
     def create(self, opts: CreateOptions, *, hooks=None) -> Container:
-        hooks = hooks or self.hooks
         return self._create(opts, hooks)
 
     def _create(self, opts: CreateOptions, hooks) -> Container:
@@ -292,6 +292,9 @@ class ContainerManager:
         if len(hostname) > 64:
             raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
         net_mode, publish = self._network_mode(opts, icfg)
+        if hooks is None and (opts.volumes or opts.mounts or opts.tmpfs or opts.volumes_from
+                              or icfg.get("Volumes")):
+            hooks = self.hooks          # the volumes package, only when there are mounts
         mounts = hooks.mounts(opts, image, cid) if hooks else []
         try:
             return self._write_new(opts, cid, name, hostname, image, icfg, argv, env, limits,
@@ -393,13 +396,15 @@ class ContainerManager:
 
     def _network_mode(self, opts: CreateOptions, icfg: dict):
         """Docker's --network choices, validated before anything is created."""
-        from ..network.dns import parse_add_host
-        from ..network.ports import parse_publish
-        for h in opts.add_hosts:
-            parse_add_host(h)           # bad --add-host: an error before anything exists
+        if opts.add_hosts:
+            from ..network.dns import parse_add_host
+            for h in opts.add_hosts:
+                parse_add_host(h)       # bad --add-host: an error before anything exists
         publish = []
-        for spec in opts.publish:
-            publish += parse_publish(spec)
+        if opts.publish:
+            from ..network.ports import parse_publish
+            for spec in opts.publish:
+                publish += parse_publish(spec)
         for e in opts.expose:
             _expose_key(e)
         mode = opts.network or ("bridge" if opts.publish or opts.publish_all else "none")
@@ -549,8 +554,9 @@ class ContainerManager:
 
     # ---- remove -------------------------------------------------------------
     def remove(self, ref: str, force: bool = False, hooks=None, volumes: bool = False) -> str:
-        hooks = hooks or self.hooks
         c = self.get(ref)
+        if hooks is None and c.config.get("Mounts"):
+            hooks = self.hooks
         if c.running:
             if not force:
                 raise Conflict(f"You cannot remove a {c.status} container {c.id}. Stop the "
@@ -744,11 +750,14 @@ class StatusReader:
             self.fd = -1
 
 
-@dataclass
 class Started:
-    id: str
-    pid: int
-    reader: StatusReader | None
+    """A started container: its id, its first process, and (when attached) the
+    shim's status pipe that will carry the exit code."""
+
+    __slots__ = ("id", "pid", "reader")
+
+    def __init__(self, id: str, pid: int, reader: "StatusReader | None"):  # noqa: A002
+        self.id, self.pid, self.reader = id, pid, reader
 
     def wait_exit(self) -> dict | None:
         """Block until the shim reports the exit (attached runs)."""
@@ -797,21 +806,37 @@ def _needs_network(cdir: str) -> bool:
         return False
 
 
+_SHIMS: set[int] = set()   # shims we forked and have not reaped yet
+
+
+def _reap_shims() -> None:
+    """Collect the exit status of shims that have ended (so they are not zombies
+    of a long-lived caller); a container outliving us is reparented anyway."""
+    for pid in list(_SHIMS):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            _SHIMS.discard(pid)
+
+
 def launch_shim(cdir: str, status_w: int, attach: tuple) -> None:
-    """Start the shim detached from the caller (its own session, not our child)."""
+    """Start the shim in its own session. A single-threaded caller forks it (one
+    fork: no interpreter start); others start a fresh interpreter, which forks
+    once more so the shim is not its child."""
     if _single_threaded():
         _prewarm(network=_needs_network(cdir))
+        _reap_shims()
         pid = os.fork()
         if pid == 0:
             try:
                 os.setsid()
-                if os.fork():
-                    os._exit(0)
                 from ..runtime.shim import shim_main
                 shim_main(cdir, status_w, attach)
             finally:
                 os._exit(125)
-        os.waitpid(pid, 0)
+        _SHIMS.add(pid)
         return
     import subprocess
     import sys

@@ -17,8 +17,6 @@ The default ``bridge`` network, as in Docker, does not resolve names.
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Iterable
 
 from ..errors import InvalidArgument
 
@@ -34,6 +32,7 @@ LOOPBACK_LINES = (
 
 def parse_add_host(spec: str) -> tuple[str, list[str]]:
     """``--add-host name:ip`` (or ``name=ip``) → (ip, [name])."""
+    import ipaddress
     s = str(spec).strip()
     sep = "=" if "=" in s else ":"
     name, _, ip = s.partition(sep)
