@@ -43,12 +43,17 @@ def socket_path(root: str | None = None) -> str:
 
 
 def _wants_terminal(argv: list[str]) -> bool:
+    """``run -t``/``exec -it``...: the command needs the caller's controlling
+    terminal, so it runs in-process. (``build -t`` is a tag: not this.) A ``-t``
+    that belongs to the container's own command only costs the fast path."""
+    words = [w for w in argv if not w.startswith("-")]
+    if not words or words[0] not in ("run", "create", "exec", "start"):
+        return False
     for word in argv:
         if word == "--":
             break
-        if word in ("-t", "--tty") or (word.startswith("-") and not word.startswith("--")
-                                         and "t" in word[1:] and len(word) <= 4
-                                         and word[1:].isalpha()):
+        if word == "--tty" or (word.startswith("-") and not word.startswith("--")
+                               and "t" in word[1:] and word[1:].isalpha()):
             return True
     return False
 

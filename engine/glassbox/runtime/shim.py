@@ -387,10 +387,12 @@ def _release_volumes(cdir: str, config: dict) -> None:
 def _release_network(cdir: str, config: dict) -> None:
     """Give back the container's endpoints, addresses and port proxies — also
     networks joined later with ``network connect`` — and refresh its peers'
-    hosts files. Reads the JSON state first so a container that never had a
-    network does not pay for importing the netlink code."""
+    hosts files. A plain scan of the network files comes first, so a container
+    that never had a network pays for no imports at all."""
     root = os.path.dirname(os.path.dirname(cdir))
     cid = config["Id"]
+    if not _mentioned_in_networks(root, cid):
+        return
     try:
         from ..network.store import NetworkStore
         store = NetworkStore(root)
@@ -403,6 +405,26 @@ def _release_network(cdir: str, config: dict) -> None:
             refresh_hosts(root, net)
     except Exception:  # noqa: BLE001 — best effort: `system check` finds the rest
         pass
+
+
+def _mentioned_in_networks(root: str, cid: str) -> bool:
+    ndir = os.path.join(root, "networks")
+    if os.path.exists(os.path.join(ndir, "proxies", cid + ".json")):
+        return True
+    try:
+        names = os.listdir(ndir)
+    except OSError:
+        return False
+    needle = cid.encode()
+    for name in names:
+        if name.endswith(".json"):
+            try:
+                with open(os.path.join(ndir, name), "rb") as f:
+                    if needle in f.read():
+                        return True
+            except OSError:
+                continue
+    return False
 
 
 def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None = None,
