@@ -217,21 +217,13 @@ class ContainerManager:
             c = self._load(ref)
             if c:
                 return c
-        matches = []
-        for cid in os.listdir(self.dir):
-            if cid.startswith("."):
-                continue
-            if cid.startswith(ref):
-                matches.append(cid)
-                continue
-            try:
-                with open(os.path.join(self.dir, cid, "config.json")) as f:
-                    if json.load(f)["Name"].lstrip("/") == ref:
-                        c = self._load(cid)
-                        if c:
-                            return c
-            except (OSError, ValueError, KeyError):
-                continue
+        owner = self._name_owner(ref) if "/" not in ref else None
+        if owner:
+            c = self._load(owner)
+            if c:
+                return c
+        matches = [cid for cid in os.listdir(self.dir)
+                   if not cid.startswith(".") and cid.startswith(ref)]
         if len(matches) == 1:
             c = self._load(matches[0])
             if c:
@@ -241,17 +233,60 @@ class ContainerManager:
                                   "give more characters")
         raise NotFound(f"No such container: {ref}")
 
-    def _name_owner(self, name: str) -> str | None:
+    # Names: containers/.names/<name> is a symlink to the owner's id, so finding a
+    # name or proving it free is one readlink, not a scan of every container. A
+    # link whose container is gone (a crash, ``--rm``) is stale and counts as free.
+    def _names_dir(self) -> str:
+        d = os.path.join(self.dir, ".names")
+        if not os.path.isdir(d):
+            self._index_names(d)
+        return d
+
+    def _index_names(self, d: str) -> None:
+        """Build the name index from the containers' configs (a state root made
+        before the index existed)."""
+        tmp = f"{d}.tmp{os.getpid()}"
+        os.makedirs(tmp, exist_ok=True)
         for cid in os.listdir(self.dir):
             if cid.startswith("."):
                 continue
             try:
                 with open(os.path.join(self.dir, cid, "config.json")) as f:
-                    if json.load(f)["Name"].lstrip("/") == name:
-                        return cid
+                    name = json.load(f)["Name"].lstrip("/")
+                os.symlink(cid, os.path.join(tmp, name))
             except (OSError, ValueError, KeyError):
                 continue
+        try:
+            os.rename(tmp, d)
+        except OSError:   # another process indexed first
+            import shutil
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def _name_owner(self, name: str) -> str | None:
+        link = os.path.join(self._names_dir(), name)
+        try:
+            cid = os.readlink(link)
+        except OSError:
+            return None
+        if os.path.isdir(os.path.join(self.dir, cid)):
+            return cid
         return None
+
+    def _claim_name(self, name: str, cid: str) -> None:
+        link = os.path.join(self._names_dir(), name)
+        try:
+            os.unlink(link)   # stale (checked by the caller under the lock)
+        except FileNotFoundError:
+            pass
+        os.symlink(cid, link)
+
+    def _release_name(self, name: str, cid: str) -> None:
+        link = os.path.join(self.dir, ".names", name)
+        try:
+            if os.readlink(link) == cid:
+                os.unlink(link)
+        except OSError:
+            pass
 
     # ---- create -------------------------------------------------------------
     def create(self, opts: CreateOptions, *, hooks=None) -> Container:
@@ -387,7 +422,12 @@ class ContainerManager:
                                        'that container to be able to reuse that name.')
                 config["Name"] = "/" + name
                 cstate.write_json(os.path.join(tmp, "config.json"), config)
-                os.rename(tmp, final)
+                self._claim_name(name, cid)
+                try:
+                    os.rename(tmp, final)
+                except BaseException:
+                    self._release_name(name, cid)
+                    raise
         except BaseException:
             import shutil
             shutil.rmtree(tmp, ignore_errors=True)
@@ -570,6 +610,7 @@ class ContainerManager:
         if hooks:
             hooks.removed(c, volumes)
         cstate.remove_container_dir(c.dir)
+        self._release_name(c.name, c.id)
         return c.id
 
     def prune(self, hooks=None) -> list[str]:
@@ -584,9 +625,11 @@ class ContainerManager:
             if owner and owner != c.id:
                 raise Conflict(f'Error when allocating new name: The container name "/{new}" '
                                f'is already in use by container "{owner}".')
+            self._claim_name(new, c.id)
             config = cstate.read_json(os.path.join(c.dir, "config.json"))
             config["Name"] = "/" + new
             cstate.write_json(os.path.join(c.dir, "config.json"), config)
+            self._release_name(c.name, c.id)
 
     # ---- resources ----------------------------------------------------------
     def _cgroup(self, c: Container):
