@@ -133,8 +133,9 @@ def try_client(argv: list[str]) -> int | None:
 
 
 # ---- server ------------------------------------------------------------------
-def _preload() -> None:
-    """Import everything a command may need, once, before serving."""
+def _preload(root: str | None = None) -> None:
+    """Import everything a command may need, once, before serving; with ``root``
+    also build and warm the Engine the requests will use."""
     from ..cli import commands, main, parser  # noqa: F401
     from ..containers.manager import _prewarm
     from ..engine import Engine  # noqa: F401
@@ -149,6 +150,12 @@ def _preload() -> None:
             pass
     parser.PREBUILT = parser.build_parser()
     _prewarm(network=True)
+    if root is not None:
+        from . import main as cli_main
+        eng = Engine(root)
+        eng.containers.list()
+        eng.images.list()
+        cli_main.WARM_ENGINE = eng
     import gc
     gc.collect()
     gc.freeze()   # forked children must not touch (copy) every object when they collect
@@ -204,7 +211,7 @@ def serve(root: str, idle: float = 600.0) -> None:
     import time
     os.makedirs(root, exist_ok=True)
     path = socket_path(root)
-    _preload()
+    _preload(root)
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         os.unlink(path)

@@ -31,6 +31,23 @@ def _command_name(argv: list[str]) -> str | None:
     return None
 
 
+#: an Engine the warm agent built (and warmed) before forking, reused when the
+#: request is for the same state root and cgroup parent
+WARM_ENGINE = None
+
+
+def _engine_for(root: str | None):
+    from ..engine import Engine
+    warm = WARM_ENGINE
+    if warm is not None:
+        want_root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT")
+                                    or "/var/lib/glassbox")
+        want_parent = os.environ.get("GLASSBOX_CGROUP_PARENT") or "glassbox"
+        if warm.root == want_root and warm.cgroup_parent == want_parent:
+            return warm
+    return Engine(root)
+
+
 def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None) -> int:
     """Parse and run one command line. Used by ``main`` and the ``%container`` magic."""
     from . import parser as _parser
@@ -50,8 +67,7 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
             from ..daemon.client import RemoteEngine  # the CLI as a client of a daemon
             engine = RemoteEngine(args.host)
         else:
-            from ..engine import Engine
-            engine = Engine(args.root)
+            engine = _engine_for(args.root)
     if callable(args.func):
         func = args.func
     else:
