@@ -428,3 +428,38 @@ def test_docker_push_pull(daemon, registry):
     assert ref in daemon.out("images", "--format", "{{.Repository}}:{{.Tag}}")
     p = daemon.docker("pull", f"{registry.host}/lab/nosuch:v1", check=False, timeout=60)
     assert p.returncode != 0 and p.stderr
+
+
+@needs_docker
+def test_docker_events_show_what_another_front_end_did(daemon):
+    """`docker events` follows the state store: a container run by the glassbox CLI
+    (not through the API) shows up as create/start/die/destroy."""
+    since = str(int(time.time()))
+    ev = subprocess.Popen([DOCKER, "events", "--since", since, "--format", "{{json .}}",
+                           "--filter", "type=container"], env=daemon.env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.0)
+        n = name()
+        run = daemon.gbx.cli("run", "--name", n, "busybox", "sh", "-c", "sleep 0.6; exit 3")
+        assert run.returncode == 3
+        daemon.gbx.out("rm", n)
+        deadline = time.monotonic() + 15
+        seen = []
+        import select
+        while time.monotonic() < deadline and "destroy" not in seen:
+            r, _, _ = select.select([ev.stdout], [], [], 1.0)
+            if r:
+                line = ev.stdout.readline()
+                if not line:
+                    break
+                e = json.loads(line)
+                if e["Actor"]["Attributes"].get("name") == n:
+                    seen.append(e["Action"])
+                    if e["Action"] == "die":
+                        assert e["Actor"]["Attributes"]["exitCode"] == "3"
+        assert seen[:1] == ["create"] and "start" in seen and "die" in seen \
+            and seen[-1] == "destroy", seen
+    finally:
+        ev.terminate()
+        ev.wait(timeout=10)

@@ -144,6 +144,8 @@ class Daemon:
         from .containers import AttachHub
         self.hub = AttachHub(self)
         self.hijacked: set = set()
+        from .events import EventWatcher
+        self.events = EventWatcher(self)
 
     async def run(self, fn, *args, **kw):
         """Call a blocking Engine function in the pool."""

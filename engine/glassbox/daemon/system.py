@@ -149,27 +149,9 @@ async def system_df(d, request):
 
 
 async def events(d, request):
-    """A minimal event stream: headers now, no events, open until the client goes
-    (or at once when ``until`` is in the past)."""
-    from aiohttp import web
-    resp = web.StreamResponse(headers={"Content-Type": "application/json"})
-    await resp.prepare(request)
-    until = request.query.get("until")
-    if until:
-        import time
-        try:
-            left = float(until) - time.time()
-        except ValueError:
-            left = 0
-        if left > 0:
-            await asyncio.sleep(min(left, 3600))
-        return resp
-    try:
-        while True:
-            await asyncio.sleep(3600)
-    except asyncio.CancelledError:
-        raise
-    return resp
+    """``GET /events``: see :mod:`.events` (a watcher of the state store)."""
+    from .events import events as stream
+    return await stream(d, request)
 
 
 async def auth(d, request):

@@ -1,0 +1,65 @@
+"""The event watcher's pure parts: snapshot diffs become Docker events."""
+
+from __future__ import annotations
+
+from glassbox.daemon.events import diff, matches
+
+
+def snap(containers=None, images=None, networks=(), volumes=()):
+    return {"containers": containers or {}, "images": images or {},
+            "networks": set(networks), "volumes": set(volumes)}
+
+
+def c(status, name="web", exit=0, image="busybox"):
+    return {"status": status, "name": name, "image": image, "exit": exit, "labels": {"a": "b"}}
+
+
+def actions(events):
+    return [(e["Type"], e["Action"]) for e in events]
+
+
+def test_a_container_life_in_events():
+    s0 = snap()
+    s1 = snap({"x": c("created")})
+    s2 = snap({"x": c("running")})
+    s3 = snap({"x": c("paused")})
+    s4 = snap({"x": c("running", name="web2")})
+    s5 = snap({"x": c("exited", name="web2", exit=3)})
+    assert actions(diff(s0, s1)) == [("container", "create")]
+    assert actions(diff(s1, s2)) == [("container", "start")]
+    assert actions(diff(s2, s3)) == [("container", "pause")]
+    ev = diff(s3, s4)
+    assert actions(ev) == [("container", "rename"), ("container", "unpause")]
+    assert ev[0]["Actor"]["Attributes"]["oldName"] == "/web"
+    die = diff(s4, s5)
+    assert actions(die) == [("container", "die")]
+    assert die[0]["Actor"]["Attributes"]["exitCode"] == "3"
+    assert die[0]["status"] == "die" and die[0]["id"] == "x" and die[0]["from"] == "busybox"
+    assert actions(diff(s5, s0)) == [("container", "destroy")]
+    # created and run to its end between two looks: both moments reported
+    assert actions(diff(s0, snap({"y": c("exited", exit=0)}))) == [("container", "create")]
+    assert actions(diff(s0, snap({"y": c("running")}))) == [("container", "create"),
+                                                              ("container", "start")]
+    # a running container removed at once (rm -f): it died, then was destroyed
+    assert actions(diff(s2, s0)) == [("container", "die"), ("container", "destroy")]
+
+
+def test_images_networks_volumes():
+    a = snap(images={"sha256:1": {"busybox:latest"}})
+    b = snap(images={"sha256:1": {"busybox:latest", "mine:1"}}, networks={"labnet"},
+             volumes={"data"})
+    assert actions(diff(a, b)) == [("image", "tag"), ("network", "create"), ("volume", "create")]
+    assert actions(diff(b, snap())) == [("image", "untag"), ("image", "untag"),
+                                        ("image", "delete"), ("network", "destroy"),
+                                        ("volume", "destroy")]
+
+
+def test_filters():
+    ev = diff(snap(), snap({"abc123": c("running", name="web")}))
+    start = ev[1]
+    assert matches(start, {"type": ["container"], "event": ["start"]})
+    assert not matches(start, {"event": ["die"]})
+    assert matches(start, {"container": ["web"]}) and matches(start, {"container": ["abc"]})
+    assert not matches(start, {"container": ["other"]})
+    assert matches(start, {"label": ["a=b"]}) and not matches(start, {"label": ["a=c"]})
+    assert not matches(start, {"type": ["image"]})
