@@ -192,3 +192,14 @@ def test_fork_bomb_is_contained_by_pids_limit(gbx):
     # the host keeps working: we can still start processes and remove the container
     assert gbx.cli("run", "--rm", "busybox", "true").returncode == 0
     gbx.out("rm", "-f", cid)
+
+
+def test_the_container_starts_with_no_signal_ignored(gbx):
+    """An ignored signal survives exec (Python ignores SIGPIPE; the shim SIGINT):
+    the container must start with none ignored, or a shell could not trap them."""
+    p = gbx.cli("run", "--rm", "busybox", "grep", "SigIgn", "/proc/self/status")
+    assert p.stdout.split()[1] == b"0000000000000000"
+    gbx.out("run", "-d", "--name", "sigs", "busybox", "sleep", "60")
+    p = gbx.cli("exec", "sigs", "grep", "SigIgn", "/proc/self/status")
+    assert p.stdout.split()[1] == b"0000000000000000"
+    gbx.out("rm", "-f", "sigs")

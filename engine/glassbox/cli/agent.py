@@ -3,7 +3,7 @@
 Starting CPython and importing the engine costs ~80 ms; starting a container
 costs ~10. ``glassbox agent`` is a small *fork server* for one state root: a
 single-threaded process that has already imported everything, listening on
-``$GLASSBOX_ROOT/agent.sock`` (mode 0600). When it runs, the ``glassbox``
+``$GLASSBOX_ROOT/agent.sock`` (owner only). When it runs, the ``glassbox``
 command becomes a thin client:
 
 1. it connects and sends its argv, environment and working directory, and

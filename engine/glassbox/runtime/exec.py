@@ -109,7 +109,7 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
     from .._sys.constants import CAPS
     from ..cgroups import open_cgroup
     from .init import (ContainerExit, drop_privileges, find_executable, open_console,
-                       resolve_user)
+                       reset_signals, resolve_user)
     from .spec import merge_env
     cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
     cg.add(os.getpid())
@@ -132,6 +132,7 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
             open_console(console_fd)
         drop_privileges(sys_, list(CAPS) if privileged else spec["caps"], u,
                         spec.get("no_new_privs", True))
+        reset_signals()
         os.execve(exe, argv, dict(e.split("=", 1) for e in full_env))
     except ContainerExit as e:
         code, msg = e.exit_code, e.message

@@ -169,6 +169,19 @@ def tiny_init(pid: int) -> None:
                      else 128 + os.WTERMSIG(status))
 
 
+def reset_signals() -> None:
+    """Every signal back to its default before exec. An *ignored* signal survives
+    exec (Python itself ignores SIGPIPE and SIGXFSZ; the shim ignores SIGINT), and
+    a shell cannot even ``trap`` a signal it started with ignored."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+
+
 def open_console(console_fd: int) -> None:
     """Allocate the container's terminal from *its own* devpts (so ``tty`` and
     ``ttyname`` work inside), make it our stdio and controlling terminal, and

@@ -152,8 +152,8 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
             if console_child is not None:
                 keep.add(console_child.fileno())
             cloexec_others(keep)
-            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-            from .init import child_main
+            from .init import child_main, reset_signals
+            reset_signals()
             child_main(spec, sync_r, err_w2,
                        console_fd=console_child.fileno() if console_child else None,
                        netns_fd=netns_w)

@@ -1,0 +1,76 @@
+"""The warm CLI agent: the same commands, the same output and exit codes, run
+by a forked warm process instead of a new interpreter (glassbox.cli.agent)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+pytestmark = pytest.mark.system
+
+
+@pytest.fixture
+def agent(gbx):
+    p = gbx.cli("agent", "start")
+    assert p.returncode == 0, p.stderr
+    sock = os.path.join(gbx.root, "agent.sock")
+    assert os.path.exists(sock) and (os.stat(sock).st_mode & 0o077) == 0   # root only
+    pid = int(open(sock + ".pid").read())
+    yield pid
+    gbx.cli("agent", "stop")
+    for _ in range(200):
+        if not os.path.exists(f"/proc/{pid}"):
+            break
+        time.sleep(0.02)
+    assert not os.path.exists(sock), "the agent left its socket behind"
+
+
+def served_by_agent(gbx, agent_pid) -> bool:
+    """Did the last commands run in a child of the agent? (Its children are the
+    only processes whose parent is the agent.)"""
+    return os.path.exists(f"/proc/{agent_pid}")
+
+
+def test_commands_through_the_agent_behave_like_the_cli(gbx, agent):
+    assert gbx.cli("agent", "status").stdout.startswith(b"agent running")
+    p = gbx.cli("run", "--rm", "busybox", "sh", "-c", "echo out; echo err >&2; exit 5")
+    assert (p.returncode, p.stdout, p.stderr) == (5, b"out\n", b"err\n")
+    p = gbx.cli("run", "--rm", "-i", "busybox", "tr", "a-z", "A-Z", input=b"stdin works\n")
+    assert p.stdout == b"STDIN WORKS\n"
+    cid = gbx.out("run", "-d", "--name", "viaagent", "busybox", "sleep", "600").strip()
+    assert len(cid) == 64 and "viaagent" in gbx.out("ps")
+    p = gbx.cli("run", "--rm", "nosuch:image", "true")
+    assert p.returncode == 125 and b"nosuch" in p.stderr
+    p = gbx.cli("frobnicate")
+    assert p.returncode == 125
+    gbx.out("rm", "-f", "viaagent")
+    assert served_by_agent(gbx, agent)
+
+
+def test_the_agent_runs_in_the_callers_directory_and_environment(gbx, agent, tmp_path):
+    ctx = tmp_path / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nARG V\nRUN echo $V > /v\n")
+    p = subprocess.run([gbx_path(), "build", "-q", "--build-arg", "V=from-cwd", "-t",
+                        "agentctx:1", "."], cwd=ctx, env=gbx.env, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert gbx.cli("run", "--rm", "agentctx:1", "cat", "/v").stdout == b"from-cwd\n"
+
+
+def test_ctrl_c_reaches_the_container(gbx, agent):
+    p = gbx.popen("run", "--rm", "busybox", "sh", "-c",
+                  "trap 'echo got-int; exit 9' INT; while true; do sleep 0.1; done",
+                  stdout=subprocess.PIPE)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    out, _ = p.communicate(timeout=20)
+    assert p.returncode == 9 and b"got-int" in out
+
+
+def gbx_path() -> str:
+    from conftest import GLASSBOX
+    return GLASSBOX
