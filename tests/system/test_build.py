@@ -387,3 +387,21 @@ def test_run_network_isolated_by_default_host_on_request(gbx, tmp_path):
     seen = set(gbx.out("run", "--rm", t2).split())
     # the host's interfaces (other tests may add or remove veths meanwhile: compare loosely)
     assert "lo" in seen and len(seen) > 1
+
+
+def test_rmi_of_a_built_image_removes_its_build_steps(gbx, tmp_path):
+    """As docker: the untagged step images go with the tag that needed them, while
+    a step another image still builds on stays."""
+    ctx = tmp_path / "steps"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text("FROM busybox\nRUN echo 1 > /a\nRUN echo 2 > /b\n")
+    gbx.out("build", "-q", "-t", "steps:1", str(ctx))
+    (ctx / "Dockerfile.2").write_text("FROM busybox\nRUN echo 1 > /a\nRUN echo 3 > /c\n")
+    gbx.out("build", "-q", "-f", str(ctx / "Dockerfile.2"), "-t", "steps:2", str(ctx))
+    before = set(gbx.out("images", "-a", "-q").split())
+    out = gbx.out("rmi", "steps:1")
+    after = set(gbx.out("images", "-a", "-q").split())
+    assert "Untagged: steps:1" in out and len(before - after) == 1   # the shared step stays
+    gbx.out("rmi", "steps:2")
+    left = set(gbx.out("images", "-a", "-q").split())
+    assert left == set(gbx.out("images", "-q", "busybox").split())  # only busybox is left

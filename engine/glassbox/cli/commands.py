@@ -548,7 +548,9 @@ def cmd_rmi(eng, args) -> int:
     code = 0
     for ref in args.images:
         try:
-            for item in eng.images.remove(ref, force=args.force, in_use=_in_use(eng)):
+            from ..images.graph import remove_with_parents
+            for item in remove_with_parents(eng.images, ref, force=args.force,
+                                            in_use=_in_use(eng)):
                 for k, v in item.items():
                     _print(args, f"{k}: {v}")
         except GlassboxError as e:

@@ -185,7 +185,8 @@ async def tag(d, request):
 
 
 async def remove(d, request):
-    out = await d.run(d.eng.images.remove, request.match_info["name"],
+    from ..images.graph import remove_with_parents
+    out = await d.run(remove_with_parents, d.eng.images, request.match_info["name"],
                       force=qbool(request, "force"), in_use=_in_use(d))
     return _json(out)
 
