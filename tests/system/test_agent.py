@@ -72,5 +72,5 @@ def test_ctrl_c_reaches_the_container(gbx, agent):
 
 
 def gbx_path() -> str:
-    from conftest import GLASSBOX
-    return GLASSBOX
+    import sys
+    return os.path.join(os.path.dirname(sys.executable), "glassbox")
