@@ -84,3 +84,9 @@ def pss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
+
+
+def docker_available() -> bool:
+    if not shutil.which("docker"):
+        return False
+    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0

@@ -27,7 +27,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Root, report, timed  # noqa: E402
+from _common import Root, docker_available, report, timed  # noqa: E402
 
 DOCKERFILE = """\
 FROM busybox
@@ -59,10 +59,6 @@ def make_context(mb: int = 30) -> str:
     return ctx
 
 
-def docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
 def main() -> None:

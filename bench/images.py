@@ -39,7 +39,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import GLASSBOX, Root, report  # noqa: E402
+from _common import GLASSBOX, Root, docker_available, report  # noqa: E402
 
 IMAGE = "bench/app:1"
 
@@ -55,10 +55,6 @@ def run(cmd, env=None, cwd=None) -> float:
     return dt
 
 
-def docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
 def oci_layout_of(root: Root, ref: str, dest: str) -> str:

@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import GLASSBOX, Root, pss_kb, report, timed  # noqa: E402
+from _common import GLASSBOX, Root, docker_available, pss_kb, report, timed  # noqa: E402
 
 
 def runc_bundle(rootfs_tar: str) -> str | None:
@@ -43,10 +43,6 @@ def runc_bundle(rootfs_tar: str) -> str | None:
     return bundle
 
 
-def docker_available() -> bool:
-    if not shutil.which("docker"):
-        return False
-    return subprocess.run(["docker", "info"], capture_output=True).returncode == 0
 
 
 def main() -> None:

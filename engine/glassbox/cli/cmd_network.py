@@ -13,16 +13,9 @@ code. Imports stay inside the functions: ``glassbox run`` never pays for them.
 
 from __future__ import annotations
 
+from .flags import key_values
 
-def _kv(items, what: str) -> dict[str, str]:
-    from ..errors import InvalidArgument
-    out = {}
-    for item in items or []:
-        k, _, v = item.partition("=")
-        if not k:
-            raise InvalidArgument(f"invalid {what} {item!r}: expected key=value")
-        out[k] = v
-    return out
+
 
 
 def _filters(specs) -> dict[str, list[str]]:
@@ -85,7 +78,7 @@ def cmd_network_create(eng, args) -> int:
     from .commands import _print
     net = eng.networks.create(args.name, subnet=args.subnet, gateway=args.gateway,
                               driver=args.driver, internal=args.internal,
-                              labels=_kv(args.label, "label"))
+                              labels=key_values(args.label, "label"))
     _print(args, net.id)
     return 0
 

@@ -6,16 +6,9 @@ code; the engine's :class:`~glassbox.volumes.VolumeManager` does the work.
 
 from __future__ import annotations
 
+from .flags import key_values
 
-def _kv(items: list[str], what: str) -> dict[str, str]:
-    out = {}
-    for item in items or []:
-        k, _, v = item.partition("=")
-        if not k:
-            from ..errors import InvalidArgument
-            raise InvalidArgument(f"invalid {what} {item!r}: expected key=value")
-        out[k] = v
-    return out
+
 
 
 def _filters(specs: list[str]) -> dict[str, list[str]]:
@@ -42,8 +35,8 @@ def cmd_volume_create(eng, args) -> int:
         raise InvalidArgument("conflicting options: either specify --name or provide "
                               "positional arg, not both")
     name = args.name or args.volume_name
-    meta = eng.volumes.create(name or None, labels=_kv(args.label, "label"),
-                              driver=args.driver, options=_kv(args.opt, "option"))
+    meta = eng.volumes.create(name or None, labels=key_values(args.label, "label"),
+                              driver=args.driver, options=key_values(args.opt, "option"))
     _print(args, meta["Name"])
     return 0
 

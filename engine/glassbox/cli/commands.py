@@ -36,10 +36,8 @@ def create_options(args):
     from ..cgroups.limits import parse_bytes
     from ..containers.options import CreateOptions
     import shlex
-    labels = {}
-    for lab in args.label:
-        k, _, v = lab.partition("=")
-        labels[k] = v
+    from .flags import key_values
+    labels = key_values(args.label, "label")
     swap = None
     if args.memory_swap is not None:
         swap = -1 if args.memory_swap == "-1" else parse_bytes(args.memory_swap, "--memory-swap")
