@@ -18,6 +18,12 @@ import pytest
 pytestmark = pytest.mark.system
 
 
+
+@pytest.fixture(autouse=True)
+def classic_output(gbx):
+    """These tests read docker's legacy builder text (``--progress classic``)."""
+    gbx.env["GLASSBOX_BUILD_PROGRESS"] = "classic"
+
 def write_ctx(root, files: dict[str, str | bytes]) -> str:
     os.makedirs(root, exist_ok=True)
     for name, data in files.items():
@@ -405,3 +411,18 @@ def test_rmi_of_a_built_image_removes_its_build_steps(gbx, tmp_path):
     gbx.out("rmi", "steps:2")
     left = set(gbx.out("images", "-a", "-q").split())
     assert left == set(gbx.out("images", "-q", "busybox").split())  # only busybox is left
+
+
+def test_default_view_is_one_line_per_step_with_cached_marks(gbx, tmp_path):
+    gbx.env.pop("GLASSBOX_BUILD_PROGRESS", None)
+    ctx = tmp_path / "steps-view"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text('FROM busybox\nRUN echo built-here\nCMD ["true"]\n')
+    first = gbx.out("build", "-t", "view:1", str(ctx)).splitlines()
+    assert first[0] == "[1/3] FROM busybox"
+    assert first[1] == "[2/3] RUN echo built-here" and first[2] == "    │ built-here"
+    assert any(l.startswith("    ✔ ") for l in first)
+    assert first[-2].startswith("Successfully built ") and first[-1] == "Successfully tagged view:1"
+    again = gbx.out("build", "-t", "view:1", str(ctx)).splitlines()
+    assert again[:3] == ["[1/3] FROM busybox", "[2/3] CACHED RUN echo built-here",
+                         '[3/3] CACHED CMD ["true"]']

@@ -36,6 +36,9 @@ def register(cmd, sub) -> None:
     p.add_argument("-q", "--quiet", action="store_true",
                    help="Suppress the build output and print image ID on success")
     p.add_argument("--iidfile", help="Write the image ID to the file")
+    p.add_argument("--progress", choices=["steps", "classic"], default=None,
+                   help="'steps': one line per step, CACHED on hits (default; "
+                   "$GLASSBOX_BUILD_PROGRESS); 'classic': docker's legacy builder text")
     p.add_argument("--label", action="append", default=[],
                    help="Set metadata for an image")
     p.add_argument("--pull", action="store_true",
@@ -123,6 +126,56 @@ class _Printer:
                 self.tags.append(ev["tag"])
 
 
+class _StepPrinter(_Printer):
+    """One line per step — ``[2/5] RUN make``, marked ``CACHED`` on a cache hit —
+    the RUN output indented under it, the seconds each step took, and the final
+    image id and tags (the compact view BuildKit made familiar)."""
+
+    def __init__(self, out, err, quiet: bool):
+        super().__init__(out, err, quiet)
+        import time
+        self._clock = time.monotonic
+        self.started = self._clock()
+        self.step_started = None
+        self.had_output = False
+
+    def _close_step(self) -> None:
+        """A step that ran something (output, or time spent) ends with its time;
+        cached and metadata steps stay one line."""
+        if self.step_started is not None:
+            took = self._clock() - self.step_started
+            if self.had_output or took >= 0.05:
+                self.line(f"    ✔ {took:.1f}s")
+            self.step_started = None
+
+    def __call__(self, ev: dict) -> None:
+        t = ev.get("type")
+        if t == "step":
+            self._close_step()
+            what = "ONBUILD " if ev.get("trigger") else ""
+            mark = "CACHED " if ev.get("cached") else ""
+            self.line(f"[{ev['index']}/{ev['total']}] {mark}{what}{ev['instruction']}")
+            self.step_started = self._clock()
+            self.had_output = False
+        elif t == "log":
+            text = ev.get("text", "")
+            self.had_output = True
+            if self.at_line_start:
+                text = "    │ " + text
+            self.write(text.replace("\n", "\n    │ ").rstrip(" │") if text.endswith("\n")
+                       else text.replace("\n", "\n    │ "))
+        elif t == "skip":
+            self.line(f"[skip] stage {ev['stage']}: the target does not need it")
+        elif t == "done":
+            self._close_step()
+            self.line(f"Successfully built {ev['image_id'].split(':', 1)[-1][:12]} "
+                      f"in {self._clock() - self.started:.1f}s")
+            for name in self.tags:
+                self.line(f"Successfully tagged {name}")
+        elif t in ("warning", "tag"):
+            super().__call__(ev)
+
+
 def _dockerfile_args(args) -> dict:
     """Docker's -f rule: a relative -f is relative to the *current directory*; inside the
     context it is named relative to the context, outside it is read directly."""
@@ -147,7 +200,8 @@ def _dockerfile_args(args) -> dict:
 def cmd_build(eng, args) -> int:
     from ..errors import BuildError
     out = getattr(args, "_out", None) or sys.stdout
-    printer = _Printer(out, sys.stderr, args.quiet)
+    view = args.progress or os.environ.get("GLASSBOX_BUILD_PROGRESS") or "steps"
+    printer = (_Printer if view == "classic" else _StepPrinter)(out, sys.stderr, args.quiet)
     kw = _dockerfile_args(args)
     context = sys.stdin.buffer if args.path == "-" else args.path
     if args.path == "-" and "dockerfile_text" in kw:
