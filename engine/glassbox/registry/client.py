@@ -230,6 +230,23 @@ class RegistryClient:
         return body
 
     # ------------------------------------------------------------------ pull
+    def _in_parallel(self, name: str, cancel, calls) -> list[BaseException]:
+        """Run ``(fn, args)`` calls on up to ``parallel`` threads; the first failure
+        sets ``cancel`` so the others stop early. Returns the errors."""
+        errors: list[BaseException] = []
+        if not calls:
+            return errors
+        with _cf.ThreadPoolExecutor(min(self.parallel, len(calls)),
+                                    thread_name_prefix=name) as pool:
+            futs = [pool.submit(fn, *args) for fn, args in calls]
+            for f in _cf.as_completed(futs):
+                try:
+                    f.result()
+                except BaseException as e:  # noqa: BLE001
+                    cancel.set()
+                    errors.append(e)
+        return errors
+
     def pull(self, ref: str, *, platform: str | None = None, progress=None):
         """Download ``ref`` (``name[:tag]`` or ``name@sha256:...``) into the store.
 
@@ -316,17 +333,8 @@ class RegistryClient:
         if not jobs:
             return
         cancel = threading.Event()
-        with _cf.ThreadPoolExecutor(min(self.parallel, len(jobs)),
-                                    thread_name_prefix="gbx-pull") as pool:
-            futs = [pool.submit(self._pull_layer, t, r, d, diff_id, scopes, emit, cancel)
-                    for d, diff_id in jobs]
-            errors = []
-            for f in _cf.as_completed(futs):
-                try:
-                    f.result()
-                except BaseException as e:  # noqa: BLE001
-                    cancel.set()
-                    errors.append(e)
+        errors = self._in_parallel("gbx-pull", cancel, [
+            (self._pull_layer, (t, r, d, diff_id, scopes, emit, cancel)) for d, diff_id in jobs])
         if errors:
             real = [e for e in errors if not isinstance(e, _blobs.Cancelled)]
             raise (real or errors)[0]
@@ -382,16 +390,8 @@ class RegistryClient:
         for d in descs:
             emit({"id": _short(d["digest"]), "status": "Preparing", "progressDetail": {}})
         cancel = threading.Event()
-        errors = []
-        with _cf.ThreadPoolExecutor(min(self.parallel, max(1, len(descs))),
-                                    thread_name_prefix="gbx-push") as pool:
-            futs = [pool.submit(self._push_blob, t, r, d, scopes, emit, cancel) for d in descs]
-            for f in _cf.as_completed(futs):
-                try:
-                    f.result()
-                except BaseException as e:  # noqa: BLE001
-                    cancel.set()
-                    errors.append(e)
+        errors = self._in_parallel("gbx-push", cancel, [
+            (self._push_blob, (t, r, d, scopes, emit, cancel)) for d in descs])
         if errors:
             raise errors[0]
         self._push_blob(t, r, m["config"], scopes, None, cancel)

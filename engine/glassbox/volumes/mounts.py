@@ -53,27 +53,17 @@ def plan_mounts(opts, image_config: dict | None, containers=None) -> list[Volume
             by_target[m["target"]] = VolumeSpec(
                 "from", m["source"], m["target"], bool(m.get("readonly")) or ro,
                 options=m.get("options", ""), raw=spec)
-    # 2. -v
+    # 2. -v, then 3. --mount and --tmpfs: a target given twice by the user is an error
     user: set[str] = set()
-    for raw in getattr(opts, "volumes", None) or []:
-        vs = parse_volume_spec(raw)
-        if vs.target in user:
-            raise _dup(vs.target)
-        user.add(vs.target)
-        by_target[vs.target] = vs
-    # 3. --mount, --tmpfs
-    for raw in getattr(opts, "mounts", None) or []:
-        vs = parse_mount_spec(raw)
-        if vs.target in user:
-            raise _dup(vs.target)
-        user.add(vs.target)
-        by_target[vs.target] = vs
-    for raw in getattr(opts, "tmpfs", None) or []:
-        vs = parse_tmpfs_spec(raw)
-        if vs.target in user:
-            raise _dup(vs.target)
-        user.add(vs.target)
-        by_target[vs.target] = vs
+    for values, parse in ((getattr(opts, "volumes", None), parse_volume_spec),
+                          (getattr(opts, "mounts", None), parse_mount_spec),
+                          (getattr(opts, "tmpfs", None), parse_tmpfs_spec)):
+        for raw in values or []:
+            vs = parse(raw)
+            if vs.target in user:
+                raise _dup(vs.target)
+            user.add(vs.target)
+            by_target[vs.target] = vs
     # 4. the image's VOLUMEs
     for target in sorted((image_config or {}).get("Volumes") or {}):
         t = clean_target(target)
