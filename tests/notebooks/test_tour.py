@@ -1,7 +1,7 @@
 """notebooks/00-tour.ipynb, executed cell by cell with its outputs *and* the engine checked.
 
-test_notebooks.py already runs every notebook top to bottom; this test runs the tour
-again one cell at a time so it can look at the state store between cells (the image
+test_notebooks.py runs every other notebook top to bottom; this test runs the tour
+one cell at a time so it can look at the state store between cells (the image
 exists right after its build cell, the containers and images are gone after cleanup)
 and assert on what each cell showed: the step log with CACHED, "hi" and exit code 0,
 the limit changed live, a chart PNG per monitored container with the OOM kill, and

@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import sys
 
+from .flags import key_values
+
 HELP = "Build an image from a Dockerfile"
 
 
@@ -51,21 +53,6 @@ def register(cmd, sub) -> None:
                    help="Always remove intermediate containers (always)")
     p.add_argument("path", metavar="PATH|-", help="The build context: a directory, or - "
                    "to read a tar (or a Dockerfile) from stdin")
-
-
-def _kv(items: list[str], flag: str) -> dict[str, str]:
-    out = {}
-    for item in items:
-        k, sep, v = item.partition("=")
-        if not k:
-            from ..errors import InvalidArgument
-            raise InvalidArgument(f"invalid {flag} {item!r}: expected KEY=VALUE")
-        if not sep and flag == "--build-arg":
-            if k not in os.environ:
-                continue  # docker: a bare NAME takes the caller's value, if it has one
-            v = os.environ[k]
-        out[k] = v
-    return out
 
 
 class _Printer:
@@ -210,9 +197,10 @@ def cmd_build(eng, args) -> int:
                               "come from stdin (-f - with PATH -)")
     try:
         image = eng.builder.build(
-            context, tags=args.tag, build_args=_kv(args.build_arg, "--build-arg"),
+            context, tags=args.tag,
+            build_args=key_values(args.build_arg, "--build-arg", from_env=True),
             target=args.target, no_cache=args.no_cache, cache_from=args.cache_from,
-            labels=_kv(args.label, "--label"), progress=printer, pull=args.pull,
+            labels=key_values(args.label, "--label"), progress=printer, pull=args.pull,
             network=args.network, **kw)
     except BuildError as e:
         if not printer.at_line_start and not args.quiet:

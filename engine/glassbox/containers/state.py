@@ -8,33 +8,16 @@ Read-modify-write of ``state.json`` holds ``flock`` on the container's
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-from contextlib import contextmanager
+
+from .._files import locked, write_json  # noqa: F401  (the container store's vocabulary)
 
 
 def read_json(path: str) -> dict:
     with open(path) as f:
         return json.load(f)
-
-
-def write_json(path: str, data: dict) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f)
-    os.replace(tmp, path)
-
-
-@contextmanager
-def locked(path: str):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def update_state(cdir: str, **fields) -> dict:

@@ -17,12 +17,12 @@ The records are plain dataclasses (no I/O): :class:`Network` and :class:`Endpoin
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
 
+from .._files import locked as flocked  # noqa: F401  (used by the manager)
+from .._files import write_json
 from .ipam import AddressPool
 
 
@@ -102,26 +102,8 @@ class Network:
 
 
 def atomic_write_json(path: str, data) -> None:
-    """Write ``data`` as JSON to ``path`` atomically (temp file + fsync + rename)."""
-    d = os.path.dirname(path)
-    tmp = os.path.join(d, f".{os.path.basename(path)}.{os.getpid()}.tmp")
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-@contextlib.contextmanager
-def flocked(path: str) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``path`` (created if missing)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # closing drops the lock
+    """Network records are durable: a lost one would orphan a bridge or a veth."""
+    write_json(path, data, durable=True, indent=1, sort_keys=True)
 
 
 class NetworkStore:

@@ -26,14 +26,13 @@ whole volume or none of it.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import time
-from contextlib import contextmanager
 from typing import Callable, Iterable
 
+from .._files import locked, write_json
 from ..errors import Conflict, InvalidArgument, NotFound
 from .specs import check_volume_name
 
@@ -47,12 +46,7 @@ def _now() -> str:
 
 
 def _write_json(path: str, data: dict) -> None:
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(data, f, indent=1)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_json(path, data, durable=True, indent=1)
 
 
 class VolumeManager:
@@ -78,15 +72,8 @@ class VolumeManager:
             return None
         return os.path.basename(head)
 
-    @contextmanager
     def locked(self):
-        fd = os.open(os.path.join(self.dir, ".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC,
-                     0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
+        return locked(os.path.join(self.dir, ".lock"))
 
     # ---- create / read ----------------------------------------------------------
     def create(self, name: str | None = None, labels: dict | None = None,
