@@ -74,3 +74,36 @@ def test_ctrl_c_reaches_the_container(gbx, agent):
 def gbx_path() -> str:
     import sys
     return os.path.join(os.path.dirname(sys.executable), "glassbox")
+
+
+def test_the_glassbox_command_is_the_compiled_front(gbx, agent):
+    """The set-up installs cli/front/glassbox.c as the venv's `glassbox`: it hands
+    commands to the agent (the child that runs them is the agent's, not ours) and
+    passes every argument and variable through byte for byte."""
+    from glassbox.cli import front
+    assert front.installed(gbx_path()), "make's set-up should have built the C front"
+    env = dict(gbx.env, GBX_TEST_VAR="a=b c\u00e9", EMPTY="")
+    p = subprocess.run([gbx_path(), "run", "--rm", "-e", "GBX_TEST_VAR", "-e", "EMPTY",
+                        "busybox", "sh", "-c", 'printf "[%s][%s][%s][%s]" "$1" "$2" '
+                        '"$GBX_TEST_VAR" "${EMPTY-unset}"', "sh", "", "two words"],
+                       env=env, capture_output=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == "[][two words][a=b c\u00e9][]"
+    # the same command without the agent: identical
+    p2 = subprocess.run(p.args, env=dict(env, GLASSBOX_AGENT="0"), capture_output=True)
+    assert (p2.returncode, p2.stdout) == (0, p.stdout)
+    # an unknown command: docker's message and exit code, both ways
+    for e in (env, dict(env, GLASSBOX_AGENT="0")):
+        p = subprocess.run([gbx_path(), "frobnicate"], env=e, capture_output=True)
+        assert p.returncode == 125 and b"'frobnicate' is not a glassbox command" in p.stderr
+
+
+def test_the_front_falls_back_to_python_when_the_agent_is_gone(gbx):
+    """No agent (or a stale socket file): the front execs Python, nothing is lost."""
+    sock = os.path.join(gbx.root, "agent.sock")
+    open(sock, "w").close()            # a leftover file that accepts no connection
+    try:
+        p = gbx.cli("run", "--rm", "busybox", "echo", "fallback")
+        assert (p.returncode, p.stdout) == (0, b"fallback\n")
+    finally:
+        os.unlink(sock)

@@ -24,7 +24,6 @@ Without a running agent nothing changes. The agent exits after
 
 from __future__ import annotations
 
-import marshal
 import os
 import struct
 import sys
@@ -58,19 +57,32 @@ def _wants_terminal(argv: list[str]) -> bool:
     return False
 
 
-# Messages are length-prefixed ``marshal`` dumps: both ends are the same Python,
-# and the socket is root-only (0600) in the state root.
+# The wire format is plain enough for the C front (cli/front/glassbox.c) to
+# speak it too. A request: u32 length, then u32 argc, u32 envc, then the
+# NUL-terminated strings cwd, argv..., env... (network byte order), sent with
+# the caller's stdin/stdout/stderr as SCM_RIGHTS. Replies: 8 bytes, a kind
+# ('P': the child's pid, 'X': the exit code) and a signed value. The socket
+# is root-only (0600) in the state root.
 _SOL_SOCKET, _SCM_RIGHTS = _socket.SOL_SOCKET, _socket.SCM_RIGHTS
+_HEAD = struct.Struct("!III")
+_REPLY = struct.Struct("!Ii")
+PID, EXIT = ord("P"), ord("X")
 
 
-def _send_msg(sock, obj, fds=()) -> None:
-    data = marshal.dumps(obj)
-    payload = _LEN.pack(len(data)) + data
-    if fds:
-        sock.sendmsg([payload], [(_SOL_SOCKET, _SCM_RIGHTS,
-                                  struct.pack(f"{len(fds)}i", *fds))])
-    else:
-        sock.sendall(payload)
+def encode_request(argv: list[str], cwd: str, env: dict[str, str]) -> bytes:
+    strings = [cwd, *argv, *(f"{k}={v}" for k, v in env.items())]
+    body = b"".join(s.encode("utf-8", "surrogateescape") + b"\0" for s in strings)
+    return _HEAD.pack(len(body) + 8, len(argv), len(env)) + body
+
+
+def decode_request(data: bytes) -> tuple[list[str], str, dict[str, str]]:
+    """The inverse of :func:`encode_request` (``data`` without the length word)."""
+    argc, envc = struct.unpack_from("!II", data)
+    words = [w.decode("utf-8", "surrogateescape") for w in data[8:].split(b"\0")[:-1]]
+    if len(words) != 1 + argc + envc:
+        raise ValueError("malformed agent request")
+    env = dict(w.partition("=")[::2] for w in words[1 + argc:])
+    return words[1:1 + argc], words[0], env
 
 
 def _recv_exact(sock, n: int) -> bytes:
@@ -83,8 +95,11 @@ def _recv_exact(sock, n: int) -> bytes:
     return buf
 
 
-def _recv_msg(sock):
-    return marshal.loads(_recv_exact(sock, _LEN.unpack(_recv_exact(sock, _LEN.size))[0]))
+def _recv_reply(sock, kind: int) -> int:
+    got, value = _REPLY.unpack(_recv_exact(sock, _REPLY.size))
+    if got != kind:
+        raise ValueError(f"unexpected agent reply {got}")
+    return value
 
 
 # ---- client ------------------------------------------------------------------
@@ -109,9 +124,9 @@ def try_client(argv: list[str]) -> int | None:
         sock.close()
         return None
     try:
-        _send_msg(sock, {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ)},
-                  fds=(0, 1, 2))
-        child = _recv_msg(sock)["pid"]
+        sock.sendmsg([encode_request(argv, os.getcwd(), dict(os.environ))],
+                     [(_SOL_SOCKET, _SCM_RIGHTS, struct.pack("3i", 0, 1, 2))])
+        child = _recv_reply(sock, PID)
     except (OSError, ConnectionError, ValueError, EOFError):
         sock.close()
         return None
@@ -125,7 +140,7 @@ def try_client(argv: list[str]) -> int | None:
     for sig in (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT):
         _signal.signal(sig, forward)
     try:
-        return int(_recv_msg(sock)["exit"])
+        return _recv_reply(sock, EXIT)
     except (OSError, ConnectionError, ValueError, EOFError):
         return 125
     finally:
@@ -172,24 +187,27 @@ def _serve_one(conn) -> None:
     length = _LEN.unpack(msg[:_LEN.size])[0]
     body = msg[_LEN.size:]
     while len(body) < length:
-        body += conn.recv(length - len(body))
-    req = marshal.loads(body)
+        more = conn.recv(length - len(body))
+        if not more:
+            raise ConnectionError("agent request cut short")
+        body += more
+    argv, cwd, env = decode_request(body)
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
         os.close(fd)
-    os.chdir(req["cwd"])
+    os.chdir(cwd)
     os.environ.clear()
-    os.environ.update(req["env"])
+    os.environ.update(env)
     sys.stdin = open(0, "r", closefd=False)
     sys.stdout = open(1, "w", closefd=False)
     sys.stderr = open(2, "w", closefd=False)
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGCHLD):
         signal.signal(sig, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    _send_msg(conn, {"pid": os.getpid()})
+    conn.sendall(_REPLY.pack(PID, os.getpid()))
     code = 125
     try:
-        code = main_code(req["argv"])
+        code = main_code(argv)
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -197,7 +215,7 @@ def _serve_one(conn) -> None:
             except (OSError, ValueError):
                 pass
         try:
-            _send_msg(conn, {"exit": code})
+            conn.sendall(_REPLY.pack(EXIT, code))
         except OSError:
             pass
         os._exit(code & 0xFF)

@@ -8,16 +8,29 @@ help texts follow Docker's.
 from __future__ import annotations
 
 import argparse
+import re
+
+from ..errors import InvalidArgument
 
 RUN_HELP = "Create and run a new container from an image"
 FEATURES = ("build", "registry", "network", "volume", "daemon", "lab")
+
+
+class UnknownCommand(InvalidArgument):
+    """A word that names no (sub)command: ``glassbox frobnicate``."""
+
+    def __init__(self, name: str, prog: str):
+        super().__init__(f"'{name}' is not a {prog} command.\nSee '{prog} --help'.")
+        self.name = name
 
 
 class Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so the magics can show errors."""
 
     def error(self, message):
-        from ..errors import InvalidArgument
+        bad = re.match(r"argument COMMAND: invalid choice: '(.*)' \(choose from", message)
+        if bad:   # the lazily built tree has no choices list to show: say it as docker does
+            raise UnknownCommand(bad.group(1), self.prog)
         raise InvalidArgument(f"{self.prog}: {message}\nSee '{self.prog} --help'.")
 
 

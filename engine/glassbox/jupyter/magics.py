@@ -133,7 +133,7 @@ class GlassboxMagics(Magics):
 
     def _container(self, line: str):
         from ..cli import commands
-        from ..cli.parser import build_parser
+        from ..cli.parser import UnknownCommand, build_parser
         try:
             argv = shlex.split(line)
         except ValueError as e:
@@ -146,12 +146,9 @@ class GlassboxMagics(Magics):
             args = parser.parse_args(argv)
         except SystemExit:          # --help printed the help
             return None
-        except InvalidArgument as e:
-            if "invalid choice" in str(e) and "COMMAND" in str(e):
-                name = next((a for a in argv if not a.startswith("-")), argv[0])
-                return self._fail(f"unknown command {name!r}: see the list below",
-                                  parser.format_help())
-            raise
+        except UnknownCommand as e:
+            return self._fail(f"unknown command {e.name!r}: see the list below",
+                              parser.format_help())
         name = _func_name(args)
         if not name:
             print(parser.format_help())

@@ -11,9 +11,8 @@ Makefile's set-up does); without a C compiler the Python shim simply stays.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
+
+from ..._native import compile_c, up_to_date
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.join(HERE, "gbx-monitor.c")
@@ -22,24 +21,11 @@ BINARY = os.path.join(HERE, "gbx-monitor")
 
 def binary() -> str | None:
     """The compiled monitor if it is there and up to date with its source."""
-    try:
-        if os.stat(BINARY).st_mtime >= os.stat(SOURCE).st_mtime and os.access(BINARY, os.X_OK):
-            return BINARY
-    except OSError:
-        pass
-    return None
+    return BINARY if up_to_date(BINARY, SOURCE) else None
 
 
-def build(cc: str | None = None) -> str | None:
-    cc = cc or os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if not cc:
-        print("gbx-monitor: no C compiler; detached containers keep the Python shim",
-              file=sys.stderr)
-        return None
-    tmp = BINARY + f".tmp{os.getpid()}"
-    subprocess.run([cc, "-O2", "-Wall", "-o", tmp, SOURCE], check=True)
-    os.replace(tmp, BINARY)
-    return BINARY
+def build() -> str | None:
+    return compile_c(SOURCE, BINARY, what="detached containers keep the Python shim")
 
 
 if __name__ == "__main__":
