@@ -135,3 +135,147 @@ def test_not_an_archive(tmp_path):
     dst = ImageStore(tmp_path / "dst", whiteouts="keep")
     with pytest.raises(InvalidArgument, match="neither"):
         archive.load(dst, io.BytesIO(tar_of({"hello": b"x"})))
+
+
+# --------------------------------------------------------------------------- streaming load
+
+def _docker_archive(members):
+    """A tar of (name, bytes) in the given order (docker's own save puts manifest.json last)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in members:
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def _image_parts(layer_tars, tag="app:1"):
+    diff_ids = ["sha256:" + hashlib.sha256(lt).hexdigest() for lt in layer_tars]
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
+    cfg_name = hashlib.sha256(config).hexdigest() + ".json"
+    names = [f"{d[7:]}/layer.tar" for d in diff_ids]
+    manifest = json.dumps([{"Config": cfg_name, "RepoTags": [tag], "Layers": names}]).encode()
+    return manifest, (cfg_name, config), list(zip(names, layer_tars)), diff_ids
+
+
+def _store_is_empty(dst):
+    return (dst.list() == [] and os.listdir(dst.tmp_dir) == [] and os.listdir(dst.blobs_dir) == []
+            and os.listdir(dst.layers_dir) == [])
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small-layers", "streamed-layers"])
+@pytest.mark.parametrize("manifest_first", [False, True], ids=["manifest-last", "manifest-first"])
+def test_docker_archive_in_any_member_order(tmp_path, big, manifest_first):
+    payload = os.urandom(archive.SMALL_MEMBER + 4096) if big else b"x" * 100
+    layers = [rootfs({"a": payload}), rootfs({"b/c": b"2" * 3000})]
+    manifest, cfg, layer_members, diff_ids = _image_parts(layers)
+    members = [cfg] + layer_members
+    members = ([("manifest.json", manifest)] + members) if manifest_first else \
+        (members + [("manifest.json", manifest)])
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    (im,) = archive.load(dst, io.BytesIO(_docker_archive(members)))
+    assert im.repo_tags == ("app:1",) and list(im.diff_ids) == diff_ids
+    with open(os.path.join(im.layer_dirs[0], "a"), "rb") as f:
+        assert f.read() == payload
+    assert open(os.path.join(im.layer_dirs[1], "b", "c")).read() == "2" * 3000
+    for layer in im.layers:   # uncompressed docker layers: the blob is the tar itself
+        assert layer.digest == layer.diff_id and dst.has_blob(layer.digest)
+    assert os.listdir(dst.tmp_dir) == []
+
+
+def test_docker_archive_drops_unreferenced_members(tmp_path):
+    layer = rootfs({"a": b"1"})
+    manifest, cfg, layer_members, _ = _image_parts([layer])
+    stray = rootfs({"stray": os.urandom(archive.SMALL_MEMBER + 1)})   # looks like a layer
+    members = [("junk/layer.tar", stray), cfg, ("notes.txt", b"hi")] + layer_members + \
+        [("manifest.json", manifest)]
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    (im,) = archive.load(dst, io.BytesIO(_docker_archive(members)))
+    stray_digest = "sha256:" + hashlib.sha256(stray).hexdigest()
+    assert not dst.has_blob(stray_digest) and not dst.has_layer(stray_digest)
+    assert sorted(os.listdir(dst.layers_dir)) == sorted([im.diff_ids[0][7:], im.diff_ids[0][7:] + ".json"])
+    assert os.listdir(dst.tmp_dir) == []
+
+
+@pytest.mark.parametrize("big", [False, True], ids=["small-layer", "streamed-layer"])
+def test_docker_layer_not_matching_its_diff_id_is_refused(tmp_path, big):
+    payload = os.urandom(archive.SMALL_MEMBER + 10) if big else b"good"
+    manifest, cfg, layer_members, _ = _image_parts([rootfs({"a": payload})])
+    name, _ = layer_members[0]
+    evil = rootfs({"a": payload[:-1] + b"!"})  # same size, other bytes
+    members = [("manifest.json", manifest), cfg, (name, evil)]
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    with pytest.raises(DigestMismatch, match="config says"):
+        archive.load(dst, io.BytesIO(_docker_archive(members)))
+    assert _store_is_empty(dst)
+
+
+def test_gzip_docker_layer_not_matching_its_diff_id_is_refused(tmp_path):
+    import gzip
+    good = rootfs({"a": os.urandom(archive.SMALL_MEMBER)})
+    manifest, cfg, layer_members, _ = _image_parts([good])
+    evil = gzip.compress(rootfs({"a": os.urandom(archive.SMALL_MEMBER)}))
+    members = [cfg, (layer_members[0][0], evil), ("manifest.json", manifest)]
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    with pytest.raises(DigestMismatch, match="config says"):
+        archive.load(dst, io.BytesIO(_docker_archive(members)))
+    assert _store_is_empty(dst)
+
+
+def test_corrupt_layer_in_archive_is_refused_and_nothing_stored(tmp_path):
+    good = rootfs({"a": os.urandom(archive.SMALL_MEMBER)})
+    manifest, cfg, layer_members, _ = _image_parts([good])
+    broken = good[:512] + b"\xff" * (len(good) - 512)   # a tar header, then garbage headers
+    members = [cfg, (layer_members[0][0], broken), ("manifest.json", manifest)]
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    with pytest.raises(InvalidArgument):
+        archive.load(dst, io.BytesIO(_docker_archive(members)))
+    assert _store_is_empty(dst)
+
+
+def test_truncated_archive_is_refused(src, tmp_path):
+    buf = io.BytesIO()
+    archive.save(src, ["base:1"], buf, format="oci")
+    data = buf.getvalue()
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    with pytest.raises(InvalidArgument):
+        archive.load(dst, io.BytesIO(data[:len(data) // 2]))
+    assert dst.list() == [] and os.listdir(dst.tmp_dir) == []
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_load_from_a_pipe(src, tmp_path, fmt):
+    """Read once, front to back: a non-seekable stream works (``glassbox load < x.tar``)."""
+    buf = io.BytesIO()
+    archive.save(src, ["base:1"], buf, format=fmt)
+    r, w = os.pipe()
+    import threading
+    data = buf.getvalue()
+
+    def feed():
+        with open(w, "wb") as f:
+            f.write(data)
+    t = threading.Thread(target=feed)
+    t.start()
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    with open(r, "rb") as f:
+        (im,) = archive.load(dst, f)
+    t.join()
+    assert im.id == src.resolve("base:1").id
+
+
+def test_big_oci_roundtrip_streams_and_verifies(tmp_path):
+    s = ImageStore(tmp_path / "src", whiteouts="keep")
+    payload = os.urandom(3 * archive.SMALL_MEMBER)
+    s.import_tarball(io.BytesIO(rootfs({"big": payload, "t": b"text " * 100000})), "big:1")
+    buf = io.BytesIO()
+    archive.save(s, ["big:1"], buf, format="oci")
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    (im,) = archive.load(dst, io.BytesIO(buf.getvalue()))
+    assert im.manifest_digest == s.resolve("big:1").manifest_digest
+    with open(os.path.join(im.layer_dirs[0], "big"), "rb") as f:
+        assert f.read() == payload
+    assert dst.layer_meta(im.diff_ids[0])["tar_size"] == s.layer_meta(im.diff_ids[0])["tar_size"]
+    assert os.listdir(dst.tmp_dir) == []

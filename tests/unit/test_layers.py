@@ -9,6 +9,7 @@ import tarfile
 
 import pytest
 
+from glassbox.errors import InvalidArgument
 from glassbox.images import layers as L
 
 
@@ -21,7 +22,8 @@ def make_upper(root):
     os.symlink("tool", root / "bin" / "alias")
     os.link(root / "bin" / "tool", root / "bin" / "tool2")
     (root / "empty").mkdir()
-    for p in [root / "etc" / "hosts", root / "bin" / "tool", root / "etc", root / "bin", root / "empty"]:
+    for p in [root / "etc" / "hosts", root / "bin" / "tool", root / "bin" / "alias", root / "etc",
+              root / "bin", root / "empty"]:
         os.utime(p, (1_600_000_000, 1_600_000_000), follow_symlinks=False)
     return root
 
@@ -194,3 +196,97 @@ def test_parallel_gzip_is_valid_and_deterministic(tmp_path):
     assert blobs[0] == blobs[1]
     assert gzip.decompress(blobs[0]) == L.tar_to_bytes(up)
     assert L.open_decompressed(io.BytesIO(blobs[0])).read() == L.tar_to_bytes(up)
+
+
+# --------------------------------------------------------------------------- fast paths
+
+class _Trickle(io.RawIOBase):
+    """A pipe-like source: short reads of odd sizes, no seek, no readinto."""
+
+    def __init__(self, data, step=777):
+        self.data, self.pos, self.step = data, 0, step
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def read(self, n=-1):
+        n = self.step if n is None or n < 0 else min(n, self.step)
+        out = self.data[self.pos:self.pos + n]
+        self.pos += len(out)
+        return out
+
+
+def _big_tar():
+    import hashlib
+    buf = io.BytesIO()
+    files = {"d/f%d" % i: os.urandom(i * 1000 + 1) for i in range(5)}
+    files["d/big"] = os.urandom(L.CHUNK * 2 + 3)
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for name, data in files.items():
+            ti = tarfile.TarInfo(name)
+            ti.size = len(data)
+            t.addfile(ti, io.BytesIO(data))
+    data = buf.getvalue()
+    return data, files, "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("source", ["bytesio", "trickle", "gzip"])
+def test_safe_extract_hashes_the_tar_on_any_source(tmp_path, source):
+    import gzip
+    data, files, diff_id = _big_tar()
+    if source == "bytesio":
+        stream, comp = io.BytesIO(data), None
+    elif source == "trickle":
+        stream, comp = _Trickle(data), None
+    else:
+        stream, comp = io.BytesIO(gzip.compress(data)), "auto"
+    rep = L.safe_extract(stream, tmp_path, whiteouts="keep", same_owner=False,
+                         compression=comp, hash_tar=True)
+    assert rep.tar_digest == diff_id and rep.tar_size == len(data)
+    for name, content in files.items():
+        assert (tmp_path / name).read_bytes() == content
+
+
+def test_tarstream_seeks_forward_only():
+    ts = L.TarStream(_Trickle(bytes(range(256)) * 10))
+    assert ts.read(10) == bytes(range(10))
+    ts.seek(5)                       # back within what is still buffered
+    assert ts.read(3) == bytes([5, 6, 7])
+    ts.seek(1000)
+    assert ts.tell() == 1000 and ts.read(2) == bytes([1000 % 256, 1001 % 256])
+    ts.drain()
+    assert ts.count == 2560 and ts.read(1) == b""
+
+
+def test_truncated_member_data_is_a_corrupt_tar(tmp_path):
+    data, _, _ = _big_tar()
+    with pytest.raises(InvalidArgument, match="corrupt layer tar"):
+        L.safe_extract(io.BytesIO(data[:L.CHUNK]), tmp_path, whiteouts="keep", same_owner=False)
+
+
+def test_layer_writer_stores_incompressible_pieces():
+    import gzip
+    rnd = os.urandom(L.LayerWriter.PIECE + 5000)
+    text = b"glassbox " * 200000
+    for data in (rnd, text, rnd + text, b""):
+        out = io.BytesIO()
+        w = L.LayerWriter(out)
+        w.write(data)
+        w.finish()
+        blob = out.getvalue()
+        assert gzip.decompress(blob) == data
+        assert L.open_decompressed(io.BytesIO(blob)).read() == data
+        assert len(blob) <= len(data) + len(data) // 10000 + 64   # stored: a few bytes bigger
+        again = io.BytesIO()
+        w2 = L.LayerWriter(again)
+        w2.write(data)
+        w2.finish()
+        assert again.getvalue() == blob                           # still deterministic
+    out = io.BytesIO()
+    w = L.LayerWriter(out)
+    w.write(rnd)
+    w.finish()
+    assert out.getvalue()[10] & 0b110 == 0   # the first deflate block is a stored one

@@ -25,16 +25,18 @@ load leaves no half image.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
 import tarfile
+import zlib
 
 from ..errors import InvalidArgument
 from . import layers as _layers
 from . import manifest as _mf
 from .reference import parse, validate_digest
-from .store import DigestMismatch, Image, ImageStore, LayerRef
+from .store import DigestMismatch, Image, ImageStore, LayerRef, StagedLayer
 
 FORMATS = ("docker", "oci")
 
@@ -215,6 +217,11 @@ def _save_oci(store, images, tar):
 
 # --------------------------------------------------------------------------- load
 
+#: archive members up to this size are kept in memory (manifest.json, index.json,
+#: configs, manifests); bigger ones are streamed to tmp/ (and unpacked) as they come
+SMALL_MEMBER = 1 << 20
+
+
 def load(store: ImageStore, src, *, repository: str | None = None) -> list[Image]:
     """Load images from a docker-archive or OCI layout: a tar stream, a tar file path
     or an OCI layout directory. Returns the loaded images.
@@ -223,6 +230,15 @@ def load(store: ImageStore, src, *, repository: str | None = None) -> list[Image
     pass ``repository="myimg"`` to tag it ``myimg:latest``, otherwise the
     image is loaded untagged (use its ID) — unless the entry also carries
     ``io.containerd.image.name`` (as docker's and glassbox's saves do).
+
+    A tar is read **once**, front to back, whatever the order of its members
+    (``docker save`` writes manifest.json last): small members are kept in
+    memory; every big one is hashed, written to a work dir in ``tmp/`` and, when
+    it looks like a layer, unpacked there in the same pass
+    (:meth:`ImageStore.stage_layer`). Then the manifests decide: each layer is
+    checked (blob digest, diff_id) and moved into the store, anything the
+    manifests do not name is dropped with the work dir, and the images are
+    listed last.
     """
     if repository is not None:
         r = parse(repository, default_tag=False)
@@ -230,83 +246,227 @@ def load(store: ImageStore, src, *, repository: str | None = None) -> list[Image
             raise InvalidArgument(f"repository {repository!r} must not have a tag or digest")
     with store.lease():
         if isinstance(src, (str, os.PathLike)) and os.path.isdir(src):
-            return _load_dir(store, os.fspath(src), owned=False, repository=repository)
-        tmpdir = store._tmp_path("load")
-        os.mkdir(tmpdir, 0o700)
+            return _load_members(store, _DirMembers(store, os.fspath(src)), repository)
+        work = store._tmp_path("load")
+        os.mkdir(work, 0o700)
         try:
             if isinstance(src, (str, os.PathLike)):
                 with open(src, "rb") as f:
-                    _layers.safe_extract(f, tmpdir, whiteouts="keep", same_owner=False)
+                    members = _TarMembers.scan(store, f, work)
             else:
-                _layers.safe_extract(src, tmpdir, whiteouts="keep", same_owner=False)
-            return _load_dir(store, tmpdir, owned=True, repository=repository)
+                members = _TarMembers.scan(store, src, work)
+            return _load_members(store, members, repository)
         finally:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
 
 
-def _read_member(root: str, rel: str) -> bytes:
-    fd = _layers.open_beneath(root, rel)
-    with open(fd, "rb") as f:
-        return f.read()
+def _key(rel: str) -> str:
+    try:
+        parts = _layers.clean_member_name(rel)
+    except ValueError as e:
+        raise InvalidArgument(f"unsafe path in archive: {e}") from None
+    if not parts:
+        raise InvalidArgument(f"unsafe path in archive: {rel!r}")
+    return "/".join(parts)
 
 
-def _ingest_member(store: ImageStore, root: str, rel: str, expected: str | None,
-                   owned: bool) -> tuple[str, int, str | None]:
-    """Copy (or, from our own tmp dir, move) a blob file into the store; verify it."""
-    if expected and store.has_blob(expected):
-        path = store.blob_path(expected)
-        with open(path, "rb") as f:
-            return expected, os.path.getsize(path), _layers.sniff_compression(f.read(8))
-    fd = _layers.open_beneath(root, rel)
-    with open(fd, "rb") as f:
-        compression = _layers.sniff_compression(f.read(8))
-        f.seek(0)
-        if owned:
-            path = os.path.join(root, *_layers.clean_member_name(rel))
-            digest, size = store._adopt_file(path, expected)
-            return digest, size, compression
-        digest, size = store.ingest_blob(f, expected_digest=expected)
-        return digest, size, compression
+class _TarMembers:
+    """What one pass over an archive tar kept: small members' bytes, big ones staged."""
+
+    def __init__(self, store: ImageStore, work: str):
+        self.store, self.work = store, work
+        self.small: dict[str, bytes] = {}
+        self.big: dict[str, StagedLayer] = {}
+        self.other: set[str] = set()        # directories, links, ...: not regular files
+        self.committed: dict[int, str] = {}
+
+    @classmethod
+    def scan(cls, store: ImageStore, stream, work: str) -> "_TarMembers":
+        self = cls(store, work)
+        ts = _layers.TarStream(_layers.open_decompressed(stream, "auto"))
+        try:
+            tar = _layers.open_tar(ts)
+        except tarfile.ReadError as e:
+            if "empty file" in str(e):
+                return self     # "it has neither manifest.json nor index.json"
+            raise InvalidArgument(f"not a valid tar archive: {e}") from None
+        except (tarfile.TarError, EOFError, zlib.error, _layers._inflate_lib.error) as e:
+            raise InvalidArgument(f"corrupt layer tar: {e}") from None
+        try:
+            while True:
+                try:
+                    m = tar.next()
+                except tarfile.ReadError as e:
+                    if "unexpected end of data" not in str(e):
+                        raise
+                    break   # end-of-archive blocks missing: every member was complete
+                if m is None:
+                    break
+                self._member(ts, m)
+        except (tarfile.TarError, EOFError, zlib.error, _layers._inflate_lib.error) as e:
+            raise InvalidArgument(f"corrupt layer tar: {e}") from None
+        except RecursionError:
+            raise _layers.UnsafeTar("archive has too many chained metadata headers") from None
+        finally:
+            tar.close()
+        return self
+
+    def _member(self, ts: _layers.TarStream, m: tarfile.TarInfo) -> None:
+        try:
+            parts = _layers.clean_member_name(m.name)
+        except ValueError:
+            return          # never named by a sane manifest; refused if it is
+        if not parts:
+            return
+        key = "/".join(parts)
+        old = self.big.pop(key, None)     # a later member of the same name wins
+        if old is not None:
+            old.discard()
+        self.small.pop(key, None)
+        self.other.discard(key)
+        if not m.isreg() or m.sparse is not None:
+            self.other.add(key)
+            return
+        if ts.tell() != m.offset_data:
+            ts.seek(m.offset_data)
+        if m.size <= SMALL_MEMBER:
+            data = ts.read(m.size)
+            if len(data) != m.size:
+                raise tarfile.ReadError("unexpected end of data")
+            self.small[key] = data
+            return
+        body = ts.limited(m.size)
+        self.big[key] = self.store.stage_layer(body, self.work, unpack=None)
+        if body.left:
+            raise tarfile.ReadError("unexpected end of data")
+
+    # -- what the manifests ask for
+    def _lookup(self, rel: str):
+        key = _key(rel)
+        if key in self.small:
+            return self.small[key]
+        if key in self.big:
+            return self.big[key]
+        if key in self.other:
+            raise InvalidArgument(f"{rel!r} in archive is not a regular file")
+        raise InvalidArgument(f"archive lacks {rel!r}")
+
+    def read(self, rel: str) -> bytes:
+        got = self._lookup(rel)
+        if isinstance(got, bytes):
+            return got
+        with open(got.blob_tmp, "rb") as f:
+            return f.read()
+
+    def staged(self, rel: str) -> StagedLayer:
+        got = self._lookup(rel)
+        if isinstance(got, bytes):   # a small layer: stage it now, from memory
+            got = self.store.stage_layer(io.BytesIO(got), self.work, unpack=True)
+            self.big[_key(rel)] = got
+            self.small.pop(_key(rel), None)
+        return got
+
+    def commit(self, st: StagedLayer, diff_id: str, media_type: str | None) -> str:
+        """Move a staged layer into the store once (images may share it)."""
+        done = self.committed.get(id(st))
+        if done is None:
+            done = self.committed[id(st)] = self.store.commit_layer(st, diff_id, media_type)
+        if done != diff_id:
+            raise DigestMismatch(f"layer diff_id mismatch: the config says {diff_id}, "
+                                 f"the tar hashes to {done}: corrupt or tampered layer")
+        return done
+
+    def exists(self, rel: str) -> bool:
+        key = _key(rel)
+        return key in self.small or key in self.big or key in self.other
 
 
-def _load_dir(store, root, *, owned, repository) -> list[Image]:
-    if os.path.lexists(os.path.join(root, "manifest.json")):
-        return _load_docker(store, root, owned)
-    if os.path.lexists(os.path.join(root, "index.json")):
-        return _load_oci(store, root, owned, repository)
-    raise InvalidArgument("not an image archive: it has neither manifest.json (docker save) "
-                          "nor index.json (OCI image layout)")
+class _DirMembers(_TarMembers):
+    """An OCI layout directory: files opened without following symlinks, staged on demand."""
+
+    def __init__(self, store: ImageStore, root: str):
+        super().__init__(store, None)
+        self.root = root
+
+    def exists(self, rel: str) -> bool:
+        return os.path.lexists(os.path.join(self.root, rel))
+
+    def read(self, rel: str) -> bytes:
+        fd = _layers.open_beneath(self.root, rel)
+        with open(fd, "rb") as f:
+            return f.read()
+
+    def staged(self, rel: str) -> StagedLayer:
+        key = _key(rel)
+        st = self.big.get(key)
+        if st is None:
+            if self.work is None:
+                self.work = self.store._tmp_path("load")
+                os.mkdir(self.work, 0o700)
+            fd = _layers.open_beneath(self.root, rel)
+            with open(fd, "rb") as f:
+                st = self.big[key] = self.store.stage_layer(f, self.work, unpack=True)
+        return st
+
+
+def _load_members(store, members: _TarMembers, repository) -> list[Image]:
+    try:
+        if members.exists("manifest.json"):
+            return _load_docker(store, members)
+        if members.exists("index.json"):
+            return _load_oci(store, members, repository)
+        raise InvalidArgument("not an image archive: it has neither manifest.json (docker save) "
+                              "nor index.json (OCI image layout)")
+    finally:
+        if isinstance(members, _DirMembers) and members.work is not None:
+            shutil.rmtree(members.work, ignore_errors=True)
 
 
 _DOCKER_LAYER_TYPES = {None: _mf.DOCKER_LAYER, "gzip": _mf.DOCKER_LAYER_GZIP,
                        "zstd": _mf.OCI_LAYER_ZSTD}
 
 
-def _load_docker(store, root, owned) -> list[Image]:
+def _load_docker(store, members: _TarMembers) -> list[Image]:
     try:
-        entries = json.loads(_read_member(root, "manifest.json"))
+        entries = json.loads(members.read("manifest.json"))
     except ValueError:
         raise InvalidArgument("manifest.json in the archive is not valid JSON") from None
     if not isinstance(entries, list):
         raise InvalidArgument("manifest.json must be a list of images")
-    loaded, seen_layers = [], {}
+    plan = []
     for e in entries:
-        config_bytes = _read_member(root, e["Config"])
-        config = json.loads(config_bytes)
+        config_bytes = members.read(e["Config"])
+        try:
+            config = json.loads(config_bytes)
+        except ValueError:
+            raise InvalidArgument(f"{e['Config']} in the archive is not valid JSON") from None
         diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
         paths = e.get("Layers") or []
         if len(paths) != len(diff_ids):
             raise InvalidArgument(f"{e['Config']}: {len(diff_ids)} diff_ids but {len(paths)} layers")
+        for d in diff_ids:
+            validate_digest(d)
+        plan.append((e, config_bytes, paths, diff_ids))
+    # every layer is checked before any is moved into the store
+    staged = {}
+    for _e, _c, paths, diff_ids in plan:
+        for rel, diff_id in zip(paths, diff_ids):
+            st = staged.get(rel) or members.staged(rel)
+            staged[rel] = st
+            if st.compression is None and st.digest != diff_id:
+                raise DigestMismatch(f"layer {rel} hashes to {st.digest}, config says {diff_id}")
+            if st.error is not None:
+                raise st.error
+            if st.diff_id is not None and st.diff_id != diff_id:
+                raise DigestMismatch(f"layer {rel} unpacks to {st.diff_id}, config says {diff_id}")
+    loaded = []
+    for e, config_bytes, paths, diff_ids in plan:
         layers = []
         for rel, diff_id in zip(paths, diff_ids):
-            validate_digest(diff_id)
-            if rel not in seen_layers:
-                digest, size, comp = _ingest_member(store, root, rel, None, owned)
-                if comp is None and digest != diff_id:
-                    raise DigestMismatch(f"layer {rel} hashes to {digest}, config says {diff_id}")
-                store.unpack_layer(digest, _DOCKER_LAYER_TYPES.get(comp), diff_id=diff_id)
-                seen_layers[rel] = LayerRef(digest, diff_id, size, _DOCKER_LAYER_TYPES.get(comp, _mf.DOCKER_LAYER))
-            layers.append(seen_layers[rel])
+            st = staged[rel]
+            media_type = _DOCKER_LAYER_TYPES.get(st.compression, _mf.DOCKER_LAYER)
+            members.commit(st, diff_id, media_type)
+            layers.append(LayerRef(st.digest, diff_id, st.size, media_type))
         tags = [parse(t).familiar for t in (e.get("RepoTags") or [])]
         loaded.append(store.put_image(config_bytes, layers, tags, _mf.DOCKER_MANIFEST))
     return loaded
@@ -317,9 +477,9 @@ def _blob_rel(digest: str) -> str:
     return f"blobs/{alg}/{hexpart}"
 
 
-def _read_blob_member(root, digest) -> bytes:
+def _read_blob_member(members: _TarMembers, digest) -> bytes:
     import hashlib
-    data = _read_member(root, _blob_rel(digest))
+    data = members.read(_blob_rel(digest))
     got = "sha256:" + hashlib.sha256(data).hexdigest()
     if got != digest:
         raise DigestMismatch(f"blob {digest} in the layout hashes to {got}")
@@ -342,35 +502,50 @@ def _tags_for(desc: dict, repository: str | None) -> list[str]:
     return []
 
 
-def _load_oci(store, root, owned, repository) -> list[Image]:
+def _load_oci(store, members: _TarMembers, repository) -> list[Image]:
     try:
-        index = json.loads(_read_member(root, "index.json"))
+        index = json.loads(members.read("index.json"))
     except ValueError:
         raise InvalidArgument("index.json in the layout is not valid JSON") from None
-    loaded = []
+    plan = []
     for desc in index.get("manifests") or []:
         mt = desc.get("mediaType") or _mf.OCI_MANIFEST
         mdesc = desc
         if mt in _mf.INDEX_TYPES:
-            nested = json.loads(_read_blob_member(root, desc["digest"]))
+            nested = json.loads(_read_blob_member(members, desc["digest"]))
             mdesc = _mf.select_manifest(nested)
             mt = mdesc.get("mediaType") or _mf.OCI_MANIFEST
         if mt not in _mf.MANIFEST_TYPES:
             continue  # an artifact or something else we cannot run
-        mbytes = _read_blob_member(root, mdesc["digest"])
+        mbytes = _read_blob_member(members, mdesc["digest"])
         m = _mf.parse_manifest(mbytes)
-        config_bytes = _read_blob_member(root, m["config"]["digest"])
+        config_bytes = _read_blob_member(members, m["config"]["digest"])
         config = json.loads(config_bytes)
         diff_ids = (config.get("rootfs") or {}).get("diff_ids") or []
         if len(diff_ids) != len(m["layers"]):
             raise InvalidArgument(f"manifest {mdesc['digest']}: layers and diff_ids differ in number")
-        layers = []
+        staged = []
         for ld, diff_id in zip(m["layers"], diff_ids):
-            digest, size, _ = _ingest_member(store, root, _blob_rel(ld["digest"]), ld["digest"], owned)
-            store.unpack_layer(digest, ld.get("mediaType"), diff_id=diff_id)
-            layers.append(LayerRef(digest, diff_id, size, ld.get("mediaType") or _mf.OCI_LAYER_GZIP))
+            validate_digest(diff_id)
+            st = members.staged(_blob_rel(ld["digest"]))
+            if st.digest != ld["digest"]:
+                raise DigestMismatch(f"blob digest mismatch: expected {ld['digest']}, got {st.digest}")
+            if st.error is not None:
+                raise st.error
+            if st.diff_id is not None and st.diff_id != diff_id:
+                raise DigestMismatch(f"layer diff_id mismatch: the config says {diff_id}, "
+                                     f"the tar hashes to {st.diff_id}: corrupt or tampered layer")
+            staged.append(st)
+        plan.append((desc, m, mbytes, config_bytes, diff_ids, staged))
+    if not plan:
+        raise InvalidArgument("the OCI layout's index.json lists no runnable image manifest")
+    loaded = []
+    for desc, m, mbytes, config_bytes, diff_ids, staged in plan:
+        layers = []
+        for ld, diff_id, st in zip(m["layers"], diff_ids, staged):
+            members.commit(st, diff_id, ld.get("mediaType"))
+            layers.append(LayerRef(st.digest, diff_id, st.size,
+                                   ld.get("mediaType") or _mf.OCI_LAYER_GZIP))
         loaded.append(store.put_image(config_bytes, layers, _tags_for(desc, repository),
                                       manifest_bytes=mbytes))
-    if not loaded:
-        raise InvalidArgument("the OCI layout's index.json lists no runnable image manifest")
     return loaded

@@ -179,6 +179,250 @@ class _Prefixed(io.RawIOBase):
         return len(data)
 
 
+def write_all(fd: int, data) -> None:
+    """``os.write`` until all of ``data`` (bytes or memoryview) is written."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class TarStream:
+    """A forward-only file object for :class:`tarfile.TarFile` that copies little.
+
+    tarfile's own stream mode (``"r|"``) joins and slices its buffer on every
+    read: each data byte is copied three times more. This reader gives
+    tarfile's seekable mode what it needs — ``read``, ``tell`` and a ``seek``
+    that only moves forward (or back within its buffer) — so it still works
+    on pipes and sockets, and :meth:`copy_to_fd` moves a member's data from
+    the source to a file descriptor through one reused buffer.
+
+    With ``hasher`` every byte read from the source is hashed (the source is
+    read to its end by :meth:`drain`), ``count`` says how many there were.
+    """
+
+    def __init__(self, raw, hasher=None, bufsize: int = CHUNK):
+        self.raw, self.hash = raw, hasher
+        # a source that makes its own chunks (an inflater) hands them over as they come;
+        # a file reads straight into our buffer
+        self._chunk = getattr(raw, "read_chunk", None)
+        self._readinto = None if self._chunk else getattr(raw, "readinto", None)
+        self.buf = bytearray(bufsize)
+        self.view = memoryview(self.buf)
+        self.start = self.end = 0   # unread buffered bytes are buf[start:end]
+        self.pos = 0                # stream offset of buf[start]
+        self.count = 0              # bytes taken from the source
+
+    def readable(self):
+        return True
+
+    def _fill(self, mv) -> int:
+        if self._readinto is not None:
+            try:
+                n = self._readinto(mv) or 0
+            except NotImplementedError:     # a RawIOBase that only implements read()
+                self._readinto = None
+                return self._fill(mv)
+            if n and self.hash is not None:
+                self.hash.update(mv[:n])
+        else:
+            data = self._chunk(len(mv)) if self._chunk else self.raw.read(len(mv))
+            n = len(data)
+            mv[:n] = data
+            if n and self.hash is not None:
+                self.hash.update(data)
+        self.count += n
+        return n
+
+    def _refill(self) -> bool:
+        self.start, self.end = 0, self._fill(self.view)
+        return self.end > 0
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = 1 << 62
+        if self.end - self.start >= n:  # the common case: a header from the buffer
+            out = bytes(self.view[self.start:self.start + n])
+            self.start += n
+            self.pos += n
+            return out
+        parts = []
+        while n > 0:
+            if self.start == self.end and not self._refill():
+                break
+            k = min(n, self.end - self.start)
+            parts.append(bytes(self.view[self.start:self.start + k]))
+            self.start += k
+            self.pos += k
+            n -= k
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def readinto(self, b) -> int:
+        data = self.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        if whence == 1:
+            pos += self.pos
+        elif whence != 0:
+            raise io.UnsupportedOperation("TarStream seeks from the start or current position only")
+        if pos < self.pos:
+            back = self.pos - pos
+            if back > self.start:
+                raise tarfile.StreamError("seeking backwards is not allowed")
+            self.start -= back
+            self.pos = pos
+            return pos
+        self.skip(pos - self.pos)
+        return self.pos
+
+    def skip(self, n: int) -> int:
+        """Read and drop ``n`` bytes (fewer at the end of the stream); returns how many."""
+        done = min(n, self.end - self.start)
+        self.start += done
+        while done < n:
+            k = self._fill(self.view[:min(n - done, len(self.buf))])
+            if not k:
+                break
+            done += k
+            self.start = self.end = 0
+        self.pos += done
+        return done
+
+    def drain(self) -> None:
+        """Read the source to its end (so a hasher sees all of it)."""
+        self.pos += self.end - self.start
+        self.start = self.end = 0
+        while k := self._fill(self.view):
+            self.pos += k
+
+    def copy_to_fd(self, fd: int, n: int) -> None:
+        """Write the next ``n`` bytes to ``fd``; a short stream is a :class:`tarfile.ReadError`."""
+        k = min(n, self.end - self.start)
+        if k:
+            write_all(fd, self.view[self.start:self.start + k])
+            self.start += k
+            self.pos += k
+            n -= k
+        while n:
+            # the buffer is empty: read straight into it, never past the n bytes
+            k = self._fill(self.view[:min(n, len(self.buf))])
+            if not k:
+                self.start = self.end = 0
+                raise tarfile.ReadError("unexpected end of data")
+            write_all(fd, self.view[:k])
+            self.pos += k
+            n -= k
+            self.start = self.end = 0
+
+    def limited(self, n: int) -> "_Limited":
+        """A readable stream of the next ``n`` bytes (a member's data, read in place)."""
+        return _Limited(self, n)
+
+
+class _Limited(io.RawIOBase):
+    """The next ``left`` bytes of a :class:`TarStream`, read without a copy when possible."""
+
+    def __init__(self, ts: TarStream, left: int):
+        self.ts, self.left = ts, left
+
+    def readable(self):
+        return True
+
+    def readinto(self, b) -> int:
+        ts = self.ts
+        want = min(len(b), self.left)
+        if want <= 0:
+            return 0
+        avail = ts.end - ts.start
+        if avail:
+            k = min(want, avail)
+            b[:k] = ts.view[ts.start:ts.start + k]
+            ts.start += k
+        else:
+            k = ts._fill(memoryview(b).cast("B")[:want])
+            if not k:
+                return 0
+        ts.pos += k
+        self.left -= k
+        return k
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = self.left
+        buf = bytearray(min(n, self.left))
+        k = self.readinto(buf)
+        return bytes(buf[:k]) if k != len(buf) else bytes(buf)
+
+
+class Offload:
+    """One helper thread that runs submitted calls in order, joined by :meth:`close`.
+
+    Hashing and writing the blob go here while the caller inflates and
+    extracts: hashlib, ISA-L and ``os.write`` release the GIL, so a layer uses
+    both cores. A failure in the helper is raised by the next :meth:`submit`
+    or by :meth:`finish`. No thread outlives the call that made it (DESIGN §3:
+    the process must stay forkable).
+    """
+
+    DEPTH = 8
+
+    def __init__(self):
+        import queue
+        self.q: queue.Queue = queue.Queue(self.DEPTH)
+        self.error: BaseException | None = None
+        self.thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="glassbox-offload", daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while True:
+            item = self.q.get()
+            if item is None:
+                return
+            if self.error is None:
+                fn, args = item
+                try:
+                    fn(*args)
+                except BaseException as e:  # noqa: BLE001 (re-raised in the caller)
+                    self.error = e
+
+    def submit(self, fn, *args) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put((fn, args))
+
+    def close(self) -> None:
+        """Wait for everything submitted and end the thread (idempotent, never raises)."""
+        if self.thread is not None:
+            self.q.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def finish(self) -> None:
+        """:meth:`close`, then raise what failed in the helper, if anything did."""
+        self.close()
+        if self.error is not None:
+            raise self.error
+
+
+class OffloadedHash:
+    """A sha256 whose ``update`` runs on an :class:`Offload` (read it after ``finish``)."""
+
+    def __init__(self, offload: Offload):
+        self.offload, self.h = offload, hashlib.sha256()
+
+    def update(self, data) -> None:
+        self.offload.submit(self.h.update, data if isinstance(data, bytes) else bytes(data))
+
+    def hexdigest(self) -> str:
+        return self.h.hexdigest()
+
+
 def _read_exact(f, n: int) -> bytes:
     buf = b""
     while len(buf) < n:
@@ -265,6 +509,16 @@ class _ZlibReader(io.RawIOBase):
         b[:len(data)] = data
         return len(data)
 
+    def read_chunk(self, n: int) -> bytes:
+        """Up to ``n`` bytes as the inflater gives them (no joining); b"" only at the end."""
+        if not self.buf:
+            self._fill(1)
+        if len(self.buf) <= n:
+            data, self.buf = self.buf, b""
+        else:
+            data, self.buf = self.buf[:n], self.buf[n:]
+        return data
+
 
 def open_decompressed(raw, compression: str | None = "auto"):
     """Wrap ``raw`` (any readable binary stream, seekable or not) so reads give the tar.
@@ -315,6 +569,9 @@ class ExtractReport:
     whiteouts: int = 0
     opaque_dirs: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: with ``hash_tar=True``: sha256 and length of the (uncompressed) tar stream
+    tar_digest: str | None = None
+    tar_size: int = 0
 
 
 class _Skip(Exception):
@@ -482,9 +739,15 @@ class _Extractor:
             fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600, dir_fd=pfd)
             try:
-                src = tar.extractfile(m)
-                with open(fd, "wb", closefd=False, buffering=0) as out:
-                    shutil.copyfileobj(src, out, CHUNK)
+                ts = tar.fileobj
+                if m.sparse is None and isinstance(ts, TarStream):
+                    if ts.tell() != m.offset_data:
+                        ts.seek(m.offset_data)
+                    ts.copy_to_fd(fd, m.size)
+                else:
+                    src = tar.extractfile(m)
+                    with open(fd, "wb", closefd=False, buffering=0) as out:
+                        shutil.copyfileobj(src, out, CHUNK)
                 self._owner(m, base, pfd, fd)
                 os.fchmod(fd, self._mode(m))
                 self._xattrs(m, fd)
@@ -567,7 +830,8 @@ class _Extractor:
 
 
 def safe_extract(tar_stream, dest: str | os.PathLike, *, whiteouts: str = "overlay",
-                 same_owner: bool | None = None, compression: str | None = "auto") -> ExtractReport:
+                 same_owner: bool | None = None, compression: str | None = "auto",
+                 hash_tar: bool = False) -> ExtractReport:
     """Unpack a layer tar from ``tar_stream`` into the existing directory ``dest``.
 
     ``whiteouts="overlay"`` turns ``.wh.`` entries into overlay markers (char
@@ -575,6 +839,9 @@ def safe_extract(tar_stream, dest: str | os.PathLike, *, whiteouts: str = "overl
     them as the plain files they are in the tar. ``same_owner`` (default: when
     root) restores numeric uid/gid. The stream is read once, front to back, so
     it may be a pipe; it is read to its end so a hashing wrapper sees it all.
+    ``hash_tar=True`` also hashes the (decompressed) tar: ``report.tar_digest``
+    is then the layer's diff_id and ``report.tar_size`` its length (or pass the
+    hash object to use, e.g. an :class:`OffloadedHash`).
     """
     if whiteouts not in ("overlay", "keep"):
         raise InvalidArgument(f"whiteouts must be 'overlay' or 'keep', not {whiteouts!r}")
@@ -582,15 +849,19 @@ def safe_extract(tar_stream, dest: str | os.PathLike, *, whiteouts: str = "overl
         same_owner = os.geteuid() == 0
     stream = open_decompressed(tar_stream, compression) if compression else tar_stream
     report = ExtractReport()
+    ts = TarStream(stream, (hashlib.sha256() if hash_tar is True else hash_tar) or None)
     ex = _Extractor(os.fspath(dest), whiteouts, same_owner, report)
     try:
         try:
-            tar = tarfile.open(fileobj=stream, mode="r|", tarinfo=_SafeTarInfo, bufsize=CHUNK,
-                               errors="surrogateescape")
+            tar = open_tar(ts)
         except tarfile.ReadError as e:
             if "empty file" in str(e):
+                ts.drain()
+                _hashed(report, ts)
                 return report  # a zero-byte layer: nothing to do
             raise InvalidArgument(f"not a valid tar archive: {e}") from None
+        except (tarfile.TarError, EOFError, zlib.error, _inflate_lib.error) as e:
+            raise InvalidArgument(f"corrupt layer tar: {e}") from None
         try:
             while True:
                 try:
@@ -616,13 +887,30 @@ def safe_extract(tar_stream, dest: str | os.PathLike, *, whiteouts: str = "overl
         finally:
             tar.close()
         # read any trailing padding so a wrapping hasher sees the whole blob
-        while stream.read(CHUNK):
-            pass
+        try:
+            ts.drain()
+        except (EOFError, zlib.error, _inflate_lib.error) as e:
+            raise InvalidArgument(f"corrupt layer tar: {e}") from None
+        _hashed(report, ts)
     finally:
         ex.close()
     for w in report.warnings:
         log.warning("layer extract: %s", w)
     return report
+
+
+def open_tar(ts: TarStream) -> tarfile.TarFile:
+    """A reading :class:`tarfile.TarFile` over a :class:`TarStream` (hostile-header guards on).
+
+    Raises :class:`tarfile.ReadError` (``"empty file"`` for a zero-byte stream).
+    """
+    return tarfile.TarFile(fileobj=ts, mode="r", tarinfo=_SafeTarInfo, errors="surrogateescape")
+
+
+def _hashed(report: ExtractReport, ts: TarStream) -> None:
+    if ts.hash is not None:
+        report.tar_digest = "sha256:" + ts.hash.hexdigest()
+    report.tar_size = ts.count
 
 
 def open_beneath(root: str | os.PathLike, relpath: str, flags: int = os.O_RDONLY) -> int:
@@ -775,9 +1063,27 @@ except ImportError:  # pragma: no cover - isal is a dependency; zlib still works
     _deflate_lib = zlib
 
 
+#: a piece that deflate shrinks by less than 1/STORE_GAIN is *stored* (deflate block
+#: type 0): a few bytes bigger, but inflated at memcpy speed instead of symbol by symbol
+STORE_GAIN = 64
+
+
+def _stored_blocks(data: bytes) -> bytes:
+    """``data`` as non-final stored deflate blocks (it starts and ends byte-aligned)."""
+    view, parts = memoryview(data), []
+    for i in range(0, len(data), 0xFFFF):
+        block = view[i:i + 0xFFFF]
+        parts.append(struct.pack("<BHH", 0, len(block), len(block) ^ 0xFFFF))
+        parts.append(block)
+    return b"".join(parts)
+
+
 def _deflate_chunk(data: bytes, level: int) -> bytes:
     c = _deflate_lib.compressobj(min(level, 3), _deflate_lib.DEFLATED, -15)
-    return c.compress(data) + c.flush(_deflate_lib.Z_SYNC_FLUSH)
+    out = c.compress(data) + c.flush(_deflate_lib.Z_SYNC_FLUSH)
+    if len(out) > len(data) - len(data) // STORE_GAIN:   # incompressible (random, media, .gz)
+        return _stored_blocks(data)
+    return out
 
 
 class LayerWriter(io.RawIOBase):
@@ -790,7 +1096,8 @@ class LayerWriter(io.RawIOBase):
     Compression runs on all cores the pigz way: the tar is cut into fixed
     1 MiB pieces, each deflated independently in a thread (zlib releases the
     GIL) and ended with a sync flush, so the pieces concatenate into one valid
-    deflate stream. Fixed piece boundaries and a gzip header with mtime 0 and
+    deflate stream. A piece deflate cannot shrink by 1/64 is written as stored
+    blocks instead: pulls and loads then inflate it at memory speed. Fixed piece boundaries and a gzip header with mtime 0 and
     no name keep the blob deterministic: same tar, same digest.
     """
 

@@ -384,34 +384,122 @@ class ImageStore:
     def _extract_into_store(self, tar_stream, *, expected_diff_id: str | None = None,
                             before_commit=None) -> str:
         """Extract an (uncompressed) tar stream to tmp/, hash it, rename to layers/<diff_id>."""
-        hashed = _layers.HashingReader(tar_stream)
         tmpdir = self._tmp_path("layer")
         os.mkdir(tmpdir, 0o755)
         try:
-            report = _layers.safe_extract(hashed, tmpdir, whiteouts=self.whiteouts,
-                                          compression=None)
-            hashed.drain()
-            diff_id = hashed.digest
+            report = _layers.safe_extract(tar_stream, tmpdir, whiteouts=self.whiteouts,
+                                          compression=None, hash_tar=True)
+            diff_id = report.tar_digest
             if expected_diff_id is not None and diff_id != expected_diff_id:
                 raise DigestMismatch(f"layer diff_id mismatch: the config says {expected_diff_id}, "
                                      f"the tar hashes to {diff_id}: corrupt or tampered layer")
             if before_commit is not None:
                 before_commit(diff_id)
-            final = self.layer_dir(diff_id)
-            meta = {"diff_id": diff_id, "size": report.size, "tar_size": hashed.count,
-                    "entries": report.entries, "warnings": report.warnings[:100]}
-            self._atomic_write(final + ".json", json.dumps(meta).encode())
-            try:
-                os.rename(tmpdir, final)
-            except OSError as e:
-                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise
-                # someone else unpacked the same layer first: theirs is as good as ours
-            self._layer_meta_cache.pop(diff_id, None)
+            self._place_layer(tmpdir, diff_id, report)
             return diff_id
         finally:
             if os.path.lexists(tmpdir):
                 shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def _place_layer(self, tmpdir: str, diff_id: str, report) -> None:
+        """Rename an unpacked (verified) layer dir into ``layers/<diff_id>`` with its meta."""
+        final = self.layer_dir(diff_id)
+        meta = {"diff_id": diff_id, "size": report.size, "tar_size": report.tar_size,
+                "entries": report.entries, "warnings": report.warnings[:100]}
+        self._atomic_write(final + ".json", json.dumps(meta).encode())
+        try:
+            os.rename(tmpdir, final)
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            # someone else unpacked the same layer first: theirs is as good as ours
+        self._layer_meta_cache.pop(diff_id, None)
+
+    # ----------------------------------------------------------------- one-pass layer ingest
+    def stage_layer(self, stream, workdir: str, *, unpack: bool | None = True,
+                    limit: int | None = None, progress=None) -> "StagedLayer":
+        """Read a layer blob from ``stream`` once: hash it, write it to ``workdir`` and
+        unpack it beside it. Nothing enters the store until :meth:`commit_layer`.
+
+        ``workdir`` is a private directory under ``tmp/`` (so renames are atomic and a
+        crash leaves only garbage for :meth:`gc`). ``unpack=None`` unpacks only what
+        looks like a layer (compressed, or a tar by its magic): for archive members
+        whose role is not known yet. An unpack failure (a corrupt tar) does not raise
+        here: the blob is still read to its end and hashed, the error is kept in
+        ``StagedLayer.error`` and raised by :meth:`commit_layer` — so the caller can
+        first tell a corrupt *download* (digest mismatch) from a bad layer. More than
+        ``limit`` bytes raise :class:`DigestMismatch` at once.
+        """
+        blob_tmp = os.path.join(workdir, f"blob-{uuid.uuid4().hex[:12]}")
+        fd = os.open(blob_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        st = StagedLayer(blob_tmp=blob_tmp)
+        off = _layers.Offload()
+        try:
+            tee = _BlobTee(stream, fd, limit, progress, off)
+            head = tee.peek(512)
+            st.compression = _layers.sniff_compression(head)
+            if unpack is None:
+                unpack = st.compression is not None or head[257:262] == b"ustar"
+            if unpack:
+                st.layer_tmp = os.path.join(workdir, f"layer-{uuid.uuid4().hex[:12]}")
+                os.mkdir(st.layer_tmp, 0o755)
+                plain = st.compression is None
+                try:
+                    src = tee if plain else _layers.open_decompressed(tee, st.compression)
+                    tar_hash = None if plain else _layers.OffloadedHash(off)
+                    st.report = _layers.safe_extract(src, st.layer_tmp, whiteouts=self.whiteouts,
+                                                     compression=None, hash_tar=tar_hash)
+                except RegistryError:
+                    raise   # the download itself failed (too big, cancelled, broken)
+                except GlassboxError as e:
+                    st.error = e
+                    shutil.rmtree(st.layer_tmp, ignore_errors=True)
+                    st.layer_tmp = None
+            tee.drain()
+            off.finish()
+            st.digest, st.size = tee.digest, tee.count
+            if st.report is not None:
+                if st.compression is None:
+                    st.report.tar_digest, st.report.tar_size = st.digest, st.size
+                else:
+                    st.report.tar_digest = "sha256:" + tar_hash.hexdigest()
+                st.diff_id = st.report.tar_digest
+            return st
+        except BaseException:
+            off.close()
+            st.discard()
+            raise
+        finally:
+            off.close()
+            os.close(fd)
+
+    def commit_layer(self, st: "StagedLayer", expected_diff_id: str | None = None,
+                     media_type: str | None = None) -> str:
+        """Move a staged blob (and its unpacked dir) into the store; returns the diff_id.
+
+        Raises the staged unpack error, or :class:`DigestMismatch` when the tar does
+        not hash to ``expected_diff_id`` (then nothing is stored). The blob digest
+        itself is the caller's to check (it knows what was announced).
+        """
+        if st.error is not None:
+            raise st.error
+        if st.diff_id is not None and expected_diff_id is not None \
+                and st.diff_id != expected_diff_id:
+            raise DigestMismatch(f"layer diff_id mismatch: the config says {expected_diff_id}, "
+                                 f"the tar hashes to {st.diff_id}: corrupt or tampered layer")
+        if st.blob_tmp is not None:
+            os.replace(st.blob_tmp, self.blob_path(st.digest))
+            st.blob_tmp = None
+        if st.layer_tmp is None:    # not unpacked while read: from the stored blob
+            if st.diff_id is None:
+                st.diff_id = self.unpack_layer(st.digest, media_type, diff_id=expected_diff_id)
+            return st.diff_id
+        self._place_layer(st.layer_tmp, st.diff_id, st.report)
+        if os.path.lexists(st.layer_tmp):
+            shutil.rmtree(st.layer_tmp, ignore_errors=True)
+        st.layer_tmp = None
+        self._record_diff_id(st.digest, st.diff_id)
+        return st.diff_id
 
     def unpack_layer(self, blob_digest: str, media_type: str | None = None,
                      diff_id: str | None = None) -> str:
@@ -1041,6 +1129,106 @@ class ImageStore:
         return {"images": rows, "layers": layer_rows, "layer_count": len(layer_rows),
                 "layers_size": layers_size, "blobs_size": blobs_size,
                 "total_size": layers_size + blobs_size}
+
+
+@dataclass
+class StagedLayer:
+    """A layer blob in a work dir under ``tmp/`` and (maybe) unpacked beside it, hashed."""
+
+    blob_tmp: str | None = None
+    digest: str = ""
+    size: int = 0
+    compression: str | None = None
+    layer_tmp: str | None = None        # the unpacked dir, when it was unpacked
+    diff_id: str | None = None          # sha256 of the tar, when it was unpacked
+    report: object = None               # layers.ExtractReport
+    error: GlassboxError | None = None  # why unpacking failed
+
+    def discard(self) -> None:
+        if self.blob_tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.blob_tmp)
+            self.blob_tmp = None
+        if self.layer_tmp is not None:
+            shutil.rmtree(self.layer_tmp, ignore_errors=True)
+            self.layer_tmp = None
+
+
+class _BlobTee:
+    """Read ``src``; sha256, count and write to ``fd`` every byte; ``peek`` gives bytes back.
+
+    ``readinto`` reads straight into the caller's buffer (one copy from the source).
+    """
+
+    def __init__(self, src, fd: int, limit: int | None = None, progress=None, offload=None):
+        self.src, self.fd, self.limit, self.progress = src, fd, limit, progress
+        self.offload = offload
+        self._readinto = getattr(src, "readinto", None)
+        self.hash, self.count, self.head = hashlib.sha256(), 0, b""
+
+    def readable(self):
+        return True
+
+    def _account(self, data) -> None:
+        self.count += len(data)
+        if self.limit is not None and self.count > self.limit:
+            raise DigestMismatch(f"blob is larger than the {self.limit} bytes the manifest "
+                                 "announced: refusing it")
+        if self.offload is not None:
+            self.offload.submit(self._hash_write, data if isinstance(data, bytes) else bytes(data))
+        else:
+            self._hash_write(data)
+        if self.progress:
+            self.progress(self.count)
+
+    def _hash_write(self, data) -> None:
+        self.hash.update(data)
+        _layers.write_all(self.fd, data)
+
+    def _read_src(self, n: int) -> bytes:
+        data = self.src.read(n)
+        if data:
+            self._account(data)
+        return data
+
+    def peek(self, n: int) -> bytes:
+        while len(self.head) < n:
+            data = self._read_src(n - len(self.head))
+            if not data:
+                break
+            self.head += data
+        return self.head[:n]
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            n = _layers.CHUNK
+        if self.head:
+            data, self.head = self.head[:n], self.head[n:]
+            return data
+        return self._read_src(n)
+
+    def readinto(self, b) -> int:
+        if self.head or self._readinto is None:
+            data = self.read(len(b))
+            b[:len(data)] = data
+            return len(data)
+        try:
+            n = self._readinto(b) or 0
+        except NotImplementedError:         # a RawIOBase that only implements read()
+            self._readinto = None
+            return self.readinto(b)
+        if n:
+            self._account(memoryview(b)[:n])
+        return n
+
+    def drain(self) -> None:
+        self.head = b""
+        while self._read_src(_layers.CHUNK):
+            pass
+
+    @property
+    def digest(self) -> str:
+        return "sha256:" + self.hash.hexdigest()
 
 
 class _QueuePipe:

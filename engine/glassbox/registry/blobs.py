@@ -14,8 +14,8 @@ for the rest (``Range: bytes=<done>-``) and the extraction simply goes on.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
+import shutil
 import threading
 import time
 
@@ -94,49 +94,13 @@ class ResumableBlob:
             self.resp = None
 
 
-class _HashTee:
-    """Read from ``src``; hash, count, write to ``sink`` and report progress."""
-
-    def __init__(self, src, sink, progress=None, limit: int | None = None):
-        self.src, self.sink, self.progress, self.limit = src, sink, progress, limit
-        self.hash, self.count = hashlib.sha256(), 0
-
-    def read(self, n=-1):
-        data = self.src.read(_layers.CHUNK if n is None or n < 0 else n)
-        if data:
-            self.count += len(data)
-            if self.limit is not None and self.count > self.limit:
-                raise DigestMismatch(f"blob is larger than the {self.limit} bytes the manifest "
-                                     "announced: refusing it")
-            self.hash.update(data)
-            self.sink.write(data)
-            if self.progress:
-                self.progress(self.count)
-        return data
-
-    def readinto(self, b):
-        data = self.read(len(b))
-        b[:len(data)] = data
-        return len(data)
-
-    def readable(self):
-        return True
-
-    def drain(self):
-        while self.read(_layers.CHUNK):
-            pass
-
-    @property
-    def digest(self) -> str:
-        return "sha256:" + self.hash.hexdigest()
-
-
-def _check(tee: _HashTee, digest: str, size: int | None) -> None:
-    if size is not None and tee.count != size:
-        raise DigestMismatch(f"blob {digest} is {tee.count} bytes, the manifest says {size}: "
+def _check(got, digest: str, size: int | None) -> None:
+    """The staged blob ``got`` must be ``size`` bytes hashing to ``digest``."""
+    if size is not None and got.size != size:
+        raise DigestMismatch(f"blob {digest} is {got.size} bytes, the manifest says {size}: "
                              "truncated or corrupt download, nothing stored")
-    if tee.digest != digest:
-        raise DigestMismatch(f"blob digest mismatch: expected {digest}, got {tee.digest}: "
+    if got.digest != digest:
+        raise DigestMismatch(f"blob digest mismatch: expected {digest}, got {got.digest}: "
                              "corrupt or tampered content, nothing stored")
 
 
@@ -145,46 +109,17 @@ def ingest_layer(store, stream, digest: str, size: int | None, diff_id: str | No
     """Store a layer blob from ``stream`` and unpack it, in one pass; returns the diff_id.
 
     Verifies the blob's sha256 (``digest``) and size, and the tar's sha256
-    (``diff_id``, when given). Uses the store's atomic extract-then-rename.
-    (Candidate for ``ImageStore.ingest_layer``: it reaches into two of the
-    store's private helpers.)
+    (``diff_id``, when given), with the store's stage-then-commit ingest
+    (:meth:`~glassbox.images.store.ImageStore.stage_layer`): the blob and the
+    unpacked dir stay in ``tmp/`` until both digests match.
     """
-    tmp = store._tmp_path("blob")
     with store.lease():
+        work = store._tmp_path("pull")
+        os.mkdir(work, 0o700)
         try:
-            with open(tmp, "wb") as f:
-                tee = _HashTee(stream, f, progress, size)
-
-                def commit_blob(_got_diff_id):
-                    tee.drain()           # the compressed trailer the tar reader never asked for
-                    _check(tee, digest, size)
-                    f.flush()
-                    os.replace(tmp, store.blob_path(digest))
-
-                try:
-                    got = store._extract_into_store(_layers.open_decompressed(tee, "auto"),
-                                                    expected_diff_id=diff_id,
-                                                    before_commit=commit_blob)
-                except DigestMismatch:
-                    raise
-                except GlassboxError as e:
-                    # a garbled blob usually fails as a corrupt tar first: say what it really is
-                    if not isinstance(e, RegistryError):
-                        mismatch = None
-                        try:
-                            tee.drain()
-                            _check(tee, digest, size)
-                        except DigestMismatch as m:
-                            mismatch = m
-                        except Exception:  # noqa: BLE001 — keep the original error
-                            pass
-                        if mismatch is not None:
-                            raise mismatch from e
-                    raise
+            st = store.stage_layer(stream, work, limit=size, progress=progress)
+            # a garbled blob usually fails as a corrupt tar first: the digest says what it is
+            _check(st, digest, size)
+            return store.commit_layer(st, diff_id)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        store._record_diff_id(digest, got)
-        return got
-
-
+            shutil.rmtree(work, ignore_errors=True)
