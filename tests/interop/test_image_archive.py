@@ -160,3 +160,34 @@ def test_load_layout_made_by_umoci(store, tmp_path):
     with open(tmp_path / "again.tar", "wb") as f:
         archive.save(store, ["umoci/img:v1"], f, format="docker")
     json.loads(run("skopeo", "inspect", f"docker-archive:{tmp_path / 'again.tar'}"))
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_metadata_first_archives_pass_skopeo_and_reload_from_the_store(
+        store, two_layer_image, tmp_path, fmt, monkeypatch):
+    """save writes manifests/configs before layers (skopeo still reads it); a second load
+    into the same root reuses the stored layers and the overlay shows the same tree."""
+    im = two_layer_image
+    path = tmp_path / f"{fmt}.tar"
+    with open(path, "wb") as f:
+        archive.save(store, ["app:2"], f, format=fmt)
+    transport = "docker-archive" if fmt == "docker" else "oci-archive"
+    info = json.loads(run("skopeo", "inspect", f"{transport}:{path}"))
+    assert len(info["Layers"]) == len(im.layers)
+    (tmp_path / "want").mkdir()
+    want = merged_tree(im, tmp_path / "want")
+
+    other = ImageStore(tmp_path / f"root-{fmt}")
+    with open(path, "rb") as f:
+        [first] = archive.load(other, f)
+    stamps = [os.stat(d).st_ino for d in first.layer_dirs]
+    staged = []
+    real = ImageStore.stage_layer
+    monkeypatch.setattr(ImageStore, "stage_layer",
+                        lambda s, *a, **kw: staged.append(1) or real(s, *a, **kw))
+    with open(path, "rb") as f:
+        [again] = archive.load(other, f)
+    assert staged == [] and [os.stat(d).st_ino for d in again.layer_dirs] == stamps
+    assert again.id == im.id and other.resolve("app:2").id == im.id
+    (tmp_path / "got").mkdir()
+    assert merged_tree(again, tmp_path / "got") == want

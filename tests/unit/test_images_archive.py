@@ -279,3 +279,200 @@ def test_big_oci_roundtrip_streams_and_verifies(tmp_path):
         assert f.read() == payload
     assert dst.layer_meta(im.diff_ids[0])["tar_size"] == s.layer_meta(im.diff_ids[0])["tar_size"]
     assert os.listdir(dst.tmp_dir) == []
+
+
+# --------------------------------------------------------------------------- known layers
+
+def _names(data):
+    with tarfile.open(fileobj=io.BytesIO(data)) as t:
+        return [m.name for m in t.getmembers() if m.isfile()]
+
+
+@pytest.fixture
+def two_images(tmp_path):
+    """base:1 (one layer) and app:1 (that layer plus one), both streamed-size layers."""
+    s = ImageStore(tmp_path / "src2", whiteouts="keep")
+    base = s.import_tarball(io.BytesIO(rootfs({"a": os.urandom(archive.SMALL_MEMBER + 100)})),
+                            "base:1")
+    top = s.import_layer(io.BytesIO(rootfs({"b": os.urandom(archive.SMALL_MEMBER + 200)})))
+    s.put_image({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]}},
+                list(base.layers) + [top], ["app:1"])
+    return s
+
+
+def test_save_writes_metadata_before_layers(two_images):
+    base, app = two_images.resolve("base:1"), two_images.resolve("app:1")
+    buf = io.BytesIO()
+    archive.save(two_images, ["base:1", "app:1"], buf, format="docker")
+    names = _names(buf.getvalue())
+    layer_names = [d[7:] + "/layer.tar" for d in app.diff_ids]
+    meta = ["manifest.json", "repositories", base.id[7:] + ".json", app.id[7:] + ".json"]
+    assert sorted(names) == sorted(meta + layer_names)     # shared layer written once
+    assert set(names[:len(meta)]) == set(meta) and names[0] == "manifest.json"
+
+    buf = io.BytesIO()
+    archive.save(two_images, ["base:1", "app:1"], buf, format="oci")
+    names = _names(buf.getvalue())
+    layer_blobs = ["blobs/sha256/" + l.digest[7:] for l in app.layers]
+    assert names[:2] == ["oci-layout", "index.json"]
+    assert sorted(names[-len(layer_blobs):]) == sorted(layer_blobs)
+    assert len(names) == 2 + 2 * 2 + len(layer_blobs)      # 2 manifests, 2 configs
+
+
+class _Counter:
+    """Counts ImageStore.stage_layer and layers.safe_extract calls (i.e. layers read in)."""
+
+    def __init__(self, monkeypatch):
+        from glassbox.images import layers
+        self.staged = self.extracted = 0
+        real_stage, real_extract = ImageStore.stage_layer, layers.safe_extract
+
+        def stage(store, *a, **kw):
+            self.staged += 1
+            return real_stage(store, *a, **kw)
+
+        def extract(*a, **kw):
+            self.extracted += 1
+            return real_extract(*a, **kw)
+        monkeypatch.setattr(ImageStore, "stage_layer", stage)
+        monkeypatch.setattr(layers, "safe_extract", extract)
+
+    def reset(self):
+        self.staged = self.extracted = 0
+
+
+def _layer_stamp(store, im):
+    return [(os.stat(d).st_ino, os.stat(d).st_mtime_ns) for d in im.layer_dirs]
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_loading_twice_does_not_read_known_layers_again(two_images, tmp_path, monkeypatch, fmt):
+    buf = io.BytesIO()
+    archive.save(two_images, ["app:1"], buf, format=fmt)
+    data = buf.getvalue()
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    count = _Counter(monkeypatch)
+    (first,) = archive.load(dst, io.BytesIO(data))
+    assert count.staged == 2 and count.extracted == 2
+    stamp = _layer_stamp(dst, first)
+    count.reset()
+    (again,) = archive.load(dst, io.BytesIO(data))
+    assert count.staged == 0 and count.extracted == 0
+    assert again.id == first.id and again.manifest_digest == first.manifest_digest
+    assert again.layers == first.layers and _layer_stamp(dst, again) == stamp
+    assert [i.repo_tags for i in dst.list()] == [("app:1",)]
+    with open(os.path.join(again.layer_dirs[1], "b"), "rb") as f, \
+            open(os.path.join(two_images.resolve("app:1").layer_dirs[1], "b"), "rb") as g:
+        assert f.read() == g.read()
+    assert os.listdir(dst.tmp_dir) == []
+    # and it saves again byte for byte as the source does
+    out, ref = io.BytesIO(), io.BytesIO()
+    archive.save(dst, ["app:1"], out, format=fmt)
+    archive.save(two_images, ["app:1"], ref, format=fmt)
+    assert out.getvalue() == ref.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_base_layer_already_present_is_not_read_again(two_images, tmp_path, monkeypatch, fmt):
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    buf = io.BytesIO()
+    archive.save(two_images, ["base:1"], buf, format=fmt)
+    (base,) = archive.load(dst, io.BytesIO(buf.getvalue()))
+    stamp = _layer_stamp(dst, base)
+    count = _Counter(monkeypatch)
+    buf = io.BytesIO()
+    archive.save(two_images, ["app:1"], buf, format=fmt)
+    (app,) = archive.load(dst, io.BytesIO(buf.getvalue()))
+    assert count.staged == 1 and count.extracted == 1          # only the new top layer
+    assert _layer_stamp(dst, app)[:1] == stamp
+    assert app.id == two_images.resolve("app:1").id
+    assert sorted(t for i in dst.list() for t in i.repo_tags) == ["app:1", "base:1"]
+    assert os.path.exists(os.path.join(app.layer_dirs[1], "b"))
+
+
+def test_docker_save_order_manifest_last_still_loads_twice(two_images, tmp_path, monkeypatch):
+    """``docker save`` writes manifest.json last: nothing is known in advance, all is read."""
+    buf = io.BytesIO()
+    archive.save(two_images, ["app:1"], buf, format="docker")
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as t:
+        members = [(n, t.extractfile(n).read()) for n in _names(buf.getvalue())]
+    members = members[1:] + members[:1]
+    assert members[-1][0] == "manifest.json"
+    data = _docker_archive(members)
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    count = _Counter(monkeypatch)
+    (first,) = archive.load(dst, io.BytesIO(data))
+    (again,) = archive.load(dst, io.BytesIO(data))
+    assert count.staged == 4           # read both times (the second copy is dropped)
+    assert again.id == first.id == two_images.resolve("app:1").id
+    assert [i.repo_tags for i in dst.list()] == [("app:1",)]
+    assert os.listdir(dst.tmp_dir) == []
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_skipped_member_is_never_trusted(two_images, tmp_path, fmt):
+    """A known layer's bytes are not used: a tampered copy in the archive changes nothing."""
+    app = two_images.resolve("app:1")
+    buf = io.BytesIO()
+    archive.save(two_images, ["app:1"], buf, format=fmt)
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    archive.load(dst, io.BytesIO(buf.getvalue()))
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as t:
+        members = [(n, t.extractfile(n).read()) for n in _names(buf.getvalue())]
+    name = (app.diff_ids[0][7:] + "/layer.tar") if fmt == "docker" \
+        else "blobs/sha256/" + app.layers[0].digest[7:]
+    # zeroed, and last (so a truncation inside it cuts no other member)
+    members = [(n, d) for n, d in members if n != name] + [(name, b"\0" * len(dict(members)[name]))]
+    (im,) = archive.load(dst, io.BytesIO(_docker_archive(members)))
+    assert im.id == app.id and im.diff_ids == app.diff_ids
+    with open(os.path.join(im.layer_dirs[0], "a"), "rb") as f, \
+            open(os.path.join(app.layer_dirs[0], "a"), "rb") as g:
+        assert f.read() == g.read()
+    # a truncated archive is refused even inside a member that would be skipped
+    data = _docker_archive(members)
+    cut = data.index(b"\0" * 4096, data.index(name.encode()) + 512)
+    with pytest.raises(InvalidArgument, match="corrupt"):
+        archive.load(dst, io.BytesIO(data[:cut + 4096]))
+    assert os.listdir(dst.tmp_dir) == []
+
+
+def test_known_layer_under_a_config_that_disagrees_is_refused(two_images, tmp_path):
+    """The store's copy still has to be what the config says (diff_ids are checked)."""
+    app = two_images.resolve("app:1")
+    buf = io.BytesIO()
+    archive.save(two_images, ["app:1"], buf, format="docker")
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    archive.load(dst, io.BytesIO(buf.getvalue()))
+    # an OCI archive whose manifest names the stored base blob for a different diff_id
+    layer0 = app.layers[0]
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [app.diff_ids[1]]}}).encode()
+    cd = "sha256:" + hashlib.sha256(config).hexdigest()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": mf.OCI_MANIFEST,
+                           "config": {"mediaType": mf.OCI_CONFIG, "digest": cd, "size": len(config)},
+                           "layers": [{"mediaType": mf.DOCKER_LAYER, "digest": layer0.digest,
+                                       "size": layer0.size}]}).encode()
+    md = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    index = json.dumps({"schemaVersion": 2, "manifests": [
+        {"mediaType": mf.OCI_MANIFEST, "digest": md, "size": len(manifest)}]}).encode()
+    members = [("oci-layout", b'{"imageLayoutVersion": "1.0.0"}'), ("index.json", index),
+               ("blobs/sha256/" + md[7:], manifest), ("blobs/sha256/" + cd[7:], config),
+               ("blobs/sha256/" + layer0.digest[7:], b"\0" * 1024)]
+    with pytest.raises(DigestMismatch):
+        archive.load(dst, io.BytesIO(_docker_archive(members)))
+    assert [i.repo_tags for i in dst.list()] == [("app:1",)]
+    assert os.listdir(dst.tmp_dir) == []
+
+
+def test_oci_layout_dir_reuses_known_layers(two_images, tmp_path, monkeypatch):
+    buf = io.BytesIO()
+    archive.save(two_images, ["app:1"], buf, format="oci")
+    layout = tmp_path / "layout"
+    layout.mkdir()
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as t:
+        t.extractall(layout)
+    dst = ImageStore(tmp_path / "dst", whiteouts="keep")
+    (first,) = archive.load(dst, layout)
+    count = _Counter(monkeypatch)
+    (again,) = archive.load(dst, layout)
+    assert count.staged == 0 and again.layers == first.layers

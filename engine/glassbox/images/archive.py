@@ -20,6 +20,11 @@ extractor as layers, paths named inside it are opened without following
 symlinks, and every blob is verified against its digest before it enters the
 store. The index is written last (``ImageStore.put_image``), so an interrupted
 load leaves no half image.
+
+``save`` writes the small metadata (manifest.json and the configs; oci-layout,
+index.json, manifests and configs) before any layer, so ``load`` knows each layer
+before its bytes come and skips the ones the store already has (they are not
+read into the store again, and never trusted: the store's own copy stands in).
 """
 
 from __future__ import annotations
@@ -139,16 +144,17 @@ def save(store: ImageStore, refs, out_fileobj, format: str = "docker") -> None: 
 
 
 def _save_docker(store, images, tar):
-    manifest, repositories, written = [], {}, set()
+    """manifest.json, repositories and the configs first, then the layers: a loader
+    reading the tar front to back knows every layer before its bytes come (and can
+    skip the ones it has). Layers shared by several images are written once."""
+    manifest, repositories, configs, layers = [], {}, [], {}
     for im, tags in images:
         cfg_name = im.id.split(":", 1)[1] + ".json"
-        tar.add_bytes(cfg_name, store.read_blob(im.id))
+        configs.append((cfg_name, im.id))
         layer_names = []
         for l in im.layers:
             name = l.diff_id.split(":", 1)[1] + "/layer.tar"
-            if name not in written:
-                written.add(name)
-                _uncompressed_layer(store, l, tar, name)
+            layers.setdefault(name, l)
             layer_names.append(name)
         manifest.append({"Config": cfg_name, "RepoTags": tags or None, "Layers": layer_names})
         for t in tags:
@@ -159,6 +165,13 @@ def _save_docker(store, images, tar):
     tar.add_bytes("manifest.json", json.dumps(manifest).encode())
     if repositories:
         tar.add_bytes("repositories", json.dumps(repositories).encode())
+    written = set()
+    for cfg_name, image_id in configs:
+        if cfg_name not in written:
+            written.add(cfg_name)
+            tar.add_bytes(cfg_name, store.read_blob(image_id))
+    for name, l in layers.items():
+        _uncompressed_layer(store, l, tar, name)
 
 
 def _oci_manifest_bytes(store: ImageStore, im: Image) -> bytes:
@@ -175,6 +188,8 @@ def _oci_manifest_bytes(store: ImageStore, im: Image) -> bytes:
 
 
 def _save_oci(store, images, tar):
+    """oci-layout, index.json, the manifests and configs first, then the layer blobs
+    (so a loader knows every layer before its bytes come)."""
     import hashlib
     written: set[str] = set()
 
@@ -190,15 +205,11 @@ def _save_oci(store, images, tar):
             with open(path, "rb") as f:
                 tar.add_stream(name, os.path.getsize(path), f)
 
-    tar.add_bytes("oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
-    entries = []
+    entries, metadata = [], []
     for im, tags in images:
-        for l in im.layers:
-            blob(l.digest)
-        blob(im.id)
         mbytes = _oci_manifest_bytes(store, im)
         mdigest = "sha256:" + hashlib.sha256(mbytes).hexdigest()
-        blob(mdigest, mbytes)
+        metadata.append((im, mdigest, mbytes))
         desc = _mf.descriptor(_mf.OCI_MANIFEST, mdigest, len(mbytes))
         plat = {"architecture": im.config.get("architecture", "amd64"), "os": im.config.get("os", "linux")}
         if im.config.get("variant"):
@@ -212,7 +223,14 @@ def _save_oci(store, images, tar):
                 _mf.REF_NAME_ANNOTATION: r.tag,
                 _mf.CONTAINERD_NAME_ANNOTATION: str(r)}))
     index = {"schemaVersion": 2, "mediaType": _mf.OCI_INDEX, "manifests": entries}
+    tar.add_bytes("oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
     tar.add_bytes("index.json", json.dumps(index, indent=2).encode())
+    for im, mdigest, mbytes in metadata:
+        blob(mdigest, mbytes)
+        blob(im.id)
+    for im, _md, _mb in metadata:
+        for l in im.layers:
+            blob(l.digest)
 
 
 # --------------------------------------------------------------------------- load
@@ -239,6 +257,11 @@ def load(store: ImageStore, src, *, repository: str | None = None) -> list[Image
     checked (blob digest, diff_id) and moved into the store, anything the
     manifests do not name is dropped with the work dir, and the images are
     listed last.
+
+    A layer member the store already has is skipped unread when it is known
+    before its bytes come: an OCI blob by its digest name, a docker-archive member
+    once manifest.json and its config have come (``save`` writes them first;
+    ``docker save`` puts manifest.json last, so its layers are all read).
     """
     if repository is not None:
         r = parse(repository, default_tag=False)
@@ -278,7 +301,14 @@ class _TarMembers:
         self.small: dict[str, bytes] = {}
         self.big: dict[str, StagedLayer] = {}
         self.other: set[str] = set()        # directories, links, ...: not regular files
+        #: layer members whose bytes were skipped: the store's own copy stands in
+        self.skipped: dict[str, StagedLayer] = {}
         self.committed: dict[int, str] = {}
+        # docker-archive member -> diff_id, from manifest.json and the configs seen so far
+        self._docker_layers: dict[str, str] = {}
+        self._docker_meta: set[str] = {"manifest.json"}  # members that change that map
+        self._docker_stale = False
+        self._config_diff_ids: dict[str, object] = {}     # config member -> its diff_ids
 
     @classmethod
     def scan(cls, store: ImageStore, stream, work: str) -> "_TarMembers":
@@ -324,11 +354,24 @@ class _TarMembers:
             old.discard()
         self.small.pop(key, None)
         self.other.discard(key)
+        self.skipped.pop(key, None)
+        self._config_diff_ids.pop(key, None)
+        meta = key in self._docker_meta     # manifest.json or a config it names
+        if meta:
+            self._docker_stale = True
         if not m.isreg() or m.sparse is not None:
             self.other.add(key)
             return
         if ts.tell() != m.offset_data:
             ts.seek(m.offset_data)
+        known = None if meta else self._known_layer(key)
+        if known is not None:
+            # a layer the store has, named before its bytes come: skip them unread
+            # (not hashed, not written, not unpacked); the store's copy stands in
+            if ts.skip(m.size) != m.size:
+                raise tarfile.ReadError("unexpected end of data")
+            self.skipped[key] = known
+            return
         if m.size <= SMALL_MEMBER:
             data = ts.read(m.size)
             if len(data) != m.size:
@@ -340,6 +383,70 @@ class _TarMembers:
         if body.left:
             raise tarfile.ReadError("unexpected end of data")
 
+    # -- layers known before their bytes come
+    def _known_layer(self, key: str) -> StagedLayer | None:
+        """The store's own copy of the layer member ``key`` names, if it has it.
+
+        OCI blobs are named by their digest: one the store has, with the diff_id
+        it unpacked to and that layer, is known by its name alone. A docker-archive
+        member is known once manifest.json and its image's config have come: the
+        config's diff_id names an uncompressed blob (the layer tar itself) and an
+        unpacked layer. Either way, what stands in is only what the store verified
+        when it took it in; the loader still checks it against the config's diff_ids.
+        """
+        digest = _oci_blob_digest(key)
+        if digest is not None:
+            diff_id = self.store.diff_id_of(digest) if self.store.has_blob(digest) else None
+            if diff_id is not None and self.store.has_layer(diff_id):
+                return _stored_layer(self.store, digest, diff_id)
+        if self._docker_stale:
+            self._docker_stale = False
+            self._docker_layers = self._docker_plan()
+        diff_id = self._docker_layers.get(key)
+        if diff_id is not None and self.store.has_blob(diff_id) and self.store.has_layer(diff_id):
+            return _stored_layer(self.store, diff_id, diff_id)
+        return None
+
+    def _docker_plan(self) -> dict[str, str]:
+        """Layer member -> diff_id from manifest.json and the configs already read
+        (anything malformed or contradictory is simply not known: the loader judges it)."""
+        layers: dict[str, str] = {}
+        self._docker_meta = {"manifest.json"}
+        try:
+            entries = json.loads(self.small["manifest.json"])
+        except (KeyError, ValueError, RecursionError):
+            return layers
+        if not isinstance(entries, list):
+            return layers
+        clash = set()
+        for e in entries:
+            try:
+                cfg_key = _key(e["Config"])
+                self._docker_meta.add(cfg_key)
+                diff_ids = self._config_diff_ids.get(cfg_key)
+                if diff_ids is None and cfg_key in self.small:
+                    try:
+                        diff_ids = json.loads(self.small[cfg_key])["rootfs"]["diff_ids"]
+                    except (KeyError, TypeError, ValueError, RecursionError):
+                        diff_ids = False
+                    self._config_diff_ids[cfg_key] = diff_ids
+                paths = e["Layers"]
+                if not isinstance(paths, list) or not isinstance(diff_ids, list) \
+                        or len(paths) != len(diff_ids):
+                    continue
+                for rel, diff_id in zip(paths, diff_ids):
+                    key = _key(rel)
+                    validate_digest(diff_id)
+                    if not diff_id.startswith("sha256:"):
+                        continue
+                    if layers.setdefault(key, diff_id) != diff_id:
+                        clash.add(key)
+            except (KeyError, TypeError, ValueError, AttributeError, InvalidArgument):
+                continue
+        for key in clash:
+            del layers[key]
+        return layers
+
     # -- what the manifests ask for
     def _lookup(self, rel: str):
         key = _key(rel)
@@ -347,6 +454,8 @@ class _TarMembers:
             return self.small[key]
         if key in self.big:
             return self.big[key]
+        if key in self.skipped:
+            return self.skipped[key]
         if key in self.other:
             raise InvalidArgument(f"{rel!r} in archive is not a regular file")
         raise InvalidArgument(f"archive lacks {rel!r}")
@@ -355,6 +464,8 @@ class _TarMembers:
         got = self._lookup(rel)
         if isinstance(got, bytes):
             return got
+        if got.blob_tmp is None:    # skipped as a known layer: it is no metadata
+            raise InvalidArgument(f"{rel!r} in archive is a layer, not a JSON document")
         with open(got.blob_tmp, "rb") as f:
             return f.read()
 
@@ -378,7 +489,7 @@ class _TarMembers:
 
     def exists(self, rel: str) -> bool:
         key = _key(rel)
-        return key in self.small or key in self.big or key in self.other
+        return key in self.small or key in self.big or key in self.skipped or key in self.other
 
 
 class _DirMembers(_TarMembers):
@@ -400,6 +511,10 @@ class _DirMembers(_TarMembers):
         key = _key(rel)
         st = self.big.get(key)
         if st is None:
+            st = self._known_layer(key)     # an OCI blob the store has, unpacked
+            if st is not None:
+                self.big[key] = st
+                return st
             if self.work is None:
                 self.work = self.store._tmp_path("load")
                 os.mkdir(self.work, 0o700)
@@ -407,6 +522,31 @@ class _DirMembers(_TarMembers):
             with open(fd, "rb") as f:
                 st = self.big[key] = self.store.stage_layer(f, self.work, unpack=True)
         return st
+
+
+def _oci_blob_digest(key: str) -> str | None:
+    """``sha256:<hex>`` for an archive member named ``blobs/sha256/<hex>``, else None."""
+    alg, _, rest = key.partition("/")
+    if alg != "blobs" or not rest.startswith("sha256/"):
+        return None
+    digest = "sha256:" + rest[len("sha256/"):]
+    try:
+        return validate_digest(digest)
+    except InvalidArgument:
+        return None
+
+
+def _stored_layer(store: ImageStore, digest: str, diff_id: str) -> StagedLayer | None:
+    """A layer the store already has (blob ``digest`` unpacked to ``diff_id``), as a
+    :class:`StagedLayer` with nothing to move: committing it only returns its diff_id."""
+    try:
+        with open(store.blob_path(digest), "rb") as f:
+            head = f.read(512)
+            size = os.fstat(f.fileno()).st_size
+    except FileNotFoundError:
+        return None
+    return StagedLayer(blob_tmp=None, digest=digest, size=size,
+                       compression=_layers.sniff_compression(head), diff_id=diff_id)
 
 
 def _load_members(store, members: _TarMembers, repository) -> list[Image]:
