@@ -30,6 +30,34 @@ def ip_links() -> set[str]:
     return {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
 
 
+def settled_links(before: set[str] = frozenset(), timeout: float = 5.0) -> set[str]:
+    """Our devices beyond ``before`` once the kernel is done: the veths of an
+    exited container's namespace go away in the kernel's own cleanup worker,
+    tens of milliseconds after the exit."""
+    deadline = time.monotonic() + timeout
+    while True:
+        left = {n for n in ip_links() - set(before) if netlink.ours(n)}
+        if not any(n.startswith(netlink.VETH_PREFIX) for n in left) or \
+                time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)
+
+
+def wait_gone(name: str, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while name in ip_links():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def link_up(name: str) -> bool:
+    out = subprocess.run(["ip", "-o", "link", "show", name], capture_output=True,
+                         text=True).stdout
+    return ",UP" in out or "<UP" in out
+
+
 def run_in(pid, *argv, **kw):
     return subprocess.run(["nsenter", "-t", str(pid), "-n", *argv], capture_output=True,
                           text=True, timeout=30, **kw)
@@ -77,7 +105,7 @@ def nm(tmp_path):
     with netlink.host_ipr() as ipr:
         for net in m.list():
             netlink.delete_link(ipr, net.bridge)
-    leaked = {n for n in ip_links() - before if netlink.ours(n)}
+    leaked = settled_links(before)
     assert not leaked, f"leaked devices: {leaked}"
     assert not _our_proxies(m), "leaked port proxies"
 
@@ -256,7 +284,82 @@ def test_dead_container_is_released(nm, netns):
     a.wait()
     nm.release_container(e.container_id)  # netns already gone: still fine
     assert nm.inspect(net.name).endpoints == {}
-    assert e.host_ifname not in ip_links()
+    # no explicit delete: the kernel removes the pair with the dying namespace
+    assert wait_gone(e.host_ifname)
+
+
+@pytest.fixture
+def pin_and_kill(tmp_path):
+    """Keep a process's network namespace alive after the process (a bind mount of
+    its ns file under the test's tmp dir), then kill it; unmounted at the end."""
+    pins = []
+
+    def pin(proc) -> str:
+        path = str(tmp_path / f"netns-pin-{len(pins)}")
+        open(path, "w").close()
+        subprocess.run(["mount", "--bind", f"/proc/{proc.pid}/ns/net", path], check=True)
+        pins.append(path)
+        proc.kill()
+        proc.wait()
+        return path
+    yield pin
+    for path in pins:
+        subprocess.run(["umount", path], capture_output=True)
+
+
+def test_address_reused_while_the_old_pair_lingers(nm, netns, pin_and_kill):
+    """At exit the host end is only set down (no wait for the kernel's RCU grace
+    periods): the address is handed out again at once, even while the old pair
+    still exists — worst case here, its namespace is pinned and so stays alive
+    with the same address and MAC. The new container gets the traffic; the old
+    namespace is unplugged."""
+    net = nm.create(uname(), subnet="10.213.9.0/29")
+    a, b, c = netns(), netns(), netns()
+    ea = nm.connect(net.name, cid(), a.pid, name="a")
+    eb = nm.connect(net.name, cid(), b.pid, name="b")
+    assert ping(b.pid, ea.ip)  # the bridge has learnt a's MAC on a's port
+    pin = pin_and_kill(a)
+    assert nm.release_container(ea.container_id) == [net.name]
+    assert ea.host_ifname in ip_links() and not link_up(ea.host_ifname)
+    ec = nm.connect(net.name, cid(), c.pid, name="c")
+    assert (ec.ip, ec.mac) == (ea.ip, ea.mac)
+    assert ping(b.pid, ec.ip) and ping(c.pid, eb.ip)
+    old = subprocess.run(["nsenter", f"--net={pin}", "busybox", "ping", "-c1", "-W1",
+                          eb.ip], capture_output=True, timeout=30)
+    assert old.returncode != 0
+    assert nm.check()["links"] == [ea.host_ifname]
+
+
+def test_pinned_namespace_veth_removed_by_check_and_rm(nm, netns, pin_and_kill):
+    """Something else keeps the exited container's namespace alive (here a bind
+    mount): its down veth survives the release; ``check`` removes it, and so does
+    ``network rm``."""
+    n1, n2 = nm.create(uname()), nm.create(uname())
+    a, b = netns(), netns()
+    ea = nm.connect(n1.name, cid(), a.pid, name="a")
+    eb = nm.connect(n2.name, cid(), b.pid, name="b")
+    pin_and_kill(a)
+    pin_and_kill(b)
+    nm.release_container(ea.container_id)
+    nm.release_container(eb.container_id)
+    time.sleep(0.2)
+    for e in (ea, eb):
+        assert e.host_ifname in ip_links() and not link_up(e.host_ifname)
+    assert set(nm.check()["links"]) == {ea.host_ifname, eb.host_ifname}
+    links = ip_links()
+    assert ea.host_ifname not in links and eb.host_ifname not in links
+
+
+def test_network_rm_removes_veths_of_pinned_namespaces(nm, netns, pin_and_kill):
+    net = nm.create(uname())
+    a = netns()
+    ea = nm.connect(net.name, cid(), a.pid, name="a")
+    pin_and_kill(a)
+    nm.release_container(ea.container_id)
+    time.sleep(0.2)
+    assert ea.host_ifname in ip_links()
+    nm.remove(net.name)
+    assert ea.host_ifname not in ip_links() and net.bridge not in ip_links()
 
 
 def test_check_removes_leftovers(nm, netns, tmp_path):

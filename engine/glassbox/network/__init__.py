@@ -6,12 +6,14 @@ virtual cable whose one end is a bridge port and whose other end is ``eth0``
 inside the container's network namespace. Containers on one bridge talk
 directly; different bridges never route to each other (forwarding is off on
 them), which is the isolation between networks. Everything is done through
-rtnetlink with pyroute2 — see :mod:`.netlink` for the picture.
+rtnetlink — see :mod:`.netlink` for the picture: the start and exit paths of a
+container with a few hand-built requests (:mod:`.rtnl`), the rest with pyroute2.
 
 Modules
     :mod:`.ipam`     subnets without overlaps, addresses per network (pure)
     :mod:`.store`    Network/Endpoint records, JSON under ``<root>/networks/``
-    :mod:`.netlink`  the kernel work (bridge, veth, configure inside the netns)
+    :mod:`.netlink`  the kernel work through pyroute2 (bridges, dumps, cleanup)
+    :mod:`.rtnl`     the start path's kernel work: veth + inside config, ~2 ms
     :mod:`.manager`  :class:`NetworkManager`, the API the runtime calls
     :mod:`.ports`    ``-p``/``-P`` parsing and the userland port proxy
     :mod:`.dns`      names via generated ``/etc/hosts`` (no DNS server)
@@ -28,7 +30,9 @@ What the runtime calls, and when
           #     nm.hosts_entries(net) (user networks only), add_hosts)
           # and rewrite the hosts file of the other containers on that network
 
-    * container stop / exit / rm: ``nm.release_container(cid)`` (idempotent);
+    * container stop / exit / rm: ``nm.release_container(cid)`` (idempotent; once
+      the container's process is gone its veth pair is left to the kernel, which
+      deletes it with the namespace);
     * ``glassbox system check``: ``nm.check()``.
 
 Shown in the course notebook on networks.
@@ -41,8 +45,8 @@ _EXPORTS = {"AddressPool": "ipam", "Endpoint": "store", "Network": "store",
 
 
 def __getattr__(name):
-    # lazy: `glassbox run` without a network must not pay for ipaddress/dataclasses,
-    # and the manager pulls in pyroute2 (~200 ms) only when a network is wired
+    # lazy: `glassbox run` without a network must not pay for ipaddress/dataclasses;
+    # pyroute2 (~200-400 ms) is imported only to create/remove networks or check
     if name in _EXPORTS:
         import importlib
         return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)

@@ -16,14 +16,16 @@ a container subnet that shadows the host's LAN would make that LAN unreachable.
 Inside a subnet the gateway is the first host address (``.1``, it lives on the
 bridge) and containers get the lowest free address after it. Reusing an address
 right away is safe here because a container's MAC is derived from its IP
-(:func:`mac_for_ip`), so stale neighbour caches still point at the right place.
+(:func:`mac_for_ip`), so stale neighbour caches still point at the right place,
+and because the manager sets an exited container's bridge port down at once
+(the kernel deletes that veth pair a little later, with the namespace).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..errors import Conflict, InvalidArgument
 

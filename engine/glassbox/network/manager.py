@@ -19,23 +19,28 @@ recreated on the next :meth:`connect`.
 Concurrency: every read-modify-write holds ``<root>/networks/.lock``; choosing a
 subnet additionally holds a host-wide lock (``/run/glassbox/network.lock``) so
 two roots never pick the same free subnet at the same moment.
+
+The container start and exit paths (:meth:`connect`, :meth:`release_container`,
+:meth:`ensure_default` when the bridge exists) speak rtnetlink through the small
+hand-built :mod:`.rtnl` client and never import pyroute2; creating and removing
+networks and :meth:`check` use pyroute2 (:mod:`.netlink`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import secrets
+import sys
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from . import ipam, netlink
+from . import ipam, netlink, rtnl
 from .netlink import off_loop
-from .ports import PortBinding, ProxyHandle, start_proxy, stop_proxy
 from .store import Endpoint, Network, NetworkStore, flocked
 
+# .ports (PortBinding, ProxyHandle in the annotations below) is imported only when
+# ports are published or stopped: the start path of most containers never needs it
 DEFAULT_ROOT = "/var/lib/glassbox"
 DEFAULT_NETWORK = "bridge"
 RESERVED_NAMES = ("bridge", "host", "none", "default")
@@ -43,12 +48,32 @@ HOST_LOCK = "/run/glassbox/network.lock"
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 
 
+# SHA-256 from the interpreter's own module: importing hashlib loads OpenSSL
+# (~4 ms on every CLI start with a network). Resolved once, here: a failing import
+# is not cached and would search sys.path again on every call.
+try:
+    if sys.version_info >= (3, 12):
+        from _sha2 import sha256 as _sha256
+    else:
+        from _sha256 import sha256 as _sha256
+except ImportError:  # pragma: no cover — a build without them
+    from hashlib import sha256 as _sha256
+
+
+def sha256_hex(text: str) -> str:
+    return _sha256(text.encode()).hexdigest()
+
+
+def token_hex(nbytes: int) -> str:
+    return os.urandom(nbytes).hex()
+
+
 def default_bridge_name(root: str) -> str:
     """``gbx0`` for the default root; ``gbx0-<6 hex>`` for any other root (tests)."""
     root = os.path.abspath(root)
     if root == DEFAULT_ROOT:
         return "gbx0"
-    return "gbx0-" + hashlib.sha256(root.encode()).hexdigest()[:6]
+    return "gbx0-" + sha256_hex(root)[:6]
 
 
 def predefined_id(root: str, name: str) -> str:
@@ -57,7 +82,7 @@ def predefined_id(root: str, name: str) -> str:
     Stable (derived from the root and the name) so ``network ls`` shows the same
     id before and after the default bridge is first created.
     """
-    return hashlib.sha256(f"glassbox:{os.path.abspath(root)}:{name}".encode()).hexdigest()
+    return sha256_hex(f"glassbox:{os.path.abspath(root)}:{name}")
 
 
 def validate_name(name: str) -> str:
@@ -74,7 +99,7 @@ class NetworkManager:
                  proc_sys: str = "/proc/sys"):
         self.root = os.path.abspath(root)
         self.store = NetworkStore(self.root)
-        self.tag = hashlib.sha256(self.root.encode()).hexdigest()[:10]
+        self.tag = sha256_hex(self.root)[:10]
         self.default_bridge = default_bridge_name(self.root)
         self.host_lock = host_lock
         self.proc_sys = proc_sys
@@ -116,19 +141,40 @@ class NetworkManager:
 
     def _new_id(self, ipr) -> str:
         while True:
-            nid = secrets.token_hex(32)
+            nid = token_hex(32)
             if netlink.link_index(ipr, "gbx-" + nid[:8]) is None:
                 return nid
 
-    def _ensure_bridge(self, ipr, net: Network) -> int:
-        """The bridge's index, creating the bridge if it is missing."""
-        link = netlink.get_link(ipr, net.bridge)
-        if link is not None:
-            if link["alias"] and not self._owned(link["alias"]):
-                raise Conflict(f"bridge {net.bridge} exists but belongs to another "
-                               f"glassbox root ({link['alias']}); remove it or use "
-                               f"another GLASSBOX_ROOT")
-            return link["index"]
+    def _bridge_index(self, nl: rtnl.Rtnl, net: Network) -> int | None:
+        """The index of the network's bridge (one RTM_GETLINK), None if missing."""
+        link = nl.get_link(net.bridge)
+        if link is None:
+            return None
+        if link["alias"] and not self._owned(link["alias"]):
+            raise Conflict(f"bridge {net.bridge} exists but belongs to another "
+                           f"glassbox root ({link['alias']}); remove it or use "
+                           f"another GLASSBOX_ROOT")
+        return link["index"]
+
+    def _ensure_bridge(self, ipr, net: Network, nl: rtnl.Rtnl | None = None) -> int:
+        """The bridge's index, creating the bridge if it is missing.
+
+        ``ipr`` None: open a pyroute2 socket only if the bridge must be created
+        (the start path: a bridge that exists costs one hand-built request).
+        """
+        if nl is None:
+            with rtnl.Rtnl() as own:
+                idx = self._bridge_index(own, net)
+        else:
+            idx = self._bridge_index(nl, net)
+        if idx is not None:
+            return idx
+        if ipr is None:
+            with netlink.host_ipr() as ipr:
+                return self._create_bridge(ipr, net)
+        return self._create_bridge(ipr, net)
+
+    def _create_bridge(self, ipr, net: Network) -> int:
         idx = netlink.create_bridge(ipr, net.bridge, net.gateway, net.prefixlen,
                                     self._alias("net", net.id[:12]),
                                     mac=ipam.mac_for_ip(net.gateway))
@@ -143,6 +189,13 @@ class NetworkManager:
     @off_loop
     def ensure_default(self) -> Network:
         """The pre-defined ``bridge`` network (created on first use), bridge up."""
+        # the common case, on every `run`: the record and its bridge exist
+        for n in self.store.all():
+            if n.default:
+                with rtnl.Rtnl() as nl:
+                    if self._bridge_index(nl, n) is not None:
+                        return n
+                break
         with flocked(self.host_lock), self.store.lock(), netlink.host_ipr() as ipr:
             nets = self.store.all()
             for n in nets:
@@ -212,27 +265,49 @@ class NetworkManager:
             return self._create_locked(ipr, net)
 
     # ------------------------------------------------------------------ removal
-    def _reap_stale(self, ipr, net: Network) -> list[str]:
+    def _reap_stale(self, nl: rtnl.Rtnl, net: Network) -> list[str]:
         """Tear down endpoints whose container process is gone; their ids."""
         gone = [cid for cid, ep in net.endpoints.items()
                 if not netlink.process_alive(ep.netns_pid, ep.pid_start)]
         for cid in gone:
-            self._teardown(ipr, net, net.endpoints[cid])
+            self._teardown(nl, net, net.endpoints[cid])
         return gone
 
-    def _teardown(self, ipr, net: Network, ep: Endpoint) -> None:
-        # deleting one end deletes the pair; if the netns died, the kernel already did
-        netlink.delete_link(ipr, ep.host_ifname)
+    def _teardown(self, nl: rtnl.Rtnl, net: Network, ep: Endpoint, *,
+                  kernel_deletes: bool = False) -> None:
+        """Forget an endpoint: its address back to the pool, its veth pair gone.
+
+        Deleting one end deletes the pair — but the kernel makes the deleter wait
+        for RCU grace periods (~25 ms). ``kernel_deletes``: the container's
+        process is gone, so its namespace is being destroyed and the kernel
+        deletes the pair with it (in its own worker, ~30 ms later). Then the host
+        end is only set down (~0.1 ms): a bridge port that is down forwards
+        nothing and the bridge forgets the MACs learnt on it, so the address (and
+        the MAC derived from it) can be handed out again at once. Should
+        something else keep the namespace alive, the down veth stays until
+        :meth:`check` or :meth:`remove` deletes it (its alias names its network).
+        """
+        if kernel_deletes:
+            nl.set_down(ep.host_ifname)
+        else:
+            nl.delete_link(ep.host_ifname)
         net.pool.release(ep.ip)
         net.endpoints.pop(ep.container_id, None)
 
-    def _remove_locked(self, ipr, net: Network) -> None:
-        if self._reap_stale(ipr, net):
+    def _remove_locked(self, ipr, nl: rtnl.Rtnl, net: Network) -> None:
+        if self._reap_stale(nl, net):
             self.store.save(net)
         if net.endpoints:
             who = ", ".join(ep.name or cid[:12] for cid, ep in net.endpoints.items())
             raise Conflict(f"network {net.name!r} has active endpoints ({who}): stop or "
                            f"disconnect those containers first")
+        # veths of released endpoints whose namespace something else keeps alive
+        # (deleting a bridge does not delete its ports)
+        mine = self._alias("ep", net.id[:12]) + ":"
+        for link in netlink.links(ipr):
+            if link["kind"] == "veth" and netlink.ours(link["ifname"] or "") and \
+                    (link["alias"] or "").startswith(mine):
+                nl.delete_link(link["ifname"])
         link = netlink.get_link(ipr, net.bridge)
         if link is not None and (not link["alias"] or self._owned(link["alias"])):
             netlink.delete_link(ipr, net.bridge)
@@ -241,22 +316,22 @@ class NetworkManager:
     @off_loop
     def remove(self, name_or_id: str) -> None:
         """Remove a network and its bridge. Conflict while containers are attached."""
-        with self.store.lock(), netlink.host_ipr() as ipr:
+        with self.store.lock(), netlink.host_ipr() as ipr, rtnl.Rtnl() as nl:
             net = self._find(self.store.all(), name_or_id)
             if net.default:
                 raise Conflict(f"{net.name} is a pre-defined network and cannot be removed")
-            self._remove_locked(ipr, net)
+            self._remove_locked(ipr, nl, net)
 
     @off_loop
     def prune(self) -> list[str]:
         """Remove every user network without live endpoints; their names."""
         removed = []
-        with self.store.lock(), netlink.host_ipr() as ipr:
+        with self.store.lock(), netlink.host_ipr() as ipr, rtnl.Rtnl() as nl:
             for net in self.store.all():
                 if net.default:
                     continue
                 try:
-                    self._remove_locked(ipr, net)
+                    self._remove_locked(ipr, nl, net)
                 except Conflict:
                     continue
                 removed.append(net.name)
@@ -277,79 +352,84 @@ class NetworkManager:
             raise InvalidArgument("connect needs a container id")
         if ifname is not None and not re.match(r"^[a-zA-Z0-9_.-]{1,15}$", ifname):
             raise InvalidArgument(f"invalid interface name {ifname!r}")
-        with self.store.lock(), netlink.host_ipr() as ipr:
+        with self.store.lock(), rtnl.Rtnl() as host:
             net = self._find(self.store.all(), network)
             old = net.endpoints.get(container_id)
             if old is not None:
                 if netlink.process_alive(old.netns_pid, old.pid_start):
                     raise Conflict(f"container {name or container_id[:12]} is already "
                                    f"connected to network {net.name!r}")
-                self._teardown(ipr, net, old)
+                self._teardown(host, net, old)
                 self.store.save(net)
             nsfd = netlink.open_netns(netns_pid)
             try:
-                return self._connect_locked(ipr, net, nsfd, container_id, netns_pid,
-                                            name, list(aliases), ip, ifname)
+                with rtnl.Rtnl(rtnl.socket_in_netns(nsfd)) as inside:
+                    return self._connect_locked(host, inside, net, nsfd, container_id,
+                                                netns_pid, name, list(aliases), ip, ifname)
             finally:
                 os.close(nsfd)
 
-    def _connect_locked(self, ipr, net: Network, nsfd: int, cid: str, pid: int,
-                        name: str, aliases: list[str], ip: str | None,
+    def _connect_locked(self, host: rtnl.Rtnl, inside: rtnl.Rtnl, net: Network, nsfd: int,
+                        cid: str, pid: int, name: str, aliases: list[str], ip: str | None,
                         ifname: str | None) -> Endpoint:
-        with netlink.netns_ipr(nsfd) as nsipr:
-            ifname = ifname or netlink.free_ifname(nsipr)
-            if netlink.link_index(nsipr, ifname) is not None:
-                raise Conflict(f"the container already has an interface named {ifname}")
-            addr = net.pool.allocate(cid, ip)
-            host_ifname = netlink.VETH_PREFIX + secrets.token_hex(4)
-            ep = Endpoint(network=net.name, network_id=net.id, container_id=cid,
-                          name=name, ip=str(addr), prefixlen=net.prefixlen,
-                          gateway="" if net.internal else net.gateway,
-                          mac=ipam.mac_for_ip(addr), host_ifname=host_ifname,
-                          ifname=ifname, aliases=[a for a in aliases if a],
-                          netns_pid=pid, pid_start=netlink.process_start_time(pid) or 0)
-            net.endpoints[cid] = ep
-            self.store.save(net)  # recorded before the veth exists: check() can undo it
-            try:
-                br = self._ensure_bridge(ipr, net)
-                netlink.create_veth(ipr, host_ifname, nsfd, ifname, ep.mac, br,
-                                    self._alias("ep", net.id[:12], cid[:12]))
-                netlink.configure_inside(nsipr, ifname, ep.ip, ep.prefixlen,
-                                         ep.gateway or None)
-            except BaseException:
-                self._teardown(ipr, net, ep)
-                # the peer may exist inside without its host end if creation raced
-                if netlink.link_index(nsipr, ifname) is not None:
-                    netlink.delete_link(nsipr, ifname)
-                self.store.save(net)
-                raise
-            return ep
+        if ifname is None:
+            ifname = rtnl.free_ifname(inside)
+        elif inside.get_link(ifname) is not None:
+            raise Conflict(f"the container already has an interface named {ifname}")
+        addr = net.pool.allocate(cid, ip)
+        host_ifname = netlink.VETH_PREFIX + token_hex(4)
+        ep = Endpoint(network=net.name, network_id=net.id, container_id=cid,
+                      name=name, ip=str(addr), prefixlen=net.prefixlen,
+                      gateway="" if net.internal else net.gateway,
+                      mac=ipam.mac_for_ip(addr), host_ifname=host_ifname,
+                      ifname=ifname, aliases=[a for a in aliases if a],
+                      netns_pid=pid, pid_start=netlink.process_start_time(pid) or 0)
+        net.endpoints[cid] = ep
+        self.store.save(net)  # recorded before the veth exists: check() can undo it
+        try:
+            br = self._ensure_bridge(None, net, host)
+            rtnl.create_veth(host, host_ifname, ifname, peer_nsfd=nsfd, peer_mac=ep.mac,
+                             master=br, alias=self._alias("ep", net.id[:12], cid[:12]))
+            rtnl.configure_inside(inside, ifname, ep.ip, ep.prefixlen, ep.gateway or None)
+        except BaseException:
+            self._teardown(host, net, ep)
+            # the peer may exist inside without its host end if creation raced
+            inside.delete_link(ifname)
+            self.store.save(net)
+            raise
+        return ep
 
     @off_loop
     def disconnect(self, network: str, container_id: str) -> None:
         """Detach a container: delete its veth pair, release its address."""
-        with self.store.lock(), netlink.host_ipr() as ipr:
+        with self.store.lock(), rtnl.Rtnl() as nl:
             net = self._find(self.store.all(), network)
             ep = net.endpoints.get(container_id)
             if ep is None:
                 raise NotFound(f"container {container_id[:12]} is not connected to "
                                f"network {net.name!r}")
-            self._teardown(ipr, net, ep)
+            self._teardown(nl, net, ep)
             self.store.save(net)
 
     @off_loop
-    def release_container(self, container_id: str) -> None:
+    def release_container(self, container_id: str) -> list[str]:
         """Everything of a container: endpoints on all networks, port proxies.
 
-        For stop/rm. Idempotent, and fine when the netns is already gone.
+        For stop/rm/exit. Idempotent, and fine when the netns is already gone.
+        When the container's process has exited, its veth pairs are left to the
+        kernel (see :meth:`_teardown`); returns the names of the networks it left.
         """
-        with self.store.lock(), netlink.host_ipr() as ipr:
+        left = []
+        with self.store.lock(), rtnl.Rtnl() as nl:
             for net in self.store.all():
                 ep = net.endpoints.get(container_id)
                 if ep is not None:
-                    self._teardown(ipr, net, ep)
+                    dead = not netlink.process_alive(ep.netns_pid, ep.pid_start)
+                    self._teardown(nl, net, ep, kernel_deletes=dead)
                     self.store.save(net)
+                    left.append(net.name)
             self._unpublish_locked(container_id)
+        return left
 
     def endpoints(self, container_id: str) -> list[Endpoint]:
         """The container's endpoints on every network."""
@@ -380,6 +460,7 @@ class NetworkManager:
         Conflict when a host port is taken (nothing is left running then).
         :meth:`release_container` stops it.
         """
+        from .ports import start_proxy, stop_proxy
         handle = start_proxy(list(bindings), container_ip, container_id=container_id,
                              watch_pid=watch_pid, owner=f"glassbox:{self.tag}")
         try:
@@ -394,12 +475,16 @@ class NetworkManager:
 
     def published(self, container_id: str) -> list[ProxyHandle]:
         """The container's proxies (for ``glassbox port``)."""
+        from .ports import ProxyHandle
         return [ProxyHandle.from_dict(d)
                 for d in self.store.proxies().get(container_id, [])]
 
     def _unpublish_locked(self, container_id: str) -> list[int]:
         stopped = []
-        for rec in self.store.proxies().get(container_id, []):
+        records = self.store.proxies().get(container_id, [])
+        if records:
+            from .ports import stop_proxy
+        for rec in records:
             if stop_proxy(rec):
                 stopped.append(int(rec["pid"]))
         self.store.delete_proxies(container_id)
@@ -421,10 +506,10 @@ class NetworkManager:
         * port proxies of containers that have no live endpoint any more.
         """
         report: dict[str, list] = {"endpoints": [], "links": [], "proxies": []}
-        with self.store.lock(), netlink.host_ipr() as ipr:
+        with self.store.lock(), netlink.host_ipr() as ipr, rtnl.Rtnl() as nl:
             nets = self.store.all()
             for net in nets:
-                gone = self._reap_stale(ipr, net)
+                gone = self._reap_stale(nl, net)
                 if gone:
                     self.store.save(net)
                     report["endpoints"] += [f"{net.name}/{cid[:12]}" for cid in gone]
@@ -435,7 +520,7 @@ class NetworkManager:
             for link in sorted(links, key=lambda lk: lk["kind"] == "bridge"):
                 name = link["ifname"]
                 if netlink.ours(name) and self._owned(link["alias"]) and name not in known:
-                    if netlink.delete_link(ipr, name):
+                    if nl.delete_link(name):
                         report["links"].append(name)
             live = {cid for n in nets for cid in n.endpoints}
             for cid in list(self.store.proxies()):

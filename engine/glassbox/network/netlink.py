@@ -14,10 +14,15 @@ Three objects make a bridge network::
   other end is created *directly inside* the container's network namespace
   (``IFLA_NET_NS_FD``), already named ``eth0`` — no move-and-rename round trip;
 * the container end is configured **from inside** its namespace through one
-  netlink socket opened there: a short-lived thread ``setns()``-es into
-  ``/proc/<pid>/ns/net``, opens the socket and exits. A socket stays bound to the
-  namespace it was created in, so the rest of the work happens from the caller's
-  thread, without forking a helper process (pyroute2's ``NetNS`` forks one).
+  netlink socket opened there: the thread ``setns()``-es into
+  ``/proc/<pid>/ns/net``, opens the socket and ``setns()``-es back. A socket stays
+  bound to the namespace it was created in, so no helper process is forked
+  (pyroute2's ``NetNS`` forks one).
+
+Wiring a container (the veth, its address, routes) is on every start, so it
+goes through :mod:`.rtnl`, a few hand-built requests over a raw netlink socket
+(no pyroute2 import, ~2 ms of kernel work). This module is the pyroute2 seam
+for the rest: creating bridges, dumps of links/routes/addresses, cleanup.
 
 Our host devices carry a recognisable name (``gbx0``/``gbx0-*``/``gbx-*`` bridges,
 ``gbxv*`` veths) *and* an ``ifalias`` naming the state root that owns them, so a
@@ -35,24 +40,23 @@ import functools
 import ipaddress
 import os
 import socket
+import sys
 import threading
-from typing import Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
 
 from ..errors import InvalidArgument, KernelError, NotFound
 
-T = TypeVar("T")
-
-NETLINK_ROUTE = 0
 BRIDGE_PREFIXES = ("gbx0", "gbx-")
 VETH_PREFIX = "gbxv"
 ALIAS_PREFIX = "glassbox:"
 
 
 def preload() -> None:
-    """Import pyroute2 now. It costs ~150-250 ms (it pulls in asyncio and every
-    netlink family); a warm helper/daemon calls this once so that attaching a
-    container to a network costs only the kernel work (~10-15 ms)."""
-    from pyroute2 import IPRoute  # noqa: F401
+    """Import what attaching a container to a network needs, before forking shims.
+
+    That is the manager and the hand-built :mod:`.rtnl` client, not pyroute2 (an
+    import of 200-400 ms that the start and exit paths never need)."""
+    from . import manager, rtnl  # noqa: F401
 
 
 def ours(ifname: str) -> bool:
@@ -60,12 +64,14 @@ def ours(ifname: str) -> bool:
     return ifname.startswith(BRIDGE_PREFIXES) or ifname.startswith(VETH_PREFIX)
 
 
-def off_loop(fn: Callable[..., T]) -> Callable[..., T]:
+def off_loop(fn: Callable) -> Callable:
     """Run ``fn`` in a worker thread when this thread already runs an asyncio loop."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        import asyncio
+        asyncio = sys.modules.get("asyncio")  # not imported yet: no loop can be running
         try:
+            if asyncio is None:
+                raise RuntimeError
             asyncio.get_running_loop()
         except RuntimeError:
             return fn(*args, **kwargs)
@@ -130,38 +136,6 @@ def open_netns(pid: int) -> int:
                               f"namespace: a bridge network needs a container with its "
                               f"own namespace (not --network host)")
     return fd
-
-
-def socket_in_netns(nsfd: int) -> socket.socket:
-    """A NETLINK_ROUTE socket created inside the namespace ``nsfd`` (thread + setns)."""
-    from .._sys import CLONE_NEWNET, real as sys_
-    box: dict = {}
-
-    def run():
-        try:
-            sys_.setns(nsfd, CLONE_NEWNET, "netns")
-            box["sock"] = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, NETLINK_ROUTE)
-        except BaseException as e:
-            box["error"] = e
-        # the thread ends here: its changed namespace ends with it
-    th = threading.Thread(target=run, name="glassbox-setns")
-    th.start()
-    th.join()
-    if "error" in box:
-        raise box["error"]
-    return box["sock"]
-
-
-@contextlib.contextmanager
-def netns_ipr(nsfd: int):
-    """An IPRoute whose socket lives in namespace ``nsfd``, closed on exit."""
-    from pyroute2 import IPRoute
-    sock = socket_in_netns(nsfd)
-    ipr = IPRoute(fileno=sock.detach())
-    try:
-        yield ipr
-    finally:
-        ipr.close()
 
 
 # ---------------------------------------------------------------------- queries
@@ -248,50 +222,6 @@ def delete_link(ipr, ifname: str) -> bool:
             return False
         raise _kernel_error(e, "delete link", ifname) from None
     return True
-
-
-def create_veth(ipr, host_ifname: str, nsfd: int, peer_ifname: str, peer_mac: str,
-                bridge_index: int, alias: str) -> int:
-    """A veth pair: host end on the bridge (up), peer created inside ``nsfd``."""
-    with netlink_errors("create veth", f"{host_ifname}<->{peer_ifname}"):
-        ipr.link("add", ifname=host_ifname, kind="veth",
-                 peer={"ifname": peer_ifname, "address": peer_mac, "net_ns_fd": nsfd})
-        idx = link_index(ipr, host_ifname)
-        set_alias(ipr, idx, alias)
-        ipr.link("set", index=idx, master=bridge_index, state="up")
-    return idx
-
-
-def configure_inside(nsipr, ifname: str, ip: str, prefixlen: int,
-                     gateway: str | None) -> None:
-    """Inside the container: address on ``ifname``, lo and ``ifname`` up, default route.
-
-    The default route is only added when the namespace has none yet (the first
-    network a container joins provides it, as in Docker).
-    """
-    with netlink_errors("configure container interface", ifname):
-        idx = link_index(nsipr, ifname)
-        if idx is None:
-            raise KernelError(19, "lookup", ifname)
-        nsipr.addr("add", index=idx, address=ip, prefixlen=prefixlen)
-        nsipr.link("set", index=idx, state="up")
-        lo = link_index(nsipr, "lo")
-        if lo is not None:
-            nsipr.link("set", index=lo, state="up")
-        if gateway:
-            has_default = any(r["dst_len"] == 0 for r in
-                              nsipr.get_routes(family=socket.AF_INET, table=254))
-            if not has_default:
-                nsipr.route("add", dst="0.0.0.0/0", gateway=gateway)
-
-
-def free_ifname(nsipr, prefix: str = "eth") -> str:
-    """The lowest ``ethN`` not yet present in the namespace."""
-    names = {lk.get("IFLA_IFNAME") for lk in nsipr.get_links()}
-    n = 0
-    while f"{prefix}{n}" in names:
-        n += 1
-    return f"{prefix}{n}"
 
 
 def set_forwarding(ifname: str, on: bool, proc: str = "/proc/sys") -> None:

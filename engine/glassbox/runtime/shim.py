@@ -306,8 +306,7 @@ def _container_netns(cdir: str, mode: str) -> str:
 
 def _wire_network(cdir: str, config: dict, pid: int) -> dict:
     """Connect the new netns to its network, publish ports, write /etc/hosts."""
-    from ..network import NetworkManager, parse_publish, publish_all
-    from ..network import dns
+    from ..network import NetworkManager
     root = os.path.dirname(os.path.dirname(cdir))
     hc, cfg = config["HostConfig"], config["Config"]
     net = hc["NetworkMode"]
@@ -317,10 +316,12 @@ def _wire_network(cdir: str, config: dict, pid: int) -> dict:
     name = config["Name"].lstrip("/")
     ep = nm.connect(net, config["Id"], pid, name=name, aliases=hc.get("NetworkAliases") or ())
     bindings = []
-    for spec_ in hc.get("PublishSpecs") or ():
-        bindings += parse_publish(spec_)
-    if hc.get("PublishAllPorts"):
-        bindings += publish_all(list((cfg.get("ExposedPorts") or {}).keys()))
+    if hc.get("PublishSpecs") or hc.get("PublishAllPorts"):  # else spare the proxy imports
+        from ..network import parse_publish, publish_all
+        for spec_ in hc.get("PublishSpecs") or ():
+            bindings += parse_publish(spec_)
+        if hc.get("PublishAllPorts"):
+            bindings += publish_all(list((cfg.get("ExposedPorts") or {}).keys()))
     ports: dict = {}
     if bindings:
         handle = nm.publish(config["Id"], bindings, ep.ip, watch_pid=pid)
