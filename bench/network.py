@@ -92,6 +92,13 @@ def bench_start(root: Root, net: str, n: int) -> None:
                                 check=True)
     cli(net)(), cli("none")()  # warm page cache, image, network store
     cli_net, cli_none = interleaved(cli(net), cli("none"), n)
+    # the same through the warm agent (the C front hands the command to it)
+    root.cli("agent", "start", check=True)
+    try:
+        cli(net)(), cli("none")()
+        agent_net, agent_none = interleaved(cli(net), cli("none"), n)
+    finally:
+        root.cli("agent", "stop")
 
     eng = root.engine()
 
@@ -111,10 +118,13 @@ def bench_start(root: Root, net: str, n: int) -> None:
     pre_net, pre_none = interleaved(api(net), api("none"), n)
 
     report([("CLI  --network none", cli_none), (f"CLI  --network {net}", cli_net),
+            ("CLI+agent  --network none", agent_none),
+            (f"CLI+agent  --network {net}", agent_net),
             ("API  network=none (warm)", api_none), (f"API  network={net} (warm)", api_net),
             ("API  network=none (after netlink.preload())", pre_none),
             ("API  network=<net> (after netlink.preload())", pre_net)])
     diff_line("CLI: network attached minus none", cli_net, cli_none)
+    diff_line("CLI with the warm agent: attached minus none", agent_net, agent_none)
     diff_line("API: network attached minus none (warm)", api_net, api_none)
     diff_line("API: attached minus none (network code preloaded)", pre_net, pre_none)
     print(f"  [{load()}]")

@@ -642,3 +642,23 @@ def test_exit_leaves_the_veth_to_the_kernel(gbx, net):
     finally:
         gbx.cli("rm", "-f", "short")
         gbx.cli("network", "rm", name)
+
+
+@pytest.mark.parametrize("command, code", [(["nosuchcmd"], 127), (["/etc/passwd"], 126)])
+def test_a_command_that_cannot_start_gives_its_network_back(gbx, net, command, code):
+    """The network is wired while the container builds its rootfs; when its command
+    then cannot start (127/126), the endpoint and address are released at once —
+    with --rm and without."""
+    name = uniq("nc")
+    gbx.out("network", "create", name)
+    try:
+        p = gbx.cli("run", "--rm", "--network", name, "busybox", *command)
+        assert p.returncode == code, p.stderr
+        assert net_inspect(gbx, name)["Containers"] == {}
+        p = gbx.cli("run", "--name", "failed", "--network", name, "busybox", *command)
+        assert p.returncode == code, p.stderr
+        assert net_inspect(gbx, name)["Containers"] == {}
+        assert [k for k in settled_root_links(net.tag) if k.startswith("gbxv")] == []
+    finally:
+        gbx.cli("rm", "-f", "failed")
+        gbx.cli("network", "rm", name)

@@ -208,11 +208,12 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
         os.read(sync_fd, 1)          # wait until the shim has put us in our cgroup
         enter_namespaces(sys_, spec)
         if netns_fd is not None:     # our network namespace exists: let the shim wire it
-            os.write(netns_fd, b"1")
-            os.close(netns_fd)
-            os.read(sync_fd, 1)
-        os.close(sync_fd)
+            os.write(netns_fd, b"1")  # while we build the rootfs (/etc/hosts is
+            os.close(netns_fd)        # rewritten in place, so it may come later)
         build_rootfs(sys_, spec)
+        if netns_fd is not None:
+            os.read(sync_fd, 1)      # wired: eth0 is up before the command starts
+        os.close(sync_fd)
         user = resolve_user(spec.user)
         env = list(spec.env)
         if not any(e.startswith("HOME=") for e in env):

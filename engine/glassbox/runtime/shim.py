@@ -205,7 +205,10 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
                 if hc.get("AutoRemove"):
                     cstate.remove_container_dir(cdir)
                 return 125
-            os.write(sync_w, b"2")
+            try:
+                os.write(sync_w, b"2")
+            except BrokenPipeError:  # it failed building its rootfs: its error follows
+                pass
         os.close(netns_r)
     os.close(sync_w)
     if console_parent is not None:
@@ -227,6 +230,8 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         for fd in readers:
             os.close(fd)
         cg.destroy()
+        if wire:
+            _release_network(cdir, config)
         cstate.update_state(cdir, Status="created", Running=False, Pid=0, ExitCode=info["code"],
                             Error=info["error"])
         _send(status_fd, info)
