@@ -167,9 +167,12 @@ answer = next(line.split()[0] for line in hosts.splitlines() if "db" in line.spl
 check_10()
 '''),
     *finish(
-        "Removing the containers deletes their veth pairs; removing the network deletes the "
-        "bridge.",
-        "Remover os containers apaga os pares veth; remover a rede apaga a bridge.",
+        "When a container's last process ends, the kernel deletes its veth pair together with "
+        "its network namespace (glassbox only sets the host end down and gives the address "
+        "back); removing the network deletes the bridge.",
+        "Quando o último processo de um container termina, o kernel apaga o par veth junto com "
+        "o namespace de rede (o glassbox só desliga a ponta do host e devolve o endereço); "
+        "remover a rede apaga a bridge.",
         extra_code='''
 bridge = eng.networks.inspect(P + "-net").bridge
 '''),
