@@ -90,6 +90,33 @@ def test_save_rmi_load_round_trip(gbx, tmp_path, fmt):
     assert gbx.cli("run", "--rm", "keep:1", "cat", "/s").stdout == b"saved\n"
 
 
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_save_to_stdout_is_the_same_archive_and_a_corrupt_layer_fails(gbx, tmp_path, fmt):
+    tar = tmp_path / "bb.tar"
+    gbx.out("save", "--format", fmt, "-o", str(tar), "busybox")
+    piped = gbx.cli("save", "--format", fmt, "busybox", check=True).stdout   # a pipe
+    assert piped == tar.read_bytes()
+    if fmt == "oci":
+        return
+    store = gbx.engine.images
+    path = store.blob_path(store.resolve("busybox").layers[0].digest)
+    mode = os.stat(path).st_mode
+    os.chmod(path, 0o644)
+    with open(path, "rb") as f:
+        good = f.read()
+    bad = bytearray(good)
+    bad[len(bad) // 2] ^= 0xFF              # one byte of the gzip blob: inflates wrong
+    with open(path, "wb") as f:
+        f.write(bad)
+    out = tmp_path / "corrupt.tar"
+    p = gbx.cli("save", "-o", str(out), "busybox")
+    assert p.returncode != 0 and b"corrupt" in p.stderr
+    assert [f for f in os.listdir(tmp_path) if f.startswith("corrupt")] == []  # nor .tmp
+    with open(path, "wb") as f:             # put it back: teardown checks the store
+        f.write(good)
+    os.chmod(path, mode)
+
+
 def test_image_prune_and_system_check(gbx):
     gbx.cli("run", "--name", "cx", "busybox", "sh", "-c", "echo 1 > /a")
     gbx.out("commit", "cx")                       # dangling (untagged) image

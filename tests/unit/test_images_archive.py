@@ -476,3 +476,163 @@ def test_oci_layout_dir_reuses_known_layers(two_images, tmp_path, monkeypatch):
     count = _Counter(monkeypatch)
     (again,) = archive.load(dst, layout)
     assert count.staged == 0 and again.layers == first.layers
+
+
+# ---- save's own tar writer: byte for byte what tarfile's "w|" stream wrote
+
+class _TarfileOut:
+    """The writer ``save`` used before its own: tarfile's ``"w|"`` stream (the reference)."""
+
+    def __init__(self, fileobj):
+        self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT,
+                                bufsize=1 << 20)
+        self.dirs = set()
+
+    def _info(self, name, size=0, type_=tarfile.REGTYPE):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.size, ti.mtime = type_, size, 0
+        ti.mode = 0o755 if type_ == tarfile.DIRTYPE else 0o644
+        ti.uname = ti.gname = ""
+        return ti
+
+    def mkdirs(self, name):
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d not in self.dirs:
+                self.dirs.add(d)
+                self.tar.addfile(self._info(d, type_=tarfile.DIRTYPE))
+
+    def add_bytes(self, name, data):
+        self.mkdirs(name)
+        self.tar.addfile(self._info(name, len(data)), io.BytesIO(data))
+
+    def add_file(self, name, path):
+        self.mkdirs(name)
+        with open(path, "rb") as f:
+            self.tar.addfile(self._info(name, os.path.getsize(path)), f)
+
+    def add_hashed(self, name, size, stream):
+        from glassbox.images.layers import HashingReader
+        self.mkdirs(name)
+        r = HashingReader(stream)
+        self.tar.addfile(self._info(name, size), r)
+        return None if r.read(1) else r.digest
+
+    def close(self):
+        self.tar.close()
+
+
+@pytest.fixture
+def mixed(tmp_path):
+    """app:1 with a gzip layer, a gzip layer whose tar size the store forgot (an older
+    store) and an uncompressed layer (as ``load`` keeps a docker-archive's), sizes that
+    are and are not multiples of 512, plus base:1 sharing the first layer."""
+    s = ImageStore(tmp_path / "mixed", whiteouts="keep")
+    base = s.import_tarball(io.BytesIO(rootfs({"a": os.urandom(3 * (1 << 20) + 7)})), "base:1")
+    nosize = s.import_layer(io.BytesIO(rootfs({"b": b"text " * 300000})))
+    os.unlink(s.layer_dir(nosize.diff_id) + ".json")
+    plain_tar = rootfs({"c": os.urandom(5000)})
+    buf = io.BytesIO()
+    archive.save(s, ["base:1"], buf)    # a docker-archive: its layers are uncompressed
+    other = ImageStore(tmp_path / "other", whiteouts="keep")
+    other.import_tarball(io.BytesIO(plain_tar), "plain:1")
+    pbuf = io.BytesIO()
+    archive.save(other, ["plain:1"], pbuf)
+    plain = archive.load(s, io.BytesIO(pbuf.getvalue()))[0].layers[0]
+    assert plain.digest == plain.diff_id
+    s.put_image({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]}},
+                list(base.layers) + [nosize, plain], ["app:1"])
+    s = ImageStore(tmp_path / "mixed", whiteouts="keep")   # no cached layer metadata
+    assert s.layer_meta(nosize.diff_id)["tar_size"] is None
+    assert s.layer_meta(base.layers[0].diff_id)["tar_size"] is not None
+    return s
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_save_is_byte_identical_to_tarfile_stream(mixed, monkeypatch, fmt, tmp_path):
+    refs = ["base:1", "app:1"]
+    new = tmp_path / "new.tar"
+    with open(new, "wb") as f:      # a real file: data straight to its descriptor
+        archive.save(mixed, refs, f, format=fmt)
+    buf = io.BytesIO()              # any writable object
+    archive.save(mixed, refs, buf, format=fmt)
+    assert buf.getvalue() == new.read_bytes()
+    monkeypatch.setattr(archive, "_TarOut", _TarfileOut)
+    ref = io.BytesIO()
+    archive.save(mixed, refs, ref, format=fmt)
+    assert new.read_bytes() == ref.getvalue()
+    assert len(ref.getvalue()) % tarfile.RECORDSIZE == 0
+    # and it is what it claims: every layer member hashes to its diff_id
+    if fmt == "docker":
+        app = mixed.resolve("app:1")
+        with tarfile.open(new) as t:
+            for d in app.diff_ids:
+                data = t.extractfile(d[7:] + "/layer.tar").read()
+                assert "sha256:" + hashlib.sha256(data).hexdigest() == d
+
+
+@pytest.mark.parametrize("fmt", ["docker", "oci"])
+def test_save_to_a_pipe(mixed, tmp_path, fmt):
+    import threading
+    new = tmp_path / "file.tar"
+    with open(new, "wb") as f:
+        archive.save(mixed, ["app:1"], f, format=fmt)
+    r, w = os.pipe()
+    errors = []
+
+    def writer():
+        try:
+            with open(w, "wb") as f:
+                archive.save(mixed, ["app:1"], f, format=fmt)
+        except BaseException as e:  # noqa: BLE001
+            errors.append(e)
+    t = threading.Thread(target=writer)
+    t.start()
+    with open(r, "rb") as f:
+        got = f.read()
+    t.join()
+    assert not errors and got == new.read_bytes()
+    assert os.listdir(mixed.tmp_dir) == []
+
+
+def _corrupt(store, ref, how):
+    import gzip
+    layer = store.resolve(ref).layers[0]
+    path = store.blob_path(layer.digest)
+    os.chmod(path, 0o644)
+    data = open(path, "rb").read()
+    if how == "other":          # a valid gzip of something else
+        data = gzip.compress(rootfs({"a": b"not the layer"}))
+    elif how == "flipped":      # a byte of the data changed: the CRC fails
+        i = len(data) // 2
+        data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+    elif how == "truncated":
+        data = data[:len(data) // 2]
+    elif how == "longer":       # inflates to the layer and more
+        data += gzip.compress(b"x" * 1024)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+@pytest.mark.parametrize("how", ["other", "flipped", "truncated", "longer"])
+@pytest.mark.parametrize("known_size", [True, False])
+def test_save_of_a_corrupt_blob_fails_and_leaves_no_file(mixed, tmp_path, how, known_size):
+    from types import SimpleNamespace
+
+    from glassbox.cli.commands import cmd_save
+    if not known_size:
+        os.unlink(mixed.layer_dir(mixed.resolve("base:1").diff_ids[0]) + ".json")
+    _corrupt(mixed, "base:1", how)
+    out = tmp_path / "out.tar"
+    args = SimpleNamespace(images=["base:1"], output=str(out), format="docker")
+    with pytest.raises(DigestMismatch):
+        cmd_save(SimpleNamespace(images=mixed), args)
+    assert not out.exists() and os.listdir(mixed.tmp_dir) == []
+    assert sorted(os.listdir(tmp_path)) == ["mixed", "other"]   # no out.tar.tmp either
+    out.write_bytes(b"an older archive")
+    with pytest.raises(DigestMismatch):
+        cmd_save(SimpleNamespace(images=mixed), args)
+    assert out.read_bytes() == b"an older archive"              # left as it was
+    # the OCI format copies blobs as they are: nothing to inflate, nothing to check here
+    archive.save(mixed, ["base:1"], io.BytesIO(), format="oci")

@@ -49,12 +49,56 @@ FORMATS = ("docker", "oci")
 # --------------------------------------------------------------------------- save
 
 class _TarOut:
-    """A streaming tar writer (the output may be a pipe) with fixed, neutral metadata."""
+    """A streaming tar writer (the output may be a pipe) with fixed, neutral metadata.
+
+    It writes exactly the bytes ``tarfile.open(mode="w|", format=PAX_FORMAT)`` would
+    (headers from :meth:`tarfile.TarInfo.tobuf`, data padded to 512, two zero blocks
+    and padding to a 10 KiB record at the end) without tarfile's stream buffer, which
+    joins and slices — copies — every byte several times. A real file or pipe
+    (``open()``, ``sys.stdout.buffer``) gets member data straight on its descriptor;
+    any other writable object (the daemon's HTTP sink, BytesIO) gets ``write`` calls.
+    """
 
     def __init__(self, fileobj):
-        self.tar = tarfile.open(fileobj=fileobj, mode="w|", format=tarfile.PAX_FORMAT,
-                                bufsize=_layers.CHUNK)
         self.dirs: set[str] = set()
+        self.offset = 0                 # bytes of tar written (or pending)
+        self.pending = bytearray()      # headers, padding, small members
+        self.fileobj, self.fd = fileobj, None
+        if isinstance(fileobj, (io.BufferedWriter, io.BufferedRandom, io.FileIO)):
+            fileobj.flush()
+            self.fd = fileobj.fileno()
+
+    # -- output
+    def _write(self, data) -> None:
+        if self.fd is not None:
+            _layers.write_all(self.fd, data)
+        else:
+            self.fileobj.write(data)
+
+    def _put(self, data) -> None:
+        """Queue a small piece (a header, padding, a config) behind the pending ones."""
+        self.pending += data
+        self.offset += len(data)
+        if len(self.pending) >= _layers.CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.pending:
+            data, self.pending = self.pending, bytearray()  # a sink may keep what it got
+            self._write(data)
+
+    def _member(self, name, size) -> None:
+        """The directories above ``name`` (once each), then ``name``'s header."""
+        self.mkdirs(name)
+        self._header(self._info(name, size))
+
+    def _header(self, ti: tarfile.TarInfo) -> None:
+        # tarfile's own header bytes: the encoding and errors a "w|" TarFile uses
+        self._put(ti.tobuf(tarfile.PAX_FORMAT, tarfile.ENCODING, "strict"))
+
+    def _pad(self, size) -> None:
+        if size % tarfile.BLOCKSIZE:
+            self._put(tarfile.NUL * (tarfile.BLOCKSIZE - size % tarfile.BLOCKSIZE))
 
     def _info(self, name, size=0, type_=tarfile.REGTYPE):
         ti = tarfile.TarInfo(name)
@@ -63,25 +107,80 @@ class _TarOut:
         ti.uname = ti.gname = ""
         return ti
 
+    # -- members
     def mkdirs(self, name):
         parts = name.split("/")[:-1]
         for i in range(1, len(parts) + 1):
             d = "/".join(parts[:i])
             if d not in self.dirs:
                 self.dirs.add(d)
-                self.tar.addfile(self._info(d, type_=tarfile.DIRTYPE))
+                self._header(self._info(d, type_=tarfile.DIRTYPE))
 
     def add_bytes(self, name, data: bytes):
-        import io
-        self.mkdirs(name)
-        self.tar.addfile(self._info(name, len(data)), io.BytesIO(data))
+        self._member(name, len(data))
+        self._put(data)
+        self._pad(len(data))
 
-    def add_stream(self, name, size, stream):
-        self.mkdirs(name)
-        self.tar.addfile(self._info(name, size), stream)
+    def add_file(self, name, path):
+        """The file at ``path`` as it is (a blob of the store)."""
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            self._member(name, size)
+            self._flush()
+            left = size
+            if self.fd is not None:
+                with contextlib.suppress(OSError):  # no sendfile here: copy below
+                    while left and (n := os.sendfile(self.fd, f.fileno(), size - left, left)):
+                        left -= n
+                f.seek(size - left)
+            while left:
+                chunk = f.read(min(left, _layers.CHUNK))
+                if not chunk:
+                    raise OSError(f"{path} shrank while it was saved")
+                self._write(chunk)
+                left -= len(chunk)
+        self.offset += size
+        self._pad(size)
+
+    def add_hashed(self, name, size, stream) -> str | None:
+        """``size`` bytes of ``stream`` as member ``name``; returns their sha256 digest,
+        or None when the stream holds fewer or more bytes than that.
+
+        The data go to the output as the stream hands them over (an inflater's own
+        chunks, never joined) while a helper thread hashes them: hashlib, ISA-L and
+        ``os.write`` release the GIL, so inflating/writing and hashing use both cores.
+        The member is written before the caller can judge the digest: on a mismatch
+        the output must be dropped.
+        """
+        self._member(name, size)
+        self._flush()
+        read = getattr(stream, "read_chunk", None) or stream.read
+        off = _layers.Offload()
+        try:
+            h = _layers.OffloadedHash(off)
+            left = size
+            while left:
+                chunk = read(min(left, _layers.CHUNK))
+                if not chunk:
+                    break
+                h.update(chunk)
+                self._write(chunk)
+                left -= len(chunk)
+            extra = read(1)
+            off.finish()
+        finally:
+            off.close()
+        if left or extra:
+            return None
+        self.offset += size
+        self._pad(size)
+        return "sha256:" + h.hexdigest()
 
     def close(self):
-        self.tar.close()
+        self._put(tarfile.NUL * (2 * tarfile.BLOCKSIZE))
+        if self.offset % tarfile.RECORDSIZE:     # a whole last record, as tar -b20 writes
+            self._put(tarfile.NUL * (tarfile.RECORDSIZE - self.offset % tarfile.RECORDSIZE))
+        self._flush()
 
 
 def _images_for(store: ImageStore, refs) -> list[tuple[Image, list[str]]]:
@@ -103,31 +202,41 @@ def _images_for(store: ImageStore, refs) -> list[tuple[Image, list[str]]]:
 
 
 def _uncompressed_layer(store: ImageStore, layer: LayerRef, tar: _TarOut, name: str):
-    """Write ``layer`` as an uncompressed tar member, verifying it hashes to its diff_id."""
-    meta = store.layer_meta(layer.diff_id)
-    size = meta.get("tar_size")
+    """Write ``layer`` as an uncompressed tar member, verifying it hashes to its diff_id.
+
+    A blob that does not inflate (bad CRC, truncated) or inflates to anything else
+    raises :class:`DigestMismatch`; the member is already (partly) written by then,
+    so the output is no archive to keep (``save -o`` removes its temporary file)."""
     path = store.blob_path(layer.digest)
     if layer.digest == layer.diff_id:
-        tar.add_stream(name, os.path.getsize(path), open(path, "rb"))
+        tar.add_file(name, path)
         return
-    if size is None:
-        # size unknown: decompress to tmp first (a tar header needs the size up front)
-        tmp = store._tmp_path("save")
-        try:
-            with open(path, "rb") as raw, open(tmp, "wb") as f:
-                shutil.copyfileobj(_layers.open_decompressed(raw), f, _layers.CHUNK)
-            with open(tmp, "rb") as f:
-                tar.add_stream(name, os.path.getsize(tmp), f)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-        return
-    with open(path, "rb") as raw:
-        r = _layers.HashingReader(_layers.open_decompressed(raw))
-        tar.add_stream(name, size, r)
-        if r.read(1) or r.digest != layer.diff_id:
-            raise DigestMismatch(f"layer {layer.digest} does not decompress to {layer.diff_id}: "
-                                 "the store is corrupt (run `glassbox system check`)")
+    size = store.layer_meta(layer.diff_id).get("tar_size")
+    try:
+        if size is not None:
+            with open(path, "rb") as raw:
+                got = tar.add_hashed(name, size, _layers.open_decompressed(raw))
+        else:
+            # size unknown: decompress to tmp first (a tar header needs the size up front)
+            tmp = store._tmp_path("save")
+            try:
+                with open(path, "rb") as raw, open(tmp, "wb") as f:
+                    r = _layers.HashingReader(_layers.open_decompressed(raw))
+                    shutil.copyfileobj(r, f, _layers.CHUNK)
+                got = r.digest
+                if got == layer.diff_id:
+                    tar.add_file(name, tmp)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+    except (EOFError, zlib.error, _layers._inflate_lib.error, InvalidArgument) as e:
+        if isinstance(e, DigestMismatch):
+            raise
+        got = f"an error ({e})"
+    if got != layer.diff_id:
+        raise DigestMismatch(f"layer {layer.digest} does not decompress to {layer.diff_id} "
+                             f"(got {got or 'a different length'}): the store is corrupt "
+                             "(run `glassbox system check`)")
 
 
 def save(store: ImageStore, refs, out_fileobj, format: str = "docker") -> None:  # noqa: A002
@@ -201,9 +310,7 @@ def _save_oci(store, images, tar):
         if data is not None:
             tar.add_bytes(name, data)
         else:
-            path = store.blob_path(digest)
-            with open(path, "rb") as f:
-                tar.add_stream(name, os.path.getsize(path), f)
+            tar.add_file(name, store.blob_path(digest))
 
     entries, metadata = [], []
     for im, tags in images:
