@@ -30,6 +30,7 @@ venv: $(VPY)
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
 	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"
+	@$(VPY) -c "import glassbox.network.proxy as p; p.binary() or p.build()"
 	@$(VPY) -m glassbox.cli.front >/dev/null  # the C front door of `glassbox` (falls back to Python)
 
 base-image: venv

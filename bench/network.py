@@ -211,6 +211,27 @@ def wrk(url: str, conc: int) -> float | None:
     return float(m.group(1)) if m else None
 
 
+def proxy_memory(root: Root, cid: str, when: str) -> None:
+    """RSS / PSS of the container's port proxy (from its record under the root)."""
+    try:
+        with open(os.path.join(root.dir, "networks", "proxies", cid + ".json")) as f:
+            recs = json.load(f)
+    except (OSError, ValueError):
+        recs = []
+    for rec in recs:
+        pid = rec["pid"]
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read()
+            with open(f"/proc/{pid}/smaps_rollup") as f:
+                kb = {ln.split(":")[0]: int(ln.split()[1]) for ln in f if ln.endswith("kB\n")}
+        except (OSError, ValueError):
+            continue
+        kind = "Python fallback" if b"_proxy.py" in cmd else "compiled"
+        print(f"\n  port proxy pid {pid} ({kind}, {when}): RSS {kb.get('Rss', 0) / 1024:.1f} "
+              f"MB, PSS {kb.get('Pss', 0) / 1024:.1f} MB")
+
+
 def bench_throughput(root: Root, net: str, www: str, nreq: int, bulk_mb: int,
                      bulk_n: int) -> None:
     with open(os.path.join(www, "small.html"), "w") as f:
@@ -230,6 +251,7 @@ def bench_throughput(root: Root, net: str, www: str, nreq: int, bulk_mb: int,
                (f"direct {ip}:8080 (bridge)", ip, 8080)]
     for _, h, p in targets:
         wait_ready(h, p)
+    proxy_memory(root, doc["Id"], "idle")
 
     print(f"\n== throughput: busybox httpd on {net}, {nreq} sequential GETs "
           f"(new connection each) ==")
@@ -276,6 +298,7 @@ def bench_throughput(root: Root, net: str, www: str, nreq: int, bulk_mb: int,
     px, dx = bulk.values()
     print(f"  the proxy delivers x{statistics.median(px) / statistics.median(dx):.2f} "
           "of the direct bandwidth")
+    proxy_memory(root, doc["Id"], "after the traffic")
     print(f"  [{load()}]")
 
 

@@ -181,3 +181,17 @@ def pytest_runtest_makereport(item, call):
     rep = outcome.get_result()
     if rep.when == "call" and rep.failed:
         item.rep_call_failed = True
+
+
+@pytest.fixture(params=["c", "python"])
+def proxy_impl(request, monkeypatch):
+    """Both port proxies: the compiled one (when built) and the Python fallback."""
+    from glassbox.network import proxy as native_proxy
+    from glassbox.network.ports import PROXY_ENV
+    if request.param == "c":
+        if not native_proxy.binary():
+            pytest.skip("gbx-proxy is not built (python -m glassbox.network.proxy)")
+        monkeypatch.delenv(PROXY_ENV, raising=False)
+    else:
+        monkeypatch.setenv(PROXY_ENV, "python")
+    return request.param

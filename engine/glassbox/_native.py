@@ -1,12 +1,15 @@
-"""The two small C programs glassbox ships as source, and how they are built.
+"""The small C programs glassbox ships as source, and how they are built.
 
 * ``runtime/monitor/gbx-monitor.c`` — what a detached container's shim becomes
   once the container runs (a few hundred kB instead of a Python interpreter);
 * ``cli/front/glassbox.c`` — the ``glassbox`` command's front door, the thin
-  client of the warm agent (no interpreter start when an agent answers).
+  client of the warm agent (no interpreter start when an agent answers);
+* ``network/proxy/gbx-proxy.c`` — the userland proxy of published ports (one
+  epoll loop, splice(); ~0.3 MB instead of a Python interpreter).
 
-Both are optional: without a C compiler the Python shim stays and the pip
-console script stays. The set-up builds them (``make lab`` / ``make test``).
+All are optional: without a C compiler the Python versions stay (the shim, the
+pip console script, ``network/_proxy.py``). The set-up builds them
+(``make lab`` / ``make test``).
 """
 
 from __future__ import annotations

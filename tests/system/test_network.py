@@ -16,6 +16,8 @@ import pytest
 from glassbox.errors import Conflict, InvalidArgument, NotFound
 from glassbox.network import NetworkManager, parse_publish
 from glassbox.network import netlink
+from glassbox.network import proxy as native_proxy
+from glassbox.network.ports import PROXY_ENV, is_proxy_cmdline
 
 pytestmark = pytest.mark.system
 
@@ -118,9 +120,15 @@ def _our_proxies(m):
                 cmd = open(f"/proc/{pid}/cmdline", "rb").read()
             except OSError:
                 continue
-            if b"_proxy.py" in cmd and m.tag.encode() in cmd:
+            if is_proxy_cmdline(cmd) and m.tag.encode() in cmd:
                 pids.append(int(pid))
     return pids
+
+
+def _proxy_is(pid, impl):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        argv0 = f.read().split(b"\0")[0]
+    return (argv0 == native_proxy.BINARY.encode()) == (impl == "c")
 
 
 def uname(prefix="t"):
@@ -426,7 +434,7 @@ def _tcp_ask(port, msg=b"hi"):
         return s.recv(100)
 
 
-def test_published_ports(nm, netns):
+def test_published_ports(nm, netns, proxy_impl):
     net = nm.create(uname())
     a = netns()
     c = cid()
@@ -436,6 +444,7 @@ def test_published_ports(nm, netns):
         h = nm.publish(c, parse_publish("127.0.0.1::8080") +
                        parse_publish("127.0.0.1::5353/udp"), e.ip, watch_pid=a.pid)
         (pt, pu) = h.ports
+        assert _proxy_is(h.pid, proxy_impl)
         assert pt.proto == "tcp" and pu.proto == "udp" and pt.host_port > 0
         assert _tcp_ask(pt.host_port) == b"echo:hi"
         assert _tcp_ask(pt.host_port, b"again") == b"echo:again"
@@ -459,12 +468,13 @@ def test_published_ports(nm, netns):
             p.wait()
 
 
-def test_proxy_exits_with_container_and_check(nm, netns):
+def test_proxy_exits_with_container_and_check(nm, netns, proxy_impl):
     net = nm.create(uname())
     a = netns()
     c = cid()
     e = nm.connect(net.name, c, a.pid, name="web")
     h = nm.publish(c, parse_publish("127.0.0.1::8080"), e.ip, watch_pid=a.pid)
+    assert _proxy_is(h.pid, proxy_impl)
     a.kill()
     a.wait()
     for _ in range(1000):  # the proxy polls its container every second

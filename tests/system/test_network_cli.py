@@ -30,6 +30,8 @@ import uuid
 
 import pytest
 
+from glassbox.network.ports import is_proxy_cmdline
+
 pytestmark = pytest.mark.system
 
 if os.geteuid() != 0:
@@ -111,7 +113,7 @@ def proxy_pids(tag: str) -> list[int]:
                 cmd = f.read()
         except OSError:
             continue
-        if b"_proxy.py" in cmd and f"glassbox:{tag}".encode() in cmd:
+        if is_proxy_cmdline(cmd) and f"glassbox:{tag}".encode() in cmd:
             pids.append(int(pid))
     return pids
 

@@ -1,5 +1,7 @@
 """Port publishing specs: -p forms, ranges, -P from EXPOSE, bad input."""
 
+import os
+
 import pytest
 
 from glassbox.errors import InvalidArgument
@@ -57,3 +59,33 @@ def test_proxy_handle_roundtrip():
     h = ProxyHandle(123, 456, "abc", "172.18.0.2",
                     [PublishedPort(80, "tcp", "127.0.0.1", 32768)])
     assert ProxyHandle.from_dict(h.to_dict()) == h
+
+
+def test_proxy_program_prefers_the_compiled_proxy(monkeypatch, tmp_path):
+    from glassbox.network import ports, proxy
+    src, exe = tmp_path / "gbx-proxy.c", tmp_path / "gbx-proxy"
+    src.write_text("/* source */")
+    monkeypatch.setattr(proxy, "SOURCE", str(src))
+    monkeypatch.setattr(proxy, "BINARY", str(exe))
+    monkeypatch.delenv(ports.PROXY_ENV, raising=False)
+    python = ports.proxy_program("/usr/bin/python3")  # not built: the Python script
+    assert python[0] == "/usr/bin/python3" and python[-1] == ports._PROXY_SCRIPT
+    exe.write_text("#!/bin/true\n")
+    exe.chmod(0o755)
+    assert ports.proxy_program() == [str(exe)]  # built and up to date
+    monkeypatch.setenv(ports.PROXY_ENV, "python")  # forced fallback
+    assert ports.proxy_program("/usr/bin/python3")[-1] == ports._PROXY_SCRIPT
+    monkeypatch.delenv(ports.PROXY_ENV)
+    os.utime(exe, (1, 1))  # older than its source: stale, not used
+    assert ports.proxy_program("/usr/bin/python3")[-1] == ports._PROXY_SCRIPT
+
+
+def test_is_proxy_cmdline():
+    from glassbox.network import ports, proxy
+    c = "\0".join([proxy.BINARY, "--container", "x", "--owner", "glassbox:t", "5:tcp:1.2.3.4:80"])
+    py = "\0".join(["/usr/bin/python3", "-S", "-E", "-c", "code", ports._PROXY_SCRIPT, "--owner"])
+    assert ports.is_proxy_cmdline(c.encode() + b"\0")
+    assert ports.is_proxy_cmdline(py.encode() + b"\0")
+    assert not ports.is_proxy_cmdline(b"/usr/bin/sleep\0gbx-proxy\0")
+    assert not ports.is_proxy_cmdline(b"/bin/gbx-proxy\0--owner\0")
+    assert not ports.is_proxy_cmdline(b"")

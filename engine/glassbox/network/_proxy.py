@@ -1,4 +1,8 @@
-"""The userland port proxy: a tiny standalone program (standard library only).
+"""The userland port proxy in Python: the fallback of ``proxy/gbx-proxy.c``.
+
+:func:`glassbox.network.ports.start_proxy` runs the compiled proxy when it is built
+(``python -m glassbox.network.proxy``), else this tiny standalone program
+(standard library only); ``GLASSBOX_PROXY=python`` forces this one. Same contract.
 
 Started by :func:`glassbox.network.ports.start_proxy` as
 ``python -S -E _proxy.py --container ID --owner TAG --watch PID:START SPEC...`` with the

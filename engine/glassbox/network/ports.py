@@ -24,7 +24,8 @@ Forwarding: a userland proxy, not DNAT
       listening sockets (so ``EADDRINUSE`` becomes a :class:`Conflict` right here)
       and hands them to the proxy as inherited file descriptors.
 
-    The cost: one extra copy through user space, and the container sees the
+    The cost: one extra hop through the host (the C proxy moves the bytes with
+    ``splice()``, they never enter user space), and the container sees the
     proxy's address (the bridge gateway) as the client, not the real client.
 """
 
@@ -46,6 +47,8 @@ from ..errors import Conflict, InvalidArgument, KernelError
 
 PROTOCOLS = ("tcp", "udp")
 _PROXY_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_proxy.py")
+#: ``GLASSBOX_PROXY=python`` forces the Python proxy even when the C one is built
+PROXY_ENV = "GLASSBOX_PROXY"
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,17 @@ def _bind_one(b: PortBinding) -> socket.socket:
     raise KernelError(last.errno or errno.EIO, "bind", f"{where}/{b.proto}")
 
 
+def proxy_program(python: str | None = None) -> list[str]:
+    """The proxy's command (before its arguments): the compiled ``gbx-proxy`` when
+    it is built and up to date with its source, else the Python script through a
+    small detaching launcher. Both detach and print the proxy's pid on stdout."""
+    from . import proxy
+    native = proxy.binary()
+    if native and os.environ.get(PROXY_ENV, "") != "python":
+        return [native]
+    return [python or sys.executable, "-S", "-E", "-c", _LAUNCHER, _PROXY_SCRIPT]
+
+
 def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
                 container_id: str = "", watch_pid: int = 0, owner: str = "",
                 python: str | None = None) -> ProxyHandle:
@@ -257,8 +271,8 @@ def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
         watch = []
         if watch_pid:
             watch = ["--watch", f"{watch_pid}:{process_start_time(watch_pid) or 0}"]
-        argv = [python or sys.executable, "-S", "-E", "-c", _LAUNCHER, _PROXY_SCRIPT,
-                "--container", container_id or "-", "--owner", owner or "-", *watch, *specs]
+        argv = [*proxy_program(python), "--container", container_id or "-",
+                "--owner", owner or "-", *watch, *specs]
         proc = subprocess.Popen(argv, pass_fds=[s.fileno() for s, _ in socks],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, start_new_session=True)
@@ -266,7 +280,7 @@ def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
         proc.stdout.close()
         proc.wait()
         if not line.strip().isdigit():
-            raise KernelError(errno.ECHILD, "start port proxy", _PROXY_SCRIPT,
+            raise KernelError(errno.ECHILD, "start port proxy", argv[0],
                               hint="the proxy process did not start")
         pid = int(line)
     finally:
@@ -292,10 +306,17 @@ runpy.run_path(script, run_name="__main__")
 """
 
 
+def is_proxy_cmdline(cmdline: bytes) -> bool:
+    """Is this ``/proc/PID/cmdline`` one of our proxy programs (either kind)?"""
+    from . import proxy
+    args = cmdline.split(b"\0")
+    return args[0] == proxy.BINARY.encode() or _PROXY_SCRIPT.encode() in args
+
+
 def _is_our_proxy(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return _PROXY_SCRIPT.encode() in f.read()
+            return is_proxy_cmdline(f.read())
     except OSError:
         return False
 

@@ -1,0 +1,3 @@
+from . import build
+
+print(build() or "not built")
