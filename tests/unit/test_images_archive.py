@@ -513,7 +513,7 @@ class _TarfileOut:
             self.tar.addfile(self._info(name, os.path.getsize(path)), f)
 
     def add_hashed(self, name, size, stream):
-        from glassbox.images.layers import HashingReader
+        from glassbox.images.streams import HashingReader
         self.mkdirs(name)
         r = HashingReader(stream)
         self.tar.addfile(self._info(name, size), r)

@@ -10,7 +10,9 @@ import tarfile
 import pytest
 
 from glassbox.errors import InvalidArgument
+from glassbox.images import compression as Cz
 from glassbox.images import layers as L
+from glassbox.images import streams as St
 
 
 def make_upper(root):
@@ -64,7 +66,7 @@ def test_layer_tar_is_deterministic(tmp_path):
     outs = []
     for _ in range(2):
         buf = io.BytesIO()
-        w = L.LayerWriter(buf)
+        w = Cz.LayerWriter(buf)
         L.write_layer_tar(up, w)
         w.finish()
         outs.append((w.digest, w.diff_id, buf.getvalue()))
@@ -146,16 +148,16 @@ def test_overlay_to_oci_and_back(tmp_path):
 
 
 def test_sniff_compression():
-    assert L.sniff_compression(b"\x1f\x8b\x08") == "gzip"
-    assert L.sniff_compression(b"\x28\xb5\x2f\xfd") == "zstd"
-    assert L.sniff_compression(b"\xfd7zXZ\x00") == "xz"
-    assert L.sniff_compression(b"BZh9") == "bzip2"
-    assert L.sniff_compression(b"usta") is None
+    assert Cz.sniff_compression(b"\x1f\x8b\x08") == "gzip"
+    assert Cz.sniff_compression(b"\x28\xb5\x2f\xfd") == "zstd"
+    assert Cz.sniff_compression(b"\xfd7zXZ\x00") == "xz"
+    assert Cz.sniff_compression(b"BZh9") == "bzip2"
+    assert Cz.sniff_compression(b"usta") is None
 
 
 def test_multi_member_gzip_and_trailing_zeros():
     part1, part2 = gzip.compress(b"hello "), gzip.compress(b"world")
-    r = L.open_decompressed(io.BytesIO(part1 + part2 + b"\0" * 512))
+    r = Cz.open_decompressed(io.BytesIO(part1 + part2 + b"\0" * 512))
     assert r.read() == b"hello world"
 
 
@@ -163,7 +165,7 @@ def test_truncated_gzip_is_an_error():
     from glassbox.errors import InvalidArgument
     data = gzip.compress(os.urandom(5000))[:-100]
     with pytest.raises(InvalidArgument, match="truncated"):
-        L.open_decompressed(io.BytesIO(data)).read()
+        Cz.open_decompressed(io.BytesIO(data)).read()
 
 
 def test_open_beneath_refuses_symlinks_and_dotdot(tmp_path):
@@ -189,13 +191,13 @@ def test_parallel_gzip_is_valid_and_deterministic(tmp_path):
     blobs = []
     for _ in range(2):
         buf = io.BytesIO()
-        w = L.LayerWriter(buf)
+        w = Cz.LayerWriter(buf)
         L.write_layer_tar(up, w)
         w.finish()
         blobs.append(buf.getvalue())
     assert blobs[0] == blobs[1]
     assert gzip.decompress(blobs[0]) == L.tar_to_bytes(up)
-    assert L.open_decompressed(io.BytesIO(blobs[0])).read() == L.tar_to_bytes(up)
+    assert Cz.open_decompressed(io.BytesIO(blobs[0])).read() == L.tar_to_bytes(up)
 
 
 # --------------------------------------------------------------------------- fast paths
@@ -223,7 +225,7 @@ def _big_tar():
     import hashlib
     buf = io.BytesIO()
     files = {"d/f%d" % i: os.urandom(i * 1000 + 1) for i in range(5)}
-    files["d/big"] = os.urandom(L.CHUNK * 2 + 3)
+    files["d/big"] = os.urandom(St.CHUNK * 2 + 3)
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
         for name, data in files.items():
             ti = tarfile.TarInfo(name)
@@ -251,7 +253,7 @@ def test_safe_extract_hashes_the_tar_on_any_source(tmp_path, source):
 
 
 def test_tarstream_seeks_forward_only():
-    ts = L.TarStream(_Trickle(bytes(range(256)) * 10))
+    ts = St.TarStream(_Trickle(bytes(range(256)) * 10))
     assert ts.read(10) == bytes(range(10))
     ts.seek(5)                       # back within what is still buffered
     assert ts.read(3) == bytes([5, 6, 7])
@@ -264,29 +266,29 @@ def test_tarstream_seeks_forward_only():
 def test_truncated_member_data_is_a_corrupt_tar(tmp_path):
     data, _, _ = _big_tar()
     with pytest.raises(InvalidArgument, match="corrupt layer tar"):
-        L.safe_extract(io.BytesIO(data[:L.CHUNK]), tmp_path, whiteouts="keep", same_owner=False)
+        L.safe_extract(io.BytesIO(data[:St.CHUNK]), tmp_path, whiteouts="keep", same_owner=False)
 
 
 def test_layer_writer_stores_incompressible_pieces():
     import gzip
-    rnd = os.urandom(L.LayerWriter.PIECE + 5000)
+    rnd = os.urandom(Cz.LayerWriter.PIECE + 5000)
     text = b"glassbox " * 200000
     for data in (rnd, text, rnd + text, b""):
         out = io.BytesIO()
-        w = L.LayerWriter(out)
+        w = Cz.LayerWriter(out)
         w.write(data)
         w.finish()
         blob = out.getvalue()
         assert gzip.decompress(blob) == data
-        assert L.open_decompressed(io.BytesIO(blob)).read() == data
+        assert Cz.open_decompressed(io.BytesIO(blob)).read() == data
         assert len(blob) <= len(data) + len(data) // 10000 + 64   # stored: a few bytes bigger
         again = io.BytesIO()
-        w2 = L.LayerWriter(again)
+        w2 = Cz.LayerWriter(again)
         w2.write(data)
         w2.finish()
         assert again.getvalue() == blob                           # still deterministic
     out = io.BytesIO()
-    w = L.LayerWriter(out)
+    w = Cz.LayerWriter(out)
     w.write(rnd)
     w.finish()
     assert out.getvalue()[10] & 0b110 == 0   # the first deflate block is a stored one

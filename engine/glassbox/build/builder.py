@@ -385,13 +385,13 @@ def _remove(path: str) -> None:
 
 def _is_archive(path: str) -> bool:
     """Is the file a tar (plain, gzip, bzip2, xz)? ADD unpacks those."""
-    from ..images.layers import open_decompressed
+    from ..images.compression import open_decompressed
     from .context import _tar_checksum_ok
     try:
         with open(path, "rb") as f:
             head = f.read(6)
             f.seek(0)
-            from ..images.layers import sniff_compression
+            from ..images.compression import sniff_compression
             comp = sniff_compression(head)
             if comp == "zstd":
                 return False  # Docker's ADD does not unpack zstd either

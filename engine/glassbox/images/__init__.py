@@ -8,11 +8,13 @@ share its layers on disk, and a layer unpacked once serves every container.
 * :mod:`.reference` — ``busybox`` -> ``docker.io/library/busybox:latest``
 * :mod:`.manifest`  — OCI / Docker media types, manifests, indexes
 * :mod:`.layers`    — overlay upper dir <-> OCI layer tar (whiteouts), safe extraction
+* :mod:`.compression` — gzip / zstd layers: recognise, inflate, deflate (stored pieces)
+* :mod:`.streams`   — hashing readers, a zero-copy tar source, the hashing/writing helper thread
 * :mod:`.store`     — the content-addressed store: blobs, layers, tags, rmi, prune, gc
 * :mod:`.changes`   — ``commit -c`` / ``import -c`` Dockerfile instructions
 * :mod:`.archive`   — ``save`` / ``load`` (docker-archive and OCI image layout)
 
-Notebook: ``notebooks/04-images-and-layers.ipynb`` shows the layer tree.
+Notebook: ``notebooks/en/04-images.ipynb`` shows the layer tree.
 """
 
 from .reference import Reference, parse  # noqa: F401

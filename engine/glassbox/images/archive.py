@@ -38,8 +38,10 @@ import tarfile
 import zlib
 
 from ..errors import InvalidArgument
+from . import compression as _compression
 from . import layers as _layers
 from . import manifest as _mf
+from . import streams as _streams
 from .reference import parse, validate_digest
 from .store import DigestMismatch, Image, ImageStore, LayerRef, StagedLayer
 
@@ -71,7 +73,7 @@ class _TarOut:
     # -- output
     def _write(self, data) -> None:
         if self.fd is not None:
-            _layers.write_all(self.fd, data)
+            _streams.write_all(self.fd, data)
         else:
             self.fileobj.write(data)
 
@@ -79,7 +81,7 @@ class _TarOut:
         """Queue a small piece (a header, padding, a config) behind the pending ones."""
         self.pending += data
         self.offset += len(data)
-        if len(self.pending) >= _layers.CHUNK:
+        if len(self.pending) >= _streams.CHUNK:
             self._flush()
 
     def _flush(self) -> None:
@@ -134,7 +136,7 @@ class _TarOut:
                         left -= n
                 f.seek(size - left)
             while left:
-                chunk = f.read(min(left, _layers.CHUNK))
+                chunk = f.read(min(left, _streams.CHUNK))
                 if not chunk:
                     raise OSError(f"{path} shrank while it was saved")
                 self._write(chunk)
@@ -155,12 +157,12 @@ class _TarOut:
         self._member(name, size)
         self._flush()
         read = getattr(stream, "read_chunk", None) or stream.read
-        off = _layers.Offload()
+        off = _streams.Offload()
         try:
-            h = _layers.OffloadedHash(off)
+            h = _streams.OffloadedHash(off)
             left = size
             while left:
-                chunk = read(min(left, _layers.CHUNK))
+                chunk = read(min(left, _streams.CHUNK))
                 if not chunk:
                     break
                 h.update(chunk)
@@ -215,21 +217,21 @@ def _uncompressed_layer(store: ImageStore, layer: LayerRef, tar: _TarOut, name: 
     try:
         if size is not None:
             with open(path, "rb") as raw:
-                got = tar.add_hashed(name, size, _layers.open_decompressed(raw))
+                got = tar.add_hashed(name, size, _compression.open_decompressed(raw))
         else:
             # size unknown: decompress to tmp first (a tar header needs the size up front)
             tmp = store._tmp_path("save")
             try:
                 with open(path, "rb") as raw, open(tmp, "wb") as f:
-                    r = _layers.HashingReader(_layers.open_decompressed(raw))
-                    shutil.copyfileobj(r, f, _layers.CHUNK)
+                    r = _streams.HashingReader(_compression.open_decompressed(raw))
+                    shutil.copyfileobj(r, f, _streams.CHUNK)
                 got = r.digest
                 if got == layer.diff_id:
                     tar.add_file(name, tmp)
             finally:
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp)
-    except (EOFError, zlib.error, _layers._inflate_lib.error, InvalidArgument) as e:
+    except (EOFError, zlib.error, _compression._inflate_lib.error, InvalidArgument) as e:
         if isinstance(e, DigestMismatch):
             raise
         got = f"an error ({e})"
@@ -420,14 +422,14 @@ class _TarMembers:
     @classmethod
     def scan(cls, store: ImageStore, stream, work: str) -> "_TarMembers":
         self = cls(store, work)
-        ts = _layers.TarStream(_layers.open_decompressed(stream, "auto"))
+        ts = _streams.TarStream(_compression.open_decompressed(stream, "auto"))
         try:
             tar = _layers.open_tar(ts)
         except tarfile.ReadError as e:
             if "empty file" in str(e):
                 return self     # "it has neither manifest.json nor index.json"
             raise InvalidArgument(f"not a valid tar archive: {e}") from None
-        except (tarfile.TarError, EOFError, zlib.error, _layers._inflate_lib.error) as e:
+        except (tarfile.TarError, EOFError, zlib.error, _compression._inflate_lib.error) as e:
             raise InvalidArgument(f"corrupt layer tar: {e}") from None
         try:
             while True:
@@ -440,7 +442,7 @@ class _TarMembers:
                 if m is None:
                     break
                 self._member(ts, m)
-        except (tarfile.TarError, EOFError, zlib.error, _layers._inflate_lib.error) as e:
+        except (tarfile.TarError, EOFError, zlib.error, _compression._inflate_lib.error) as e:
             raise InvalidArgument(f"corrupt layer tar: {e}") from None
         except RecursionError:
             raise _layers.UnsafeTar("archive has too many chained metadata headers") from None
@@ -448,7 +450,7 @@ class _TarMembers:
             tar.close()
         return self
 
-    def _member(self, ts: _layers.TarStream, m: tarfile.TarInfo) -> None:
+    def _member(self, ts: _streams.TarStream, m: tarfile.TarInfo) -> None:
         try:
             parts = _layers.clean_member_name(m.name)
         except ValueError:
@@ -653,7 +655,7 @@ def _stored_layer(store: ImageStore, digest: str, diff_id: str) -> StagedLayer |
     except FileNotFoundError:
         return None
     return StagedLayer(blob_tmp=None, digest=digest, size=size,
-                       compression=_layers.sniff_compression(head), diff_id=diff_id)
+                       compression=_compression.sniff_compression(head), diff_id=diff_id)
 
 
 def _load_members(store, members: _TarMembers, repository) -> list[Image]:

@@ -49,6 +49,8 @@ from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound, Registr
 from ._lazy import lazy_module
 
 _layers = lazy_module("glassbox.images.layers")  # tarfile & co: only when layers move
+_streams = lazy_module("glassbox.images.streams")
+_compression = lazy_module("glassbox.images.compression")
 from . import manifest as _mf
 from .reference import Reference, parse, validate_digest
 
@@ -308,7 +310,7 @@ class ImageStore:
             try:
                 with open(tmp, "wb") as f:
                     while True:
-                        chunk = stream.read(_layers.CHUNK)
+                        chunk = stream.read(_streams.CHUNK)
                         if not chunk:
                             break
                         n += len(chunk)
@@ -336,7 +338,7 @@ class ImageStore:
         """Move a file already in ``tmp/`` (same filesystem) into blobs after hashing it."""
         h, n = hashlib.sha256(), 0
         with open(path, "rb") as f:
-            while chunk := f.read(_layers.CHUNK):
+            while chunk := f.read(_streams.CHUNK):
                 h.update(chunk)
                 n += len(chunk)
         digest = "sha256:" + h.hexdigest()
@@ -433,11 +435,11 @@ class ImageStore:
         blob_tmp = os.path.join(workdir, f"blob-{uuid.uuid4().hex[:12]}")
         fd = os.open(blob_tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
         st = StagedLayer(blob_tmp=blob_tmp)
-        off = _layers.Offload()
+        off = _streams.Offload()
         try:
             tee = _BlobTee(stream, fd, limit, progress, off)
             head = tee.peek(512)
-            st.compression = _layers.sniff_compression(head)
+            st.compression = _compression.sniff_compression(head)
             if unpack is None:
                 unpack = st.compression is not None or head[257:262] == b"ustar"
             if unpack:
@@ -445,8 +447,8 @@ class ImageStore:
                 os.mkdir(st.layer_tmp, 0o755)
                 plain = st.compression is None
                 try:
-                    src = tee if plain else _layers.open_decompressed(tee, st.compression)
-                    tar_hash = None if plain else _layers.OffloadedHash(off)
+                    src = tee if plain else _compression.open_decompressed(tee, st.compression)
+                    tar_hash = None if plain else _streams.OffloadedHash(off)
                     st.report = _layers.safe_extract(src, st.layer_tmp, whiteouts=self.whiteouts,
                                                      compression=None, hash_tar=tar_hash)
                 except RegistryError:
@@ -524,7 +526,7 @@ class ImageStore:
             except FileNotFoundError:
                 raise NotFound(f"layer blob {blob_digest} is not in the store") from None
             with raw:
-                stream = _layers.open_decompressed(raw, "auto")
+                stream = _compression.open_decompressed(raw, "auto")
                 got = self._extract_into_store(stream, expected_diff_id=diff_id)
             self._record_diff_id(blob_digest, got)
             return got
@@ -553,7 +555,7 @@ class ImageStore:
             try:
                 try:
                     with open(tmp, "wb") as f:
-                        w = _layers.LayerWriter(f)
+                        w = _compression.LayerWriter(f)
                         w.tee = pipe.put
                         _layers.write_layer_tar(upper_dir, w)
                         w.finish()
@@ -586,8 +588,8 @@ class ImageStore:
             tmp = self._tmp_path("blob")
             try:
                 with open(tmp, "wb") as f:
-                    w = _layers.LayerWriter(f)
-                    tee = _Tee(_layers.open_decompressed(fileobj, "auto"), w)
+                    w = _compression.LayerWriter(f)
+                    tee = _Tee(_compression.open_decompressed(fileobj, "auto"), w)
 
                     def commit_blob(diff_id):
                         w.finish()
@@ -1183,7 +1185,7 @@ class _BlobTee:
 
     def _hash_write(self, data) -> None:
         self.hash.update(data)
-        _layers.write_all(self.fd, data)
+        _streams.write_all(self.fd, data)
 
     def _read_src(self, n: int) -> bytes:
         data = self.src.read(n)
@@ -1201,7 +1203,7 @@ class _BlobTee:
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
-            n = _layers.CHUNK
+            n = _streams.CHUNK
         if self.head:
             data, self.head = self.head[:n], self.head[n:]
             return data
@@ -1223,7 +1225,7 @@ class _BlobTee:
 
     def drain(self) -> None:
         self.head = b""
-        while self._read_src(_layers.CHUNK):
+        while self._read_src(_streams.CHUNK):
             pass
 
     @property

@@ -20,7 +20,7 @@ import threading
 import time
 
 from ..errors import GlassboxError, RegistryError
-from ..images import layers as _layers
+from ..images import streams as _streams
 from ..images.store import DigestMismatch
 from .transport import NETWORK_ERRORS
 
@@ -48,7 +48,7 @@ class ResumableBlob:
         if self.pos and resp.status == 200:  # Range ignored: skip what we already have
             left = self.pos
             while left:
-                got = resp.read(min(left, _layers.CHUNK))
+                got = resp.read(min(left, _streams.CHUNK))
                 if not got:
                     break
                 left -= len(got)
@@ -56,7 +56,7 @@ class ResumableBlob:
 
     def read(self, n: int = -1) -> bytes:
         if n is None or n < 0:
-            n = _layers.CHUNK
+            n = _streams.CHUNK
         while True:
             if self.cancel is not None and self.cancel.is_set():
                 raise Cancelled(f"{self.what}: cancelled because another download failed")
