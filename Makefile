@@ -49,6 +49,7 @@ browser:
 	@scripts/setup-browser.sh
 
 lab: setup $(IPY_CFG)
+	@$(VENV)/bin/glassbox agent start --idle 14400  # warm CLI for the notebooks' `glassbox ...` cells (exits after 4 idle hours)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
 
 test: setup browser
