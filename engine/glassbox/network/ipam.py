@@ -19,25 +19,80 @@ right away is safe here because a container's MAC is derived from its IP
 (:func:`mac_for_ip`), so stale neighbour caches still point at the right place,
 and because the manager sets an exited container's bridge port down at once
 (the kernel deletes that veth pair a little later, with the namespace).
+
+Two speeds: choosing a subnet and validating what a user typed (``network
+create --subnet/--gateway``, ``--ip``) use :mod:`ipaddress`, imported lazily
+there. The container start path — load a pool, hand out the next free address,
+derive its MAC — is int arithmetic over :func:`socket.inet_pton`, because
+importing :mod:`ipaddress` (~2 ms) would land on every networked CLI start.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass, field
 from collections.abc import Iterable, Iterator
+from socket import AF_INET, inet_ntop, inet_pton
 
 from ..errors import Conflict, InvalidArgument
 
-IPv4Network = ipaddress.IPv4Network
-IPv4Address = ipaddress.IPv4Address
+TYPE_CHECKING = False  # no `typing` import for this
+if TYPE_CHECKING:  # for the annotations; at run time see __getattr__
+    from ipaddress import IPv4Address, IPv4Network
 
-DEFAULT_BRIDGE_SUBNET = IPv4Network("172.17.0.0/16")
 MAX_PREFIXLEN = 30  # a /30 still has one gateway and one container address
+
+# IPv4Network, IPv4Address and DEFAULT_BRIDGE_SUBNET (ipaddress objects) are
+# resolved on first use by the module __getattr__ below
+_LAZY = {"IPv4Network", "IPv4Address", "DEFAULT_BRIDGE_SUBNET"}
+
+
+def __getattr__(name):
+    if name in globals():  # already resolved (a direct call from this module)
+        return globals()[name]
+    if name in _LAZY:
+        import ipaddress
+        value = (ipaddress.IPv4Network("172.17.0.0/16") if name == "DEFAULT_BRIDGE_SUBNET"
+                 else getattr(ipaddress, name))
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# -------------------------------------------------------------- int addresses
+def ip_to_int(ip: str) -> int:
+    """``"10.0.0.1"`` → 167772161. ValueError for anything but a dotted quad."""
+    try:
+        return int.from_bytes(inet_pton(AF_INET, ip), "big")
+    except (OSError, TypeError):
+        raise ValueError(f"invalid IPv4 address {ip!r}") from None
+
+
+def int_to_ip(n: int) -> str:
+    """167772161 → ``"10.0.0.1"``."""
+    return inet_ntop(AF_INET, n.to_bytes(4, "big"))
+
+
+def parse_cidr(cidr: str) -> tuple[int, int]:
+    """``"172.18.0.0/16"`` → (network address as int, prefix length).
+
+    For records already validated when their network was created; host bits set
+    are a ValueError (as ``IPv4Network(strict=True)`` would say)."""
+    addr, sep, plen = str(cidr).partition("/")
+    if not sep or not plen.isdigit() or not 0 <= int(plen) <= 32:
+        raise ValueError(f"invalid IPv4 subnet {cidr!r}")
+    prefixlen = int(plen)
+    net = ip_to_int(addr)
+    if net & ~_mask(prefixlen) & 0xFFFFFFFF:
+        raise ValueError(f"{cidr} has host bits set")
+    return net, prefixlen
+
+
+def _mask(prefixlen: int) -> int:
+    return (0xFFFFFFFF << (32 - prefixlen)) & 0xFFFFFFFF
 
 
 def candidate_subnets() -> Iterator[IPv4Network]:
     """Docker's default address pools, in order (172.17/16 first)."""
+    from ipaddress import IPv4Network
     for second in range(17, 32):
         yield IPv4Network(f"172.{second}.0.0/16")
     yield from IPv4Network("192.168.0.0/16").subnets(new_prefix=20)
@@ -58,9 +113,10 @@ def choose_subnet(taken: Iterable[IPv4Network], *, exclude_default: bool = True
     ``exclude_default`` keeps 172.17.0.0/16 for the default bridge network, as
     Docker does; the default network itself asks with ``exclude_default=False``.
     """
+    default = __getattr__("DEFAULT_BRIDGE_SUBNET")
     taken = [t for t in taken if t.prefixlen > 0]  # a default route overlaps everything
     for cand in candidate_subnets():
-        if exclude_default and cand == DEFAULT_BRIDGE_SUBNET:
+        if exclude_default and cand == default:
             continue
         if overlaps(cand, taken) is None:
             return cand
@@ -71,6 +127,7 @@ def choose_subnet(taken: Iterable[IPv4Network], *, exclude_default: bool = True
 
 def parse_subnet(text: str) -> IPv4Network:
     """Validate a user's ``--subnet`` (IPv4 CIDR, no host bits, room for 2 hosts)."""
+    from ipaddress import IPv4Network
     if "/" not in str(text):
         raise InvalidArgument(f"invalid subnet {text!r}: give a prefix length, "
                               f"e.g. {text}/24")
@@ -90,6 +147,7 @@ def parse_subnet(text: str) -> IPv4Network:
 
 def parse_gateway(text: str | None, subnet: IPv4Network) -> IPv4Address:
     """The gateway: given, or the subnet's first host. Must be a host of the subnet."""
+    from ipaddress import IPv4Address
     if text is None or text == "":
         return subnet.network_address + 1
     try:
@@ -103,71 +161,129 @@ def parse_gateway(text: str | None, subnet: IPv4Network) -> IPv4Address:
 
 def mac_for_ip(ip: str | IPv4Address) -> str:
     """Docker's scheme: 02:42 followed by the four IPv4 bytes (locally administered)."""
-    packed = IPv4Address(str(ip)).packed
-    return "02:42:" + ":".join(f"{b:02x}" for b in packed)
+    try:
+        packed = inet_pton(AF_INET, str(ip))
+    except OSError:
+        raise ValueError(f"invalid IPv4 address {ip!r}") from None
+    return "02:42:%02x:%02x:%02x:%02x" % tuple(packed)
 
 
-@dataclass
 class AddressPool:
     """The addresses of one network: who holds which. Serialisable to a dict.
 
     ``allocated`` maps address → owner (a container id). The gateway, the network
     and broadcast addresses are never handed out.
+
+    Kept as ints (network address, prefix length, gateway) so that loading a pool
+    and allocating from it needs no :mod:`ipaddress`; :attr:`subnet` and
+    :attr:`gateway` still give ``IPv4Network``/``IPv4Address`` objects (importing
+    it) for the code that creates networks. ``subnet``/``gateway`` given to the
+    constructor may be those objects or their strings.
     """
 
-    subnet: IPv4Network
-    gateway: IPv4Address
-    allocated: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("_net", "_prefixlen", "_gw", "allocated")
+    __hash__ = None  # mutable, compared by value (as the dataclass it was)
+
+    def __init__(self, subnet, gateway, allocated: dict[str, str] | None = None):
+        self._net, self._prefixlen = parse_cidr(str(subnet))
+        self._gw = ip_to_int(str(gateway))
+        self.allocated = {} if allocated is None else allocated
+
+    # the views ----------------------------------------------------------------
+    @property
+    def cidr(self) -> str:
+        """The subnet as text, ``"172.18.0.0/16"``."""
+        return f"{int_to_ip(self._net)}/{self._prefixlen}"
+
+    @property
+    def prefixlen(self) -> int:
+        return self._prefixlen
+
+    @property
+    def gateway_ip(self) -> str:
+        """The gateway as text, ``"172.18.0.1"``."""
+        return int_to_ip(self._gw)
+
+    @property
+    def subnet(self) -> IPv4Network:
+        from ipaddress import IPv4Network
+        return IPv4Network(self.cidr)
+
+    @property
+    def gateway(self) -> IPv4Address:
+        from ipaddress import IPv4Address
+        return IPv4Address(self._gw)
 
     @property
     def capacity(self) -> int:
         """How many container addresses the subnet has in total."""
-        return max(self.subnet.num_addresses - 3, 0)
+        return max((1 << (32 - self._prefixlen)) - 3, 0)
 
-    def _reserved(self, ip: IPv4Address) -> bool:
-        return ip in (self.subnet.network_address, self.subnet.broadcast_address,
-                      self.gateway)
+    def _bounds(self) -> tuple[int, int]:
+        """(network address, broadcast address) as ints."""
+        return self._net, self._net | (~_mask(self._prefixlen) & 0xFFFFFFFF)
 
-    def allocate(self, owner: str, ip: str | None = None) -> IPv4Address:
-        """Hand out ``ip`` (if given and free) or the lowest free address."""
+    # allocation ----------------------------------------------------------------
+    def allocate(self, owner: str, ip: str | None = None) -> str:
+        """Hand out ``ip`` (if given and free) or the lowest free address; the
+        address as text."""
         if ip is not None:
-            try:
-                want = IPv4Address(str(ip).strip())
-            except ValueError:
-                raise InvalidArgument(f"invalid IPv4 address {ip!r}") from None
-            if want not in self.subnet:
-                raise InvalidArgument(f"address {want} is not in the network's subnet "
-                                      f"{self.subnet}")
-            if self._reserved(want):
-                raise InvalidArgument(f"address {want} is reserved (network, broadcast "
-                                      f"or gateway) in {self.subnet}")
-            if str(want) in self.allocated:
-                raise Conflict(f"address {want} is already in use by container "
-                               f"{self.allocated[str(want)][:12]}")
-            self.allocated[str(want)] = owner
-            return want
-        first = int(self.subnet.network_address) + 1
-        last = int(self.subnet.broadcast_address) - 1
-        for n in range(first, last + 1):
-            cand = IPv4Address(n)
-            if cand == self.gateway or str(cand) in self.allocated:
+            return self._allocate_wanted(owner, ip)
+        net, bcast = self._bounds()
+        allocated, gw = self.allocated, self._gw
+        for n in range(net + 1, bcast):
+            if n == gw:
                 continue
-            self.allocated[str(cand)] = owner
-            return cand
-        raise Conflict(f"no available IPv4 addresses on this network ({self.subnet}, "
-                       f"{len(self.allocated)} in use): disconnect containers or create "
+            cand = f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+            if cand not in allocated:
+                allocated[cand] = owner
+                return cand
+        raise Conflict(f"no available IPv4 addresses on this network ({self.cidr}, "
+                       f"{len(allocated)} in use): disconnect containers or create "
                        f"a network with a larger subnet")
 
-    def release(self, ip: str | IPv4Address) -> bool:
+    def _allocate_wanted(self, owner: str, ip: str) -> str:
+        # user input (``--ip``): validated by ipaddress, with its messages
+        from ipaddress import IPv4Address
+        try:
+            want = IPv4Address(str(ip).strip())
+        except ValueError:
+            raise InvalidArgument(f"invalid IPv4 address {ip!r}") from None
+        net, bcast = self._bounds()
+        n = int(want)
+        if not net <= n <= bcast:
+            raise InvalidArgument(f"address {want} is not in the network's subnet "
+                                  f"{self.cidr}")
+        if n in (net, bcast, self._gw):
+            raise InvalidArgument(f"address {want} is reserved (network, broadcast "
+                                  f"or gateway) in {self.cidr}")
+        key = str(want)
+        if key in self.allocated:
+            raise Conflict(f"address {want} is already in use by container "
+                           f"{self.allocated[key][:12]}")
+        self.allocated[key] = owner
+        return key
+
+    def release(self, ip) -> bool:
         """Give ``ip`` back; returns whether it was allocated (idempotent)."""
         return self.allocated.pop(str(ip), None) is not None
 
+    # records -------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"subnet": str(self.subnet), "gateway": str(self.gateway),
+        return {"subnet": self.cidr, "gateway": int_to_ip(self._gw),
                 "allocated": dict(sorted(self.allocated.items(),
-                                         key=lambda kv: int(IPv4Address(kv[0]))))}
+                                         key=lambda kv: ip_to_int(kv[0])))}
 
     @classmethod
     def from_dict(cls, d: dict) -> "AddressPool":
-        return cls(IPv4Network(d["subnet"]), IPv4Address(d["gateway"]),
-                   dict(d.get("allocated", {})))
+        return cls(d["subnet"], d["gateway"], dict(d.get("allocated", {})))
+
+    def __eq__(self, other):
+        if not isinstance(other, AddressPool):
+            return NotImplemented
+        return (self._net, self._prefixlen, self._gw, self.allocated) == \
+            (other._net, other._prefixlen, other._gw, other.allocated)
+
+    def __repr__(self) -> str:
+        return (f"AddressPool(subnet={self.cidr!r}, gateway={self.gateway_ip!r}, "
+                f"allocated={self.allocated!r})")

@@ -444,7 +444,7 @@ class NetworkManager:
         """
         net = self.inspect(network)
         out = []
-        for cid, ep in sorted(net.endpoints.items(), key=lambda kv: ipam.IPv4Address(kv[1].ip)):
+        for cid, ep in sorted(net.endpoints.items(), key=lambda kv: ipam.ip_to_int(kv[1].ip)):
             names = []
             for n in [ep.name, *ep.aliases, cid[:12]]:
                 if n and n not in names:

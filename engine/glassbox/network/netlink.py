@@ -37,14 +37,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ipaddress
 import os
 import socket
 import sys
-import threading
 from collections.abc import Callable, Iterator
 
 from ..errors import InvalidArgument, KernelError, NotFound
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only: ipaddress is imported where it is used
+    import ipaddress
 
 BRIDGE_PREFIXES = ("gbx0", "gbx-")
 VETH_PREFIX = "gbxv"
@@ -82,6 +84,7 @@ def off_loop(fn: Callable) -> Callable:
                 box["value"] = fn(*args, **kwargs)
             except BaseException as e:  # re-raised in the caller
                 box["error"] = e
+        import threading  # a running loop means asyncio, hence threading, is loaded
         th = threading.Thread(target=run, name=f"glassbox-netlink-{fn.__name__}")
         th.start()
         th.join()
@@ -174,6 +177,7 @@ def host_networks(ipr) -> list[ipaddress.IPv4Network]:
 
     The default route (/0) is left out: it overlaps everything by definition.
     """
+    import ipaddress  # not at module level: the start path never needs it
     nets: set[ipaddress.IPv4Network] = set()
     for r in ipr.get_routes(family=socket.AF_INET, table=0):
         dst, plen = r.get("RTA_DST"), r["dst_len"]

@@ -335,9 +335,19 @@ def stop_proxy(handle: ProxyHandle | dict, timeout: float = 5.0) -> bool:
         os.kill(h.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not process_alive(h.pid, h.start_time):
+        if not process_alive(h.pid, h.start_time) and _threads_gone(h.pid):
             return True
         time.sleep(0.005)
     with contextlib.suppress(ProcessLookupError):
         os.kill(h.pid, signal.SIGKILL)
     return True
+
+
+def _threads_gone(pid: int) -> bool:
+    """A threaded process's leader turns zombie while its other threads still exit —
+    and they still hold its files, the listening sockets included. The port is only
+    free once the leader is the last task left (or the process is gone)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) <= 1
+    except FileNotFoundError:
+        return True

@@ -11,7 +11,7 @@ a crash at any point leaves the old record or the new one, never half of one.
 Readers need no lock (they see a whole file); read-modify-write cycles hold
 :meth:`NetworkStore.lock`.
 
-The records are plain dataclasses (no I/O): :class:`Network` and :class:`Endpoint`.
+The records are plain classes (no I/O): :class:`Network` and :class:`Endpoint`.
 """
 
 from __future__ import annotations
@@ -19,67 +19,114 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
 
 from .._files import locked as flocked  # noqa: F401  (used by the manager)
 from .._files import write_json
 from .ipam import AddressPool
 
+# Plain classes rather than dataclasses: these records are loaded on every
+# networked container start, and ``@dataclass`` builds (exec's) its methods at
+# import (~2.5 ms per CLI process). Same constructors (positional and keyword),
+# attributes, repr, equality and JSON.
 
-@dataclass
+_ENDPOINT_FIELDS = ("network", "network_id", "container_id", "name", "ip", "prefixlen",
+                    "gateway", "mac", "host_ifname", "ifname", "aliases", "netns_pid",
+                    "pid_start")
+
+
 class Endpoint:
-    """A container's attachment to one network: one veth pair and one address."""
+    """A container's attachment to one network: one veth pair and one address.
 
-    network: str            # network name
-    network_id: str
-    container_id: str
-    name: str               # container name, resolvable by peers
-    ip: str
-    prefixlen: int
-    gateway: str
-    mac: str
-    host_ifname: str        # host side of the veth pair (on the bridge)
-    ifname: str = "eth0"    # name inside the container
-    aliases: list[str] = field(default_factory=list)
-    netns_pid: int = 0      # a process in the container's network namespace
-    pid_start: int = 0      # its start time (/proc/<pid>/stat field 22): guards pid reuse
+    network       network name
+    name          container name, resolvable by peers
+    host_ifname   host side of the veth pair (on the bridge)
+    ifname        name inside the container
+    netns_pid     a process in the container's network namespace
+    pid_start     its start time (/proc/<pid>/stat field 22): guards pid reuse
+    """
+
+    __slots__ = _ENDPOINT_FIELDS
+    __hash__ = None  # mutable, compared by value
+
+    def __init__(self, network: str, network_id: str, container_id: str, name: str,
+                 ip: str, prefixlen: int, gateway: str, mac: str, host_ifname: str,
+                 ifname: str = "eth0", aliases: list[str] | None = None,
+                 netns_pid: int = 0, pid_start: int = 0):
+        self.network = network
+        self.network_id = network_id
+        self.container_id = container_id
+        self.name = name
+        self.ip = ip
+        self.prefixlen = prefixlen
+        self.gateway = gateway
+        self.mac = mac
+        self.host_ifname = host_ifname
+        self.ifname = ifname
+        self.aliases = [] if aliases is None else aliases
+        self.netns_pid = netns_pid
+        self.pid_start = pid_start
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = {k: getattr(self, k) for k in _ENDPOINT_FIELDS}
+        d["aliases"] = list(self.aliases)  # a copy, as dataclasses.asdict made
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Endpoint":
-        known = cls.__dataclass_fields__.keys()
-        return cls(**{k: v for k, v in d.items() if k in known})
+        return cls(**{k: v for k, v in d.items() if k in _ENDPOINT_FIELDS})
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in _ENDPOINT_FIELDS)
+
+    def __repr__(self) -> str:
+        return "Endpoint(" + ", ".join(f"{k}={getattr(self, k)!r}"
+                                       for k in _ENDPOINT_FIELDS) + ")"
 
 
-@dataclass
+_NETWORK_FIELDS = ("id", "name", "driver", "bridge", "pool", "internal", "labels",
+                   "created", "default", "outbound", "endpoints")
+
+
 class Network:
-    """A bridge network: its bridge device, subnet, addresses and endpoints."""
+    """A bridge network: its bridge device, subnet, addresses and endpoints.
 
-    id: str
-    name: str
-    driver: str
-    bridge: str
-    pool: AddressPool
-    internal: bool = False
-    labels: dict[str, str] = field(default_factory=dict)
-    created: float = 0.0
-    default: bool = False                   # the pre-defined "bridge" network
-    outbound: bool = False                  # masquerade set up (never by default)
-    endpoints: dict[str, Endpoint] = field(default_factory=dict)  # container id → endpoint
+    default     the pre-defined "bridge" network
+    outbound    masquerade set up (never by default)
+    endpoints   container id → :class:`Endpoint`
+    """
+
+    __slots__ = _NETWORK_FIELDS
+    __hash__ = None  # mutable, compared by value
+
+    def __init__(self, id: str, name: str, driver: str, bridge: str, pool: AddressPool,
+                 internal: bool = False, labels: dict[str, str] | None = None,
+                 created: float = 0.0, default: bool = False, outbound: bool = False,
+                 endpoints: dict[str, Endpoint] | None = None):
+        self.id = id
+        self.name = name
+        self.driver = driver
+        self.bridge = bridge
+        self.pool = pool
+        self.internal = internal
+        self.labels = {} if labels is None else labels
+        self.created = created
+        self.default = default
+        self.outbound = outbound
+        self.endpoints = {} if endpoints is None else endpoints
 
     @property
     def subnet(self) -> str:
-        return str(self.pool.subnet)
+        return self.pool.cidr
 
     @property
     def gateway(self) -> str:
-        return str(self.pool.gateway)
+        return self.pool.gateway_ip
 
     @property
     def prefixlen(self) -> int:
-        return self.pool.subnet.prefixlen
+        return self.pool.prefixlen
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "driver": self.driver,
@@ -99,6 +146,15 @@ class Network:
                    outbound=bool(d.get("outbound", False)),
                    endpoints={cid: Endpoint.from_dict(e)
                               for cid, e in d.get("endpoints", {}).items()})
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in _NETWORK_FIELDS)
+
+    def __repr__(self) -> str:
+        return "Network(" + ", ".join(f"{k}={getattr(self, k)!r}"
+                                      for k in _NETWORK_FIELDS) + ")"
 
 
 def atomic_write_json(path: str, data) -> None:
