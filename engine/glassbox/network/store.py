@@ -29,12 +29,28 @@ from .ipam import AddressPool
 # import (~2.5 ms per CLI process). Same constructors (positional and keyword),
 # attributes, repr, equality and JSON.
 
+class _Record:
+    """Value equality and a dataclass-like repr over the subclass's ``__slots__``."""
+
+    __slots__ = ()
+    __hash__ = None  # mutable, compared by value
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(
+            f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
+
+
 _ENDPOINT_FIELDS = ("network", "network_id", "container_id", "name", "ip", "prefixlen",
                     "gateway", "mac", "host_ifname", "ifname", "aliases", "netns_pid",
                     "pid_start")
 
 
-class Endpoint:
+class Endpoint(_Record):
     """A container's attachment to one network: one veth pair and one address.
 
     network       network name
@@ -46,7 +62,6 @@ class Endpoint:
     """
 
     __slots__ = _ENDPOINT_FIELDS
-    __hash__ = None  # mutable, compared by value
 
     def __init__(self, network: str, network_id: str, container_id: str, name: str,
                  ip: str, prefixlen: int, gateway: str, mac: str, host_ifname: str,
@@ -75,21 +90,12 @@ class Endpoint:
     def from_dict(cls, d: dict) -> "Endpoint":
         return cls(**{k: v for k, v in d.items() if k in _ENDPOINT_FIELDS})
 
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in _ENDPOINT_FIELDS)
-
-    def __repr__(self) -> str:
-        return "Endpoint(" + ", ".join(f"{k}={getattr(self, k)!r}"
-                                       for k in _ENDPOINT_FIELDS) + ")"
-
 
 _NETWORK_FIELDS = ("id", "name", "driver", "bridge", "pool", "internal", "labels",
                    "created", "default", "outbound", "endpoints")
 
 
-class Network:
+class Network(_Record):
     """A bridge network: its bridge device, subnet, addresses and endpoints.
 
     default     the pre-defined "bridge" network
@@ -98,7 +104,6 @@ class Network:
     """
 
     __slots__ = _NETWORK_FIELDS
-    __hash__ = None  # mutable, compared by value
 
     def __init__(self, id: str, name: str, driver: str, bridge: str, pool: AddressPool,
                  internal: bool = False, labels: dict[str, str] | None = None,
@@ -146,15 +151,6 @@ class Network:
                    outbound=bool(d.get("outbound", False)),
                    endpoints={cid: Endpoint.from_dict(e)
                               for cid, e in d.get("endpoints", {}).items()})
-
-    def __eq__(self, other):
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in _NETWORK_FIELDS)
-
-    def __repr__(self) -> str:
-        return "Network(" + ", ".join(f"{k}={getattr(self, k)!r}"
-                                      for k in _NETWORK_FIELDS) + ")"
 
 
 def atomic_write_json(path: str, data) -> None:
