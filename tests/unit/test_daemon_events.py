@@ -44,6 +44,36 @@ def test_a_container_life_in_events():
     assert actions(diff(s2, s0)) == [("container", "die"), ("container", "destroy")]
 
 
+def test_a_container_that_ended_and_went_between_two_looks_keeps_its_exit_code():
+    """`run` then `rm` within one poll: the watcher saw it running, then gone; the
+    exit code comes from containers/.removed/ (what the remover left behind)."""
+    running = snap({"x": c("running")})
+    gone = dict(snap(), removed={"x": 3})
+    die = diff(running, gone)
+    assert actions(die) == [("container", "die"), ("container", "destroy")]
+    assert die[0]["Actor"]["Attributes"]["exitCode"] == "3"
+
+
+def test_removal_records_the_exit_code_and_forgets_old_ones(tmp_path):
+    import json
+    import os
+    import time
+
+    from glassbox.containers import state
+    containers = tmp_path / "containers"
+    for cid, code in (("a" * 64, 3), ("b" * 64, 0)):
+        d = containers / cid
+        d.mkdir(parents=True)
+        (d / "state.json").write_text(json.dumps({"Status": "exited", "ExitCode": code}))
+    state.remove_container_dir(str(containers / ("a" * 64)))
+    assert state.removed_exit_codes(str(containers)) == {"a" * 64: 3}
+    old = time.time() - state.REMOVED_KEEP - 1
+    os.utime(containers / state.REMOVED / ("a" * 64), (old, old))
+    state.remove_container_dir(str(containers / ("b" * 64)))
+    assert state.removed_exit_codes(str(containers)) == {"b" * 64: 0}
+    assert not (containers / ("a" * 64)).exists() and not (containers / ("b" * 64)).exists()
+
+
 def test_images_networks_volumes():
     a = snap(images={"sha256:1": {"busybox:latest"}})
     b = snap(images={"sha256:1": {"busybox:latest", "mine:1"}}, networks={"labnet"},

@@ -60,10 +60,54 @@ def is_alive(pid: int, start_time: int | None) -> bool:
         return False
 
 
+REMOVED = ".removed"        # containers/.removed/<id>: the exit code of a container just removed
+REMOVED_KEEP = 120.0        # seconds a record is kept (long enough for any watcher's next look)
+
+
+def removed_exit_codes(containers_dir: str) -> dict[str, int]:
+    """Exit codes of the containers removed in the last couple of minutes.
+
+    A watcher that compares snapshots (the daemon's ``/events``) can see a
+    container running in one look and gone in the next — ``run`` then ``rm``
+    within its poll interval. Its ``die`` event still needs the exit code."""
+    d = os.path.join(containers_dir, REMOVED)
+    out = {}
+    try:
+        names = os.listdir(d)
+    except FileNotFoundError:
+        return out
+    for cid in names:
+        try:
+            with open(os.path.join(d, cid)) as f:
+                out[cid] = int(f.read())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def _record_removal(cdir: str) -> None:
+    """Leave the exit code behind for :func:`removed_exit_codes`; forget old ones."""
+    import time
+    d = os.path.join(os.path.dirname(cdir), REMOVED)
+    try:
+        code = int(read_json(os.path.join(cdir, "state.json")).get("ExitCode") or 0)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, os.path.basename(cdir)), "w") as f:
+            f.write(str(code))
+        old = time.time() - REMOVED_KEEP
+        for name in os.listdir(d):
+            path = os.path.join(d, name)
+            if os.stat(path).st_mtime < old:
+                os.unlink(path)
+    except (OSError, ValueError):
+        pass        # only the daemon's events use it: never fail a removal for it
+
+
 def remove_container_dir(cdir: str) -> None:
     """Make the container disappear atomically (rename into ``.trash``), then
     delete it. A crash in between leaves only trash, which ``system check``
-    empties."""
+    empties. The exit code stays a while in ``.removed/`` (for event watchers)."""
+    _record_removal(cdir)
     trash = os.path.join(os.path.dirname(cdir), ".trash")
     os.makedirs(trash, exist_ok=True)
     dest = os.path.join(trash, os.path.basename(cdir) + f".{os.getpid()}")

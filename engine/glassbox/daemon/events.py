@@ -36,9 +36,12 @@ def _container_snapshot(eng) -> dict:
 
 
 def snapshot(eng) -> dict:
-    """Everything the watcher compares: containers, image tags, networks, volumes."""
+    """Everything the watcher compares: containers, image tags, networks, volumes
+    (and the exit codes of containers just removed, for a ``die`` it did not see)."""
+    from ..containers.state import removed_exit_codes
     snap = {"containers": _container_snapshot(eng), "images": {}, "networks": set(),
-            "volumes": set()}
+            "volumes": set(),
+            "removed": removed_exit_codes(os.path.join(eng.root, "containers"))}
     for img in eng.images.list():
         snap["images"][img.id] = set(img.repo_tags)
     if os.path.isdir(os.path.join(eng.root, "networks")):
@@ -87,9 +90,10 @@ def diff(old: dict, new: dict, now: float | None = None) -> list[dict]:
     for cid, c in oc.items():
         if cid not in nc:
             attrs = {"image": c["image"], "name": c["name"], **c["labels"]}
-            if c["status"] in ("running", "paused"):
+            if c["status"] in ("running", "paused"):   # it ended and went between two looks
+                code = new.get("removed", {}).get(cid, c["exit"])
                 out.append(_event("container", "die", cid,
-                                  {**attrs, "exitCode": str(c["exit"])}, now))
+                                  {**attrs, "exitCode": str(code)}, now))
             out.append(_event("container", "destroy", cid, attrs, now))
     oi, ni = old["images"], new["images"]
     for iid, tags in ni.items():
