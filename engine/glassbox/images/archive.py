@@ -423,31 +423,8 @@ class _TarMembers:
     def scan(cls, store: ImageStore, stream, work: str) -> "_TarMembers":
         self = cls(store, work)
         ts = _streams.TarStream(_compression.open_decompressed(stream, "auto"))
-        try:
-            tar = _layers.open_tar(ts)
-        except tarfile.ReadError as e:
-            if "empty file" in str(e):
-                return self     # "it has neither manifest.json nor index.json"
-            raise InvalidArgument(f"not a valid tar archive: {e}") from None
-        except (tarfile.TarError, EOFError, zlib.error, _compression._inflate_lib.error) as e:
-            raise InvalidArgument(f"corrupt layer tar: {e}") from None
-        try:
-            while True:
-                try:
-                    m = tar.next()
-                except tarfile.ReadError as e:
-                    if "unexpected end of data" not in str(e):
-                        raise
-                    break   # end-of-archive blocks missing: every member was complete
-                if m is None:
-                    break
-                self._member(ts, m)
-        except (tarfile.TarError, EOFError, zlib.error, _compression._inflate_lib.error) as e:
-            raise InvalidArgument(f"corrupt layer tar: {e}") from None
-        except RecursionError:
-            raise _layers.UnsafeTar("archive has too many chained metadata headers") from None
-        finally:
-            tar.close()
+        # empty: "it has neither manifest.json nor index.json" comes later
+        _layers.walk_tar(ts, lambda tar, m: self._member(ts, m), what="archive")
         return self
 
     def _member(self, ts: _streams.TarStream, m: tarfile.TarInfo) -> None:

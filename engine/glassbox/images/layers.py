@@ -414,44 +414,23 @@ def safe_extract(tar_stream, dest: str | os.PathLike, *, whiteouts: str = "overl
     ts = TarStream(stream, (hashlib.sha256() if hash_tar is True else hash_tar) or None)
     ex = _Extractor(os.fspath(dest), whiteouts, same_owner, report)
     try:
-        try:
-            tar = open_tar(ts)
-        except tarfile.ReadError as e:
-            if "empty file" in str(e):
-                ts.drain()
-                _hashed(report, ts)
-                return report  # a zero-byte layer: nothing to do
-            raise InvalidArgument(f"not a valid tar archive: {e}") from None
-        except (tarfile.TarError, EOFError, zlib.error, _inflate_lib.error) as e:
-            raise InvalidArgument(f"corrupt layer tar: {e}") from None
-        try:
-            while True:
-                try:
-                    m = tar.next()
-                except tarfile.ReadError as e:
-                    if "unexpected end of data" not in str(e):
-                        raise
-                    # the last member's data was complete but the padding / end-of-archive
-                    # blocks are missing (umoci writes such layers); the digest still covers it
-                    ex.warn("<end>", "tar ends without end-of-archive blocks")
-                    break
-                if m is None:
-                    break
-                try:
-                    ex.member(tar, m)
-                except _Skip as why:
-                    ex.warn(m.name, str(why))
-            ex.finish()
-        except (tarfile.TarError, EOFError, zlib.error, _inflate_lib.error) as e:
-            raise InvalidArgument(f"corrupt layer tar: {e}") from None
-        except RecursionError:
-            raise UnsafeTar("layer tar has too many chained metadata headers") from None
-        finally:
-            tar.close()
+        def visit(tar, m):
+            try:
+                ex.member(tar, m)
+            except _Skip as why:
+                ex.warn(m.name, str(why))
+        # a tar whose end-of-archive blocks are missing (umoci writes such layers) is
+        # complete when its last member is: the digest still covers it
+        if not walk_tar(ts, visit, on_short_end=lambda: ex.warn(
+                "<end>", "tar ends without end-of-archive blocks")):
+            ts.drain()
+            _hashed(report, ts)
+            return report  # a zero-byte layer: nothing to do
+        ex.finish()
         # read any trailing padding so a wrapping hasher sees the whole blob
         try:
             ts.drain()
-        except (EOFError, zlib.error, _inflate_lib.error) as e:
+        except CORRUPT as e:
             raise InvalidArgument(f"corrupt layer tar: {e}") from None
         _hashed(report, ts)
     finally:
@@ -461,12 +440,45 @@ def safe_extract(tar_stream, dest: str | os.PathLike, *, whiteouts: str = "overl
     return report
 
 
-def open_tar(ts: TarStream) -> tarfile.TarFile:
-    """A reading :class:`tarfile.TarFile` over a :class:`TarStream` (hostile-header guards on).
+#: what a broken or truncated tar (or its compression) raises while it is read
+CORRUPT = (tarfile.TarError, EOFError, zlib.error, _inflate_lib.error)
 
-    Raises :class:`tarfile.ReadError` (``"empty file"`` for a zero-byte stream).
-    """
-    return tarfile.TarFile(fileobj=ts, mode="r", tarinfo=_SafeTarInfo, errors="surrogateescape")
+
+def walk_tar(ts: TarStream, visit, *, what: str = "layer tar", on_short_end=None) -> bool:
+    """Call ``visit(tar, member)`` for each member of the (untrusted) tar in ``ts``,
+    front to back; False when the stream is empty. Hostile-header guards are on;
+    anything broken — in a header, in the data ``visit`` reads, in the compression —
+    becomes :class:`InvalidArgument` naming ``what``. A tar that stops after a
+    complete member without its end-of-archive blocks is accepted (``on_short_end``
+    is called)."""
+    try:
+        tar = tarfile.TarFile(fileobj=ts, mode="r", tarinfo=_SafeTarInfo,
+                              errors="surrogateescape")
+    except tarfile.ReadError as e:
+        if "empty file" in str(e):
+            return False
+        raise InvalidArgument(f"not a valid tar archive: {e}") from None
+    except CORRUPT as e:
+        raise InvalidArgument(f"corrupt {what}: {e}") from None
+    try:
+        while True:
+            try:
+                m = tar.next()
+            except tarfile.ReadError as e:
+                if "unexpected end of data" not in str(e):
+                    raise
+                if on_short_end is not None:
+                    on_short_end()
+                return True
+            if m is None:
+                return True
+            visit(tar, m)
+    except CORRUPT as e:
+        raise InvalidArgument(f"corrupt {what}: {e}") from None
+    except RecursionError:
+        raise UnsafeTar(f"{what} has too many chained metadata headers") from None
+    finally:
+        tar.close()
 
 
 def _hashed(report: ExtractReport, ts: TarStream) -> None:
