@@ -34,6 +34,7 @@ import sys
 import time
 from collections.abc import Iterable
 
+from ..containers.names import new_id
 from ..errors import Conflict, InvalidArgument, NotFound
 from . import ipam, netlink, rtnl
 from .netlink import off_loop
@@ -62,10 +63,6 @@ except ImportError:  # pragma: no cover — a build without them
 
 def sha256_hex(text: str) -> str:
     return _sha256(text.encode()).hexdigest()
-
-
-def token_hex(nbytes: int) -> str:
-    return os.urandom(nbytes).hex()
 
 
 def default_bridge_name(root: str) -> str:
@@ -141,7 +138,7 @@ class NetworkManager:
 
     def _new_id(self, ipr) -> str:
         while True:
-            nid = token_hex(32)
+            nid = new_id()
             if netlink.link_index(ipr, "gbx-" + nid[:8]) is None:
                 return nid
 
@@ -377,7 +374,7 @@ class NetworkManager:
         elif inside.get_link(ifname) is not None:
             raise Conflict(f"the container already has an interface named {ifname}")
         addr = net.pool.allocate(cid, ip)
-        host_ifname = netlink.VETH_PREFIX + token_hex(4)
+        host_ifname = netlink.VETH_PREFIX + os.urandom(4).hex()
         ep = Endpoint(network=net.name, network_id=net.id, container_id=cid,
                       name=name, ip=str(addr), prefixlen=net.prefixlen,
                       gateway="" if net.internal else net.gateway,
