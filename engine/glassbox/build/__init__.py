@@ -10,4 +10,6 @@ instruction, the build args it sees and the checksum of the files it reads.
 
 Modules are imported lazily by the builder and the CLI: import them directly, e.g.
 ``from glassbox.build.dockerfile import parse``.
+
+Notebook: ``notebooks/en/05-dockerfile.ipynb``
 """

@@ -26,6 +26,8 @@ Two layouts exist, and glassbox speaks both through one :class:`CgroupManager`:
 
 The course notebook on cgroups (seed a.2) plots ``stats()`` live.
 This package imports only the standard library: it runs in each container's monitor.
+
+Notebook: ``notebooks/en/02-cgroups.ipynb``
 """
 
 from __future__ import annotations

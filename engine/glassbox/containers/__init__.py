@@ -12,4 +12,6 @@ tree watched by its shim::
 :mod:`.state` reads and writes those files atomically under a lock, so the CLI,
 a notebook kernel, the daemon and the shim can all act on one container at
 once. :mod:`.manager` implements create/start/stop/kill/rm/wait/logs/...
+
+Notebook: ``notebooks/en/11-hello-world-commands.ipynb``
 """

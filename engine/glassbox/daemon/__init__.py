@@ -28,6 +28,8 @@ Modules
     :mod:`.client`      ``RemoteEngine``: the glassbox CLI as a client (``-H``)
 
 Shown in the course notebook on the Docker architecture (client, host, registry).
+
+Notebook: ``notebooks/en/08-docker-host-and-client.ipynb``
 """
 
 from .server import (API_VERSION, DEFAULT_SOCKET, MIN_API_VERSION, serve,  # noqa: F401

@@ -36,6 +36,8 @@ What the runtime calls, and when
     * ``glassbox system check``: ``nm.check()``.
 
 Shown in the course notebook on networks.
+
+Notebook: ``notebooks/en/10-networks.ipynb``
 """
 
 _EXPORTS = {"AddressPool": "ipam", "Endpoint": "store", "Network": "store",

@@ -11,7 +11,7 @@ lacks — in both directions a layer that is already there is never moved again.
 * :mod:`.client`    — :class:`RegistryClient`: ``pull``, ``push``, ``login``, ``logout``
 * :mod:`.fake`      — an in-process fake registry for unit tests and offline demos
 
-Notebook: ``notebooks/05-registry.ipynb`` pushes to a local registry and
+Notebook: ``notebooks/en/07-registry.ipynb`` pushes to a local registry and
 watches per-layer progress (the same events ``glassbox pull`` draws as bars).
 """
 

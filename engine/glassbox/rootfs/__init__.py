@@ -16,4 +16,6 @@ into it, so no host mount stays visible. Each step is a small function in
 :mod:`.overlay`, :mod:`.dev`, :mod:`.masks` and :mod:`.pivot`; every one takes
 the syscall seam as a parameter so the sequence is unit-tested with a recording
 fake.
+
+Notebooks: ``notebooks/en/03-overlay-filesystem.ipynb`` and ``notebooks/en/06-read-write-layer.ipynb``
 """

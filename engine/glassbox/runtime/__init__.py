@@ -13,4 +13,6 @@ cgroup, with an overlay filesystem as its root. Three pieces do it:
   status and the OOM kill, and cleans up. It outlives whoever started it.
 * :mod:`.exec` — ``glassbox exec``: join a running container's namespaces
   and cgroup with ``setns`` and start one more process there.
+
+Notebook: ``notebooks/en/01-namespaces.ipynb``
 """

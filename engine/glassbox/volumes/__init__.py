@@ -18,6 +18,8 @@ A container's own writes land in its overlay upper dir and vanish with
 
 The notebook on volumes shows a volume's directory from the host while a
 container writes into it.
+
+Notebook: ``notebooks/en/09-volumes.ipynb``
 """
 
 from .mounts import (VolumeHooks, inspect_mounts, plan_mounts, release_container_volumes,
