@@ -9,7 +9,7 @@ export GLASSBOX_ROOT ?= /var/lib/glassbox
 
 DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils
 
-.PHONY: lab test setup debs venv base-image browser bench clean-venv
+.PHONY: lab test lint setup debs venv base-image browser bench clean-venv
 
 setup: debs venv base-image
 
@@ -26,7 +26,7 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip
 
 venv: $(VPY)
-	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal" 2>/dev/null || \
+	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal, mypy, ruff" 2>/dev/null || \
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
 	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"
@@ -52,8 +52,14 @@ lab: setup $(IPY_CFG)
 	@$(VENV)/bin/glassbox agent start --idle 14400  # warm CLI for the notebooks' `glassbox ...` cells (exits after 4 idle hours)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
 
-test: setup browser
-	$(VPY) -m pytest -q -ra tests
+# lint and type checks first: seconds, before the long suites
+lint: venv
+	@t=$$(date +%s); $(VENV)/bin/ruff check engine tests bench && $(VENV)/bin/mypy --no-error-summary && \
+	  echo "lane lint: $$(( $$(date +%s) - t )) s"
+
+test: setup browser lint
+	@t=$$(date +%s); $(VPY) -m pytest -q -ra tests; rc=$$?; \
+	  echo "lane pytest (unit, system, interop, notebooks, browser): $$(( $$(date +%s) - t )) s"; exit $$rc
 
 bench: setup
 	$(VPY) bench/run_latency.py

@@ -66,7 +66,7 @@ def build_image(root: str, mb: int, text: bool) -> tuple[str, int]:
             layer_tar(p, mb * 1000_000 // 3, text, k)
             with open(p, "rb") as f:
                 layers.append(store.import_layer(f))
-    im = store.put_image({"config": {"Cmd": ["sh"]}}, layers, ["bench/app:1"])
+    store.put_image({"config": {"Cmd": ["sh"]}}, layers, ["bench/app:1"])
     return "bench/app:1", sum(l.size for l in layers)
 
 

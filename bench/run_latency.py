@@ -23,7 +23,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import GLASSBOX, Root, docker_available, pss_kb, report, timed  # noqa: E402
+from _common import Root, docker_available, pss_kb, report, timed  # noqa: E402
 
 
 def runc_bundle(rootfs_tar: str) -> str | None:

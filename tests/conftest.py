@@ -8,9 +8,7 @@ parent, or a shim process that the test started.
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
 import subprocess
 import sys
 import uuid

@@ -175,12 +175,14 @@ class Engine:
         try:
             started = self.containers.start(cid, (None, out_w, err_w))
         except ContainerExit:
-            os.close(out_r), os.close(err_r)
+            os.close(out_r)
+            os.close(err_r)
             if opts.auto_remove:
                 self._forget(cid)
             raise
         finally:
-            os.close(out_w), os.close(err_w)
+            os.close(out_w)
+            os.close(err_w)
         bufs = {"stdout": bytearray(), "stderr": bytearray()}
         sel = selectors.DefaultSelector()
         sel.register(out_r, selectors.EVENT_READ, "stdout")

@@ -17,7 +17,7 @@ from glassbox.errors import Conflict, InvalidArgument, NotFound
 from glassbox.network import NetworkManager, parse_publish
 from glassbox.network import netlink
 from glassbox.network import proxy as native_proxy
-from glassbox.network.ports import PROXY_ENV, is_proxy_cmdline
+from glassbox.network.ports import is_proxy_cmdline
 
 pytestmark = pytest.mark.system
 

@@ -19,7 +19,7 @@ import pytest
 
 from glassbox.network import netlink
 from glassbox.network import proxy as native_proxy
-from glassbox.network.ports import (PROXY_ENV, is_proxy_cmdline, parse_publish,
+from glassbox.network.ports import (is_proxy_cmdline, parse_publish,
                                     start_proxy, stop_proxy)
 
 pytestmark = pytest.mark.system

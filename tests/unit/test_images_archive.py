@@ -41,7 +41,7 @@ def tar_of(entries):
 @pytest.fixture
 def src(tmp_path):
     s = ImageStore(tmp_path / "src", whiteouts="keep")
-    base = s.import_tarball(io.BytesIO(rootfs({"a": b"1"})), "base:1", ['CMD ["sh"]'])
+    s.import_tarball(io.BytesIO(rootfs({"a": b"1"})), "base:1", ['CMD ["sh"]'])
     s.tag("base:1", "base:alias")
     return s
 

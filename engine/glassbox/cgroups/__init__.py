@@ -33,10 +33,14 @@ Notebook: ``notebooks/en/02-cgroups.ipynb``
 from __future__ import annotations
 
 import errno
+from typing import TYPE_CHECKING
 
 from ..errors import KernelError
 from .limits import Limits, parse_bytes  # noqa: F401  (public re-exports)
 from .stats import Stats, cpu_percent  # noqa: F401
+
+if TYPE_CHECKING:
+    from .manager import CgroupManager
 
 __all__ = ["CgroupManager", "Limits", "Stats", "cpu_percent", "detect_version", "open_cgroup",
            "parse_bytes"]
@@ -90,7 +94,7 @@ def detect_version(root: str = "/sys/fs/cgroup", mountinfo: str = "/proc/self/mo
 
 
 def open_cgroup(name: str, *, parent: str = "glassbox", root: str = "/sys/fs/cgroup",
-                mountinfo: str = "/proc/self/mountinfo") -> "CgroupManager":
+                mountinfo: str = "/proc/self/mountinfo") -> CgroupManager:
     """The manager for cgroup ``<parent>/<name>`` on this host's cgroup version.
 
     Nothing is created until :meth:`CgroupManager.create`.

@@ -57,6 +57,7 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
         (out or sys.stdout).write(f"glassbox version {__version__}\n")
         return 0
     if not getattr(args, "func", None):
+        from .parser import build_parser
         build_parser().print_help(out or sys.stdout)
         return 0
     args._out = out

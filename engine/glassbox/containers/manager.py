@@ -296,7 +296,7 @@ class ContainerManager:
         """Validate everything first; only then write the container's directory
         (built under a temp name and renamed into place: all or nothing)."""
         from ..cgroups.limits import Limits
-        from ..runtime.spec import ProcessSpec, cap_set, merge_command, merge_env, \
+        from ..runtime.spec import cap_set, merge_command, merge_env, \
             parse_env_file
 
         image = self.images.resolve(opts.image)
@@ -883,8 +883,6 @@ def launch_shim(cdir: str, status_w: int, attach: tuple) -> None:
         return
     import subprocess
     import sys
-    import glassbox
-    pkg_parent = os.path.dirname(os.path.dirname(glassbox.__file__))
     from ..runtime.shim import boot_path
     boot = ("import sys; sys.path[:0] = sys.argv[1].split(':'); del sys.argv[1]; "
             "from glassbox.runtime.shim import main; main()")

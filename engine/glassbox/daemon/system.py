@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 
@@ -50,7 +49,6 @@ def _arch() -> str:
 
 
 async def version(d, request):
-    from aiohttp import web
     return json_response(version_doc())
 
 
@@ -60,7 +58,6 @@ def _mem_total() -> int:
 
 
 async def info(d, request):
-    from aiohttp import web
     from .. import __version__
     base = await d.run(d.eng.info)
     cs = await d.run(d.eng.containers.list)
@@ -117,7 +114,6 @@ def _now() -> str:
 
 
 async def system_df(d, request):
-    from aiohttp import web
     from .translate import container_summary, epoch
     df = await d.run(d.eng.system_df)
     cs = await d.run(d.eng.containers.list)
@@ -155,7 +151,6 @@ async def events(d, request):
 
 
 async def auth(d, request):
-    from aiohttp import web
     body = await read_json(request, {}) or {}
     reg = _registry(d)
     user, pw = body.get("username"), body.get("password")
@@ -195,7 +190,6 @@ def _volume_doc(v: dict) -> dict:
 
 
 async def volume_list(d, request):
-    from aiohttp import web
     vm = _volumes(d)
     filters = parse_filters(request.query.get("filters"))
     vols = await d.run(vm.list, filters or None)
@@ -203,7 +197,6 @@ async def volume_list(d, request):
 
 
 async def volume_create(d, request):
-    from aiohttp import web
     vm = _volumes(d)
     body = await read_json(request, {}) or {}
     if not isinstance(body, dict):
@@ -215,7 +208,6 @@ async def volume_create(d, request):
 
 
 async def volume_inspect(d, request):
-    from aiohttp import web
     vm = _volumes(d)
     return json_response(_volume_doc(await d.run(vm.get, request.match_info["name"])))
 
@@ -228,7 +220,6 @@ async def volume_remove(d, request):
 
 
 async def volume_prune(d, request):
-    from aiohttp import web
     vm = _volumes(d)
     filters = parse_filters(request.query.get("filters"))
     all_ = (filters.pop("all", ["false"]) or ["false"])[0].lower() in ("1", "true")
@@ -261,7 +252,6 @@ async def network_inspect(d, request):
 
 
 async def network_create(d, request):
-    from aiohttp import web
     nm = _networks(d)
     body = await read_json(request, required=True)
     if not isinstance(body, dict) or not body.get("Name"):
@@ -286,7 +276,6 @@ async def network_remove(d, request):
 
 
 async def network_prune(d, request):
-    from aiohttp import web
     nm = _networks(d)
     return json_response({"NetworksDeleted": await d.run(nm.prune) or []})
 

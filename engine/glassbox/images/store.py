@@ -48,11 +48,12 @@ from dataclasses import dataclass, field
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound, RegistryError
 from ._lazy import lazy_module
 
+from . import manifest as _mf
+from .reference import Reference, parse, validate_digest
+
 _layers = lazy_module("glassbox.images.layers")  # tarfile & co: only when layers move
 _streams = lazy_module("glassbox.images.streams")
 _compression = lazy_module("glassbox.images.compression")
-from . import manifest as _mf
-from .reference import Reference, parse, validate_digest
 
 OCI = _mf.OCI_MANIFEST
 DOCKER = _mf.DOCKER_MANIFEST

@@ -17,8 +17,12 @@ The default ``bridge`` network, as in Docker, does not resolve names.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 LOOPBACK_LINES = (
     ("127.0.0.1", ["localhost"]),

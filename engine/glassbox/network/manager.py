@@ -33,11 +33,15 @@ import re
 import sys
 import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..containers.names import new_id
 from ..errors import Conflict, InvalidArgument, NotFound
 from . import ipam, netlink, rtnl
 from .netlink import off_loop
+
+if TYPE_CHECKING:
+    from .ports import PortBinding, ProxyHandle
 from .store import Endpoint, Network, NetworkStore, flocked
 
 # .ports (PortBinding, ProxyHandle in the annotations below) is imported only when
