@@ -84,6 +84,7 @@ class FakeV1:
             "cpuacct": {"cpuacct.usage": "0"},
             "pids": {"pids.max": "max", "pids.current": "0"},
             "freezer": {"freezer.state": "THAWED"},
+            "devices": {"devices.allow": "", "devices.deny": "", "devices.list": "a *:* rwm"},
         }
         if memsw:
             files["memory"]["memory.memsw.limit_in_bytes"] = V1_UNLIMITED
@@ -201,7 +202,7 @@ def test_comounted_cpu_cpuacct_share_one_directory(tmp_path):
     fake.populate()
     cg.add(4242)
     procs_writes = [p for p, v in cg.journal if p.endswith("cgroup.procs")]
-    assert len(procs_writes) == len(set(procs_writes)) == 4   # memory, cpu+cpuacct, pids, freezer
+    assert len(procs_writes) == len(set(procs_writes)) == 5   # memory, cpu+cpuacct, pids, freezer, devices
 
 
 @pytest.mark.parametrize("name, parent", [("a/b", "glassbox"), ("", "glassbox"), ("..", "glassbox"),
@@ -226,11 +227,11 @@ def test_v1_create_makes_dir_in_each_hierarchy_idempotently(v1):
     cg.create()
     cg.create()
     assert cg.exists()
-    assert set(cg.paths()) == {"memory", "cpu", "cpuacct", "pids", "freezer"}
+    assert set(cg.paths()) == {"memory", "cpu", "cpuacct", "pids", "freezer", "devices"}
     for c, d in cg.paths().items():
         assert d == os.path.join(v1.root, c, "glassbox", "c1") and os.path.isdir(d)
     # hierarchies it does not use are untouched
-    for c in ("cpuset", "devices", "blkio", "systemd", "unified"):
+    for c in ("cpuset", "blkio", "systemd", "unified"):
         assert os.listdir(os.path.join(v1.root, c)) == []
 
 
@@ -483,6 +484,61 @@ def test_write_failure_carries_errno_op_path(v1, monkeypatch):
         cg.apply(Limits(memory=64 * MiB))
     assert ei.value.errno in (errno.EACCES, errno.EISDIR)
     assert ei.value.path == target
+
+
+# --- devices (the mknod escape: glassbox.cgroups.devices) ------------------------------
+
+DOCKER_DEVICE_RULES = ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                       "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+                       "c *:* m", "b *:* m"]
+
+
+def test_v1_restrict_devices_denies_all_then_allows_dockers_list_before_add(v1):
+    cg = v1.open().create()
+    v1.populate()
+    cg.restrict_devices()
+    cg.add(4242)
+    d = v1.dir("devices")
+    assert cg.journal[:13] == ([(d + "/devices.deny", "a")]
+                               + [(d + "/devices.allow", r) for r in DOCKER_DEVICE_RULES])
+    # only then the process, into every hierarchy including devices
+    assert all(p.endswith("/cgroup.procs") for p, _ in cg.journal[13:])
+    assert (d + "/cgroup.procs", "4242") in cg.journal[13:]
+    assert read(d + "/devices.deny") == "a"              # one rule per write (O_TRUNC)
+    assert read(d + "/devices.allow") == "b *:* m"
+
+
+def test_the_default_rules_are_one_pure_value():
+    from glassbox.cgroups import devices
+    assert devices.DENY_ALL == "a"
+    assert list(devices.DEFAULT_ALLOW) == DOCKER_DEVICE_RULES
+    assert isinstance(devices.DEFAULT_ALLOW, tuple)      # immutable: nobody widens it by accident
+
+
+def test_v1_restrict_devices_custom_list_and_missing_controller(v1, tmp_path):
+    cg = v1.open().create()
+    v1.populate()
+    cg.restrict_devices(("c 1:3 rw",))
+    assert [v for _, v in cg.journal] == ["a", "c 1:3 rw"]
+    fake = FakeV1(tmp_path / "nodev", controllers=("cpu", "cpuacct", "memory", "pids", "freezer"))
+    cg = fake.open().create()
+    fake.populate()
+    with pytest.raises(KernelError) as ei:              # fail closed, with the fix in the message
+        cg.restrict_devices()
+    assert ei.value.errno == errno.ENOENT and "devices" in str(ei.value)
+    assert cg.journal == []
+
+
+def test_v1_destroy_removes_the_devices_cgroup_too(v1):
+    cg = v1.open().create()
+    assert os.path.isdir(v1.dir("devices"))
+    cg.destroy(remove_parent_if_empty=True)
+    assert os.listdir(os.path.join(v1.root, "devices")) == []
+
+
+def test_v2_has_no_device_rules_yet(v2):
+    # v2 needs a BPF_PROG_TYPE_CGROUP_DEVICE program; the shim skips what is absent
+    assert not hasattr(v2.open(), "restrict_devices")
 
 
 # --- membership, stats, oom ---------------------------------------------------------

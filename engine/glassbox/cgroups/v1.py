@@ -24,7 +24,7 @@ from . import _files
 from .limits import CPU_PERIOD_US, Limits, cpu_quota_us
 from .stats import Stats, memory_usage
 
-CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
+CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
 """The v1 hierarchies a container joins (cpuset would need cpus/mems seeded first)."""
 
 
@@ -142,6 +142,21 @@ class V1Cgroup:
             self._write(mem_file, memory)
         elif memsw is not None:
             self._write(sw_file, memsw)
+
+    def restrict_devices(self, allow: tuple[str, ...] | None = None) -> None:
+        """Default-deny device access, then allow ``allow`` (Docker's list by default).
+
+        Must run before the first process joins: the kernel checks the rules at
+        ``open()`` time, so a device opened before they were written stays open.
+        See :mod:`.devices` for why (the ``mknod`` escape). One rule per write,
+        as the kernel parses them; ``a`` to ``devices.deny`` fails with EINVAL
+        once the cgroup has child cgroups, so this is for a fresh leaf.
+        """
+        from .devices import DEFAULT_ALLOW, DENY_ALL
+        self._write(self._file("devices", "devices.deny"), DENY_ALL)
+        allow_file = self._file("devices", "devices.allow")
+        for rule in DEFAULT_ALLOW if allow is None else allow:
+            self._write(allow_file, rule)
 
     def add(self, pid: int) -> None:
         """Move process ``pid`` into this cgroup in every hierarchy."""

@@ -99,6 +99,11 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     cg = open_cgroup(config["Id"], parent=config["CgroupParent"])
     try:
         cg.create()
+        # Docker's device allow-list, before any process is in (the mknod escape:
+        # cgroups/devices.py). v1 only for now; v2 needs a BPF device program.
+        restrict = getattr(cg, "restrict_devices", None)
+        if restrict is not None and not hc.get("Privileged"):
+            restrict()
         cg.apply(limits)
     except Exception as e:  # noqa: BLE001
         cg.destroy()
