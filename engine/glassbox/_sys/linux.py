@@ -6,13 +6,15 @@ import ctypes
 import os
 
 from ..errors import KernelError
-from .constants import PR_CAPBSET_DROP, PR_CAPBSET_READ, PR_SET_NO_NEW_PRIVS, CAPS
+from .constants import (CAPS, CLOSE_RANGE_CLOEXEC, PR_CAPBSET_DROP, PR_CAPBSET_READ,
+                        PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _SYS_pivot_root = 155  # x86_64
 _SYS_capset = 126
 _SYS_capget = 125
 _SYS_setns = 308
+_SYS_close_range = 436  # same number on every architecture
 
 
 def _check(ret: int, op: str, path: str | None = None) -> int:
@@ -73,6 +75,38 @@ class Sys:
 
     def set_no_new_privs(self) -> None:
         self.prctl(PR_SET_NO_NEW_PRIVS, 1)
+
+    def set_dumpable(self, dumpable: bool) -> None:
+        """PR_SET_DUMPABLE. A non-dumpable process's ``/proc/<pid>`` files belong
+        to root and need CAP_SYS_PTRACE to open — so a container process cannot
+        ``open("/proc/<pid>/exe")`` of a host binary that has joined its
+        namespaces (runc CVE-2019-5736). ``execve`` resets it for the new program."""
+        self.prctl(PR_SET_DUMPABLE, 1 if dumpable else 0)
+
+    def close_range(self, first: int, last: int, flags: int = 0) -> None:
+        """close_range(2): close (or, with CLOSE_RANGE_CLOEXEC, mark close-on-exec)
+        every fd in ``[first, last]``. On kernels without it (before 5.9/5.11)
+        the same is done one fd at a time from ``/proc/self/fd``."""
+        ret = _libc.syscall(_SYS_close_range, ctypes.c_uint(first), ctypes.c_uint(last),
+                            ctypes.c_uint(flags))
+        if ret == 0:
+            return
+        err = ctypes.get_errno()
+        if err not in (38, 22):  # ENOSYS, EINVAL (flag unknown to this kernel)
+            raise KernelError(err, "close_range", f"{first}-{last}")
+        import fcntl
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if not first <= fd <= last:
+                continue
+            try:
+                if flags & CLOSE_RANGE_CLOEXEC:
+                    fcntl.fcntl(fd, fcntl.F_SETFD,
+                                fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+                else:
+                    os.close(fd)
+            except OSError:
+                pass  # the listing's own fd, gone by now
 
     def drop_bounding_caps(self, keep: set[int]) -> None:
         """Remove every capability not in ``keep`` from the bounding set."""

@@ -6,6 +6,12 @@ container's namespaces with ``setns(2)`` on the files in ``/proc/<pid>/ns/``
 new PID namespace only applies to *children* — forks once more so the command
 gets a pid inside the container. It gets the container's environment,
 capabilities and no_new_privs, and ``-u``/``-w``/``-e`` on top.
+
+Like the container's init it is non-dumpable from before its first ``setns``
+until ``execve`` (its ``/proc/<pid>/exe`` is the host's Python), enters its
+working directory from the container's ``/`` and checks it is inside, and
+reaches ``execve`` with every fd above 2 close-on-exec (see
+:mod:`glassbox.runtime.init`).
 """
 
 from __future__ import annotations
@@ -108,9 +114,10 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
     from .._sys import real as sys_
     from .._sys.constants import CAPS
     from ..cgroups import open_cgroup
-    from .init import (ContainerExit, drop_privileges, find_executable, open_console,
-                       reset_signals, resolve_user)
+    from .init import (ContainerExit, drop_privileges, enter_workdir, find_executable,
+                       open_console, reset_signals, resolve_user, seal_for_exec)
     from .spec import merge_env
+    sys_.set_dumpable(False)   # inherited by the child forked into the pid namespace
     cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
     cg.add(os.getpid())
     for ns, fd in ns_fds:
@@ -125,7 +132,7 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
         full_env = merge_env(spec["env"], env)
         if not any(e.startswith("HOME=") for e in full_env):
             full_env.append(f"HOME={u.home}")
-        os.chdir(workdir or spec.get("cwd") or "/")
+        enter_workdir(workdir or spec.get("cwd") or "/")
         path_var = next((e[5:] for e in full_env if e.startswith("PATH=")), "")
         exe = find_executable(argv[0], path_var)
         if console_fd is not None:
@@ -133,6 +140,7 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
         drop_privileges(sys_, list(CAPS) if privileged else spec["caps"], u,
                         spec.get("no_new_privs", True))
         reset_signals()
+        seal_for_exec(sys_)
         os.execve(exe, argv, dict(e.split("=", 1) for e in full_env))
     except ContainerExit as e:
         code, msg = e.exit_code, e.message

@@ -13,6 +13,16 @@ already in the container's cgroup. In order:
 6. drop capabilities to Docker's default set, set no_new_privs, switch user;
 7. ``execve``. From here on the container *is* the user's process.
 
+Two guards span the whole sequence (runc's two big CVEs). From its first
+instruction the child is *non-dumpable*, so a container process cannot open
+``/proc/<pid>/exe`` of this host-side Python and overwrite it (CVE-2019-5736);
+``execve`` makes the user's program dumpable again, as for any exec. And no
+host fd reaches the command (CVE-2024-21626): the working directory is entered
+from ``/`` of the new root and checked to be inside it (a ``-w
+/proc/self/fd/N`` through a leaked directory fd would land on the host), and
+right before ``execve`` every fd above 2 is made close-on-exec
+(:func:`seal_for_exec`).
+
 Any failure is written as one JSON line to ``err_fd`` (close-on-exec, so a
 successful exec closes it with nothing written) and the child exits with
 Docker's code for it.
@@ -30,7 +40,7 @@ import sys
 import termios
 
 from .._sys.constants import (CAP_NUMBER, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
-                              CLONE_NEWNS, CLONE_NEWUTS)
+                              CLONE_NEWNS, CLONE_NEWUTS, CLOSE_RANGE_CLOEXEC, FD_MAX)
 from ..errors import ContainerExit, GlassboxError
 from ..rootfs.setup import build_rootfs
 from .spec import ProcessSpec
@@ -126,6 +136,38 @@ def drop_privileges(sys_, caps: list[str], user: User, no_new_privs: bool) -> No
     os.setuid(user.uid)
 
 
+def enter_workdir(path: str | None, create: bool = False) -> None:
+    """``chdir`` to the command's working directory — and prove it is inside the
+    container's root.
+
+    The host cwd is never inherited: we start from ``/`` (the container's, after
+    pivot_root or setns) and resolve ``path`` to a plain path first, so a magic
+    link such as ``/proc/self/fd/7`` (a host directory fd still open until exec)
+    cannot be followed to create or enter a host directory. A cwd that is not
+    reachable from our root makes ``getcwd`` fail (the kernel's "(unreachable)"):
+    that is refused rather than handed to the command."""
+    os.chdir("/")
+    target = os.path.realpath(path or "/")
+    if create:
+        os.makedirs(target, exist_ok=True)
+    os.chdir(target)
+    try:
+        here = os.getcwd()
+    except OSError:
+        here = ""
+    if not here.startswith("/"):
+        raise ContainerExit(f"working directory {path!r} is outside the container's root "
+                            "(possible container breakout): use a path inside the image", 126)
+
+
+def seal_for_exec(sys_) -> None:
+    """The last step before ``execve``: non-dumpable once more (a uid change may
+    have reset it to ``fs.suid_dumpable``) and every fd above 2 close-on-exec, so
+    whatever the shim or its caller had open dies with this program image."""
+    sys_.set_dumpable(False)
+    sys_.close_range(3, FD_MAX, CLOSE_RANGE_CLOEXEC)
+
+
 def enter_namespaces(sys_, spec: ProcessSpec) -> None:
     flags = 0
     for ns in spec.namespaces:
@@ -205,6 +247,7 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
         from .._sys import real as sys_
     code = 125
     try:
+        sys_.set_dumpable(False)     # before any container process can see us
         os.read(sync_fd, 1)          # wait until the shim has put us in our cgroup
         enter_namespaces(sys_, spec)
         if netns_fd is not None:     # our network namespace exists: let the shim wire it
@@ -220,13 +263,13 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
             env.append(f"HOME={user.home}")
         if not any(e.startswith("HOSTNAME=") for e in env) and spec.hostname:
             env.append(f"HOSTNAME={spec.hostname}")
-        os.makedirs(spec.cwd or "/", exist_ok=True)
-        os.chdir(spec.cwd or "/")
+        enter_workdir(spec.cwd, create=True)
         path_var = next((e[5:] for e in env if e.startswith("PATH=")), "")
         exe = find_executable(spec.args[0], path_var)
         if console_fd is not None:
             open_console(console_fd)
         drop_privileges(sys_, spec.caps, user, spec.no_new_privs)
+        seal_for_exec(sys_)
         if spec.init:
             pid = os.fork()
             if pid:
