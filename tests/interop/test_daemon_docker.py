@@ -289,14 +289,27 @@ def test_curl_api_and_errors(daemon):
                              "--data-binary", "@" + big, "http://localhost/containers/create")
     os.unlink(big)
     assert code in (400, 413)
+    # so is one nested 100,000 deep (json's RecursionError must not become a 500)
+    with open(big, "wb") as f:
+        f.write(b"[" * 100_000 + b"]" * 100_000)
+    code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json",
+                             "--data-binary", "@" + big, "http://localhost/containers/create")
+    os.unlink(big)
+    assert code == 400 and "nested too deeply" in json.loads(body)["message"]
     code, _ = daemon.curl("http://localhost/_ping")
     assert code == 200
 
 
-def test_socket_is_0660(daemon):
+def test_socket_is_never_wider_than_0660(daemon):
+    import grp
     import stat
     st = os.stat(daemon.path)
-    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o660
+    try:   # the daemon's default --group: 0660 when it exists, else root only
+        grp.getgrnam("docker")
+        want = 0o660
+    except KeyError:
+        want = 0o600
+    assert stat.S_ISSOCK(st.st_mode) and stat.S_IMODE(st.st_mode) == want
 
 
 # ---- docker-py ---------------------------------------------------------------------------
@@ -360,6 +373,33 @@ def test_docker_py_attach_socket_stdin(daemon):
         api.remove_container(c["Id"])
     finally:
         api.close()
+
+
+def test_docker_py_no_swarm_no_plugins(daemon):
+    """Swarm calls get dockerd's 503 "not a swarm manager" (docker-py's ``client.swarm``
+    treats exactly that as "not in a swarm"); plugins are an empty list."""
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=daemon.url)
+    try:
+        assert client.swarm.attrs == {} and client.swarm.id is None
+        for call in (client.api.inspect_swarm, client.nodes.list, client.services.list,
+                     client.secrets.list, client.configs.list):
+            with pytest.raises(docker.errors.APIError) as ei:
+                call()
+            assert ei.value.status_code == 503
+            assert "This node is not a swarm manager" in ei.value.explanation
+        assert client.plugins.list() == []
+        with pytest.raises(docker.errors.NotFound, match='plugin "nosuch:latest" not found'):
+            client.plugins.get("nosuch:latest")
+    finally:
+        client.close()
+
+
+@needs_docker
+def test_docker_cli_no_swarm_no_plugins(daemon):
+    p = daemon.docker("node", "ls", check=False)
+    assert p.returncode != 0 and b"This node is not a swarm manager" in p.stderr
+    assert daemon.out("plugin", "ls", "-q") == ""
 
 
 # ---- glassbox -H ------------------------------------------------------------------------

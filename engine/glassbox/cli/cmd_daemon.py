@@ -18,8 +18,8 @@ def register(cmd, sub) -> None:
     p = cmd("daemon", "Serve the Docker Engine API on a unix socket (foreground)", cmd_daemon)
     p.add_argument("--socket", default="/run/glassbox.sock",
                    help="Unix socket to listen on (default /run/glassbox.sock)")
-    p.add_argument("--group", default="glassbox",
-                   help="Group allowed to use the socket, if it exists (default glassbox; "
+    p.add_argument("--group", default="docker",
+                   help="Group allowed to use the socket, if it exists (default docker, as dockerd; "
                         "'' for root only)")
     p.add_argument("--tcp", metavar="HOST:PORT",
                    help="Also listen on TCP (none by default). Needs the three --tls* files "

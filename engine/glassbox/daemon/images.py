@@ -23,7 +23,7 @@ import tempfile
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
 from .server import json_response, qbool
-from .translate import build_stream, image_summary, parse_filters
+from .translate import build_stream, image_summary, loads_json, parse_filters
 
 MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)
 
@@ -327,8 +327,8 @@ async def build(d, request):
     builder = _builder(d)
     tags = q.getall("t", [])
     try:
-        build_args = json.loads(q.get("buildargs") or "{}")
-        labels = json.loads(q.get("labels") or "{}")
+        build_args = loads_json(q.get("buildargs") or "{}", "buildargs")
+        labels = loads_json(q.get("labels") or "{}", "labels")
     except ValueError:
         raise InvalidArgument("buildargs and labels must be JSON objects") from None
     if not isinstance(build_args, dict) or not isinstance(labels, dict):

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
-from .translate import version_tuple
+from .translate import loads_json, version_tuple
 
 API_VERSION = "1.43"
 MIN_API_VERSION = "1.24"
@@ -224,7 +224,7 @@ async def read_json(request, default=None, *, required: bool = False):
             raise InvalidArgument("a JSON request body is required")
         return default
     try:
-        return json.loads(data)
+        return loads_json(data)
     except ValueError as e:
         raise InvalidArgument(f"invalid JSON in request body: {e}") from None
 
@@ -249,7 +249,7 @@ def qint(request, name: str, default=None):
 def build_app(d: Daemon):
     """The aiohttp application with every route."""
     from aiohttp import web
-    from . import containers, execs, images, system
+    from . import containers, execs, images, swarm, system
     app = web.Application(middlewares=_middlewares(d), client_max_size=MAX_JSON_BODY)
     app["daemon"] = d
 
@@ -261,7 +261,7 @@ def build_app(d: Daemon):
         app.router.add_route(method, path, h)
         app.router.add_route(method, r"/{_v:v[0-9]+\.[0-9]+}" + path, h)
 
-    for mod in (system, containers, execs, images):
+    for mod in (system, containers, execs, images, swarm):
         for method, path, fn in mod.ROUTES:
             add(method, path, fn)
     return app
@@ -282,23 +282,31 @@ def _prepare_socket(path: str) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
 
 
+SOCKET_UMASK = 0o177
+"""The umask while the socket is bound: it is born 0600 (root only) — never a
+moment wider — and only opened to the group once it belongs to that group."""
+
+
 def _secure_socket(path: str, group: str | None) -> str:
-    """Mode 0660: root and (when it exists) the group may talk to the daemon."""
-    note = "root only"
+    """0660 owned by ``group`` when that group exists (root and its members may
+    talk to the daemon), else left at 0600: root only. Never wider."""
     gid = -1
+    note = "root only"
     if group:
         try:
             gid = grp.getgrnam(group).gr_gid
-            note = f"root and group {group}"
         except KeyError:
             note = f"root only (group {group!r} does not exist; create it to share access)"
     if gid >= 0:
-        os.chown(path, -1, gid)
-    os.chmod(path, 0o660)
+        os.chown(path, -1, gid)      # first the group, then its permission
+        os.chmod(path, 0o660)
+        note = f"root and group {group}"
+    else:
+        os.chmod(path, 0o600)
     return note
 
 
-async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None,
+async def serve_async(eng, path: str, group: str | None = "docker", ready=None,
                       tcp: TcpListener | None = None) -> None:
     from aiohttp import web
     d = Daemon(eng)
@@ -306,7 +314,7 @@ async def serve_async(eng, path: str, group: str | None = "glassbox", ready=None
     runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
     await runner.setup()
     _prepare_socket(path)
-    old_umask = os.umask(0o117)
+    old_umask = os.umask(SOCKET_UMASK)
     try:
         site = web.UnixSite(runner, path)
         await site.start()
@@ -366,7 +374,7 @@ def _loud(msg: str) -> None:
     sys.stderr.flush()
 
 
-def serve(eng, path: str = DEFAULT_SOCKET, group: str | None = "glassbox",
+def serve(eng, path: str = DEFAULT_SOCKET, group: str | None = "docker",
           tcp: TcpListener | None = None) -> None:
     """Run the daemon in the foreground until SIGTERM/SIGINT (``tcp``: see
     :func:`tcp_listener`, which checks the flags before anything listens)."""

@@ -17,6 +17,37 @@ from ..containers.options import CreateOptions
 from ..errors import InvalidArgument
 
 
+# ---- JSON from the client ----------------------------------------------------------
+MAX_JSON_DEPTH = 100   # Docker API documents nest < 10 deep; this is generous
+
+
+def loads_json(raw, what: str = "the request body"):
+    """``json.loads`` for client input, refusing nesting deeper than
+    :data:`MAX_JSON_DEPTH` with :class:`InvalidArgument` (a 400).
+
+    ``[[[[...]]]]`` 100,000 levels deep is a few hundred kilobytes: the C
+    decoder gives up with ``RecursionError`` and, left alone, that surfaces as
+    a 500. A document just under the interpreter's limit would parse and then
+    blow the stack in whatever walks it next, so the depth is also checked
+    (iteratively) on what was parsed. Malformed JSON still raises ``ValueError``
+    for the caller to word.
+    """
+    too_deep = InvalidArgument(f"JSON in {what} is nested too deeply "
+                               f"(more than {MAX_JSON_DEPTH} levels)")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    stack = [(data, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if isinstance(v, (dict, list)):
+            if depth > MAX_JSON_DEPTH:
+                raise too_deep
+            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
+    return data
+
+
 def _strslice(v, field: str) -> list[str] | None:
     """Docker's ``StrSlice``: null, a string (one element) or a list of strings."""
     if v is None:
@@ -215,7 +246,7 @@ def parse_filters(raw: str | None) -> dict[str, list[str]]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
+        data = loads_json(raw, "filters")
     except ValueError:
         raise InvalidArgument(f"invalid filters (not JSON): {raw[:100]}") from None
     if not isinstance(data, dict):
