@@ -477,7 +477,8 @@ def test_docker_events_show_what_another_front_end_did(daemon):
     since = str(int(time.time()))
     ev = subprocess.Popen([DOCKER, "events", "--since", since, "--format", "{{json .}}",
                            "--filter", "type=container"], env=daemon.env,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          bufsize=0)   # unbuffered: select() must not miss lines already read
     try:
         time.sleep(1.0)
         n = name()
