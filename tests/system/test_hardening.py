@@ -99,3 +99,21 @@ def test_host_side_init_is_not_dumpable(gbx):
     lines = p.stdout.decode().splitlines()
     assert lines[0].startswith("/bin/"), lines  # our own exe: dumpable after execve
     assert lines[1:] == ["denied"], lines             # host binary behind pid 1: not reachable
+
+
+def test_security_opt_no_new_privileges_is_accepted_and_shown_in_inspect(gbx):
+    n = "secopt-" + os.urandom(4).hex()
+    p = gbx.cli("run", "--name", n, "--security-opt", "no-new-privileges", "busybox",
+                "sh", "-c", "grep NoNewPrivs /proc/self/status")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == [b"NoNewPrivs:", b"1"]
+    assert b'"no-new-privileges"' in gbx.cli("inspect", "-f", "{{json .HostConfig.SecurityOpt}}",
+                                             n).stdout
+    gbx.out("rm", n)
+
+
+def test_unknown_security_opt_is_refused_with_nothing_created(gbx):
+    p = gbx.cli("run", "--name", "secopt-bad", "--security-opt", "bogus=1", "busybox", "true")
+    assert p.returncode == 125
+    assert b"unknown option 'bogus'" in p.stderr
+    assert gbx.out("ps", "-aq") == ""

@@ -60,6 +60,9 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
     p.add_argument("--privileged", action="store_true",
                    help="Give extended privileges to this container")
+    p.add_argument("--security-opt", action="append", default=[], metavar="OPT",
+                   help="Security options: no-new-privileges (always on), seccomp=unconfined, "
+                        "apparmor=unconfined, label=disable")
     p.add_argument("--init", action="store_true", help="Run an init inside the container "
                    "that forwards signals and reaps processes")
     p.add_argument("--read-only", action="store_true",

@@ -20,7 +20,7 @@ import time
 from ..errors import Conflict, ContainerExit, InvalidArgument, NotFound
 from . import state as cstate
 from .names import check_name, new_id, random_name
-from .options import CreateOptions
+from .options import CreateOptions, security_options
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -305,6 +305,7 @@ class ContainerManager:
         limits = Limits(memory=opts.memory, memory_swap=opts.memory_swap, cpus=opts.cpus,
                         cpu_shares=opts.cpu_shares, pids=opts.pids_limit).validate()
         caps = cap_set(opts.cap_add, opts.cap_drop)
+        security_options(opts.security_opt)          # refuse a bad one before anything is written
         if opts.privileged:
             from .._sys.constants import CAPS
             caps = list(CAPS)
@@ -395,6 +396,7 @@ class ContainerManager:
                                "CapAdd": opts.cap_add, "CapDrop": opts.cap_drop,
                                "Init": opts.init, "ReadonlyRootfs": opts.read_only,
                                "Privileged": opts.privileged,
+                               "SecurityOpt": security_options(opts.security_opt) or None,
                                "OpenStdin": opts.interactive, "Binds": opts.volumes,
                                "Tmpfs": opts.tmpfs, "NetworkMode": net_mode,
                                "PortBindings": _port_bindings(publish),

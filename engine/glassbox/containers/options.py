@@ -32,6 +32,7 @@ _FIELDS: dict[str, object] = {
     "init": False,
     "read_only": False,
     "privileged": False,
+    "security_opt": list,
     "labels": dict,
     "volumes": list,
     "mounts": list,
@@ -83,3 +84,41 @@ class CreateOptions:
                           if k == "image" or v != (_FIELDS[k]() if _FIELDS[k] in (list, dict)
                                                    else _FIELDS[k]))
         return f"CreateOptions({shown})"
+
+
+def security_options(values: list[str]) -> list[str]:
+    """Validate ``--security-opt`` values; return them in Docker's ``key=value`` form.
+
+    What a glassbox container gets today, whatever is asked: ``no_new_privs`` set
+    (unless ``--privileged``), Docker's capabilities and device rules, no seccomp
+    filter, no AppArmor or SELinux profile. So only the options that say exactly
+    that are accepted; anything asking for a protection glassbox does not apply is
+    refused rather than silently ignored.
+    """
+    from ..errors import InvalidArgument
+    out = []
+    for raw in values:
+        key, sep, value = raw.replace(":", "=", 1).partition("=")
+        key, value = key.strip(), value.strip()
+        if key == "no-new-privileges" and value in ("", "true"):
+            out.append("no-new-privileges=true" if sep else "no-new-privileges")
+        elif key == "no-new-privileges" and value == "false":
+            raise InvalidArgument("--security-opt no-new-privileges=false: glassbox always sets "
+                                  "no_new_privs (use --privileged to run without it)")
+        elif key == "seccomp" and value == "unconfined":
+            out.append("seccomp=unconfined")
+        elif key == "seccomp":
+            raise InvalidArgument(f"--security-opt {raw}: glassbox cannot load seccomp profiles "
+                                  "yet (only seccomp=unconfined, which is what it runs)")
+        elif key == "apparmor" and value == "unconfined":
+            out.append("apparmor=unconfined")
+        elif key == "label" and value == "disable":
+            out.append("label=disable")
+        elif key in ("apparmor", "label"):
+            raise InvalidArgument(f"--security-opt {raw}: glassbox applies no {key} profile "
+                                  f"(only {key}={'unconfined' if key == 'apparmor' else 'disable'})")
+        else:
+            raise InvalidArgument(f"--security-opt {raw!r}: unknown option {key!r} (expected "
+                                  "no-new-privileges, seccomp=unconfined, apparmor=unconfined "
+                                  "or label=disable)")
+    return out
