@@ -1,5 +1,6 @@
 #!/usr/bin/env python
-"""Generate the guided course: notebooks/en/NN-*.ipynb and notebooks/pt-BR/NN-*.ipynb.
+"""Generate the guided course: notebooks/en/NN-*.ipynb and notebooks/pt-BR/NN-*.ipynb
+(and the tour, notebooks/00-tour.ipynb + 00-tour.pt-BR.ipynb: see PATHS in nb00_tour.py).
 
 The cells live here as data (one module per notebook, ``nbNN_*.py``); each cell has
 an English and a Portuguese text (code is shared, or translated where it prints
@@ -22,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NOTEBOOKS = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-MODULES = ["nb01_namespaces", "nb02_cgroups", "nb03_overlay", "nb04_images",
+MODULES = ["nb00_tour", "nb00_quickstart", "nb01_namespaces", "nb02_cgroups", "nb03_overlay", "nb04_images",
            "nb05_dockerfile", "nb06_rw_layer", "nb07_registry", "nb08_host_client",
            "nb09_volumes", "nb10_networks", "nb11_hello_world"]
 
@@ -61,7 +62,9 @@ def main(argv) -> int:
             print("not written yet:", name)
             continue
         for lang in LANGS:
-            path = os.path.join(NOTEBOOKS, lang, f"{mod.SLUG}.ipynb")
+            # a module may place its notebooks elsewhere (PATHS, relative to notebooks/)
+            rel = getattr(mod, "PATHS", {}).get(lang) or os.path.join(lang, f"{mod.SLUG}.ipynb")
+            path = os.path.join(NOTEBOOKS, rel)
             text = nbformat.writes(make(mod, lang)) + "\n"
             old = open(path).read() if os.path.exists(path) else None
             if old != text:
@@ -70,11 +73,15 @@ def main(argv) -> int:
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     with open(path, "w") as f:
                         f.write(text)
-    # both languages: same cells (ids and kinds) in the same order
-    for en in sorted(os.listdir(os.path.join(NOTEBOOKS, "en"))):
+    # both languages: the same notebooks, with the same cells (ids and kinds) in the same order
+    names = {lang: {n for n in os.listdir(os.path.join(NOTEBOOKS, lang)) if n.endswith(".ipynb")}
+             for lang in LANGS}
+    if names["en"] != names["pt-BR"]:
+        print("en and pt-BR hold different notebooks:",
+              *sorted(names["en"] ^ names["pt-BR"]), sep="\n  ")
+        return 1
+    for en in sorted(names["en"]):
         pt = os.path.join(NOTEBOOKS, "pt-BR", en)
-        if not en.endswith(".ipynb") or not os.path.exists(pt):
-            continue
         a = nbformat.read(os.path.join(NOTEBOOKS, "en", en), 4)
         b = nbformat.read(pt, 4)
         if [(c.id, c.cell_type) for c in a.cells] != [(c.id, c.cell_type) for c in b.cells]:

@@ -311,36 +311,68 @@ host": sem namespace de usuário, como no padrão do Docker.
 !{GB} exec {P}-c1 sh -c 'id; cat /proc/self/uid_map'
 '''),
     *exercise(
-        "Run a container whose hostname is `student` (the `hostname=` option of `eng.run`, "
-        "or `--hostname` on the CLI) and put what `hostname` prints inside it into `answer`.",
-        "Rode um container cujo hostname seja `student` (a opção `hostname=` do `eng.run`, "
-        "ou `--hostname` na CLI) e coloque em `answer` o que `hostname` imprime dentro dele.",
+        "Run a container named `nb01-student` whose hostname is `student` (the `hostname=` "
+        "option of `eng.run`, or `--hostname` on the CLI) that runs `hostname`. Keep it (no "
+        "`auto_remove`/`--rm`): the check looks at the container itself. Put what it printed "
+        "into `answer`.",
+        "Rode um container chamado `nb01-student` cujo hostname seja `student` (a opção "
+        "`hostname=` do `eng.run`, ou `--hostname` na CLI) e que execute `hostname`. Não o "
+        "remova (sem `auto_remove`/`--rm`): a verificação olha o próprio container. Coloque "
+        "em `answer` o que ele imprimiu.",
         attempt='''
-answer = None   # your code here, e.g. eng.run("busybox", [...], ..., auto_remove=True).stdout.decode()
+answer = None   # your code here, e.g. eng.run("busybox", [...], name=P + "-student", ...).stdout.decode()
 ''',
         check_fn='''
 def check_01():
-    if not isinstance(answer, (str, bytes)):
-        return check(False, "", "answer should be the text the container printed (a str), "
-                     f"not {type(answer).__name__}: use .stdout.decode() of eng.run(...)")
+    """Looks at the container you ran: its UTS hostname, its command, its exit code."""
+    try:
+        c = eng.containers.get(P + "-student")
+    except NotFound:
+        return check(False, "", f"there is no container {P}-student (see ps -a): run one with "
+                     f"name='{P}-student' and without auto_remove")
+    if c.running:
+        return check(False, "", f"{P}-student is still running: its command should be just `hostname`")
+    host = c.config["Config"].get("Hostname")
+    argv = [c.config["Path"], *c.config["Args"]]
+    if host != "student":
+        return check(False, "", f"{P}-student's hostname is {host!r}: pass hostname='student'")
+    if "hostname" not in " ".join(argv) or c.exit_code != 0:
+        return check(False, "", f"{P}-student ran {argv} (exit code {c.exit_code}): its command should be ['hostname']")
     text = answer.decode() if isinstance(answer, bytes) else answer
-    check(text.strip() == "student" and socket.gethostname() != "student",
-          "the container had its own hostname: UTS namespace at work",
-          f"the container printed {text.strip()!r}; pass hostname='student' to eng.run")
+    if not isinstance(text, str) or text.strip() != "student":
+        return check(False, "", f"{P}-student printed its hostname, but answer is {answer!r}: "
+                     "use .stdout.decode() of eng.run(...)")
+    check(socket.gethostname() != "student",
+          f"{P}-student had its own hostname: the UTS namespace at work (the host is "
+          f"{socket.gethostname()!r})", "this host itself is called 'student': the test proves nothing here")
 check_01()
 ''', check_fn_pt='''
 def check_01():
-    if not isinstance(answer, (str, bytes)):
-        return check(False, "", "answer deve ser o texto que o container imprimiu (um str), "
-                     f"não {type(answer).__name__}: use .stdout.decode() de eng.run(...)")
+    """Olha o container que você rodou: o hostname do UTS, o comando, o código de saída."""
+    try:
+        c = eng.containers.get(P + "-student")
+    except NotFound:
+        return check(False, "", f"não existe o container {P}-student (veja o ps -a): rode um com "
+                     f"name='{P}-student' e sem auto_remove")
+    if c.running:
+        return check(False, "", f"{P}-student ainda está rodando: o comando dele deve ser só `hostname`")
+    host = c.config["Config"].get("Hostname")
+    argv = [c.config["Path"], *c.config["Args"]]
+    if host != "student":
+        return check(False, "", f"o hostname de {P}-student é {host!r}: passe hostname='student'")
+    if "hostname" not in " ".join(argv) or c.exit_code != 0:
+        return check(False, "", f"{P}-student rodou {argv} (código de saída {c.exit_code}): o comando deve ser ['hostname']")
     text = answer.decode() if isinstance(answer, bytes) else answer
-    check(text.strip() == "student" and socket.gethostname() != "student",
-          "o container teve seu próprio hostname: o namespace UTS em ação",
-          f"o container imprimiu {text.strip()!r}; passe hostname='student' ao eng.run")
+    if not isinstance(text, str) or text.strip() != "student":
+        return check(False, "", f"{P}-student imprimiu o hostname dele, mas answer é {answer!r}: "
+                     "use .stdout.decode() de eng.run(...)")
+    check(socket.gethostname() != "student",
+          f"{P}-student teve seu próprio hostname: o namespace UTS em ação (o host é "
+          f"{socket.gethostname()!r})", "este host se chama 'student': o teste não prova nada aqui")
 check_01()
 ''',
         solution='''
-answer = eng.run("busybox", ["hostname"], hostname="student", auto_remove=True).stdout.decode()
+answer = eng.run("busybox", ["hostname"], name=P + "-student", hostname="student").stdout.decode()
 check_01()
 '''),
     *finish(),

@@ -97,13 +97,17 @@ class UnixHTTP(http.client.HTTPConnection):
         self.sock = socket.socket(socket.AF_UNIX)
         self.sock.connect(SOCK)
 
+CALLS = []   # a journal of this helper's requests: (method, path, status, body)
+
 def api(method, path, body=None):
     c = UnixHTTP("localhost")
     c.request(method, "/v1.41" + path, json.dumps(body) if body is not None else None,
               {"Content-Type": "application/json"})
     r = c.getresponse()
     data = r.read()
-    return r.status, (json.loads(data) if data.strip().startswith(b"{") or data.strip().startswith(b"[") else data)
+    data = json.loads(data) if data.strip().startswith(b"{") or data.strip().startswith(b"[") else data
+    CALLS.append((method, path, r.status, data))
+    return r.status, data
 
 status, created = api("POST", f"/containers/create?name={P}-via-api", {"Image": "busybox", "Cmd": ["sleep", "600"]})
 print("create:", status, created)
@@ -195,36 +199,60 @@ ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_axis_off()
 plt.show()
 '''),
     *exercise(
-        "Using the API (the `api()` helper or `curl`), find the **Id** of the container "
-        "named `nb08-from-docker` and put it in `answer`. Hint: "
+        "Using the API through the `api()` helper (it keeps a journal of its requests, "
+        "`CALLS`, which the check reads), find the **Id** of the container named "
+        "`nb08-from-docker` and put it in `answer`. Hint: "
         "`GET /containers/json?all=1` or `GET /containers/<name>/json`.",
-        "Usando a API (o helper `api()` ou o `curl`), encontre o **Id** do container "
-        "chamado `nb08-from-docker` e coloque-o em `answer`. Dica: "
+        "Usando a API pelo helper `api()` (ele guarda um diário das suas requisições, "
+        "`CALLS`, que a verificação lê), encontre o **Id** do container chamado "
+        "`nb08-from-docker` e coloque-o em `answer`. Dica: "
         "`GET /containers/json?all=1` ou `GET /containers/<nome>/json`.",
         attempt='''
-answer = None   # your code here
+START = len(CALLS)   # the check reads the api() requests sent from here on
+answer = None        # your code here
 ''',
         check_fn='''
 def check_08():
-    want = eng.containers.get(P + "-from-docker").id
-    if not isinstance(answer, str):
+    """The Id must be right *and* have come back from a request you sent to the daemon."""
+    try:
+        want = eng.containers.get(P + "-from-docker").id
+    except NotFound:
+        return check(False, "", f"there is no container {P}-from-docker: the `docker run` cell "
+                     "above did not make it (look at its output: is the docker CLI installed?)")
+    if not isinstance(answer, str) or not answer:
         return check(False, "", "answer should be the container's Id (a str of 64 hex digits)")
-    check(answer == want, "that is the Id the daemon gave the container docker started",
-          "close, but not the full Id (64 hex digits)" if want.startswith(answer) and answer else
-          f"{answer[:12]!r} is not the Id of {P}-from-docker")
+    if answer != want:
+        return check(False, "", "close, but not the full Id (64 hex digits)" if want.startswith(answer)
+                     else f"{answer[:12]!r} is not the Id of {P}-from-docker")
+    asked = [f"{m} {p}" for m, p, status, body in CALLS[globals().get("START", len(CALLS)):]
+             if status == 200 and want in json.dumps(body, default=str)]
+    check(asked, f"that is the Id the daemon gave the container docker started (you asked: {asked[-1] if asked else ''})",
+          "right Id, but no api() request sent since the attempt cell returned it: "
+          "ask the daemon with api('GET', ...)")
 check_08()
 ''', check_fn_pt='''
 def check_08():
-    want = eng.containers.get(P + "-from-docker").id
-    if not isinstance(answer, str):
+    """O Id deve estar certo *e* ter vindo de uma requisição que você mandou ao daemon."""
+    try:
+        want = eng.containers.get(P + "-from-docker").id
+    except NotFound:
+        return check(False, "", f"não existe o container {P}-from-docker: a célula do `docker run` "
+                     "acima não o criou (veja a saída dela: a CLI docker está instalada?)")
+    if not isinstance(answer, str) or not answer:
         return check(False, "", "answer deve ser o Id do container (um str de 64 dígitos hex)")
-    check(answer == want, "esse é o Id que o daemon deu ao container iniciado pelo docker",
-          "quase, mas não é o Id completo (64 dígitos hex)" if want.startswith(answer) and answer else
-          f"{answer[:12]!r} não é o Id de {P}-from-docker")
+    if answer != want:
+        return check(False, "", "quase, mas não é o Id completo (64 dígitos hex)" if want.startswith(answer)
+                     else f"{answer[:12]!r} não é o Id de {P}-from-docker")
+    asked = [f"{m} {p}" for m, p, status, body in CALLS[globals().get("START", len(CALLS)):]
+             if status == 200 and want in json.dumps(body, default=str)]
+    check(asked, f"esse é o Id que o daemon deu ao container iniciado pelo docker (você pediu: {asked[-1] if asked else ''})",
+          "Id certo, mas nenhuma requisição api() enviada desde a célula de tentativa o devolveu: "
+          "pergunte ao daemon com api('GET', ...)")
 check_08()
 ''',
         solution='''
-answer = api("GET", f"/containers/{P}-from-docker/json")[1]["Id"]
+status, body = api("GET", f"/containers/{P}-from-docker/json")
+answer = body["Id"] if status == 200 else None
 check_08()
 '''),
     *finish(

@@ -111,41 +111,73 @@ with open(os.path.join(shared, "from-host.txt"), "w") as f:
 print(sorted(os.listdir(shared)), "→", open(os.path.join(shared, "from-container.txt")).read().strip())
 '''),
     *exercise(
-        "Store the text `olá` in a volume named `nb09-mine` from one container, then read "
-        "it from **another** container and put what it printed in `answer`.",
-        "Guarde o texto `olá` num volume chamado `nb09-mine` a partir de um container, "
-        "depois leia-o de **outro** container e coloque o que ele imprimiu em `answer`.",
+        "Store the text `olá` in a volume named `nb09-mine` from a container named "
+        "`nb09-writer`, then read it from **another** container, `nb09-reader`, and put what "
+        "it printed in `answer`. Keep both containers (no `auto_remove`): the check looks at "
+        "them and at the volume.",
+        "Guarde o texto `olá` num volume chamado `nb09-mine` a partir de um container chamado "
+        "`nb09-writer`, depois leia-o de **outro** container, `nb09-reader`, e coloque o que "
+        "ele imprimiu em `answer`. Não remova os containers (sem `auto_remove`): a verificação "
+        "olha para eles e para o volume.",
         attempt='''
-answer = None   # your code here (eng.run(..., volumes=["nb09-mine:/data"], auto_remove=True))
+answer = None   # your code here (eng.run(..., name=P + "-writer", volumes=[P + "-mine:/data"]))
 ''',
         check_fn='''
 def check_09():
-    if not eng.volumes.exists(P + "-mine"):
-        return check(False, "", f"there is no volume {P}-mine: use volumes=['{P}-mine:/data']")
+    """Looks at the live state: the volume, the two containers that mounted it, its files."""
+    vol = P + "-mine"
+    if not eng.volumes.exists(vol):
+        return check(False, "", f"there is no volume {vol}: use volumes=['{vol}:/data']")
+    for role in ("writer", "reader"):
+        try:
+            c = eng.containers.get(f"{P}-{role}")
+        except NotFound:
+            return check(False, "", f"there is no container {P}-{role} (see ps -a): "
+                         f"name it {P}-{role} and leave out auto_remove")
+        if vol not in [m.get("Name") for m in c.inspect().get("Mounts", [])]:
+            return check(False, "", f"{P}-{role} did not mount the volume {vol}: volumes=['{vol}:/data']")
+        if c.running or c.exit_code != 0:
+            return check(False, "", f"{P}-{role} should have run one command and exited with 0 "
+                         f"(it is {c.status}, code {c.exit_code})")
+    stored = [open(os.path.join(b, f), errors="replace").read()
+              for b, _, fs in os.walk(eng.volumes.data_dir(vol)) for f in fs]
+    if not any("olá" in s for s in stored):
+        return check(False, "", f"the volume holds {stored!r}: the writer should store 'olá' in a file under /data")
     text = answer.decode() if isinstance(answer, bytes) else answer
-    if not isinstance(text, str):
-        return check(False, "", "answer should be what the second container printed (.stdout.decode())")
-    stored = [open(os.path.join(b, f)).read() for b, _, fs in os.walk(eng.volumes.data_dir(P + "-mine")) for f in fs]
-    check(text.strip() == "olá" and any("olá" in s for s in stored),
-          "the second container read what the first one left in the volume",
-          f"answer is {text.strip()!r}; the volume holds {stored!r}")
+    if not isinstance(text, str) or text.strip() != "olá":
+        return check(False, "", f"answer is {answer!r}: it should be what {P}-reader printed (.stdout.decode())")
+    check(True, f"{P}-reader read what {P}-writer left in the volume: the data outlived its container", "")
 check_09()
 ''', check_fn_pt='''
 def check_09():
-    if not eng.volumes.exists(P + "-mine"):
-        return check(False, "", f"não existe o volume {P}-mine: use volumes=['{P}-mine:/data']")
+    """Olha o estado ao vivo: o volume, os dois containers que o montaram, os arquivos dele."""
+    vol = P + "-mine"
+    if not eng.volumes.exists(vol):
+        return check(False, "", f"não existe o volume {vol}: use volumes=['{vol}:/data']")
+    for role in ("writer", "reader"):
+        try:
+            c = eng.containers.get(f"{P}-{role}")
+        except NotFound:
+            return check(False, "", f"não existe o container {P}-{role} (veja o ps -a): "
+                         f"chame-o de {P}-{role} e não use auto_remove")
+        if vol not in [m.get("Name") for m in c.inspect().get("Mounts", [])]:
+            return check(False, "", f"{P}-{role} não montou o volume {vol}: volumes=['{vol}:/data']")
+        if c.running or c.exit_code != 0:
+            return check(False, "", f"{P}-{role} deve rodar um comando e sair com 0 "
+                         f"(ele está {c.status}, código {c.exit_code})")
+    stored = [open(os.path.join(b, f), errors="replace").read()
+              for b, _, fs in os.walk(eng.volumes.data_dir(vol)) for f in fs]
+    if not any("olá" in s for s in stored):
+        return check(False, "", f"o volume guarda {stored!r}: o writer deve gravar 'olá' num arquivo em /data")
     text = answer.decode() if isinstance(answer, bytes) else answer
-    if not isinstance(text, str):
-        return check(False, "", "answer deve ser o que o segundo container imprimiu (.stdout.decode())")
-    stored = [open(os.path.join(b, f)).read() for b, _, fs in os.walk(eng.volumes.data_dir(P + "-mine")) for f in fs]
-    check(text.strip() == "olá" and any("olá" in s for s in stored),
-          "o segundo container leu o que o primeiro deixou no volume",
-          f"answer é {text.strip()!r}; o volume guarda {stored!r}")
+    if not isinstance(text, str) or text.strip() != "olá":
+        return check(False, "", f"answer é {answer!r}: deve ser o que o {P}-reader imprimiu (.stdout.decode())")
+    check(True, f"{P}-reader leu o que {P}-writer deixou no volume: os dados sobreviveram ao container", "")
 check_09()
 ''',
         solution='''
-eng.run("busybox", ["sh", "-c", "echo olá > /data/msg"], volumes=[P + "-mine:/data"], auto_remove=True)
-answer = eng.run("busybox", ["cat", "/data/msg"], volumes=[P + "-mine:/data"], auto_remove=True).stdout.decode()
+eng.run("busybox", ["sh", "-c", "echo olá > /data/msg"], name=P + "-writer", volumes=[P + "-mine:/data"])
+answer = eng.run("busybox", ["cat", "/data/msg"], name=P + "-reader", volumes=[P + "-mine:/data"]).stdout.decode()
 check_09()
 '''),
     *finish(extra_code='shutil.rmtree(shared)'),

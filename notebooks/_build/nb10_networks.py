@@ -134,36 +134,72 @@ print(f"wget http://{db_ip}:8080/ from outside the network → exit {out.exit_co
 '''),
     *exercise(
         "What is the IP address of the `db` container on `nb10-net`? Find it **from inside "
-        "the app container** (e.g. `nslookup`/`ping -c1 db`, or `cat /etc/hosts`) and put it "
-        "in `answer` as a string.",
-        "Qual é o endereço IP do container `db` na `nb10-net`? Descubra **de dentro do "
-        "container app** (por exemplo `ping -c1 db` ou `cat /etc/hosts`) e coloque em "
-        "`answer` como string.",
+        "the network**: run a container named `nb10-probe` on `nb10-net` whose command looks "
+        "`db` up and prints its address (e.g. `grep -w db /etc/hosts`, or `ping -c1 db`), "
+        "keep it (no `auto_remove`/`--rm`), and put the address it printed in `answer` as a "
+        "string. The check reads the probe's own log.",
+        "Qual é o endereço IP do container `db` na `nb10-net`? Descubra **de dentro da "
+        "rede**: rode um container chamado `nb10-probe` na `nb10-net` cujo comando procure "
+        "`db` e imprima o endereço (por exemplo `grep -w db /etc/hosts` ou `ping -c1 db`), "
+        "não o remova (sem `auto_remove`/`--rm`) e coloque em `answer`, como string, o "
+        "endereço que ele imprimiu. A verificação lê o log do próprio probe.",
         attempt='''
-answer = None   # your code here
+answer = None   # your code here, e.g. eng.run("busybox", [...], name=P + "-probe", network=P + "-net")
 ''',
         check_fn='''
 def check_10():
+    """Looks at the probe you ran: its network, its command, what it printed."""
     db = eng.containers.get(P + "-db").id
     want = eng.networks.inspect(P + "-net").endpoints[db].ip
-    if not isinstance(answer, str):
-        return check(False, "", "answer should be an address string like '172.20.0.2'")
-    check(answer.strip() == want, f"db is {want} on {P}-net",
-          f"{answer.strip()!r} is not db's address; look for the line with 'db' in the app's /etc/hosts")
+    try:
+        c = eng.containers.get(P + "-probe")
+    except NotFound:
+        return check(False, "", f"there is no container {P}-probe (see ps -a): run one with "
+                     f"name='{P}-probe', network='{P}-net' and without auto_remove")
+    if c.config["HostConfig"].get("NetworkMode") != P + "-net":
+        return check(False, "", f"{P}-probe is not on {P}-net: pass network='{P}-net'")
+    argv = [c.config["Path"], *c.config["Args"]]
+    if want in " ".join(argv):
+        return check(False, "", f"{P}-probe was told the address ({argv}): let it look 'db' up itself")
+    if c.running:
+        return check(False, "", f"{P}-probe is still running: its command should print and exit")
+    printed = "".join(t for s, t, _ in eng.containers.logs(c.id) if s == "stdout")
+    if want not in printed.split() and f"({want})" not in printed:
+        return check(False, "", f"{P}-probe printed {printed.strip()!r}, not db's address: "
+                     "look for the line with 'db' in its /etc/hosts")
+    if not isinstance(answer, str) or answer.strip() != want:
+        return check(False, "", f"{P}-probe found it, but answer is {answer!r}: put the address it printed, as a str")
+    check(True, f"db is {want} on {P}-net, as {P}-probe saw from inside", "")
 check_10()
 ''', check_fn_pt='''
 def check_10():
+    """Olha o probe que você rodou: a rede, o comando, o que ele imprimiu."""
     db = eng.containers.get(P + "-db").id
     want = eng.networks.inspect(P + "-net").endpoints[db].ip
-    if not isinstance(answer, str):
-        return check(False, "", "answer deve ser um endereço como '172.20.0.2'")
-    check(answer.strip() == want, f"db é {want} na {P}-net",
-          f"{answer.strip()!r} não é o endereço do db; procure a linha com 'db' no /etc/hosts do app")
+    try:
+        c = eng.containers.get(P + "-probe")
+    except NotFound:
+        return check(False, "", f"não existe o container {P}-probe (veja o ps -a): rode um com "
+                     f"name='{P}-probe', network='{P}-net' e sem auto_remove")
+    if c.config["HostConfig"].get("NetworkMode") != P + "-net":
+        return check(False, "", f"{P}-probe não está na {P}-net: passe network='{P}-net'")
+    argv = [c.config["Path"], *c.config["Args"]]
+    if want in " ".join(argv):
+        return check(False, "", f"{P}-probe recebeu o endereço pronto ({argv}): deixe que ele procure 'db'")
+    if c.running:
+        return check(False, "", f"{P}-probe ainda está rodando: o comando deve imprimir e terminar")
+    printed = "".join(t for s, t, _ in eng.containers.logs(c.id) if s == "stdout")
+    if want not in printed.split() and f"({want})" not in printed:
+        return check(False, "", f"{P}-probe imprimiu {printed.strip()!r}, não o endereço do db: "
+                     "procure a linha com 'db' no /etc/hosts dele")
+    if not isinstance(answer, str) or answer.strip() != want:
+        return check(False, "", f"{P}-probe achou, mas answer é {answer!r}: coloque o endereço que ele imprimiu, como str")
+    check(True, f"db é {want} na {P}-net, como o {P}-probe viu de dentro", "")
 check_10()
 ''',
         solution='''
-hosts = subprocess.run([GB, "exec", P + "-app", "cat", "/etc/hosts"], capture_output=True, text=True).stdout
-answer = next(line.split()[0] for line in hosts.splitlines() if "db" in line.split()[1:])
+out = eng.run("busybox", ["grep", "-w", "db", "/etc/hosts"], name=P + "-probe", network=P + "-net").stdout.decode()
+answer = out.split()[0]
 check_10()
 '''),
     *finish(

@@ -18,9 +18,16 @@ def test_notebooks_match_their_generator_in_both_languages():
     assert p.returncode == 0, p.stdout + p.stderr
 
 
-def test_every_english_notebook_has_a_portuguese_twin():
+def test_english_and_portuguese_hold_exactly_the_same_notebooks():
+    """No exemption: the quick start (00) has its pt-BR twin like every chapter."""
     en = {n for n in os.listdir(os.path.join(REPO, "notebooks", "en")) if n.endswith(".ipynb")}
     pt = {n for n in os.listdir(os.path.join(REPO, "notebooks", "pt-BR"))
           if n.endswith(".ipynb")}
     assert len([n for n in en if n[:2].isdigit() and n[:2] != "00"]) == 11
-    assert {n for n in en if n[:2] != "00"} == {n for n in pt if n[:2] != "00"}
+    assert "00-quickstart.ipynb" in en
+    assert en == pt, sorted(en ^ pt)
+
+
+def test_the_tour_has_a_portuguese_twin():
+    for name in ("00-tour.ipynb", "00-tour.pt-BR.ipynb"):
+        assert os.path.exists(os.path.join(REPO, "notebooks", name)), name

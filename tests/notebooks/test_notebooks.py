@@ -17,7 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # the tour runs in test_tour.py, which checks its outputs between cells as it goes
 NOTEBOOKS = sorted(p for p in glob.glob(os.path.join(REPO, "notebooks", "**", "*.ipynb"),
                                         recursive=True)
-                   if os.path.basename(p) != "00-tour.ipynb")
+                   if not os.path.basename(p).startswith("00-tour"))
 
 
 def _outputs(cell):
@@ -47,11 +47,13 @@ def check_quickstart(nb):
 
 
 def check_course(nb):
-    """Every course notebook (01-11): its exercise check passed (the solution
-    cell prints ✅, a wrong answer ❌ with a hint) and its last cell found
-    nothing of the notebook's left behind."""
+    """Every course notebook (01-11): its exercise check refused the untouched
+    attempt cell (❌ with a hint, so the check is not vacuous), passed after the
+    solution cell (✅), and the last cell found nothing of the notebook's left behind."""
     text = "".join(_outputs(c)[0] for c in nb.cells if c.cell_type == "code")
+    assert "❌" in text, "the check passed before anything was done: it checks nothing"
     assert "✅" in text, "the exercise check never passed"
+    assert text.index("❌") < text.rindex("✅"), "the check failed after the solution"
     assert "left behind: nothing" in text, text[-500:]
     assert "Traceback" not in text
 
