@@ -60,6 +60,22 @@ lint: venv
 test: setup browser lint
 	@t=$$(date +%s); $(VPY) -m pytest -q -ra tests; rc=$$?; \
 	  echo "lane pytest (unit, system, interop, notebooks, browser): $$(( $$(date +%s) - t )) s"; exit $$rc
+	@$(MAKE) --no-print-directory test-v2   # then the cgroup v2 guest lane
 
 bench: setup
 	$(VPY) bench/run_latency.py
+
+# cgroup v2 lane: the cgroup system tests inside a QEMU guest whose kernel has only
+# cgroup2 (stock Debian kernel, host root over 9p, see tests/v2/README.md)
+V2_DEBS := qemu-system-x86 linux-image-amd64 busybox-static
+V2_TESTS ?= tests/system/test_cgroups_system.py
+.PHONY: test-v2
+test-v2: venv
+	@missing=""; for p in $(V2_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@t=$$(date +%s); scripts/v2/guest.sh env GLASSBOX_ROOT=/tmp/gbx $(VPY) -m pytest -q -ra -p no:cacheprovider $(V2_TESTS); rc=$$?; \
+	  echo "lane test-v2 (cgroup v2 guest, $(V2_TESTS)): $$(( $$(date +%s) - t )) s"; exit $$rc
