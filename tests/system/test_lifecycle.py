@@ -149,3 +149,19 @@ def test_kill_9_of_the_shim_is_reported_not_hidden(gbx):
     os.kill(c.pid, signal.SIGKILL)
     assert wait_for(lambda: gbx.engine.containers.get(cid).status == "exited")
     gbx.out("rm", cid)
+
+
+def test_pause_shows_in_inspect_as_docker_does(gbx):
+    """Docker reports a paused container as Status "paused", Running true, Paused true."""
+    import uuid
+    n = "pz-" + uuid.uuid4().hex[:8]
+    gbx.out("run", "-d", "--name", n, "busybox", "sleep", "30")
+    try:
+        gbx.out("pause", n)
+        st = json.loads(gbx.out("inspect", n))[0]["State"]
+        assert (st["Status"], st["Running"], st["Paused"]) == ("paused", True, True)
+        gbx.out("unpause", n)
+        st = json.loads(gbx.out("inspect", n))[0]["State"]
+        assert (st["Status"], st["Running"], st["Paused"]) == ("running", True, False)
+    finally:
+        gbx.out("rm", "-f", n)

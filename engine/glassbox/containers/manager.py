@@ -80,7 +80,7 @@ class Container:
     def inspect(self) -> dict:
         """Docker's ``inspect`` document (field names as Docker's where they exist)."""
         c = {k: v for k, v in self.config.items() if k not in ("Spec", "Limits", "CgroupParent")}
-        st = {"Status": self.status, "Running": self.status == "running",
+        st = {"Status": self.status, "Running": self.running,   # Docker: a paused container is still running
               "Paused": self.status == "paused", "Restarting": False,
               "OOMKilled": self.state.get("OOMKilled", False), "Dead": False,
               "Pid": self.pid if self.running else 0, "ExitCode": self.exit_code,
