@@ -26,6 +26,25 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Root, docker_available, pss_kb, report, timed  # noqa: E402
 
 
+def device_rule_cost(n: int) -> list[float] | None:
+    """What writing Docker's device allow-list costs a start: a fresh v1 cgroup each time
+    (the rules are part of glassbox's start; runc's bundle carries the same list)."""
+    from glassbox.cgroups import detect_version, open_cgroup
+    if detect_version() != 1:
+        return None
+    out = []
+    for i in range(n):
+        cg = open_cgroup(f"bench-dev-{os.getpid()}-{i}", parent="glassbox")
+        cg.create()
+        try:
+            t = time.perf_counter()
+            cg.restrict_devices()
+            out.append(time.perf_counter() - t)
+        finally:
+            cg.destroy()
+    return out
+
+
 def runc_bundle(rootfs_tar: str) -> str | None:
     if not shutil.which("runc"):
         return None
@@ -74,10 +93,12 @@ def main() -> None:
             docker = timed(lambda: subprocess.run(["docker", "run", "--rm", "busybox", "true"],
                                                   check=True, capture_output=True), a.n)
         start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"]), a.n)
+        devices = device_rule_cost(a.n)
         report([("runc run (CLI, bundle)", runc), ("glassbox run --rm (CLI)", cli),
                 ("glassbox run --rm (CLI, warm agent)", cli_agent),
                 ("glassbox Engine.run (API, in-process)", api),
-                ("docker run --rm", docker), ("(python -c pass, for scale)", start)],
+                ("docker run --rm", docker), ("(python -c pass, for scale)", start),
+                ("  of which: device allow-list (v1, per start)", devices)],
                anchor="runc run (CLI, bundle)")
         if docker:
             report([("docker run --rm", docker), ("glassbox run --rm (CLI)", cli),
