@@ -13,7 +13,17 @@ $B mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts /dev/pts
 $B mount -t tmpfs -o mode=1777 shm /dev/shm
 $B mount -t mqueue mqueue /dev/mqueue 2>/dev/null
 $B mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
+# /tmp must be a real tmpfs (an overlay upper dir cannot live on overlayfs), but the
+# checkout may itself be under /tmp (CI clones there): keep the host's /tmp visible
+# aside and bind the checkout's top directory back in place.
+$B mkdir -p /.v2tmp
+$B mount -o bind /tmp /.v2tmp
 $B mount -t tmpfs -o mode=1777 tmp /tmp
+cwd=$($B cat /v2/cwd 2>/dev/null)
+case "$cwd" in
+  /tmp/?*) top=${cwd#/tmp/}; top=${top%%/*}
+           $B mkdir -p "/tmp/$top" && $B mount -o bind "/.v2tmp/$top" "/tmp/$top" ;;
+esac
 $B mount -t tmpfs -o mode=0755 run /run
 $B mount -t bpf bpf /sys/fs/bpf 2>/dev/null
 $B mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
