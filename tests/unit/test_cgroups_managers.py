@@ -536,6 +536,16 @@ def test_v1_destroy_removes_the_devices_cgroup_too(v1):
     assert os.listdir(os.path.join(v1.root, "devices")) == []
 
 
+def test_v1_add_skips_a_missing_devices_cgroup_of_an_older_container(v1):
+    import shutil
+    cg = v1.open().create()
+    v1.populate()
+    shutil.rmtree(v1.dir("devices"))        # made before glassbox had device rules
+    cg.add(4242)
+    assert read(os.path.join(v1.dir("memory"), "cgroup.procs")) == "4242"
+    assert not os.path.exists(v1.dir("devices"))
+
+
 def test_v2_has_no_device_rules_yet(v2):
     # v2 needs a BPF_PROG_TYPE_CGROUP_DEVICE program; the shim skips what is absent
     assert not hasattr(v2.open(), "restrict_devices")

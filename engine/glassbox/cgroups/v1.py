@@ -159,10 +159,17 @@ class V1Cgroup:
             self._write(allow_file, rule)
 
     def add(self, pid: int) -> None:
-        """Move process ``pid`` into this cgroup in every hierarchy."""
+        """Move process ``pid`` into this cgroup in every hierarchy.
+
+        A container started before glassbox wrote device rules has no devices
+        cgroup; an ``exec`` into it skips that one hierarchy rather than fail."""
         self._require()
+        devices = self.mounts.get("devices")
         for mp in self.hierarchies:
-            self._write(os.path.join(mp, self.rel, "cgroup.procs"), pid)
+            leaf = os.path.join(mp, self.rel)
+            if mp == devices and not os.path.isdir(leaf):
+                continue
+            self._write(os.path.join(leaf, "cgroup.procs"), pid)
 
     def _primary(self) -> str:
         for c in ("freezer", "pids", "memory", "cpu", "cpuacct"):
