@@ -67,12 +67,18 @@ class Root:
         eng = self.engine()
         for c in eng.containers.list():
             eng.containers.remove(c.id, force=True)
+        left = []
         for hier in os.listdir("/sys/fs/cgroup"):
+            d = os.path.join("/sys/fs/cgroup", hier, self.cgroup_parent)
             try:
-                os.rmdir(os.path.join("/sys/fs/cgroup", hier, self.cgroup_parent))
-            except OSError:
+                os.rmdir(d)
+            except FileNotFoundError:
                 pass
+            except OSError:
+                left.append(d)
         shutil.rmtree(self.dir, ignore_errors=True)
+        if left:   # the bench must leave the machine as it found it: say so loudly
+            print(f"bench: cgroups left behind: {left}", file=sys.stderr)
 
 
 def pss_kb(pid: int) -> int:

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Root, docker_available, pss_kb, report, timed  # noqa: E402
 
 
-def device_rule_cost(n: int) -> list[float] | None:
+def device_rule_cost(n: int, parent: str) -> list[float] | None:
     """What writing Docker's device allow-list costs a start: a fresh v1 cgroup each time
     (the rules are part of glassbox's start; runc's bundle carries the same list)."""
     from glassbox.cgroups import detect_version, open_cgroup
@@ -34,7 +34,7 @@ def device_rule_cost(n: int) -> list[float] | None:
         return None
     out = []
     for i in range(n):
-        cg = open_cgroup(f"bench-dev-{os.getpid()}-{i}", parent="glassbox")
+        cg = open_cgroup(f"bench-dev-{i}", parent=parent)   # the bench root's own parent
         cg.create()
         try:
             t = time.perf_counter()
@@ -93,7 +93,7 @@ def main() -> None:
             docker = timed(lambda: subprocess.run(["docker", "run", "--rm", "busybox", "true"],
                                                   check=True, capture_output=True), a.n)
         start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"]), a.n)
-        devices = device_rule_cost(a.n)
+        devices = device_rule_cost(a.n, root.cgroup_parent)
         report([("runc run (CLI, bundle)", runc), ("glassbox run --rm (CLI)", cli),
                 ("glassbox run --rm (CLI, warm agent)", cli_agent),
                 ("glassbox Engine.run (API, in-process)", api),
