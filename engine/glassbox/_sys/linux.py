@@ -108,13 +108,18 @@ class Sys:
             except OSError:
                 pass  # the listing's own fd, gone by now
 
-    def drop_bounding_caps(self, keep: set[int]) -> None:
-        """Remove every capability not in ``keep`` from the bounding set."""
+    def drop_bounding_caps(self, keep: set[int]) -> set[int]:
+        """Remove every capability not in ``keep`` from the bounding set; return the
+        ones of ``keep`` it still holds (a sandbox may have removed some already)."""
+        held = set()
         for cap in range(len(CAPS)):
-            if cap in keep:
+            if _libc.prctl(PR_CAPBSET_READ, ctypes.c_ulong(cap), 0, 0, 0) != 1:
                 continue
-            if _libc.prctl(PR_CAPBSET_READ, ctypes.c_ulong(cap), 0, 0, 0) == 1:
+            if cap in keep:
+                held.add(cap)
+            else:
                 self.prctl(PR_CAPBSET_DROP, cap)
+        return held
 
     def capset(self, effective: set[int], permitted: set[int], inheritable: set[int]) -> None:
         """Set this thread's capability sets (64-bit, version 3)."""

@@ -131,8 +131,7 @@ def drop_privileges(sys_, caps: list[str], user: User, no_new_privs: bool) -> No
     cut to it first: ``--privileged`` means "every capability this host lets us hold",
     as Docker's does, even where a sandbox has removed some from the host's set.
     """
-    keep = {CAP_NUMBER[c] for c in caps if c in CAP_NUMBER} & bounding_set()
-    sys_.drop_bounding_caps(keep)
+    keep = sys_.drop_bounding_caps({CAP_NUMBER[c] for c in caps if c in CAP_NUMBER})
     os.setgroups(user.groups)
     os.setgid(user.gid)
     if user.uid == 0:
@@ -140,19 +139,6 @@ def drop_privileges(sys_, caps: list[str], user: User, no_new_privs: bool) -> No
     if no_new_privs:
         sys_.set_no_new_privs()
     os.setuid(user.uid)
-
-
-def bounding_set(status: str = "/proc/self/status") -> set[int]:
-    """The capability numbers in this process's bounding set (``CapBnd`` in /proc)."""
-    try:
-        with open(status) as f:
-            for line in f:
-                if line.startswith("CapBnd:"):
-                    mask = int(line.split()[1], 16)
-                    return {n for n in range(64) if mask >> n & 1}
-    except OSError:
-        pass
-    return set(range(64))
 
 
 def enter_workdir(path: str | None, create: bool = False) -> None:
