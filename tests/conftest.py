@@ -62,6 +62,25 @@ def shim_pids(root: str = "/") -> set[int]:
     return out
 
 
+def describe_processes(pids) -> str:
+    """What a leaked process is doing — its command line, state, kernel wait
+    channel and stack — so a leak that happens once in a hundred runs can be
+    explained from the CI log alone."""
+    parts = []
+    for pid in sorted(pids):
+        def read(name: str) -> str:
+            try:
+                with open(f"/proc/{pid}/{name}", "rb") as f:
+                    return f.read().decode(errors="replace")
+            except OSError as e:
+                return f"<{e.strerror}>"
+        state = next((ln for ln in read("status").splitlines() if ln.startswith("State:")), "")
+        stack = " | ".join(ln.split(" ", 1)[-1] for ln in read("stack").splitlines()[:6])
+        parts.append(f"{pid} [{read('cmdline').replace(chr(0), ' ').strip()[:160]}] {state} "
+                     f"wchan={read('wchan')} stack={stack}")
+    return "; ".join(parts)
+
+
 def mounts_under(root: str) -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return [ln.split()[4] for ln in f if ln.split()[4].startswith(root)]
@@ -158,7 +177,7 @@ def gbx(tmp_path, busybox_tar, request):
         time.sleep(0.05)
     left_shims = shim_pids(root) - before
     if left_shims:
-        leaks.append(f"shim processes left: {sorted(left_shims)}")
+        leaks.append(f"shim processes left: {describe_processes(left_shims)}")
     cg = cgroups_under(parent)
     if cg:
         leaks.append(f"cgroups left: {cg}")

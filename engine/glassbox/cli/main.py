@@ -62,7 +62,9 @@ def run_command(argv: list[str], *, out=None, capture: bool = False, engine=None
         return 0
     args._out = out
     args._capture = capture
-    if engine is None:
+    if engine is None and not getattr(args, "needs_engine", True):
+        pass   # e.g. `doctor`: it must work where no state root can be made
+    elif engine is None:
         args.host = args.host or os.environ.get("GLASSBOX_HOST")
         if args.host:
             from ..daemon.client import RemoteEngine  # the CLI as a client of a daemon

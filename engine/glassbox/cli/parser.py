@@ -13,7 +13,7 @@ import re
 from ..errors import InvalidArgument
 
 RUN_HELP = "Create and run a new container from an image"
-FEATURES = ("build", "registry", "network", "volume", "daemon", "lab")
+FEATURES = ("build", "registry", "network", "volume", "daemon", "lab", "doctor")
 
 
 class UnknownCommand(InvalidArgument):
