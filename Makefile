@@ -2,12 +2,15 @@
 #   make lab    set up what is missing, then start JupyterLab on notebooks/
 #   make test   set up what is missing, then run the whole test suite
 SHELL := /bin/bash
-PY ?= python3
+# Debian's python3: a venv made from it is usable by the lab's non-root users too
+# (an interpreter under /root, like pyenv's, is not)
+PY ?= $(if $(wildcard /usr/bin/python3),/usr/bin/python3,python3)
 VENV := .venv
 VPY := $(VENV)/bin/python
 export GLASSBOX_ROOT ?= /var/lib/glassbox
 
-DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils
+DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils \
+  python3-venv uidmap
 
 .PHONY: lab test lint setup debs venv base-image browser bench clean-venv
 
@@ -26,6 +29,9 @@ $(VPY):
 	$(VPY) -m pip install -q --upgrade pip
 
 venv: $(VPY)
+	@h=$$(sed -n 's/^home = //p' $(VENV)/pyvenv.cfg); want=$$(dirname $$(readlink -f $$(command -v $(PY)))); \
+	  if [ "$$h" != "$$want" ]; then echo "venv: remade on $(PY) (usable by non-root users)"; \
+	    rm -rf $(VENV) && $(PY) -m venv $(VENV) && $(VPY) -m pip install -q --upgrade pip; fi
 	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal, mypy, ruff" 2>/dev/null || \
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
