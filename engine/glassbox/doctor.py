@@ -136,7 +136,7 @@ def check_subids(subuid: str = "/etc/subuid", subgid: str = "/etc/subgid") -> Ch
         return Check("subordinate ids", WARN, f"{' and '.join(helpers)} not installed: "
                      "one id only (chown to other ids fails)", "apt-get install uidmap")
     if not uids or not gids:
-        return Check("subordinate ids", WARN, f"no range for {user} in {subuid}/{subgid}: "
+        return Check("subordinate ids", WARN, f"no range for {user} in {subuid} and {subgid}: "
                      "one id only (chown to other ids fails)",
                      f"as root: glassbox system setup-user {user}")
     return Check("subordinate ids", OK, f"{uids[0][1]} uids from {uids[0][0]}, "

@@ -43,3 +43,25 @@ def test_doctor_table_names_each_feature_and_the_tier(tmp_path):
     assert lines[0].split()[:3] == ["FEATURE", "STATUS", "DETAIL"]
     assert any(ln.startswith("tier: ") for ln in lines)
     assert any(ln.startswith("cgroups") for ln in lines)
+
+
+def test_doctor_as_an_ordinary_user_finds_the_rootless_tier(tmp_path):
+    """``nobody`` has no subordinate ids and no delegated cgroup: the doctor says
+    so, names the fix, and still finds what the kernel grants an ordinary user."""
+    if not is_root():
+        pytest.skip("needs root to become nobody")
+    os.chmod(tmp_path, 0o777)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GLASSBOX_AGENT": "0",
+           "GLASSBOX_ROOT": str(tmp_path / "state"), "TMPDIR": str(tmp_path)}
+    rep = _doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
+    checks = {c["feature"]: c for c in rep["Checks"]}
+    assert checks["privilege"]["status"] == "rootless"
+    assert checks["subordinate ids"]["status"] == "limited"
+    assert "setup-user nobody" in checks["subordinate ids"]["fix"]
+    granted = all(checks[f]["status"] == "ok" for f in
+                  ("user namespaces", "overlay in userns", "fresh /proc"))
+    if granted:
+        assert rep["Tier"] == ("rootless (limits)" if checks["cgroups"]["status"] == "ok"
+                               else "rootless")
+    else:
+        assert rep["Tier"] == "user-space" and checks["user namespaces"]["fix"]
