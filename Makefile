@@ -12,7 +12,7 @@ export GLASSBOX_ROOT ?= /var/lib/glassbox
 DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils \
   python3-venv uidmap
 
-.PHONY: lab test lint setup debs venv base-image browser bench clean-venv
+.PHONY: lab test lint setup debs venv base-image browser hub bench clean-venv
 
 setup: debs venv base-image
 
@@ -37,6 +37,7 @@ venv: $(VPY)
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
 	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"
 	@$(VPY) -c "import glassbox.network.proxy as p; p.binary() or p.build()"
+	@$(VPY) -c "import glassbox.probe as p; p.binary() or p.build()"   # the escape corpus (tests/system/test_escape.py)
 	@$(VPY) -m glassbox.cli.front >/dev/null  # the C front door of `glassbox` (falls back to Python)
 
 base-image: venv
@@ -54,6 +55,11 @@ $(IPY_CFG):
 browser:
 	@scripts/setup-browser.sh
 
+# the classroom's JupyterHub (deploy/hub/) routes through configurable-http-proxy, from npm
+CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
+hub: venv
+	@[ -x $(CHP) ] || npm install -s --no-audit --no-fund --prefix $(VENV)/node configurable-http-proxy@5 >/dev/null
+
 lab: setup $(IPY_CFG)
 	@$(VENV)/bin/glassbox agent start --idle 14400  # warm CLI for the notebooks' `glassbox ...` cells (exits after 4 idle hours)
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --no-browser --allow-root --notebook-dir=notebooks
@@ -63,7 +69,7 @@ lint: venv
 	@t=$$(date +%s); $(VENV)/bin/ruff check engine tests bench && $(VENV)/bin/mypy --no-error-summary && \
 	  echo "lane lint: $$(( $$(date +%s) - t )) s"
 
-test: setup browser lint
+test: setup browser hub lint
 	@t=$$(date +%s); $(VPY) -m pytest -q -ra tests; rc=$$?; \
 	  echo "lane pytest (unit, system, interop, notebooks, browser): $$(( $$(date +%s) - t )) s"; exit $$rc
 	@$(MAKE) --no-print-directory test-v2   # then the cgroup v2 guest lane

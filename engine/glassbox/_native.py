@@ -6,6 +6,9 @@
   client of the warm agent (no interpreter start when an agent answers);
 * ``network/proxy/gbx-proxy.c`` — the userland proxy of published ports (one
   epoll loop, splice(); ~0.3 MB instead of a Python interpreter).
+* ``probe/gbx-probe.c`` — the escape corpus: a static program the tests run
+  inside containers (glassbox's and docker's) to show what a container's root
+  may not do to its host.
 
 All are optional: without a C compiler the Python versions stay (the shim, the
 pip console script, ``network/_proxy.py``). The set-up builds them
@@ -29,10 +32,11 @@ def up_to_date(binary: str, source: str) -> bool:
 
 
 def compile_c(source: str, binary: str, defines: dict[str, str] | None = None,
-              what: str = "") -> str | None:
+              what: str = "", extra: tuple[str, ...] = ()) -> str | None:
     """``cc -O2 -Wall`` ``source`` into ``binary`` (atomically: a temp file renamed
-    into place, so a running copy is never overwritten mid-way). None, with a
-    note on stderr, when there is no C compiler."""
+    into place, so a running copy is never overwritten mid-way). ``extra`` are more
+    cc flags (``("-static",)`` for a program that runs inside any image). None, with
+    a note on stderr, when there is no C compiler."""
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
         print(f"{os.path.basename(binary)}: no C compiler; {what or 'skipped'}", file=sys.stderr)
@@ -40,7 +44,7 @@ def compile_c(source: str, binary: str, defines: dict[str, str] | None = None,
     flags = [f"-D{k}={v}" for k, v in (defines or {}).items()]
     tmp = binary + f".tmp{os.getpid()}"
     try:
-        subprocess.run([cc, "-O2", "-Wall", *flags, "-o", tmp, source], check=True)
+        subprocess.run([cc, "-O2", "-Wall", *flags, *extra, "-o", tmp, source], check=True)
         os.replace(tmp, binary)
     finally:
         if os.path.exists(tmp):

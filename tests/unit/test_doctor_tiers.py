@@ -6,7 +6,10 @@ from glassbox.doctor import NO, OK, WARN, Check, _subid_ranges, pick_tier
 def _checks(**status):
     names = {"privilege": "root", "user namespaces": OK, "overlay": OK, "fresh /proc": OK,
              "cgroups": OK}
-    names.update({k.replace("_", " "): v for k, v in status.items()})
+    aliases = {"user_namespaces": "user namespaces", "fresh_proc": "fresh /proc"}
+    for k, v in status.items():
+        assert aliases.get(k, k) in names, k
+        names[aliases.get(k, k)] = v
     return [Check(k, v, "") for k, v in names.items()]
 
 
