@@ -10,11 +10,14 @@ VPY := $(VENV)/bin/python
 export GLASSBOX_ROOT ?= /var/lib/glassbox
 
 DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils \
-  python3-venv uidmap
+  python3-venv uidmap nodejs
+# the clients people point at a Docker socket (notebook 08, the daemon's interop tests);
+# installed with a policy-rc.d that refuses service starts: no system dockerd runs
+DEB_CLIENTS := docker.io docker-compose
 
-.PHONY: lab test lint setup debs venv base-image browser hub bench clean-venv
+.PHONY: lab test lint setup debs venv base-image browser hub labext bench clean-venv
 
-setup: debs venv base-image
+setup: debs venv base-image labext
 
 debs:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -22,6 +25,14 @@ debs:
 	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@missing=""; for p in $(DEB_CLIENTS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "need root to install:$$missing" >&2; exit 1; fi; \
+	  echo "installing Debian packages (clients; no service is started):$$missing"; \
+	  guard=""; [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; guard=1; }; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; rc=$$?; \
+	  [ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
 $(VPY):
@@ -32,7 +43,7 @@ venv: $(VPY)
 	@h=$$(sed -n 's/^home = //p' $(VENV)/pyvenv.cfg); want=$$(dirname $$(readlink -f $$(command -v $(PY)))); \
 	  if [ "$$h" != "$$want" ]; then echo "venv: remade on $(PY) (usable by non-root users)"; \
 	    rm -rf $(VENV) && $(PY) -m venv $(VENV) && $(VPY) -m pip install -q --upgrade pip; fi
-	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal, mypy, ruff, kubespawner, kubernetes_validate, yaml" 2>/dev/null || \
+	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal, mypy, ruff, kubespawner, kubernetes_validate, yaml, pytest_jupyter" 2>/dev/null || \
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
 	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"
@@ -54,6 +65,19 @@ $(IPY_CFG):
 # headless chromium + playwright-core for the browser reality check (tests/browser)
 browser:
 	@scripts/setup-browser.sh
+
+# the lab panel (labext/ → engine/glassbox/lab/labextension), linked into the venv with its
+# server part enabled, as `jupyter labextension develop` would; node from Debian's nodejs
+LABEXT := engine/glassbox/lab/labextension/package.json
+LABEXT_SRC := labext/package.json labext/yarn.lock labext/tsconfig.json $(wildcard labext/src/*.ts labext/style/*)
+$(LABEXT): $(LABEXT_SRC) | venv
+	cd labext && PATH=$(abspath $(VENV))/bin:$$PATH jlpm install --immutable >/dev/null && \
+	  PATH=$(abspath $(VENV))/bin:$$PATH jlpm build:prod >/dev/null
+
+labext: $(LABEXT)
+	@mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
+	@ln -sfn $(CURDIR)/engine/glassbox/lab/labextension $(VENV)/share/jupyter/labextensions/glassbox-lab
+	@cp labext/jupyter-config/jupyter_server_config.d/glassbox.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 
 # the classroom's JupyterHub (deploy/hub/) routes through configurable-http-proxy, from npm
 CHP := $(VENV)/node/node_modules/.bin/configurable-http-proxy
@@ -80,7 +104,8 @@ bench: setup
 # cgroup v2 lane: the cgroup system tests inside a QEMU guest whose kernel has only
 # cgroup2 (stock Debian kernel, host root over 9p, see tests/v2/README.md)
 V2_DEBS := qemu-system-x86 linux-image-amd64 busybox-static
-V2_TESTS ?= tests/system/test_cgroups_system.py tests/system/test_lifecycle.py tests/system/test_run.py
+V2_TESTS ?= tests/system/test_cgroups_system.py tests/system/test_devices.py tests/system/test_lifecycle.py \
+  tests/system/test_run.py
 .PHONY: test-v2
 test-v2: venv
 	@missing=""; for p in $(V2_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

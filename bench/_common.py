@@ -68,11 +68,13 @@ class Root:
         for c in eng.containers.list():
             eng.containers.remove(c.id, force=True)
         left = []
-        for hier in os.listdir("/sys/fs/cgroup"):
-            d = os.path.join("/sys/fs/cgroup", hier, self.cgroup_parent)
+        # v2: the parent sits at the top of the one tree; v1: one per hierarchy
+        for d in [os.path.join("/sys/fs/cgroup", self.cgroup_parent)] + \
+                [os.path.join("/sys/fs/cgroup", h, self.cgroup_parent)
+                 for h in os.listdir("/sys/fs/cgroup")]:
             try:
                 os.rmdir(d)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 pass
             except OSError:
                 left.append(d)

@@ -210,30 +210,21 @@ def check_cgroups(cgroup_root: str = "/sys/fs/cgroup") -> Check:
 
 
 def _delegated(cgroup_root: str, version: int) -> str:
-    """A cgroup directory this user may create children in, or ''."""
+    """The cgroup subtree delegated to this user (what rootless glassbox uses), or ''."""
+    from .rootless import cgroups as rc
     uid = os.geteuid()
     if version == 2:
-        try:
-            with open("/proc/self/cgroup") as f:
-                rel = next(ln.split("::", 1)[1].strip() for ln in f if ln.startswith("0::"))
-        except (OSError, StopIteration):
-            return ""
-        d = os.path.join(cgroup_root, rel.lstrip("/"))
-        while d.startswith(cgroup_root) and d != cgroup_root:
-            if os.access(d, os.W_OK) and os.stat(d).st_uid == uid:
-                return d
-            d = os.path.dirname(d)
-        return ""
-    for ctl in ("memory", "pids", "cpu"):
-        d = os.path.join(cgroup_root, ctl, f"glassbox-user-{uid}")
-        if os.path.isdir(d) and os.access(d, os.W_OK):
-            return os.path.dirname(d) + "/…/" + os.path.basename(d)
-    return ""
+        return rc.v2_delegation(uid, cgroup_root) or ""
+    from .cgroups import _mounts
+    from .cgroups.v1 import mounts_from
+    rel = rc.v1_delegation(uid, mounts_from(_mounts("/proc/self/mountinfo"), cgroup_root))
+    return f"{cgroup_root}/<controller>/{rel}" if rel else ""
 
 
 def check_isolation() -> Check:
     """The container's root must not reach the host: a device filter and seccomp."""
-    parts, missing = [], []
+    parts: list[str] = []
+    missing: list[str] = []
     try:
         with open("/proc/self/status") as f:
             seccomp = any(ln.startswith("Seccomp:") for ln in f)
@@ -264,9 +255,12 @@ def check_bridges() -> Check:
     rootless = os.geteuid() != 0
     ok, err = _try(_userns_prefix(rootless) + ["--net", "ip", "link", "add", "gbxdoctor0",
                                               "type", "bridge"])
+    if ok and rootless:
+        return Check("bridges", WARN, "the kernel lets this user make bridges in a network "
+                     "namespace of their own, but rootless glassbox has no user networks yet: "
+                     "containers run with --network none", "run as root for networks")
     if ok:
-        return Check("bridges", OK, "a bridge can be made" +
-                     (" in the user's network namespace" if rootless else ""))
+        return Check("bridges", OK, "a bridge can be made")
     return Check("bridges", NO, err or "ip link add type bridge refused",
                  "apt-get install iproute2; the bridge module (modprobe bridge)")
 
@@ -344,7 +338,8 @@ def pick_tier(checks: list[Check]) -> str:
 
 def diagnose(root: str | None = None) -> Report:
     """Run every probe (≈0.1–0.5 s) and pick the tier."""
-    root = root or os.environ.get("GLASSBOX_ROOT") or "/var/lib/glassbox"
+    from .rootless.paths import state_root
+    root = root or os.environ.get("GLASSBOX_ROOT") or state_root()
     checks = [check_privilege()]
     rootless = os.geteuid() != 0
     if rootless:

@@ -54,12 +54,23 @@ def _refuse_offline(ref: str) -> None:
                        f"not pulling from {parse(ref).domain}")
 
 
+def _user_root() -> str:
+    """A rootless user's own state root, ``~/.local/share/glassbox`` (issue 14)."""
+    from .rootless.paths import state_root
+    return state_root(create=True)
+
+
 class Engine:
     def __init__(self, root: str | None = None, *, cgroup_parent: str | None = None):
-        self.root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT") or DEFAULT_ROOT)
+        self.root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT") or
+                                    (DEFAULT_ROOT if os.geteuid() == 0 else _user_root()))
         self.cgroup_parent = cgroup_parent or os.environ.get("GLASSBOX_CGROUP_PARENT") or \
             "glassbox"
         os.makedirs(self.root, exist_ok=True)
+        if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):   # (root: always true)
+            from .errors import InvalidArgument
+            raise InvalidArgument(f"state root {self.root}: permission denied — it belongs to "
+                                  "another user; use your own (unset GLASSBOX_ROOT)")
 
     # ---- composed parts (created on first use: keeps the CLI fast) ----------
     @cached_property
@@ -235,6 +246,29 @@ class Engine:
         spec = c.config["Spec"]
         return changes(spec["upper_dir"], spec["lower_dirs"])
 
+    # ---- cp / export: paths resolved inside the container's root (containers.archive)
+    def archive_stat(self, ref: str, path: str) -> dict:
+        """``HEAD /containers/{id}/archive``: Docker's stat document of a container path."""
+        from .containers import archive
+        return archive.run(self.containers.get(ref), "stat", path)
+
+    def archive_get(self, ref: str, path: str, out) -> None:
+        """A tar of a container path to the binary file ``out`` (``cp ctr:path``)."""
+        from .containers import archive
+        archive.run(self.containers.get(ref), "get", path, out=out)
+
+    def archive_put(self, ref: str, path: str, src, *, no_overwrite_dir_non_dir: bool = False,
+                    copy_uid_gid: bool = False) -> int:
+        """Unpack the tar read from ``src`` into the container directory ``path``."""
+        from .containers import archive
+        return archive.run(self.containers.get(ref), "put", path, src=src,
+                           no_overwrite=no_overwrite_dir_non_dir, copy_uid_gid=copy_uid_gid)
+
+    def export(self, ref: str, out) -> None:
+        """``export``: the container's whole filesystem as a tar to ``out``."""
+        from .containers import archive
+        archive.run(self.containers.get(ref), "export", out=out)
+
     def commit(self, ref: str, target: str | None = None, *, message: str = "",
                author: str = "", changes=(), pause: bool = True):
         """Turn a container's read/write layer into a new image version: the
@@ -316,6 +350,9 @@ class Engine:
         if os.path.isdir(trash):
             for entry in os.listdir(trash):
                 shutil.rmtree(os.path.join(trash, entry), ignore_errors=True)
+                if os.geteuid() != 0 and os.path.lexists(os.path.join(trash, entry)):
+                    from .rootless.cleanup import remove_tree   # subordinate ids' files
+                    remove_tree(os.path.join(trash, entry))
                 n += 1
         for entry in os.listdir(cdir):
             if entry.startswith(".new-"):
@@ -336,6 +373,7 @@ class Engine:
 
     def info(self) -> dict:
         from .cgroups import detect_version
+        from .seccomp import host_security_options
         import platform
         cs = self.containers.list()
         return {"Containers": len(cs), "Running": len([c for c in cs if c.running]),
@@ -343,7 +381,39 @@ class Engine:
                 "Images": len(self.images.list()), "Storage Driver": "overlay",
                 "Cgroup Version": detect_version(), "Kernel Version": platform.release(),
                 "Operating System": "linux", "Architecture": platform.machine(),
-                "CPUs": os.cpu_count(), "Docker Root Dir": self.root}
+                "CPUs": os.cpu_count(), "Docker Root Dir": self.root,
+                "Security Options": " ".join(host_security_options())}
+
+    # ---- networks: connect/disconnect is one operation for every front end ---
+    def network_connect(self, network: str, container: str, *, aliases=(),
+                        ip: str | None = None) -> None:
+        """``network connect``: a live endpoint now if the container runs, and in its
+        plan either way (a created container is wired at its start); the record,
+        ``inspect`` and every peer's ``/etc/hosts`` follow."""
+        from .network import attach
+        attach.connect(self.networks, self.containers.get(container), network,
+                       aliases=list(aliases or ()), ip=ip)
+
+    def network_disconnect(self, network: str, container: str, *, force: bool = False) -> None:
+        """``network disconnect``; ``force`` also drops the stale endpoint of a
+        container that no longer exists."""
+        from .errors import NotFound
+        from .network import attach
+        try:
+            c = self.containers.get(container)
+        except NotFound:
+            if not force:
+                raise
+            net = self.networks.inspect(network)
+            found = [cid for cid, ep in net.endpoints.items()
+                     if cid.startswith(container) or ep.name == container]
+            if len(found) != 1:
+                raise
+            self.networks.disconnect(net.id, found[0])
+            from .runtime.shim import refresh_hosts
+            refresh_hosts(self.networks.root, net.name)
+            return
+        attach.disconnect(self.networks, c, network)
 
     def exec(self, ref: str, argv: list[str], **kw) -> int:
         from .runtime.exec import exec_in

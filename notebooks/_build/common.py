@@ -4,17 +4,21 @@ A cell is a tuple:
   ("md", english, portuguese)          markdown, one text per language
   ("code", source)                     the same code in both languages
   ("code", english_src, portuguese_src)  code whose printed messages are translated
+  ... + (metadata,)                      a code cell may end with its cell metadata (a dict)
 """
 
+import re
 
 
 def md(en: str, pt: str):
     return ("md", en.strip("\n"), pt.strip("\n"))
 
 
-def code(src: str, pt: str | None = None):
+def code(src: str, pt: str | None = None, meta: dict | None = None):
+    """A code cell; ``meta`` is cell metadata (``{"jupyter": {"source_hidden": True}}``)."""
     src = src.strip("\n")
-    return ("code", src) if pt is None else ("code", src, pt.strip("\n"))
+    cell = ("code", src) if pt is None else ("code", src, pt.strip("\n"))
+    return cell + (meta,) if meta else cell
 
 
 def header(num: int, title_en: str, title_pt: str, goals_en: list[str], goals_pt: list[str],
@@ -47,6 +51,8 @@ import glassbox
 from glassbox.engine import Engine
 from glassbox.errors import GlassboxError, NotFound
 
+import glassbox.jupyter as gj
+gj.language("{lang}")  # charts, widgets and tables from glassbox.jupyter in this language
 eng = Engine()        # state root: $GLASSBOX_ROOT, else /var/lib/glassbox
 GB = os.path.join(os.path.dirname(sys.executable), "glassbox")   # the CLI of this same venv
 P = "{prefix}"          # every container, image, volume and network made here starts with it
@@ -77,14 +83,72 @@ def check(ok, good, hint):
     print(("✅ " + good) if ok else ("❌ " + hint))
 
 
+SOLUTIONS = {{}}   # the hidden solution cells fill it in
+
+
+def solution(n=1):
+    """Run exercise n's hidden solution (then run its check again)."""
+    exec(get_ipython().transform_cell(SOLUTIONS[n]), globals())
+
+
 cleanup()
 BEFORE = {{i.id for i in eng.images.list()}}   # to remove the untagged images our builds leave
-print(f"glassbox {{glassbox.__version__}} · state root {{eng.root}}")
+print(f"glassbox {{glassbox.__version__}} · {state_root} {{eng.root}}")
 '''
 
 
+SETUP_PT = {
+    "# Set-up: the engine, the CLI, and a clean slate for the names this notebook uses":
+        "# Preparação: o engine, a CLI e uma limpeza dos nomes que este notebook usa",
+    "# charts, widgets and tables from glassbox.jupyter in this language":
+        "# gráficos, widgets e tabelas do glassbox.jupyter neste idioma",
+    "# state root: $GLASSBOX_ROOT, else /var/lib/glassbox":
+        "# diretório de estado: $GLASSBOX_ROOT, senão /var/lib/glassbox",
+    "# the CLI of this same venv": "# a CLI deste mesmo venv",
+    "# every container, image, volume and network made here starts with it":
+        "# todo container, imagem, volume e rede criados aqui começam com isto",
+    "Remove everything this notebook made (also what an interrupted run left behind).":
+        "Remove tudo o que este notebook criou (também o que uma execução interrompida deixou).",
+    "The exercise checks: a clear message, never a traceback.":
+        "As verificações dos exercícios: uma mensagem clara, nunca um traceback.",
+    "# the hidden solution cells fill it in": "# as células de solução escondidas o preenchem",
+    "Run exercise n's hidden solution (then run its check again).":
+        "Roda a solução escondida do exercício n (depois rode a verificação de novo).",
+    "# to remove the untagged images our builds leave":
+        "# para remover as imagens sem tag que nossos builds deixam",
+}
+"""The set-up cell's comments in Portuguese (the code is the same)."""
+
+ATTEMPT_PT = {"# your code here": "# seu código aqui", "# your commands here": "# seus comandos aqui",
+              "# your command here": "# seu comando aqui", "e.g.": "p.ex.", ", then ": ", depois ",
+              "then the number of distinct layers": "depois o número de camadas distintas",
+              "work only on `merged`": "trabalhe só em `merged`",
+              "then commit it while it runs": "depois faça o commit com ele rodando",
+              "% of the CPU for shares": "% da CPU para os shares"}
+"""The attempt cells' comments in Portuguese."""
+
+
+def _pt(src: str, table: dict) -> str:
+    for en, pt in table.items():
+        src = src.replace(en, pt)
+    return src
+
+
 def setup(prefix: str):
-    return [md("### Set-up", "### Preparação"), code(SETUP.format(prefix=prefix))]
+    pt = _pt(SETUP.format(prefix=prefix, lang="pt-BR", state_root="diretório de estado (state root)"),
+             SETUP_PT)
+    return [md("### Set-up", "### Preparação"),
+            code(SETUP.format(prefix=prefix, lang="en", state_root="state root"), pt)]
+
+
+def notes_vs_kernel(say_en: str, shows_en: str, say_pt: str, shows_pt: str):
+    """The box that corrects the notes in the open: what they say, what the kernel shows."""
+    box = ('<div style="border-left:4px solid #f9a825;background:#fffde7;padding:2px 14px">\n\n'
+           "**📒 {a}** {say}\n\n**🔬 {b}** {shows}\n\n</div>")
+    return md(box.format(a="The notes say:", b="The kernel shows:", say=say_en.strip(),
+                         shows=shows_en.strip()),
+              box.format(a="As notas dizem:", b="O kernel mostra:", say=say_pt.strip(),
+                         shows=shows_pt.strip()))
 
 
 def finish(extra_en: str = "", extra_pt: str = "", extra_code: str = ""):
@@ -104,24 +168,46 @@ left += [t for i in eng.images.list() for t in i.repo_tags if t.startswith(P) or
 print("left behind:", left or "nothing")
 assert not left, left
 '''
+    src_pt = src.replace('print("left behind:", left or "nothing")',
+                         'print("ficou para trás:", left or "nada")').replace(
+        "# build steps' untagged images made here", "# imagens sem tag deixadas pelos builds daqui")
     return [md("### Clean-up\n\nRemove every container, image, volume and network this "
                "notebook made." + ("\n\n" + extra_en if extra_en else ""),
                "### Limpeza\n\nRemove todos os containers, imagens, volumes e redes que este "
                "notebook criou." + ("\n\n" + extra_pt if extra_pt else "")),
-            code(src)]
+            code(src, src_pt)]
 
 
 def exercise(task_en: str, task_pt: str, attempt: str, check_fn: str, check_fn_pt: str,
-             solution: str):
-    """'Your turn': the task, an attempt cell (left for the student), the check, the
-    solution (run so the notebook goes green unattended) and the check again."""
+             solution: str, n: int = 1):
+    """'Your turn': the task, the hidden solution, the attempt cell (left for the
+    student), and the check.
+
+    "Run All" leaves the exercise unsolved, so the check says ❌ and what is
+    missing. The solution sits in a collapsed cell (``source_hidden``) that only
+    *stores* it; ``solution(n)`` runs it. tests/notebooks runs every notebook a
+    second time with each attempt cell (tag ``attempt``, metadata
+    ``glassbox.exercise``) replaced by ``solution(n)``, and then the check must say ✅.
+    """
+    lines = solution.strip("\n").splitlines()
+    if lines and re.fullmatch(r"check_\w+\(\)", lines[-1].strip()):
+        lines = lines[:-1]              # the student runs the check cell after it
+    body = "\n".join(lines)
+    assert "'''" not in body, "a solution may not contain triple single quotes"
+    hidden = {"jupyter": {"source_hidden": True}, "tags": ["solution"],
+              "glassbox": {"exercise": n}}
     return [
         md("## 🧪 Your turn\n\n" + task_en +
-           "\n\nWrite your answer in the next cell and run the check after it.",
+           "\n\nWrite your answer in the attempt cell and run the check after it. Stuck? "
+           f"The collapsed cell above the attempt holds a solution: `solution({n})` runs it.",
            "## 🧪 Sua vez\n\n" + task_pt +
-           "\n\nEscreva sua resposta na próxima célula e rode a verificação logo depois."),
-        code(attempt),
-        code(check_fn, check_fn_pt),
-        md("A solution (run it and check again):", "Uma solução (rode-a e verifique de novo):"),
-        code(solution),
+           "\n\nEscreva sua resposta na célula de tentativa e rode a verificação logo depois. "
+           "Empacou? A célula recolhida acima da tentativa guarda uma solução: "
+           f"`solution({n})` a executa."),
+        code(f"# 🔒 solution {n} (hidden): stored, not run. solution({n}) runs it.\n"
+             f"SOLUTIONS[{n}] = r'''\n{body}\n'''",
+             f"# 🔒 solução {n} (escondida): guardada, não executada. solution({n}) a executa.\n"
+             f"SOLUTIONS[{n}] = r'''\n{body}\n'''", meta=hidden),
+        code(attempt, _pt(attempt, ATTEMPT_PT), meta={"tags": ["attempt"], "glassbox": {"exercise": n}}),
+        code(check_fn, check_fn_pt, meta={"tags": ["check"], "glassbox": {"exercise": n}}),
     ]

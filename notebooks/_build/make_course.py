@@ -23,9 +23,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 NOTEBOOKS = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 
-MODULES = ["nb00_tour", "nb00_quickstart", "nb01_namespaces", "nb02_cgroups", "nb03_overlay", "nb04_images",
+MODULES = ["nb00_tour", "nb00_quickstart", "nb00_not_a_vm", "nb01_namespaces", "nb02_cgroups", "nb03_overlay", "nb04_images",
            "nb05_dockerfile", "nb06_rw_layer", "nb07_registry", "nb08_host_client",
-           "nb09_volumes", "nb10_networks", "nb11_hello_world"]
+           "nb09_volumes", "nb10_networks", "nb11_hello_world", "nb12_limit_experiments"]
 
 LANGS = {"en": 1, "pt-BR": 2}
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
@@ -37,6 +37,9 @@ def make(mod, lang: str):
     nb.metadata = {"kernelspec": KERNEL, "language_info": {"name": "python"},
                    "glassbox": {"course": mod.SLUG, "lang": lang}}
     for i, cell in enumerate(mod.CELLS):
+        meta = cell[-1] if isinstance(cell[-1], dict) else None
+        if meta:
+            cell = cell[:-1]
         kind = cell[0]
         text = cell[idx] if len(cell) > 2 else cell[1]
         cid = f"{mod.SLUG[:2]}-{i:03d}"
@@ -45,6 +48,8 @@ def make(mod, lang: str):
         else:
             c = nbformat.v4.new_code_cell(text)
         c["id"] = cid
+        if meta:
+            c.metadata.update(meta)
         nb.cells.append(c)
     nbformat.validate(nb)
     return nb
@@ -84,7 +89,8 @@ def main(argv) -> int:
         pt = os.path.join(NOTEBOOKS, "pt-BR", en)
         a = nbformat.read(os.path.join(NOTEBOOKS, "en", en), 4)
         b = nbformat.read(pt, 4)
-        if [(c.id, c.cell_type) for c in a.cells] != [(c.id, c.cell_type) for c in b.cells]:
+        if [(c.id, c.cell_type, c.metadata) for c in a.cells] != \
+                [(c.id, c.cell_type, c.metadata) for c in b.cells]:
             print("en and pt-BR differ in their cells:", en)
             return 1
     if check and stale:

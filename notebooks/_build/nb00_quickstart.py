@@ -21,7 +21,8 @@ O glassbox roda containers de verdade — namespaces do Linux, cgroups e sistema
 
 Implementação: `engine/glassbox/jupyter/` (magics, widgets, gráficos).
 """),
-    code("%load_ext glassbox"),
+    code("%load_ext glassbox",
+         '%load_ext glassbox\nimport glassbox.jupyter as gj\ngj.language("pt-BR")   # gráficos, tabelas e widgets em português'),
     md("""
 Run a command in a fresh container. Its output streams into the cell; `--rm` removes the container when it exits. The value is the exit status.
 """, """

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "01-namespaces"
 
@@ -27,13 +27,26 @@ When we talk about a CONTAINER, we are talking about processes — and their chi
 processes — in namespaces that isolate them, emulating an operating system.
 """),
     *setup("nb01"),
+    notes_vs_kernel(
+        "namespaces isolate the processes \"emulating an operating system\".",
+        "Nothing is emulated. The processes run directly on the host's one kernel; each "
+        "namespace gives them a *partitioned view* of one kind of kernel object (process "
+        "ids, mounts, hostname, IPC, network, users, cgroups, clocks). The kernel answers "
+        "their system calls from that view. Notebook 00 puts this next to a VM, which does "
+        "emulate a machine.",
+        "os namespaces isolam os processos \"emulando um sistema operacional\".",
+        "Nada é emulado. Os processos rodam direto no único kernel do host; cada namespace "
+        "lhes dá uma *visão repartida* de um tipo de objeto do kernel (ids de processo, "
+        "montagens, hostname, IPC, rede, usuários, cgroups, relógios). O kernel responde às "
+        "chamadas de sistema deles a partir dessa visão. O notebook 00 põe isso ao lado de "
+        "uma VM, que emula, sim, uma máquina."),
     md("""
 ## Two containers, each a parent with three children
 
 We start two containers in the background. Each runs a shell (the *parent*) that starts
 three `sleep` processes (the *children*) — exactly the picture in the notes.
 """, """
-## Dois containers, cada um um pai com três filhos
+## Dois containers, cada um com um processo pai e três filhos
 
 Iniciamos dois containers em segundo plano. Cada um roda um shell (o *pai*) que inicia
 três processos `sleep` (os *filhos*) — exatamente o desenho das notas.
@@ -138,6 +151,27 @@ for i, (name, (pid, kids)) in enumerate(tree.items()):
         ax.plot([x0 + 0.05, x0 + 0.05, x0 + 0.08], [0.57, 0.47 - j * 0.13, 0.47 - j * 0.13], color="#c99a2e", lw=1)
 ax.set_axis_off(); ax.set_xlim(0, 1); ax.set_ylim(0, 1)
 plt.show()
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+
+fig, ax = plt.subplots(figsize=(9, 3.6))
+ax.add_patch(FancyBboxPatch((0.01, 0.02), 0.98, 0.94, boxstyle="round,pad=0.01", fc="#eef3fb", ec="#4a6fa5"))
+ax.text(0.03, 0.9, f"kernel do host — este notebook é o pid {os.getpid()}", fontsize=10, weight="bold")
+for i, (name, (pid, kids)) in enumerate(tree.items()):
+    x0 = 0.04 + i * 0.48
+    ax.add_patch(FancyBboxPatch((x0, 0.06), 0.44, 0.74, boxstyle="round,pad=0.01", fc="#f4f4f4", ec="#888"))
+    ns = os.readlink(f"/proc/{pid}/ns/pid")
+    ax.text(x0 + 0.01, 0.73, f"{name}   {ns}", fontsize=8.5, weight="bold")
+    ax.text(x0 + 0.03, 0.6, f"sh  {pid} → {nspid(pid)[-1]}", fontsize=9, family="monospace",
+            bbox=dict(fc="#ffe9b3", ec="#c99a2e"))
+    for j, k in enumerate(kids):
+        ax.text(x0 + 0.08, 0.45 - j * 0.13, f"sleep  {k} → {nspid(k)[-1]}", fontsize=9,
+                family="monospace", bbox=dict(fc="#fff", ec="#c99a2e"))
+        ax.plot([x0 + 0.05, x0 + 0.05, x0 + 0.08], [0.57, 0.47 - j * 0.13, 0.47 - j * 0.13], color="#c99a2e", lw=1)
+ax.set_axis_off(); ax.set_xlim(0, 1); ax.set_ylim(0, 1)
+plt.show()
 '''),
     md("""
 ## The PID namespace: `ps` inside and on the host
@@ -179,31 +213,47 @@ container com o kernel deste notebook (`/proc/self/ns`).
 !ls -l /proc/{pid1}/ns
 '''),
     code('''
-kinds = ["pid", "mnt", "uts", "ipc", "net", "cgroup", "user"]
+kinds = ["pid", "mnt", "uts", "ipc", "net", "cgroup", "user"] + \
+    (["time"] if os.path.exists("/proc/self/ns/time") else [])
 print(f"{'namespace':10} {'this notebook':22} {'container':22}")
 for k in kinds:
     mine, theirs = os.readlink(f"/proc/self/ns/{k}"), os.readlink(f"/proc/{pid1}/ns/{k}")
     print(f"{k:10} {mine:22} {theirs:22} {'same' if mine == theirs else 'NEW'}")
 ''', '''
-kinds = ["pid", "mnt", "uts", "ipc", "net", "cgroup", "user"]
+kinds = ["pid", "mnt", "uts", "ipc", "net", "cgroup", "user"] + \
+    (["time"] if os.path.exists("/proc/self/ns/time") else [])
 print(f"{'namespace':10} {'este notebook':22} {'container':22}")
 for k in kinds:
     mine, theirs = os.readlink(f"/proc/self/ns/{k}"), os.readlink(f"/proc/{pid1}/ns/{k}")
     print(f"{k:10} {mine:22} {theirs:22} {'igual' if mine == theirs else 'NOVO'}")
 '''),
     md("""
-Six namespaces are new, as Docker does by default: pid, mnt, uts, ipc, net, cgroup.
-The **user** namespace is the host's: root in the container is root on the host (Docker's
-default too — `--userns-remap` changes that). The notes' "User — processes can be
-separated by users" is what a user namespace *can* do; it is an option, not the default.
+Six namespaces are new: pid, mnt, uts, ipc, net and cgroup. Docker makes the first five
+too; its **cgroup** namespace is private by default only on cgroup v2 hosts (on a v1 host
+like this one, Docker's default is `--cgroupns=host`), while glassbox makes it private on
+both. The **user** namespace is the host's: root in the container is root on the host
+(Docker's default too — `--userns-remap` changes that), but with fewer *capabilities*
+(see "User" below). The **time** namespace (Linux 5.6, clocks such as `CLOCK_MONOTONIC`
+and `CLOCK_BOOTTIME`) is the host's as well: Docker does not make one either. The
+`*_for_children` entries in the listing above are the namespaces a process's *future*
+children will get (pid and time only take effect for children). The notes' "User —
+processes can be separated by users" is what a user namespace *can* do; it is an option,
+not the default.
 
 Children inherit the namespaces of their parent — the notes' point. Check the three
 `sleep`s:
 """, """
-Seis namespaces são novos, como o Docker faz por padrão: pid, mnt, uts, ipc, net, cgroup.
-O namespace de **usuário** é o do host: root no container é root no host (também é o
-padrão do Docker — `--userns-remap` muda isso). O "User - Processos podem ser separados por
-usuários" das notas é o que um namespace de usuário *pode* fazer; é uma opção, não o padrão.
+Seis namespaces são novos: pid, mnt, uts, ipc, net e cgroup. O Docker também cria os
+cinco primeiros; o namespace de **cgroup** dele só é privado por padrão em hosts com cgroup
+v2 (num host v1 como este, o padrão do Docker é `--cgroupns=host`), enquanto o glassbox o
+torna privado nos dois. O namespace de **usuário** é o do host: root no container é root no
+host (também é o padrão do Docker — `--userns-remap` muda isso), mas com menos
+*capabilities* (veja "Usuário" abaixo). O namespace de **tempo** (Linux 5.6, relógios como
+`CLOCK_MONOTONIC` e `CLOCK_BOOTTIME`) também é o do host: o Docker não cria um. As entradas
+`*_for_children` na listagem acima são os namespaces que os *futuros* filhos de um processo
+vão receber (pid e time só valem para os filhos). Quando as notas dizem “User – processos
+podem ser separados por usuários”, estão descrevendo o que um namespace de usuário *pode*
+fazer: é opcional, não o padrão.
 
 Os filhos herdam os namespaces do pai — o ponto das notas. Confira os três `sleep`:
 """),
@@ -236,6 +286,12 @@ import socket
 print("host     :", socket.gethostname())
 print("container:", eng.run("busybox", ["hostname"], auto_remove=True).stdout.decode().strip())
 print("nsenter --uts into c1: ", end="", flush=True)
+!nsenter --target {pid1} --uts hostname
+''', '''
+import socket
+print("host     :", socket.gethostname())
+print("container:", eng.run("busybox", ["hostname"], auto_remove=True).stdout.decode().strip())
+print("nsenter --uts em c1: ", end="", flush=True)
 !nsenter --target {pid1} --uts hostname
 '''),
     md("""
@@ -295,84 +351,103 @@ with open("/proc/sysvipc/msg") as f:
     print("host queues     :", len(f.readlines()) - 1)
 !{GB} exec {P}-c1 sh -c 'echo "container queues: $(($(wc -l < /proc/sysvipc/msg) - 1))"'
 subprocess.run(["ipcrm", "-q", qid], check=True);
+''', '''
+out = subprocess.run(["ipcmk", "-Q"], capture_output=True, text=True).stdout.strip()
+qid = out.split(":")[-1].strip()
+print("o host criou:", out)
+with open("/proc/sysvipc/msg") as f:
+    print("filas no host     :", len(f.readlines()) - 1)
+!{GB} exec {P}-c1 sh -c 'echo "filas no container: $(($(wc -l < /proc/sysvipc/msg) - 1))"'
+subprocess.run(["ipcrm", "-q", qid], check=True);
 '''),
     md("""
-## User: the same users (by default)
+## User: the same users (by default), fewer capabilities
 
 `id` says root inside; the uid map `0 0 4294967295` means "uid 0 is host uid 0": no
-user namespace, like Docker's default.
+user namespace, like Docker's default. Root inside is not *all-powerful*, though: the
+kernel checks **capabilities**, and a container keeps only Docker's default set (14 of
+them: no `CAP_SYS_ADMIN`, so no `mount`; no `CAP_NET_ADMIN`, no `CAP_SYS_MODULE`…).
+`CapEff` in `/proc/self/status` is the effective set, one bit per capability.
 """, """
-## User: os mesmos usuários (por padrão)
+## Usuário: os mesmos usuários (por padrão), menos capabilities
 
-O `id` diz root dentro; o mapa de uid `0 0 4294967295` quer dizer "uid 0 é o uid 0 do
-host": sem namespace de usuário, como no padrão do Docker.
+Dentro do container, o `id` mostra root; o mapa de uid `0 0 4294967295` quer dizer "uid 0
+é o uid 0 do host": sem namespace de usuário, como no padrão do Docker. Mas o root de
+dentro não *pode tudo*: o kernel confere **capabilities**, e um container fica só com o
+conjunto padrão do Docker (14 delas: sem `CAP_SYS_ADMIN`, então sem `mount`; sem
+`CAP_NET_ADMIN`, sem `CAP_SYS_MODULE`…). O `CapEff` em `/proc/self/status` é o conjunto
+efetivo, um bit por capability.
 """),
     code('''
 !{GB} exec {P}-c1 sh -c 'id; cat /proc/self/uid_map'
+host_caps = int(next(l for l in open("/proc/self/status") if l.startswith("CapEff")).split()[1], 16)
+inside = eng.run("busybox", ["sh", "-c", "grep CapEff /proc/self/status; mount -t tmpfs x /mnt"],
+                 auto_remove=True)
+caps = int(inside.stdout.decode().split()[1], 16)
+print(f"CapEff host {host_caps:#x} ({bin(host_caps).count('1')} capabilities) · "
+      f"container {caps:#x} ({bin(caps).count('1')})")
+print("mount inside:", inside.stderr.decode().strip(), f"(exit {inside.exit_code})")
 '''),
     *exercise(
-        "Run a container named `nb01-student` whose hostname is `student` (the `hostname=` "
-        "option of `eng.run`, or `--hostname` on the CLI) that runs `hostname`. Keep it (no "
-        "`auto_remove`/`--rm`): the check looks at the container itself. Put what it printed "
-        "into `answer`.",
-        "Rode um container chamado `nb01-student` cujo hostname seja `student` (a opção "
-        "`hostname=` do `eng.run`, ou `--hostname` na CLI) e que execute `hostname`. Não o "
-        "remova (sem `auto_remove`/`--rm`): a verificação olha o próprio container. Coloque "
-        "em `answer` o que ele imprimiu.",
+        "A variation on `nsenter`: start a detached container named `nb01-student` that runs "
+        "`sleep 600`, with **no** `hostname=` option. Then, **from the host**, rename it to "
+        "`student` by joining only its UTS namespace (`nsenter --target PID --uts hostname "
+        "student`; the container's host PID is `eng.containers.get(...).pid`). The check asks "
+        "the container itself for its hostname, and the host for its own.",
+        "Uma variação do `nsenter`: inicie em segundo plano um container chamado "
+        "`nb01-student` que roda `sleep 600`, **sem** a opção `hostname=`. Depois, **a partir "
+        "do host**, mude o nome dele para `student` entrando só no namespace UTS dele "
+        "(`nsenter --target PID --uts hostname student`; o PID do container no host é "
+        "`eng.containers.get(...).pid`). A verificação pergunta o hostname ao próprio "
+        "container, e ao host o dele.",
         attempt='''
-answer = None   # your code here, e.g. eng.run("busybox", [...], name=P + "-student", ...).stdout.decode()
+# your code here: eng.run(..., detach=True), then !nsenter --target {pid} --uts hostname student
 ''',
         check_fn='''
 def check_01():
-    """Looks at the container you ran: its UTS hostname, its command, its exit code."""
+    """Asks the running container (glassbox exec = setns into all its namespaces) and the host."""
     try:
         c = eng.containers.get(P + "-student")
     except NotFound:
-        return check(False, "", f"there is no container {P}-student (see ps -a): run one with "
-                     f"name='{P}-student' and without auto_remove")
-    if c.running:
-        return check(False, "", f"{P}-student is still running: its command should be just `hostname`")
-    host = c.config["Config"].get("Hostname")
-    argv = [c.config["Path"], *c.config["Args"]]
-    if host != "student":
-        return check(False, "", f"{P}-student's hostname is {host!r}: pass hostname='student'")
-    if "hostname" not in " ".join(argv) or c.exit_code != 0:
-        return check(False, "", f"{P}-student ran {argv} (exit code {c.exit_code}): its command should be ['hostname']")
-    text = answer.decode() if isinstance(answer, bytes) else answer
-    if not isinstance(text, str) or text.strip() != "student":
-        return check(False, "", f"{P}-student printed its hostname, but answer is {answer!r}: "
-                     "use .stdout.decode() of eng.run(...)")
+        return check(False, "", f"there is no container {P}-student: start one with name='{P}-student', detach=True")
+    if not c.running:
+        return check(False, "", f"{P}-student is {c.status}: it must keep running (sleep 600, detach=True)")
+    if c.config["Config"].get("Hostname") == "student":
+        return check(False, "", "you used the hostname= option: this time leave it out and rename the "
+                     "running container from the host with nsenter --uts")
+    inside = subprocess.run([GB, "exec", c.id, "hostname"], capture_output=True, text=True).stdout.strip()
+    if inside != "student":
+        return check(False, "", f"inside, {P}-student is still called {inside!r}: "
+                     f"!nsenter --target {c.pid} --uts hostname student")
     check(socket.gethostname() != "student",
-          f"{P}-student had its own hostname: the UTS namespace at work (the host is "
-          f"{socket.gethostname()!r})", "this host itself is called 'student': the test proves nothing here")
+          f"{P}-student is now 'student' inside, the host is still {socket.gethostname()!r}: "
+          "you changed one UTS namespace only", "the host got renamed too: did nsenter get --uts?")
 check_01()
 ''', check_fn_pt='''
 def check_01():
-    """Olha o container que você rodou: o hostname do UTS, o comando, o código de saída."""
+    """Pergunta ao container em execução (glassbox exec = setns em todos os namespaces dele) e ao host."""
     try:
         c = eng.containers.get(P + "-student")
     except NotFound:
-        return check(False, "", f"não existe o container {P}-student (veja o ps -a): rode um com "
-                     f"name='{P}-student' e sem auto_remove")
-    if c.running:
-        return check(False, "", f"{P}-student ainda está rodando: o comando dele deve ser só `hostname`")
-    host = c.config["Config"].get("Hostname")
-    argv = [c.config["Path"], *c.config["Args"]]
-    if host != "student":
-        return check(False, "", f"o hostname de {P}-student é {host!r}: passe hostname='student'")
-    if "hostname" not in " ".join(argv) or c.exit_code != 0:
-        return check(False, "", f"{P}-student rodou {argv} (código de saída {c.exit_code}): o comando deve ser ['hostname']")
-    text = answer.decode() if isinstance(answer, bytes) else answer
-    if not isinstance(text, str) or text.strip() != "student":
-        return check(False, "", f"{P}-student imprimiu o hostname dele, mas answer é {answer!r}: "
-                     "use .stdout.decode() de eng.run(...)")
+        return check(False, "", f"não existe o container {P}-student: inicie um com name='{P}-student', detach=True")
+    if not c.running:
+        return check(False, "", f"{P}-student está {c.status}: ele precisa continuar rodando (sleep 600, detach=True)")
+    if c.config["Config"].get("Hostname") == "student":
+        return check(False, "", "você usou a opção hostname=: desta vez deixe-a de fora e renomeie o "
+                     "container em execução a partir do host com nsenter --uts")
+    inside = subprocess.run([GB, "exec", c.id, "hostname"], capture_output=True, text=True).stdout.strip()
+    if inside != "student":
+        return check(False, "", f"lá dentro, {P}-student ainda se chama {inside!r}: "
+                     f"!nsenter --target {c.pid} --uts hostname student")
     check(socket.gethostname() != "student",
-          f"{P}-student teve seu próprio hostname: o namespace UTS em ação (o host é "
-          f"{socket.gethostname()!r})", "este host se chama 'student': o teste não prova nada aqui")
+          f"{P}-student agora é 'student' lá dentro, e o host continua {socket.gethostname()!r}: "
+          "você mudou só um namespace UTS", "o host também foi renomeado: o nsenter recebeu --uts?")
 check_01()
 ''',
         solution='''
-answer = eng.run("busybox", ["hostname"], name=P + "-student", hostname="student").stdout.decode()
+student = eng.run("busybox", ["sleep", "600"], name=P + "-student", detach=True)
+pid = eng.containers.get(student.id).pid
+!nsenter --target {pid} --uts hostname student
 check_01()
 '''),
     *finish(),

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "02-cgroups"
 
@@ -7,12 +7,12 @@ CELLS = [
         2, "cgroups: limiting what a container may use", "Cgroups: limitando o que um container pode usar",
         ["Find a container's cgroup and read its limit files.",
          "Memory: allocate until the limit, watch it live, see the OOM kill (exit 137).",
-         "CPU: two busy containers with different `--cpus` competing.",
+         "CPU: a quota (`--cpus`) is a ceiling; a real competition is `--cpu-shares` on one CPU.",
          "PIDs: a fork bomb contained by `--pids-limit`.",
          "Change limits while the container runs (`update`, sliders)."],
         ["Encontrar o cgroup de um container e ler os arquivos de limite.",
          "Memória: alocar até o limite, acompanhar ao vivo, ver o OOM kill (saída 137).",
-         "CPU: dois containers ocupados, com `--cpus` diferentes, competindo.",
+         "CPU: uma cota (`--cpus`) é um teto; uma competição de verdade é `--cpu-shares` numa só CPU.",
          "PIDs: uma fork bomb contida pelo `--pids-limit`.",
          "Mudar limites com o container rodando (`update`, sliders)."],
         ["cgroups"],
@@ -26,6 +26,17 @@ Cgroups control the computing resources of the container. [...] the cgroup delim
 resources of these processes, that is, it sets how much memory and CPU a given process may
 consume, so that it ends up **not interfering with other processes**.
 """),
+    notes_vs_kernel(
+        "\"Cgroups — created and maintained by Google\" (elided above as [...]).",
+        "They started at Google in 2006 (Paul Menage and Rohit Seth, first called *process "
+        "containers*) and were merged into Linux 2.6.24 (January 2008); since then the kernel "
+        "community maintains them. cgroup v2 (Tejun Heo) became stable in Linux 4.5 (2016). "
+        "The cell below asks this kernel which version it mounts.",
+        "\"Cgroups — criado e mantido pela Google\" (o trecho omitido acima com [...]).",
+        "Começaram no Google em 2006 (Paul Menage e Rohit Seth, com o nome de *process "
+        "containers*) e entraram no Linux 2.6.24 (janeiro de 2008); desde então quem os mantém "
+        "é a comunidade do kernel. O cgroup v2 (Tejun Heo) ficou estável no Linux 4.5 (2016). "
+        "A célula abaixo pergunta a este kernel qual versão ele monta."),
     *setup("nb02"),
     code('''
 %matplotlib inline
@@ -42,6 +53,21 @@ def stats(cid):
         return None
 
 print("cgroup version on this machine:", detect_version())
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from glassbox.cgroups import detect_version
+from glassbox.cgroups.stats import cpu_percent
+MiB = 1 << 20
+
+def stats(cid):
+    """Uma leitura do cgroup do container (eng.containers.stats), None quando ele já não existe."""
+    try:
+        return eng.containers.stats(cid)
+    except NotFound:          # ele terminou neste instante: o cgroup acabou de ser removido
+        return None
+
+print("versão do cgroup nesta máquina:", detect_version())
 '''),
     md("""
 ## Where is a container's cgroup?
@@ -78,12 +104,16 @@ print("\\n/proc/<pid>/cgroup do processo do container:")
 !cat /proc/{idle.pid}/cgroup
 '''),
     md("""
-`-m 64m --cpus 0.5 --pids-limit 50` became these files (v1 names; v2 has `memory.max`,
-`cpu.max`, `pids.max`). `--cpus 0.5` is a quota: 50 ms of CPU per 100 ms period.
+`-m 64m --cpus 0.5 --pids-limit 50` became these files. Memory and CPU have other names
+on v2 (`memory.max`, `cpu.max`); the pids controller's `pids.max` and `pids.current` are the
+same in v1 and v2. `memory.memsw.limit_in_bytes` (v1) is memory *plus* swap, while v2's
+`memory.swap.max` is swap *only*. `--cpus 0.5` is a quota: 50 ms of CPU per 100 ms period.
 """, """
-`-m 64m --cpus 0.5 --pids-limit 50` virou estes arquivos (nomes do v1; o v2 tem
-`memory.max`, `cpu.max`, `pids.max`). `--cpus 0.5` é uma cota: 50 ms de CPU a cada
-período de 100 ms.
+`-m 64m --cpus 0.5 --pids-limit 50` se transformou nestes arquivos. Memória e CPU têm
+outros nomes no v2 (`memory.max`, `cpu.max`); já `pids.max` e `pids.current`, do
+controlador de pids, têm o mesmo nome no v1 e no v2. `memory.memsw.limit_in_bytes` (v1) é
+memória *mais* swap, enquanto `memory.swap.max` do v2 é *só* swap. `--cpus 0.5` é uma cota:
+50 ms de CPU a cada período de 100 ms.
 """),
     code('''
 FILES = ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.usage_in_bytes",
@@ -110,7 +140,7 @@ what `glassbox stats` shows) until the kernel's OOM killer ends it.
 ## Memória: alocar até o limite
 
 Um shell que aumenta uma string em 1 MiB a cada 0,1 s, num container com
-`-m 32m --memory-swap 32m` (sem swap a mais). Amostramos o cgroup dele
+`-m 32m --memory-swap 32m` (sem swap adicional). Amostramos o cgroup dele
 (`eng.containers.stats`, o que o `glassbox stats` mostra) até o OOM killer do kernel
 encerrá-lo.
 """),
@@ -124,8 +154,26 @@ while (s := stats(hog.id)) is not None and time.time() - t0 < 30:
     mem.append(s.memory_usage / MiB)
     time.sleep(0.05)
 code_ = eng.containers.wait(hog.id)
-state = eng.containers.get(hog.id).inspect()["State"]
+# wait() returns as soon as the exit code is known; settled() also waits for the shim to
+# record OOMKilled (it reads the cgroup's OOM counter just before removing the cgroup)
+from glassbox.jupyter.sampler import settled
+state = settled(eng, hog.id).inspect()["State"]
 print("exit code:", code_, "  OOMKilled:", state["OOMKilled"], "  samples:", len(t))
+''', '''
+ALLOC = """x=; while :; do x="$x$(head -c 1048576 /dev/zero | tr '\\\\0' a)"; sleep 0.1; done"""
+hog = eng.run("busybox", ["sh", "-c", ALLOC], name=P + "-hog", detach=True,
+              memory=32 * MiB, memory_swap=32 * MiB)
+t0, t, mem = time.time(), [], []
+while (s := stats(hog.id)) is not None and time.time() - t0 < 30:
+    t.append(time.time() - t0)
+    mem.append(s.memory_usage / MiB)
+    time.sleep(0.05)
+code_ = eng.containers.wait(hog.id)
+# o wait() volta assim que o código de saída é conhecido; o settled() espera também o shim
+# gravar o OOMKilled (ele lê o contador de OOM do cgroup logo antes de remover o cgroup)
+from glassbox.jupyter.sampler import settled
+state = settled(eng, hog.id).inspect()["State"]
+print("código de saída:", code_, "  OOMKilled:", state["OOMKilled"], "  amostras:", len(t))
 '''),
     code('''
 fig, ax = plt.subplots(figsize=(8, 3))
@@ -144,29 +192,31 @@ plt.show()
 '''),
     md("""
 Exit code 137 = 128 + 9: the process got `SIGKILL` from the kernel's OOM killer. Only this
-cgroup was affected — the notebook (and everything else on the host) did not notice:
-**not interfering with other processes**, as the notes say.
+cgroup was affected — the notebook (and everything else on the host) did not notice. That is
+what the notes mean by **not interfering with other processes**.
 """, """
 Código de saída 137 = 128 + 9: o processo recebeu `SIGKILL` do OOM killer do kernel. Só
-este cgroup foi afetado — o notebook (e todo o resto do host) nem percebeu: **não
-interferindo outros processos**, como dizem as notas.
+este cgroup foi afetado — o notebook (e todo o resto do host) nem percebeu. É isso que as
+notas querem dizer com **não interferir em outros processos**.
 """),
     code('''
 !{GB} inspect --format '{{{{.State.OOMKilled}}}} {{{{.State.ExitCode}}}}' {P}-hog
 '''),
     md("""
-## CPU: two busy containers competing
+## CPU: a quota is a ceiling
 
 Two containers spin (`while :; do :; done`), one with `--cpus 0.2`, one with `--cpus 1.0`.
 We read their CPU counters (`cpuacct.usage` / `cpu.stat`) every 0.25 s for 3 s: 100% = one
-core. The quota caps each one; on a busy machine the 1.0 container gets what is left.
+core. Each quota caps its own container, whatever the other one does: this machine has
+two CPUs, so they do not even meet. That is a *ceiling*, not a competition.
 """, """
-## CPU: dois containers ocupados competindo
+## CPU: uma cota é um teto
 
-Dois containers giram (`while :; do :; done`), um com `--cpus 0.2`, outro com
-`--cpus 1.0`. Lemos os contadores de CPU deles (`cpuacct.usage` / `cpu.stat`) a cada 0,25 s
-por 3 s: 100% = um núcleo. A cota limita cada um; numa máquina ocupada o de 1.0 fica com o
-que sobra.
+Dois containers ficam presos num laço infinito (`while :; do :; done`), um com
+`--cpus 0.2`, outro com `--cpus 1.0`. Lemos os contadores de CPU deles (`cpuacct.usage` /
+`cpu.stat`) a cada 0,25 s por 3 s: 100% = um núcleo. Cada cota limita o seu próprio
+container, faça o outro o que fizer: esta máquina tem duas CPUs, então eles nem se
+encontram. Isso é um *teto*, não uma competição.
 """),
     code('''
 SPIN = ["sh", "-c", "while :; do :; done"]
@@ -183,6 +233,21 @@ while time.time() - t0 < 3:
     prev = cur
 for k, v in pct.items():
     print(f"--cpus {k}: mean {sum(v) / len(v):5.1f}% of one core")
+''', '''
+SPIN = ["sh", "-c", "while :; do :; done"]
+busy = {cpus: eng.run("busybox", SPIN, name=f"{P}-cpu{cpus}", detach=True, cpus=cpus).id
+        for cpus in (0.2, 1.0)}
+prev = {k: stats(i) for k, i in busy.items()}
+t0, ts, pct = time.time(), [], {k: [] for k in busy}
+while time.time() - t0 < 3:
+    time.sleep(0.25)
+    cur = {k: stats(i) for k, i in busy.items()}
+    ts.append(time.time() - t0)
+    for k in busy:
+        pct[k].append(cpu_percent(prev[k], cur[k]))
+    prev = cur
+for k, v in pct.items():
+    print(f"--cpus {k}: média de {sum(v) / len(v):5.1f}% de um núcleo")
 '''),
     code('''
 fig, ax = plt.subplots(figsize=(8, 3))
@@ -193,6 +258,47 @@ ax.set_xlabel("seconds"); ax.set_ylabel("CPU % (100 = one core)"); ax.legend(); 
 plt.show()
 for i in busy.values():
     eng.containers.remove(i, force=True)
+''', '''
+fig, ax = plt.subplots(figsize=(8, 3))
+for k, v in pct.items():
+    line, = ax.plot(ts, v, label=f"--cpus {k}")
+    ax.axhline(k * 100, color=line.get_color(), ls="--", lw=0.8)
+ax.set_xlabel("segundos"); ax.set_ylabel("CPU % (100 = um núcleo)"); ax.legend(); ax.set_ylim(0, 120)
+plt.show()
+for i in busy.values():
+    eng.containers.remove(i, force=True)
+'''),
+    md("""
+## CPU: a real competition
+
+Competition needs one CPU and two takers. `--cpu-shares` (v1 `cpu.shares`, v2 `cpu.weight`)
+is a *relative weight*: it does nothing while the CPU is free, and splits it when it is
+contended. `gj.experiment` runs two spinners **together**, both pinned to CPU 0
+(`cpuset_cpus="0"`, Docker's `--cpuset-cpus`), with 512 and 1024 shares, for 4 s, and
+measures each one's CPU time from its cgroup. Physics predicts 512 / (512 + 1024) = ⅓ and ⅔.
+Notebook 12 does more of these experiments (predict first, then measure).
+""", """
+## CPU: uma competição de verdade
+
+Para haver competição é preciso uma CPU e dois interessados. `--cpu-shares` (`cpu.shares`
+no v1, `cpu.weight` no v2) é um *peso relativo*: não faz nada enquanto a CPU está livre e a
+divide quando há disputa. O `gj.experiment` roda dois laços **juntos**, os dois presos à
+CPU 0 (`cpuset_cpus="0"`, o `--cpuset-cpus` do Docker), com 512 e 1024 shares, por 4 s, e
+mede o tempo de CPU de cada um no seu cgroup. A física prevê 512 / (512 + 1024) = ⅓ e ⅔.
+O notebook 12 faz mais experimentos desses (primeiro a previsão, depois a medida).
+"""),
+    code('''
+import glassbox.jupyter as gj
+race = gj.experiment("busybox", SPIN, sweep={"cpu_shares": [512, 1024]}, together=True,
+                     cpuset_cpus="0", duration=4, name=P + "-race")
+race
+'''),
+    code('''
+for tr, expected in zip(race.trials, [1 / 3, 2 / 3]):
+    print(f"{tr.label}: {tr.cpu_share:.0%} of the CPU time (shares predict {expected:.0%})")
+''', '''
+for tr, expected in zip(race.trials, [1 / 3, 2 / 3]):
+    print(f"{tr.label}: {tr.cpu_share:.0%} do tempo de CPU (os shares preveem {expected:.0%})")
 '''),
     md("""
 ## PIDs: a fork bomb, contained
@@ -203,7 +309,7 @@ With `--pids-limit 20` the kernel refuses the 21st `fork()`. The host stays fine
 ## PIDs: uma fork bomb, contida
 
 `f(){ f | f & }; f` cria processos até a máquina morrer — a não ser que um cgroup diga não.
-Com `--pids-limit 20` o kernel recusa o 21º `fork()`. O host continua bem.
+Com `--pids-limit 20` o kernel recusa o 21º `fork()`. O host continua funcionando normalmente.
 """),
     code('''
 BOMB = 'sh -c "f(){ f | f & }; f" 2>/dev/null & exec sleep 600'
@@ -268,8 +374,8 @@ they show as text.)
 """, """
 No JupyterLab, a mesma coisa com sliders e um gráfico ao vivo
 ([`glassbox.jupyter`](../../engine/glassbox/jupyter)): mova o slider de memória e veja a
-linha tracejada do limite se mover no gráfico. (Sliders precisam de um kernel vivo; num
-notebook salvo aparecem como texto.)
+linha tracejada do limite se mover no gráfico. (Os controles deslizantes precisam de um kernel em execução;
+num notebook salvo aparecem como texto.)
 """),
     code('''
 import glassbox.jupyter as gj
@@ -287,44 +393,60 @@ print("limit now:", int(open(mem_file).read()) // MiB, "MiB;", len(mon.samples),
 sliders.apply(memory=96 * MiB)    # o que mover o slider de memória faz
 time.sleep(1.5)
 mon.stop()
-mon.show()      # the chart as a picture that stays in the saved notebook
+mon.show()      # o gráfico como imagem, que fica no notebook salvo
 print("limite agora:", int(open(mem_file).read()) // MiB, "MiB;", len(mon.samples), "amostras no gráfico")
 '''),
     *exercise(
-        "Start a detached container named `nb02-mine` running `sleep 600` with a memory "
-        "limit of **48 MiB**. The check reads the limit back from its cgroup.",
-        "Inicie um container em segundo plano chamado `nb02-mine` rodando `sleep 600` com "
-        "limite de memória de **48 MiB**. A verificação lê o limite de volta do cgroup.",
+        "A variation on the fork bomb: start a detached container named `nb02-mine` that runs "
+        "`BOMB` (the command above) with a pids limit of **10** and a memory limit of 48 MiB. "
+        "The check reads its cgroup: the limit, and that the kernel really refused forks "
+        "(`pids.events`).",
+        "Uma variação da fork bomb: inicie em segundo plano um container chamado `nb02-mine` "
+        "que roda `BOMB` (o comando acima) com limite de **10** pids e de 48 MiB de memória. "
+        "A verificação lê o cgroup dele: o limite, e se o kernel realmente recusou forks "
+        "(`pids.events`).",
         attempt='''
-# your code here, e.g. eng.run("busybox", [...], name=..., detach=True, memory=...)
+# your code here: eng.run("busybox", ["sh", "-c", BOMB], name=..., detach=True, ...)
 ''',
         check_fn='''
 def check_02():
     try:
         c = eng.containers.get(P + "-mine")
     except NotFound:
-        return check(False, "", f"no container named {P}-mine yet: start it with name='{P}-mine'")
+        return check(False, "", f"no container named {P}-mine yet: start it with name='{P}-mine', detach=True")
     s = stats(c.id)
     if s is None:
-        return check(False, "", f"{P}-mine is not running (status {c.status}): run 'sleep 600' detached")
-    check(s.memory_limit == 48 * MiB, "the cgroup says 48 MiB",
-          f"the cgroup limit is {s.memory_limit and s.memory_limit / MiB} MiB, expected 48: memory=48 * MiB")
+        return check(False, "", f"{P}-mine is not running (status {c.status}): run BOMB detached (detach=True)")
+    if s.pids_limit != 10:
+        return check(False, "", f"its cgroup says pids.max = {s.pids_limit}, expected 10: pids_limit=10")
+    if s.memory_limit != 48 * MiB:
+        return check(False, "", f"its memory limit is {s.memory_limit and s.memory_limit / MiB} MiB, expected 48")
+    time.sleep(0.5)
+    refused = open(os.path.join(eng.containers._cgroup(c).paths()["pids"], "pids.events")).read().split()
+    check(int(refused[-1]) > 0, f"pids.max 10 held: {refused[-1]} forks refused, {s.pids_current} processes",
+          "no fork was refused yet: is the command the fork bomb (['sh', '-c', BOMB])?")
 check_02()
 ''', check_fn_pt='''
 def check_02():
     try:
         c = eng.containers.get(P + "-mine")
     except NotFound:
-        return check(False, "", f"ainda não há container chamado {P}-mine: inicie-o com name='{P}-mine'")
+        return check(False, "", f"ainda não há container chamado {P}-mine: inicie-o com name='{P}-mine', detach=True")
     s = stats(c.id)
     if s is None:
-        return check(False, "", f"{P}-mine não está rodando (status {c.status}): rode 'sleep 600' em segundo plano")
-    check(s.memory_limit == 48 * MiB, "o cgroup diz 48 MiB",
-          f"o limite no cgroup é {s.memory_limit and s.memory_limit / MiB} MiB, esperado 48: memory=48 * MiB")
+        return check(False, "", f"{P}-mine não está rodando (status {c.status}): rode BOMB em segundo plano (detach=True)")
+    if s.pids_limit != 10:
+        return check(False, "", f"o cgroup diz pids.max = {s.pids_limit}, esperado 10: pids_limit=10")
+    if s.memory_limit != 48 * MiB:
+        return check(False, "", f"o limite de memória é {s.memory_limit and s.memory_limit / MiB} MiB, esperado 48")
+    time.sleep(0.5)
+    refused = open(os.path.join(eng.containers._cgroup(c).paths()["pids"], "pids.events")).read().split()
+    check(int(refused[-1]) > 0, f"pids.max 10 segurou: {refused[-1]} forks recusados, {s.pids_current} processos",
+          "nenhum fork foi recusado ainda: o comando é a fork bomb (['sh', '-c', BOMB])?")
 check_02()
 ''',
         solution='''
-eng.run("busybox", ["sleep", "600"], name=P + "-mine", detach=True, memory=48 * MiB)
+eng.run("busybox", ["sh", "-c", BOMB], name=P + "-mine", detach=True, pids_limit=10, memory=48 * MiB)
 check_02()
 '''),
     *finish(),

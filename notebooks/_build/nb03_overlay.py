@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "03-overlay-filesystem"
 
@@ -6,11 +6,12 @@ CELLS = [
     *header(
         3, "The overlay file system", "O sistema de arquivos overlay",
         ["Mount an overlay by hand: lower, upper, work, merged.",
-         "See copy-up (writing a lower file copies it up) and whiteouts (deleting one).",
+         "See copy-up (writing a lower file copies it up) and whiteouts (what `upper` holds "
+         "when a lower file is deleted).",
          "See why containers are light: many containers, one shared lower layer."],
         ["Montar um overlay à mão: lower, upper, work, merged.",
-         "Ver o copy-up (escrever num arquivo de baixo o copia para cima) e os whiteouts "
-         "(apagar um).",
+         "Ver o copy-up (ao escrever num arquivo da camada de baixo, ele é copiado para cima) "
+         "e os whiteouts (o que aparece em `upper` quando se apaga um arquivo de baixo).",
          "Ver por que containers são leves: muitos containers, uma camada de baixo "
          "compartilhada."],
         ["rootfs", "images"],
@@ -28,6 +29,29 @@ and the next version stores only the difference. [...]
 That is why containers are so light.
 """),
     *setup("nb03"),
+    notes_vs_kernel(
+        "with OFS the containers reuse the host's \"kernel dependencies, filegroup, "
+        "libraries\" (the part elided as [...] above), and that is why they are light.",
+        "Containers share only the host's **kernel** (through namespaces and cgroups, not "
+        "through overlay). Libraries and programs come from the **image**: the host's "
+        "`/lib` is not inside. Overlay shares layers *between images and containers*, "
+        "which is what makes a hundred containers of one image cost one copy. Below: the "
+        "same kernel release inside and out, and the host's C library missing inside.",
+        "com o OFS os containers reaproveitam \"dependências de kernel, filegroup, "
+        "bibliotecas\" do host (o trecho omitido com [...] acima), e por isso são leves.",
+        "Containers compartilham só o **kernel** do host (por namespaces e cgroups, não pelo "
+        "overlay). Bibliotecas e programas vêm da **imagem**: o `/lib` do host não está lá "
+        "dentro. O overlay compartilha camadas *entre imagens e containers*, e é isso que faz "
+        "cem containers de uma imagem custarem uma cópia só. Abaixo: a mesma versão de kernel "
+        "dentro e fora, e a biblioteca C do host ausente lá dentro."),
+    code('''
+import glob, platform
+libc = sorted(glob.glob("/lib/*/libc.so.6") + glob.glob("/usr/lib/*/libc.so.6"))[:1]
+inside = eng.run("busybox", ["sh", "-c", "uname -r; ls " + " ".join(libc or ["/lib"]) + " 2>&1"],
+                 auto_remove=True).stdout.decode().splitlines()
+print("kernel  host:", platform.release(), "· container:", inside[0])
+print("libc    host:", libc, "· container:", inside[1:])
+'''),
     md("""
 ## An overlay by hand
 
@@ -39,14 +63,16 @@ like a container's read/write layer), `work` (the kernel's scratch space) and `m
 
 Quatro diretórios: `lower` (somente leitura, como uma camada de imagem), `upper` (onde as
 mudanças vão, como a camada read/write de um container), `work` (rascunho do kernel) e
-`merged` (a visão que combina as duas). Um `mount -t overlay` cria a visão.
+`merged` (a visão que junta os dois, `lower` e `upper`). Um `mount -t overlay` cria a visão.
 """),
     code('''
 lab = tempfile.mkdtemp(prefix=P + "-ovl-")
 lower, upper, work, merged = (os.path.join(lab, d) for d in ("lower", "upper", "work", "merged"))
 for d in (lower, upper, work, merged):
     os.makedirs(d)
-for name, text in {"a.txt": "from the lower layer\\n", "b.txt": "delete me\\n", "c.txt": "me too\\n"}.items():
+os.makedirs(os.path.join(lower, "conf"))
+for name, text in {"a.txt": "from the lower layer\\n", "b.txt": "delete me\\n", "c.txt": "me too\\n",
+                   "conf/x.conf": "x = 1\\n", "conf/y.conf": "y = 2\\n"}.items():
     with open(os.path.join(lower, name), "w") as f:
         f.write(text)
 opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
@@ -96,6 +122,13 @@ print("upper/a.txt :", open(os.path.join(upper, "a.txt")).read().splitlines())
 st = os.lstat(os.path.join(upper, "b.txt"))
 print("upper/b.txt : character device?", stat.S_ISCHR(st.st_mode),
       " device number", (os.major(st.st_rdev), os.minor(st.st_rdev)))
+''', '''
+import stat
+print("lower/a.txt :", open(os.path.join(lower, "a.txt")).read().splitlines())
+print("upper/a.txt :", open(os.path.join(upper, "a.txt")).read().splitlines())
+st = os.lstat(os.path.join(upper, "b.txt"))
+print("upper/b.txt : dispositivo de caractere?", stat.S_ISCHR(st.st_mode),
+      " número do dispositivo", (os.major(st.st_rdev), os.minor(st.st_rdev)))
 '''),
     md("""
 The three layers, drawn from what is on disk now:
@@ -130,57 +163,96 @@ for row, (label, d) in enumerate([("lower (image)", lower), ("upper (read/write)
                     fontsize=9, bbox=dict(fc=fc, ec="#666", boxstyle="round"))
 ax.set_xlim(-2.6, len(names)); ax.set_ylim(-0.6, 2.6); ax.set_axis_off()
 plt.show()
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+
+def describe(d, name):
+    p = os.path.join(d, name)
+    if not os.path.lexists(p):
+        return None
+    st = os.lstat(p)
+    if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+        return ("whiteout", "#555", "white")
+    return ("file", "#cfe3ff" if d == lower else "#ffe9b3", "black")
+
+names = sorted(set(os.listdir(lower)) | set(os.listdir(upper)) | set(os.listdir(merged)))
+fig, ax = plt.subplots(figsize=(8, 2.8))
+for row, (label, d) in enumerate([("lower (imagem)", lower), ("upper (leitura/escrita)", upper), ("merged (o que o container vê)", merged)]):
+    y = row
+    ax.text(-0.2, y, label, ha="right", va="center", fontsize=9)
+    for col, n in enumerate(names):
+        info = describe(d, n)
+        if info:
+            kind, fc, tc = info
+            if d == merged:
+                fc = "#d9f2d9"
+            ax.text(col, y, n + (" ⊘" if kind == "whiteout" else ""), ha="center", va="center", color=tc,
+                    fontsize=9, bbox=dict(fc=fc, ec="#666", boxstyle="round"))
+ax.set_xlim(-2.6, len(names)); ax.set_ylim(-0.6, 2.6); ax.set_axis_off()
+plt.show()
+'''),
+    *exercise(
+        "Deleting one file leaves a whiteout. Now a whole directory: make `merged/conf` a "
+        "**fresh** directory holding only a new file `new.conf` (none of `lower`'s `x.conf`, "
+        "`y.conf` showing through), without touching `lower`. How does the kernel hide a "
+        "directory's old contents? The check looks at `merged`, at `lower` and at the mark "
+        "the kernel leaves on `upper/conf` (the extended attribute `trusted.overlay.opaque`).",
+        "Apagar um arquivo deixa um whiteout. Agora um diretório inteiro: faça `merged/conf` "
+        "ser um diretório **novo**, só com um arquivo novo `new.conf` (sem que os `x.conf` e "
+        "`y.conf` de `lower` apareçam), sem mexer em `lower`. Como o kernel esconde o conteúdo "
+        "antigo de um diretório? A verificação olha `merged`, `lower` e a marca que o kernel "
+        "deixa em `upper/conf` (o atributo estendido `trusted.overlay.opaque`).",
+        attempt='''
+# your code here: work only on `merged` (shutil.rmtree, os.mkdir, open(..., "w"))
+''',
+        check_fn='''
+def check_03():
+    mconf, lconf, uconf = (os.path.join(d, "conf") for d in (merged, lower, upper))
+    if sorted(os.listdir(lconf)) != ["x.conf", "y.conf"]:
+        return check(False, "", "lower/conf changed: the lower layer is read-only; work through merged")
+    if not os.path.isdir(mconf) or sorted(os.listdir(mconf)) != ["new.conf"]:
+        return check(False, "", f"merged/conf holds {sorted(os.listdir(mconf)) if os.path.isdir(mconf) else 'nothing'}, "
+                     "expected only new.conf: remove the directory through merged, make it again, add new.conf")
+    try:
+        opaque = os.getxattr(uconf, "trusted.overlay.opaque")
+    except OSError:
+        opaque = None
+    check(opaque == b"y", "upper/conf is an opaque directory (trusted.overlay.opaque=y): "
+          "the kernel stops looking into lower/conf", f"upper/conf is not marked opaque ({opaque!r})")
+check_03()
+''', check_fn_pt='''
+def check_03():
+    mconf, lconf, uconf = (os.path.join(d, "conf") for d in (merged, lower, upper))
+    if sorted(os.listdir(lconf)) != ["x.conf", "y.conf"]:
+        return check(False, "", "lower/conf mudou: a camada de baixo é somente leitura; trabalhe por merged")
+    if not os.path.isdir(mconf) or sorted(os.listdir(mconf)) != ["new.conf"]:
+        return check(False, "", f"merged/conf contém {sorted(os.listdir(mconf)) if os.path.isdir(mconf) else 'nada'}, "
+                     "esperado só new.conf: remova o diretório por merged, crie-o de novo e ponha o new.conf")
+    try:
+        opaque = os.getxattr(uconf, "trusted.overlay.opaque")
+    except OSError:
+        opaque = None
+    check(opaque == b"y", "upper/conf é um diretório opaco (trusted.overlay.opaque=y): "
+          "o kernel para de olhar em lower/conf", f"upper/conf não está marcado como opaco ({opaque!r})")
+check_03()
+''',
+        solution='''
+shutil.rmtree(os.path.join(merged, "conf"))
+os.mkdir(os.path.join(merged, "conf"))
+with open(os.path.join(merged, "conf", "new.conf"), "w") as f:
+    f.write("fresh\\n")
+check_03()
 '''),
     md("""
 Unmount: the view disappears, and what is left in `upper` **is** the difference — exactly
 what a layer in an image stores (a whiteout in a layer tarball is a file named
-`.wh.b.txt`).
+`.wh.b.txt`; an opaque directory holds a `.wh..wh..opq` file).
 """, """
 Desmontar: a visão some, e o que sobra em `upper` **é** a diferença — exatamente o que uma
 camada de imagem guarda (um whiteout dentro do tar de uma camada é um arquivo chamado
-`.wh.b.txt`).
+`.wh.b.txt`; um diretório opaco contém um arquivo `.wh..wh..opq`).
 """),
-    *exercise(
-        "Make `c.txt` disappear from `merged` **without touching `lower`**. Then the check "
-        "looks for the whiteout in `upper` and for the original in `lower`.",
-        "Faça `c.txt` sumir de `merged` **sem mexer em `lower`**. A verificação procura o "
-        "whiteout em `upper` e o original em `lower`.",
-        attempt='''
-# your code here: one line, working only on `merged`
-''',
-        check_fn='''
-def check_03():
-    w = os.path.join(upper, "c.txt")
-    if os.path.exists(os.path.join(merged, "c.txt")):
-        return check(False, "", "merged/c.txt is still there: delete it through merged (os.remove)")
-    if not os.path.exists(os.path.join(lower, "c.txt")):
-        return check(False, "", "lower/c.txt is gone: you changed the read-only layer; recreate it and delete through merged")
-    st = os.lstat(w)
-    check(stat.S_ISCHR(st.st_mode) and st.st_rdev == 0, "upper/c.txt is a 0,0 whiteout, lower is untouched",
-          "upper/c.txt is not a whiteout")
-try:
-    check_03()
-except FileNotFoundError as e:
-    check(False, "", f"not there: {e.filename}")
-''', check_fn_pt='''
-def check_03():
-    w = os.path.join(upper, "c.txt")
-    if os.path.exists(os.path.join(merged, "c.txt")):
-        return check(False, "", "merged/c.txt ainda está lá: apague-o através de merged (os.remove)")
-    if not os.path.exists(os.path.join(lower, "c.txt")):
-        return check(False, "", "lower/c.txt sumiu: você mudou a camada somente leitura; recrie-o e apague por merged")
-    st = os.lstat(w)
-    check(stat.S_ISCHR(st.st_mode) and st.st_rdev == 0, "upper/c.txt é um whiteout 0,0, lower está intacto",
-          "upper/c.txt não é um whiteout")
-try:
-    check_03()
-except FileNotFoundError as e:
-    check(False, "", f"não existe: {e.filename}")
-''',
-        solution='''
-os.remove(os.path.join(merged, "c.txt"))
-check_03()
-'''),
     code('''
 subprocess.run(["umount", merged], check=True)
 print("after umount, merged is empty:", os.listdir(merged), "· upper keeps the diff:", sorted(os.listdir(upper)))
@@ -198,7 +270,7 @@ Three containers from `busybox`. Their `GraphDriver` (from `inspect`) names the 
 """, """
 ## A raiz de um container é o mesmo tipo de montagem
 
-Três containers de `busybox`. O `GraphDriver` deles (do `inspect`) aponta o mesmo
+Três containers de `busybox`. O `GraphDriver` deles (do `inspect`) aponta para o mesmo
 `LowerDir` — a camada da imagem, guardada uma vez só — e cada um tem seu próprio
 `UpperDir`, pequeno.
 """),
@@ -244,8 +316,8 @@ print(f"\\na camada de baixo compartilhada: {du(gd['LowerDir']) / 1e6:.1f} MB no
     md("""
 The kernel's own record of the container's root mount — the same options we typed by hand:
 """, """
-O registro do próprio kernel da montagem raiz do container — as mesmas opções que
-digitamos à mão:
+Veja como o próprio kernel registra a montagem raiz do container — as mesmas opções
+que digitamos à mão:
 """),
     code('''
 pid = eng.containers.get(ids[0]).pid

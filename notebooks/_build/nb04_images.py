@@ -37,7 +37,7 @@ Usually an image has a name and a version (not mandatory).
 `glassbox images` lists what is in the local store (the Docker Host's cache). `busybox`
 was built offline from Debian's busybox-static by the set-up.
 """, """
-## As imagens daqui
+## As imagens desta máquina
 
 `glassbox images` lista o que está no armazenamento local (o cache do Docker Host). A
 `busybox` foi construída offline, a partir do busybox-static do Debian, na preparação.
@@ -54,7 +54,7 @@ An image is two small JSON documents plus layer tarballs:
 
 `image inspect` shows them Docker's way:
 """, """
-Uma imagem são dois pequenos documentos JSON mais os tarballs das camadas:
+Uma imagem é formada por dois pequenos documentos JSON e pelos tarballs das camadas:
 
 - a **config**: como rodá-la (`Cmd`, `Env`, ...), seu histórico e `rootfs.diff_ids` (a
   lista de camadas);
@@ -75,7 +75,7 @@ the hashes ourselves:
 """, """
 ## Endereçado pelo conteúdo
 
-Cada blob é guardado sob o sha256 dos seus bytes (`blobs/sha256/<hex>`). O id da imagem
+Cada blob é armazenado com o nome do sha256 do seu conteúdo (`blobs/sha256/<hex>`). O id da imagem
 *é* o digest da config; mude um byte e é outra imagem. Recalculamos os hashes nós mesmos:
 """),
     code('''
@@ -90,6 +90,9 @@ for what, digest in [("manifest", img.manifest_digest), ("config", manifest["con
     real = "sha256:" + hashlib.sha256(open(path, "rb").read()).hexdigest()
     print(f"{what:8} {os.path.relpath(path, eng.root)[:40]}…  sha256 of its bytes matches: {real == digest}")
 print("image id == config digest:", img.id == manifest["config"]["digest"])
+print("layer blob digest (compressed, in the manifest):", manifest["layers"][0]["digest"][:19] + "…",
+      "·", manifest["layers"][0]["mediaType"].rsplit(".", 1)[-1])
+print("diff_id (uncompressed tar, in the config)      :", img.diff_ids[0][:19] + "…")
 ''', '''
 import hashlib
 img = eng.images.resolve("busybox")
@@ -102,7 +105,24 @@ for what, digest in [("manifest", img.manifest_digest), ("config", manifest["con
     real = "sha256:" + hashlib.sha256(open(path, "rb").read()).hexdigest()
     print(f"{what:8} {os.path.relpath(path, eng.root)[:40]}…  sha256 dos bytes confere: {real == digest}")
 print("id da imagem == digest da config:", img.id == manifest["config"]["digest"])
+print("digest do blob da camada (comprimido, no manifest):", manifest["layers"][0]["digest"][:19] + "…",
+      "·", manifest["layers"][0]["mediaType"].rsplit(".", 1)[-1])
+print("diff_id (tar descomprimido, na config)          :", img.diff_ids[0][:19] + "…")
 '''),
+    md("""
+One layer, two names. The manifest lists each layer **blob** by the digest of the bytes
+that travel and are stored (usually gzip-compressed: `tar+gzip`). The config's
+`rootfs.diff_ids` name the same layer by the digest of its **uncompressed** tar, which does
+not depend on how it was compressed: the image id (the config digest) stays the same if a
+registry recompresses the blobs. They are equal only for a layer stored uncompressed.
+""", """
+Uma camada, dois nomes. O manifest lista cada **blob** de camada pelo digest dos bytes que
+viajam e ficam armazenados (em geral comprimidos com gzip: `tar+gzip`). Os
+`rootfs.diff_ids` da config dão nome à mesma camada pelo digest do seu tar
+**descomprimido**, que não depende de como ela foi comprimida: o id da imagem (o digest da
+config) continua o mesmo se um registry recomprimir os blobs. Os dois só são iguais para
+uma camada guardada sem compressão.
+"""),
     md("""
 ## The notes' example: two applications sharing "Bash"
 
@@ -157,8 +177,8 @@ images use it. `system df -v` counts it that way: the "Bash" layer's ~1.5 MB is 
 size, not paid twice.
 """, """
 No disco cada camada é descompactada **uma vez só**, em `layers/<diff_id>/`, não importa
-quantas imagens a usem. O `system df -v` conta assim: o ~1,5 MB da camada "Bash" é tamanho
-*compartilhado*, não pago duas vezes.
+quantas imagens a usem. O `system df -v` faz a mesma conta: os cerca de 1,5 MB da camada "Bash" aparecem como
+tamanho *compartilhado* e não são contados duas vezes.
 """),
     code('''
 refs = [d for t in ("busybox", P + "-shell:1", P + "-app-a:1", P + "-app-b:1") for d in eng.images.resolve(t).diff_ids]
@@ -182,43 +202,62 @@ out). A tag is only a pointer: tagging copies nothing, and two tags can name one
 ## Nome e versão
 
 `nome:tag` — a tag é a "versão" das notas, e é opcional (`latest` quando omitida). Uma tag
-é só um ponteiro: marcar com tag não copia nada, e duas tags podem apontar o mesmo id.
+é só um ponteiro: marcar com tag não copia nada, e duas tags podem apontar para o mesmo id.
 """),
     code('''
 !{GB} tag {P}-app-a:1 {P}-app-a:latest
 !{GB} images {P}-app-a
 '''),
     *exercise(
-        "Which layer do `nb04-app-a:1` and `nb04-app-b:1` share **on top of busybox**? Put "
-        "its diff_id (a `sha256:...` string) in `answer`.",
-        "Qual camada `nb04-app-a:1` e `nb04-app-b:1` compartilham **acima da busybox**? "
-        "Coloque o diff_id dela (uma string `sha256:...`) em `answer`.",
+        "Grow the tree one level: make `nb04-app-c:1` that shares **every** layer of "
+        "`nb04-app-a:1` and adds one of its own (use `layer_on`). Then predict, in `answer`, "
+        "how many **distinct** layers the store needs for shell, app-a, app-b and app-c "
+        "together. The check reads the images' diff_ids from the store.",
+        "Faça a árvore crescer um nível: crie `nb04-app-c:1`, que compartilha **todas** as "
+        "camadas de `nb04-app-a:1` e acrescenta uma própria (use `layer_on`). Depois preveja, "
+        "em `answer`, quantas camadas **distintas** o armazenamento precisa para shell, app-a, "
+        "app-b e app-c juntas. A verificação lê os diff_ids das imagens no armazenamento.",
         attempt='''
-answer = ""   # hint: eng.images.resolve(...).diff_ids
+answer = None   # your code here: layer_on(...), then the number of distinct layers
 ''',
         check_fn='''
 def check_04():
-    want = eng.images.resolve(P + "-shell:1").diff_ids[-1]
-    if not isinstance(answer, str) or not answer.startswith("sha256:"):
-        return check(False, "", "answer should be a digest string like 'sha256:4e0a…'")
-    if answer == eng.images.resolve("busybox").diff_ids[0]:
-        return check(False, "", "that is busybox's own layer: look one layer higher")
-    check(answer == want, "that is the shared 'Bash' layer, made once by the shell image",
-          "not a layer both apps share above busybox: compare a.diff_ids and b.diff_ids")
+    try:
+        c = eng.images.resolve(P + "-app-c:1")
+    except NotFound:
+        return check(False, "", f"no image {P}-app-c:1 yet: layer_on(P + '-app-a:1', P + '-app-c:1', 'echo ... > /app-c.sh')")
+    a = eng.images.resolve(P + "-app-a:1")
+    if c.diff_ids[:len(a.diff_ids)] != a.diff_ids or len(c.diff_ids) != len(a.diff_ids) + 1:
+        return check(False, "", f"{P}-app-c:1 has {len(c.diff_ids)} layers and does not start with all of "
+                     f"app-a's {len(a.diff_ids)}: build it on top of {P}-app-a:1")
+    names = [P + t for t in ("-shell:1", "-app-a:1", "-app-b:1", "-app-c:1")]
+    distinct = {d for n in names for d in eng.images.resolve(n).diff_ids}
+    total = sum(len(eng.images.resolve(n).diff_ids) for n in names)
+    check(answer == len(distinct), f"{total} layers named by the four images, {len(distinct)} stored: "
+          "each shared layer is kept once", f"answer is {answer!r}: count each diff_id once "
+          "(busybox, Bash, and each app's own layer)")
 check_04()
 ''', check_fn_pt='''
 def check_04():
-    want = eng.images.resolve(P + "-shell:1").diff_ids[-1]
-    if not isinstance(answer, str) or not answer.startswith("sha256:"):
-        return check(False, "", "answer deve ser uma string de digest como 'sha256:4e0a…'")
-    if answer == eng.images.resolve("busybox").diff_ids[0]:
-        return check(False, "", "essa é a camada da própria busybox: olhe uma camada acima")
-    check(answer == want, "essa é a camada 'Bash' compartilhada, feita uma vez pela imagem shell",
-          "não é uma camada que os dois apps compartilham acima da busybox: compare a.diff_ids e b.diff_ids")
+    try:
+        c = eng.images.resolve(P + "-app-c:1")
+    except NotFound:
+        return check(False, "", f"ainda não há a imagem {P}-app-c:1: layer_on(P + '-app-a:1', P + '-app-c:1', 'echo ... > /app-c.sh')")
+    a = eng.images.resolve(P + "-app-a:1")
+    if c.diff_ids[:len(a.diff_ids)] != a.diff_ids or len(c.diff_ids) != len(a.diff_ids) + 1:
+        return check(False, "", f"{P}-app-c:1 tem {len(c.diff_ids)} camadas e não começa com todas as "
+                     f"{len(a.diff_ids)} do app-a: construa-a em cima de {P}-app-a:1")
+    names = [P + t for t in ("-shell:1", "-app-a:1", "-app-b:1", "-app-c:1")]
+    distinct = {d for n in names for d in eng.images.resolve(n).diff_ids}
+    total = sum(len(eng.images.resolve(n).diff_ids) for n in names)
+    check(answer == len(distinct), f"{total} camadas citadas pelas quatro imagens, {len(distinct)} guardadas: "
+          "cada camada compartilhada é guardada uma vez", f"answer é {answer!r}: conte cada diff_id uma vez "
+          "(busybox, Bash e a camada própria de cada app)")
 check_04()
 ''',
         solution='''
-answer = [d for d in a.diff_ids if d in b.diff_ids][1]
+layer_on(P + "-app-a:1", P + "-app-c:1", "echo 'echo I am app C' > /app-c.sh")
+answer = 5      # busybox, Bash, app-a's, app-b's and app-c's own layer
 check_04()
 '''),
     *finish(),

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "05-dockerfile"
 
@@ -40,6 +40,13 @@ ctx = tempfile.mkdtemp(prefix=P + "-ctx-")      # the build context: files COPY 
 with open(os.path.join(ctx, "index.html"), "w") as f:
     f.write("<h1>built from a Dockerfile</h1>\\n")
 print("context:", ctx, os.listdir(ctx))
+''', '''
+%load_ext glassbox
+from glassbox.errors import BuildError
+ctx = tempfile.mkdtemp(prefix=P + "-ctx-")      # the build context: files COPY can use
+with open(os.path.join(ctx, "index.html"), "w") as f:
+    f.write("<h1>built from a Dockerfile</h1>\\n")
+print("contexto:", ctx, os.listdir(ctx))
 '''),
     md("""
 ## First: the notes' form, with colons
@@ -199,13 +206,16 @@ time.sleep(0.3)
 ## The build cache
 
 Build again: every step is `CACHED` — same base, same instruction, same files → the
-layer is reused, nothing runs. Change a line and the steps from there on run again.
+layer is reused, nothing runs. Change an instruction, or a file that a `COPY` reads (its
+checksum is part of the cache key), and the steps from there on run again: below we change
+`index.html`.
 """, """
 ## O cache de build
 
 Construa de novo: todo passo sai `CACHED` — mesma base, mesma instrução, mesmos arquivos →
-a camada é reaproveitada, nada roda. Mude uma linha e os passos a partir dela rodam de
-novo.
+a camada é reaproveitada, nada roda. Mude uma instrução, ou um arquivo que um `COPY` lê (o
+checksum dele entra na chave do cache), e os passos a partir dali rodam de novo: abaixo
+mudamos o `index.html`.
 """),
     code('''
 DOCKERFILE = open(os.path.join(ctx, "Dockerfile"), "w")
@@ -224,6 +234,96 @@ print(f"rebuild: {time.time() - t0:.2f} s")
 with open(os.path.join(ctx, "index.html"), "w") as f:
     f.write("<h1>changed</h1>\\n")
 !{GB} build -t {P}-web:2 {ctx}
+''', '''
+DOCKERFILE = open(os.path.join(ctx, "Dockerfile"), "w")
+DOCKERFILE.write("""FROM busybox
+RUN mkdir -p /www && echo "built at $(date)" > /www/built.txt
+WORKDIR /www
+COPY index.html /www/index.html
+ENV GREETING="hello from the image"
+EXPOSE 8080
+CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]
+""")
+DOCKERFILE.close()
+t0 = time.time()
+!{GB} build -t {P}-web:1 {ctx}
+print(f"novo build: {time.time() - t0:.2f} s")
+with open(os.path.join(ctx, "index.html"), "w") as f:
+    f.write("<h1>changed</h1>\\n")
+!{GB} build -t {P}-web:2 {ctx}
+'''),
+    md("""
+### The cache does not know what time it is
+
+`RUN ... $(date)` ran once, at the first build. Every cached rebuild reuses that layer, so
+`built.txt` keeps the **first** date — in `web:1`, in `web:2` (built a minute later),
+forever. The cache key is the instruction's text and its parent, not what the command
+would print today. `--no-cache` runs every step again.
+""", """
+### O cache não sabe que horas são
+
+O `RUN ... $(date)` rodou uma vez, no primeiro build. Todo rebuild com cache reaproveita
+essa camada, então o `built.txt` guarda a **primeira** data — no `web:1`, no `web:2`
+(construído depois), para sempre. A chave do cache é o texto da instrução e a camada de
+baixo, não o que o comando imprimiria hoje. O `--no-cache` roda todos os passos de novo.
+"""),
+    code('''
+!{GB} run --rm {P}-web:1 cat /www/built.txt
+!{GB} run --rm {P}-web:2 cat /www/built.txt
+!{GB} build -q --no-cache -t {P}-web:3 {ctx}
+!{GB} run --rm {P}-web:3 cat /www/built.txt
+'''),
+    notes_vs_kernel(
+        "\"an initial image is something blank — scratch\", and `FROM` \"gives the command to "
+        "download this image\"; \"every time ... we are doing a pull\".",
+        "`FROM scratch` is real: it means *no* base, zero layers; the image holds only what "
+        "you `COPY` in. Below, one static binary (the host's busybox) is a whole image, with "
+        "no shell in it. And `FROM` pulls only a base that is **not** in the local store "
+        "(like `run`): `FROM busybox` above never touched a registry. A missing base is pulled "
+        "— here from a registry that is not there, so the build says so.",
+        "\"uma imagem inicial é algo em branco - scratch\", e o `FROM` \"dá o comando de "
+        "baixar esta imagem\"; \"toda vez ... estamos dando um pull\".",
+        "O `FROM scratch` existe: quer dizer *nenhuma* base, zero camadas; a imagem só tem o "
+        "que você colocar com `COPY`. Abaixo, um único binário estático (o busybox do host) é "
+        "uma imagem inteira, sem shell nenhum dentro. E o `FROM` só faz pull de uma base que "
+        "**não** está no armazenamento local (como o `run`): o `FROM busybox` acima nunca "
+        "falou com um registry. Uma base ausente é baixada — aqui de um registry que não "
+        "existe, então o build avisa."),
+    code('''
+scratch_ctx = tempfile.mkdtemp(prefix=P + "-scratch-")
+shutil.copy("/bin/busybox", scratch_ctx)
+with open(os.path.join(scratch_ctx, "Dockerfile"), "w") as f:
+    f.write('FROM scratch\\nCOPY busybox /busybox\\nCMD ["/busybox", "echo", "hello from scratch"]\\n')
+!{GB} build -q -t {P}-scratch:1 {scratch_ctx}
+!{GB} run --rm {P}-scratch:1
+!{GB} history {P}-scratch:1
+!{GB} run --rm {P}-scratch:1 sh -c 'echo is there a shell?'
+with open(os.path.join(scratch_ctx, "Dockerfile"), "w") as f:
+    f.write("FROM 127.0.0.1:1/{P}-missing:1\\n".replace("{P}", P))
+!{GB} build -t {P}-missing {scratch_ctx}
+shutil.rmtree(scratch_ctx)
+'''),
+    md("""
+### `ENTRYPOINT` and `CMD`
+
+`CMD` is the **default command**: any arguments after the image name replace it all.
+`ENTRYPOINT` is the **program**; `CMD` then only supplies its default arguments, and
+arguments after the image name replace just those.
+""", """
+### `ENTRYPOINT` e `CMD`
+
+O `CMD` é o **comando padrão**: quaisquer argumentos depois do nome da imagem o substituem
+por inteiro. O `ENTRYPOINT` é o **programa**; aí o `CMD` só fornece os argumentos padrão
+dele, e argumentos depois do nome da imagem substituem só esses.
+"""),
+    code('''
+eng.builder.build(ctx, dockerfile_text='FROM busybox\\nCMD ["echo", "hello", "world"]\\n', tags=[P + "-cmd:1"])
+eng.builder.build(ctx, dockerfile_text='FROM busybox\\nENTRYPOINT ["echo", "hello"]\\nCMD ["world"]\\n',
+                  tags=[P + "-ep:1"])
+!{GB} run --rm {P}-cmd:1
+!{GB} run --rm {P}-cmd:1 date +%Y
+!{GB} run --rm {P}-ep:1
+!{GB} run --rm {P}-ep:1 class
 '''),
     *exercise(
         "Build an image `nb05-hello:1` from a Dockerfile (real syntax!) so that "

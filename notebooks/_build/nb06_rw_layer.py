@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "06-read-write-layer"
 
@@ -82,6 +82,33 @@ camada da imagem embaixo, a camada read/write deste container em cima.
 import glassbox.jupyter as gj
 gj.layers("busybox", container=P + "-rw")
 '''),
+    notes_vs_kernel(
+        "when we \"kill\" the process, all the changes made through the read/write layer "
+        "are deleted.",
+        "Killing or stopping the process **keeps** the read/write layer: the container is "
+        "*exited*, its `upper` directory stays on disk, and `start` runs it again on top of "
+        "the same changes. Only `rm` (or `run --rm`) deletes them. The cells below show it.",
+        "quando \"matarmos\" o processo, serão apagadas todas as alterações feitas pela camada "
+        "read/write.",
+        "Matar ou parar o processo **mantém** a camada read/write: o container fica "
+        "*exited*, o diretório `upper` dele continua no disco, e o `start` o roda de novo em "
+        "cima das mesmas mudanças. Só o `rm` (ou `run --rm`) as apaga. As células abaixo "
+        "mostram isso."),
+    code('''
+!{GB} exec {P}-rw sh -c 'echo "written by exec" > /kept.txt'
+!{GB} kill {P}-rw
+print("status after kill:", eng.containers.get(P + "-rw").status,
+      "· /kept.txt still in UpperDir:", os.path.exists(os.path.join(upper, "kept.txt")))
+!{GB} start {P}-rw
+!{GB} exec {P}-rw cat /kept.txt
+''', '''
+!{GB} exec {P}-rw sh -c 'echo "written by exec" > /kept.txt'
+!{GB} kill {P}-rw
+print("status depois do kill:", eng.containers.get(P + "-rw").status,
+      "· /kept.txt ainda no UpperDir:", os.path.exists(os.path.join(upper, "kept.txt")))
+!{GB} start {P}-rw
+!{GB} exec {P}-rw cat /kept.txt
+'''),
     md("""
 ## Remove the container: the changes are gone
 
@@ -128,43 +155,69 @@ a camada base; `box:2` acrescenta exatamente a camada que o container escreveu.
 gj.layers("busybox", P + "-box:2", container=P + "-greeter")
 '''),
     *exercise(
-        "Make an image `nb06-motd:1` whose `/etc/motd` contains `welcome` — by committing a "
-        "container (not with a Dockerfile).",
-        "Crie uma imagem `nb06-motd:1` cujo `/etc/motd` contenha `welcome` — fazendo commit "
-        "de um container (não com Dockerfile).",
+        "The notes commit a container **that is running**. Start a detached container "
+        "`nb06-live` from busybox that writes `welcome` into `/etc/motd` and then keeps "
+        "running (`sleep 600`). While it runs, commit it as `nb06-motd:1` with the default "
+        "command `cat /etc/motd` (`eng.commit(id, tag, changes=['CMD [\"cat\", \"/etc/motd\"]'])`, "
+        "or `glassbox commit -c 'CMD [...]'`). The check runs the image with no command, looks "
+        "at its history, and at `nb06-live`, which must still be running.",
+        "As notas fazem commit de um container **que está rodando**. Inicie em segundo plano "
+        "um container `nb06-live` da busybox que escreve `welcome` em `/etc/motd` e continua "
+        "rodando (`sleep 600`). Com ele rodando, faça commit dele como `nb06-motd:1` com o "
+        "comando padrão `cat /etc/motd` (`eng.commit(id, tag, changes=['CMD [\"cat\", "
+        "\"/etc/motd\"]'])`, ou `glassbox commit -c 'CMD [...]'`). A verificação roda a "
+        "imagem sem comando, olha o histórico dela e o `nb06-live`, que precisa continuar "
+        "rodando.",
         attempt='''
-# your code here: eng.run(...) then eng.commit(container_id, "nb06-motd:1")
+# your code here: eng.run(..., detach=True), then commit it while it runs
 ''',
         check_fn='''
 def check_06():
     try:
         img = eng.images.resolve(P + "-motd:1")
     except NotFound:
-        return check(False, "", f"there is no image {P}-motd:1 yet: eng.commit(container, '{P}-motd:1')")
+        return check(False, "", f"there is no image {P}-motd:1 yet: commit {P}-live as '{P}-motd:1'")
+    try:
+        live = eng.containers.get(P + "-live")
+    except NotFound:
+        return check(False, "", f"there is no container {P}-live: start it detached, then commit it")
+    if not live.running:
+        return check(False, "", f"{P}-live is {live.status}: commit it while it runs (sleep 600)")
     base = eng.images.resolve("busybox")
-    if img.diff_ids[:1] != base.diff_ids:
-        return check(False, "", "the image should be busybox plus one layer: commit a container of busybox")
-    out = eng.run(P + "-motd:1", ["cat", "/etc/motd"], auto_remove=True)
-    check(out.stdout.decode().strip() == "welcome", f"{P}-motd:1 = busybox + {len(img.layers) - 1} layer: /etc/motd says welcome",
-          f"/etc/motd in the image says {out.stdout.decode().strip()!r} (stderr {out.stderr.decode().strip()!r})")
+    if img.diff_ids[:1] != base.diff_ids or len(img.diff_ids) != 2:
+        return check(False, "", "the image should be busybox plus one layer: the container's read/write layer")
+    out = eng.run(P + "-motd:1", auto_remove=True)
+    check(out.stdout.decode().strip() == "welcome",
+          f"{P}-motd:1 = busybox + {P}-live's read/write layer, committed while it ran; its CMD prints welcome",
+          f"running {P}-motd:1 with no command printed {out.stdout.decode().strip()!r}: "
+          'set CMD ["cat", "/etc/motd"] when committing')
 check_06()
 ''', check_fn_pt='''
 def check_06():
     try:
         img = eng.images.resolve(P + "-motd:1")
     except NotFound:
-        return check(False, "", f"ainda não existe a imagem {P}-motd:1: eng.commit(container, '{P}-motd:1')")
+        return check(False, "", f"ainda não existe a imagem {P}-motd:1: faça commit do {P}-live como '{P}-motd:1'")
+    try:
+        live = eng.containers.get(P + "-live")
+    except NotFound:
+        return check(False, "", f"não existe o container {P}-live: inicie-o em segundo plano e depois faça o commit")
+    if not live.running:
+        return check(False, "", f"{P}-live está {live.status}: faça o commit com ele rodando (sleep 600)")
     base = eng.images.resolve("busybox")
-    if img.diff_ids[:1] != base.diff_ids:
-        return check(False, "", "a imagem deve ser a busybox mais uma camada: faça commit de um container da busybox")
-    out = eng.run(P + "-motd:1", ["cat", "/etc/motd"], auto_remove=True)
-    check(out.stdout.decode().strip() == "welcome", f"{P}-motd:1 = busybox + {len(img.layers) - 1} camada: /etc/motd diz welcome",
-          f"o /etc/motd da imagem diz {out.stdout.decode().strip()!r} (stderr {out.stderr.decode().strip()!r})")
+    if img.diff_ids[:1] != base.diff_ids or len(img.diff_ids) != 2:
+        return check(False, "", "a imagem deve ser a busybox mais uma camada: a camada read/write do container")
+    out = eng.run(P + "-motd:1", auto_remove=True)
+    check(out.stdout.decode().strip() == "welcome",
+          f"{P}-motd:1 = busybox + a camada read/write do {P}-live, com commit feito enquanto ele rodava; o CMD imprime welcome",
+          f"rodar {P}-motd:1 sem comando imprimiu {out.stdout.decode().strip()!r}: "
+          'defina CMD ["cat", "/etc/motd"] no commit')
 check_06()
 ''',
         solution='''
-r = eng.run("busybox", ["sh", "-c", "echo welcome > /etc/motd"], name=P + "-motd")
-eng.commit(r.id, P + "-motd:1")
+live = eng.run("busybox", ["sh", "-c", "echo welcome > /etc/motd; exec sleep 600"], name=P + "-live", detach=True)
+time.sleep(0.3)
+!{GB} commit -c 'CMD ["cat", "/etc/motd"]' {P}-live {P}-motd:1
 check_06()
 '''),
     *finish(),

@@ -71,7 +71,45 @@ for _ in range(200):
         time.sleep(0.05)
 print("registry pid", registry.pid, "listening on", REG)
 !curl -s http://{REG}/v2/_catalog
+''', '''
+import socket, urllib.request
+REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+regdir = tempfile.mkdtemp(prefix=P + "-registry-")
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+REG = f"127.0.0.1:{port}"
+with open(os.path.join(regdir, "config.yml"), "w") as f:
+    f.write(f"""version: 0.1
+log: {{level: info, accesslog: {{disabled: false}}}}
+storage: {{filesystem: {{rootdirectory: {regdir}/storage}}, delete: {{enabled: true}}}}
+http: {{addr: "{REG}", secret: notebook-secret}}
+""")
+reglog = open(os.path.join(regdir, "registry.log"), "wb")
+registry = subprocess.Popen([REGISTRY_BIN, "serve", os.path.join(regdir, "config.yml")],
+                            stdout=reglog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://{REG}/v2/", timeout=1).close()
+        break
+    except OSError:
+        assert registry.poll() is None, open(reglog.name).read()
+        time.sleep(0.05)
+print("registry pid", registry.pid, "escutando em", REG)
+!curl -s http://{REG}/v2/_catalog
 '''),
+    md("""
+`/v2/_catalog` (the list of repositories) is an **extension**: the OCI distribution spec
+defines `/v2/<name>/manifests/…`, `/v2/<name>/blobs/…` and `/v2/<name>/tags/list`, not a
+catalog. Docker's registry (the one running here) offers it; Docker Hub and many cloud
+registries refuse it. Tools that must work everywhere ask for a repository by name.
+""", """
+`/v2/_catalog` (a lista de repositórios) é uma **extensão**: a especificação de
+distribuição OCI define `/v2/<nome>/manifests/…`, `/v2/<nome>/blobs/…` e
+`/v2/<nome>/tags/list`, mas não um catálogo. O registry do Docker (o que está rodando aqui)
+oferece; o Docker Hub e muitos registries de nuvem recusam. Ferramentas que precisam
+funcionar em qualquer lugar pedem um repositório pelo nome.
+"""),
     md("""
 ## Build: a "base" image and an "app" on top of it
 
@@ -252,40 +290,71 @@ ax.set_xlim(0, 1); ax.set_ylim(-0.05, 1); ax.set_axis_off()
 plt.show()
 '''),
     *exercise(
-        "Push `busybox` to the registry as repository `nb07-mine`, tag `1` (tag it first, "
-        "then push). The check asks the registry's API for the tags of `nb07-mine`.",
-        "Envie a `busybox` para o registry como repositório `nb07-mine`, tag `1` (crie a tag "
-        "antes, depois faça o push). A verificação pergunta à API do registry as tags de "
-        "`nb07-mine`.",
+        "Ship **version 2** of the app: build `REG/nb07-app:2` on top of `REG/nb07-app:1` with "
+        "one more layer (for example `RUN echo 'echo app v2' > /app.sh`), and push it. Before "
+        "you push, predict what travels. The check asks the registry for the new manifest and "
+        "reads the registry's own access log: which layer blobs were uploaded since the "
+        "attempt cell started.",
+        "Publique a **versão 2** do app: construa `REG/nb07-app:2` em cima de `REG/nb07-app:1` "
+        "com uma camada a mais (por exemplo `RUN echo 'echo app v2' > /app.sh`) e faça o push. "
+        "Antes do push, preveja o que vai viajar. A verificação pede ao registry o manifest "
+        "novo e lê o próprio log de acesso do registry: quais blobs de camada foram enviados "
+        "desde o início da célula de tentativa.",
         attempt='''
-# your commands here: !{GB} tag ... and !{GB} push ...
+LOG_MARK = os.path.getsize(reglog.name)   # the check reads the registry's log from here on
+# your code here: eng.builder.build(ctx, dockerfile_text=..., tags=[...]), then push(...)
 ''',
         check_fn='''
+def manifest_layers(tag):
+    req = urllib.request.Request(f"http://{REG}/v2/{P}-app/manifests/{tag}", headers={"Accept":
+          "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"})
+    return [l["digest"] for l in json.load(urllib.request.urlopen(req))["layers"]]
+
 def check_07():
-    import urllib.error
+    import re, urllib.error
     try:
-        tags = json.load(urllib.request.urlopen(f"http://{REG}/v2/{P}-mine/tags/list"))["tags"]
+        v1, v2 = manifest_layers("1"), manifest_layers("2")
     except urllib.error.HTTPError as e:
-        return check(False, "", f"the registry has no repository {P}-mine yet ({e.code}): "
-                     f"tag busybox as {REG}/{P}-mine:1 and push that name")
-    check("1" in (tags or []), f"the registry lists {P}-mine with tags {tags}",
-          f"{P}-mine has tags {tags}, not '1'")
+        return check(False, "", f"the registry has no {P}-app:2 yet ({e.code}): build {REG}/{P}-app:2 and push it")
+    if v2[:len(v1)] != v1 or len(v2) != len(v1) + 1:
+        return check(False, "", f"{P}-app:2 has {len(v2)} layers, app:1 {len(v1)}: build v2 FROM {REG}/{P}-app:1 with one RUN")
+    reglog.flush()
+    with open(reglog.name, errors="replace") as f:
+        f.seek(globals().get("LOG_MARK", 0))
+        sent = set(re.findall(r"PUT /v2/\\S*/blobs/uploads/\\S*digest=sha256(?:%3A|:)([0-9a-f]{64})", f.read()))
+    layers_sent = [d for d in v2 if d.split(":")[1] in sent]
+    check(layers_sent == v2[-1:], f"only the new layer traveled ({v2[-1][:19]}…); the {len(v1)} shared ones stayed put",
+          f"layer uploads seen since the attempt cell: {len(layers_sent)} (expected just the new one)")
 check_07()
 ''', check_fn_pt='''
+def manifest_layers(tag):
+    req = urllib.request.Request(f"http://{REG}/v2/{P}-app/manifests/{tag}", headers={"Accept":
+          "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"})
+    return [l["digest"] for l in json.load(urllib.request.urlopen(req))["layers"]]
+
 def check_07():
-    import urllib.error
+    import re, urllib.error
     try:
-        tags = json.load(urllib.request.urlopen(f"http://{REG}/v2/{P}-mine/tags/list"))["tags"]
+        v1, v2 = manifest_layers("1"), manifest_layers("2")
     except urllib.error.HTTPError as e:
-        return check(False, "", f"o registry ainda não tem o repositório {P}-mine ({e.code}): "
-                     f"crie a tag {REG}/{P}-mine:1 para a busybox e faça push desse nome")
-    check("1" in (tags or []), f"o registry lista {P}-mine com as tags {tags}",
-          f"{P}-mine tem as tags {tags}, não '1'")
+        return check(False, "", f"o registry ainda não tem {P}-app:2 ({e.code}): construa {REG}/{P}-app:2 e faça o push")
+    if v2[:len(v1)] != v1 or len(v2) != len(v1) + 1:
+        return check(False, "", f"{P}-app:2 tem {len(v2)} camadas, o app:1 {len(v1)}: construa a v2 FROM {REG}/{P}-app:1 com um RUN")
+    reglog.flush()
+    with open(reglog.name, errors="replace") as f:
+        f.seek(globals().get("LOG_MARK", 0))
+        sent = set(re.findall(r"PUT /v2/\\S*/blobs/uploads/\\S*digest=sha256(?:%3A|:)([0-9a-f]{64})", f.read()))
+    layers_sent = [d for d in v2 if d.split(":")[1] in sent]
+    check(layers_sent == v2[-1:], f"só a camada nova viajou ({v2[-1][:19]}…); as {len(v1)} compartilhadas ficaram onde estavam",
+          f"envios de camada vistos desde a célula de tentativa: {len(layers_sent)} (esperado só a nova)")
 check_07()
 ''',
         solution='''
-!{GB} tag busybox {REG}/{P}-mine:1
-push(f"{REG}/{P}-mine:1")
+LOG_MARK = os.path.getsize(reglog.name)
+eng.builder.build(ctx, dockerfile_text=f"FROM {REG}/{P}-app:1\\nRUN echo 'echo app v2' > /app.sh\\n",
+                  tags=[f"{REG}/{P}-app:2"])
+push(f"{REG}/{P}-app:2")
+time.sleep(0.3)     # the registry writes its access log after answering
 check_07()
 '''),
     *finish(

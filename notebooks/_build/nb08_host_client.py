@@ -1,14 +1,14 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "08-docker-host-and-client"
 
 CELLS = [
     *header(
         8, "Docker Host and Docker Client", "Docker Host e Docker Client",
-        ["Start the Docker Host: a daemon serving the Docker Engine API on a unix socket.",
+        ["Start the daemon on this host: a process serving the Docker Engine API on a unix socket.",
          "Talk to its API by hand with `curl`.",
          "Use the real `docker` CLI as the client of glassbox's daemon."],
-        ["Iniciar o Docker Host: um daemon servindo a API do Docker Engine num socket unix.",
+        ["Iniciar o daemon neste host: um processo servindo a API do Docker Engine num socket unix.",
          "Falar com a API à mão, com `curl`.",
          "Usar a CLI `docker` de verdade como cliente do daemon do glassbox."],
         ["daemon"],
@@ -30,15 +30,36 @@ To "talk" to the Docker Host we need a **Docker Client**. Every time we type
 `docker <command>` at the prompt we invoke the Docker Client, which in turn "talks" to the
 API offered by the Docker daemon.
 """),
+    notes_vs_kernel(
+        "the **Docker Host** is a process running in the background, a daemon.",
+        "The Docker host is the **machine** (or VM) where the containers run: its kernel, "
+        "its disks, its image store. The daemon is one process *on* it. In Docker the daemon "
+        "is itself a chain: `dockerd` (the API, images, networks) asks `containerd` (container "
+        "lifecycle), which starts one `containerd-shim` per container, which runs `runc` to "
+        "create the namespaces and cgroups and then exits. glassbox folds that chain: "
+        "`glassbox daemon` (the API) and the CLI both call the same `Engine`, which starts one "
+        "**shim** per container; the shim sets up the namespaces and cgroup itself and stays "
+        "as the container's parent (`gbx-monitor`). The cell after the daemon starts shows "
+        "the processes.",
+        "o **Docker Host** é um processo rodando em background, um daemon.",
+        "O Docker host é a **máquina** (ou VM) onde os containers rodam: o kernel dela, os "
+        "discos, o armazenamento de imagens. O daemon é um processo *nela*. No Docker o daemon "
+        "é ele mesmo uma cadeia: o `dockerd` (a API, imagens, redes) pede ao `containerd` (o "
+        "ciclo de vida dos containers), que inicia um `containerd-shim` por container, que "
+        "roda o `runc` para criar os namespaces e cgroups e depois termina. O glassbox junta "
+        "essa cadeia: o `glassbox daemon` (a API) e a CLI chamam o mesmo `Engine`, que inicia "
+        "um **shim** por container; o shim monta os namespaces e o cgroup ele mesmo e fica "
+        "como pai do container (`gbx-monitor`). A célula depois da partida do daemon mostra os "
+        "processos."),
     *setup("nb08"),
     md("""
-## Start the Docker Host
+## Start the daemon on this host
 
 `glassbox daemon --socket PATH` serves the Docker Engine API (the same JSON over HTTP that
 `dockerd` serves) on a unix socket. It runs in the background, on the same state root as
 this notebook: same containers, same images.
 """, """
-## Iniciar o Docker Host
+## Iniciar o daemon neste host
 
 `glassbox daemon --socket CAMINHO` serve a API do Docker Engine (o mesmo JSON sobre HTTP
 que o `dockerd` serve) num socket unix. Ele roda em segundo plano, no mesmo state root
@@ -59,7 +80,33 @@ for _ in range(300):
         break
     except OSError:
         time.sleep(0.05)
-print("Docker Host: pid", daemon.pid, "listening on", SOCK)
+print("daemon: pid", daemon.pid, "listening on", SOCK)
+''', '''
+import signal, socket
+rundir = tempfile.mkdtemp(prefix=P + "-daemon-")
+SOCK = os.path.join(rundir, "gb.sock")
+daemon_log = open(os.path.join(rundir, "daemon.log"), "w+")
+daemon = subprocess.Popen([GB, "daemon", "--socket", SOCK, "--group", ""],
+                          stdout=daemon_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+for _ in range(300):
+    assert daemon.poll() is None, open(daemon_log.name).read()
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(SOCK)
+        break
+    except OSError:
+        time.sleep(0.05)
+print("daemon: pid", daemon.pid, "escutando em", SOCK)
+'''),
+    code('''
+# one container, and the processes behind it: on this host, beside the daemon
+box = eng.run("busybox", ["sleep", "600"], name=P + "-ptree", detach=True)
+shim = eng.containers.get(box.id).state["ShimPid"]
+for pid in (daemon.pid, shim, eng.containers.get(box.id).pid):
+    comm = open(f"/proc/{pid}/comm").read().strip()
+    ppid = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]
+    print(f"pid {pid:>7}  parent {ppid:>7}  {comm}")
+_ = eng.containers.remove(box.id, force=True)
 '''),
     md("""
 ## The API, by hand
@@ -85,7 +132,7 @@ eng.run("busybox", ["sleep", "600"], name=P + "-made-by-the-kernel", detach=True
 Creating a container over the API is two requests — `POST /containers/create`, then
 `POST /containers/{id}/start` — exactly what `docker run -d` sends:
 """, """
-Criar um container pela API são duas requisições — `POST /containers/create` e depois
+Criar um container pela API exige duas requisições — `POST /containers/create` e depois
 `POST /containers/{id}/start` — exatamente o que o `docker run -d` envia:
 """),
     code('''
@@ -197,6 +244,31 @@ for j, im in enumerate(ims[:4]):
 ax.text(0.39, 0.1, "namespaces · cgroups · overlay · volumes · networks", fontsize=8, style="italic")
 ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_axis_off()
 plt.show()
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+_, cs = api("GET", "/containers/json?all=1")
+_, ims = api("GET", "/images/json")
+ims = [i for i in ims if i["RepoTags"]]
+fig, ax = plt.subplots(figsize=(10, 3.8))
+clients = ["docker CLI", "curl", "http.client (this notebook)"]
+for i, c in enumerate(clients):
+    ax.text(0.02, 0.78 - i * 0.25, c, fontsize=9, bbox=dict(fc="#e8f0fe", ec="#4a6fa5", boxstyle="round"))
+    ax.annotate("", (0.36, 0.5), (0.24, 0.8 - i * 0.25), arrowprops=dict(arrowstyle="->", color="#4a6fa5"))
+ax.text(0.3, 0.95, "Docker Client", weight="bold", fontsize=10, ha="center")
+ax.add_patch(FancyBboxPatch((0.37, 0.05), 0.6, 0.85, boxstyle="round,pad=0.01", fc="#fff4d6", ec="#c99a2e"))
+ax.text(0.39, 0.82, f"Docker Host — glassbox daemon pid {daemon.pid}", weight="bold", fontsize=10)
+ax.text(0.39, 0.74, f"API em unix://{SOCK}", family="monospace", fontsize=7.5)
+ax.text(0.39, 0.6, f"containers ({len(cs)}):", fontsize=9)
+for j, c in enumerate(cs[:4]):
+    ax.text(0.42, 0.52 - j * 0.08, f"{c['Names'][0][1:]}  {c['State']}", family="monospace", fontsize=8)
+ax.text(0.72, 0.6, f"imagens / cache ({len(ims)}):", fontsize=9)
+for j, im in enumerate(ims[:4]):
+    ax.text(0.74, 0.52 - j * 0.08, ", ".join(im["RepoTags"] or ["<none>"])[:24], family="monospace", fontsize=8)
+ax.text(0.39, 0.1, "namespaces · cgroups · overlay · volumes · networks", fontsize=8, style="italic")
+ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_axis_off()
+plt.show()
 '''),
     *exercise(
         "Using the API through the `api()` helper (it keeps a journal of its requests, "
@@ -251,6 +323,7 @@ def check_08():
 check_08()
 ''',
         solution='''
+START = len(CALLS)
 status, body = api("GET", f"/containers/{P}-from-docker/json")
 answer = body["Id"] if status == 200 else None
 check_08()

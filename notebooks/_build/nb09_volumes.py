@@ -84,7 +84,8 @@ print(json.dumps(eng.containers.get(P + "-reader").inspect()["Mounts"], indent=2
     md("""
 A volume in use cannot be removed (that would lose data under a running container):
 """, """
-Um volume em uso não pode ser removido (perderia dados debaixo de um container rodando):
+Um volume em uso não pode ser removido (isso apagaria dados que um container em execução
+ainda está usando):
 """),
     code('''
 !{GB} volume rm {P}-data
@@ -111,73 +112,88 @@ with open(os.path.join(shared, "from-host.txt"), "w") as f:
 print(sorted(os.listdir(shared)), "→", open(os.path.join(shared, "from-container.txt")).read().strip())
 '''),
     *exercise(
-        "Store the text `olá` in a volume named `nb09-mine` from a container named "
-        "`nb09-writer`, then read it from **another** container, `nb09-reader`, and put what "
-        "it printed in `answer`. Keep both containers (no `auto_remove`): the check looks at "
-        "them and at the volume.",
-        "Guarde o texto `olá` num volume chamado `nb09-mine` a partir de um container chamado "
-        "`nb09-writer`, depois leia-o de **outro** container, `nb09-reader`, e coloque o que "
-        "ele imprimiu em `answer`. Não remova os containers (sem `auto_remove`): a verificação "
-        "olha para eles e para o volume.",
+        "A variation: the same volume, **read-only** for one of its users. A container "
+        "`nb09-writer` stores `olá` in `/data/msg` of a volume `nb09-mine`; then a container "
+        "`nb09-reader` mounts the same volume **read-only** at `/data` (`nb09-mine:/data:ro`), "
+        "prints `/data/msg` and then tries to write `/data/x`. Keep both containers (no "
+        "`auto_remove`). The check looks at their mounts, at what the kernel answered the "
+        "reader's write, and at the files in the volume.",
+        "Uma variação: o mesmo volume, **somente leitura** para um dos usuários. Um container "
+        "`nb09-writer` grava `olá` em `/data/msg` de um volume `nb09-mine`; depois um "
+        "container `nb09-reader` monta o mesmo volume **somente leitura** em `/data` "
+        "(`nb09-mine:/data:ro`), imprime `/data/msg` e tenta escrever `/data/x`. Não remova os "
+        "containers (sem `auto_remove`). A verificação olha as montagens deles, o que o kernel "
+        "respondeu à escrita do reader e os arquivos do volume.",
         attempt='''
-answer = None   # your code here (eng.run(..., name=P + "-writer", volumes=[P + "-mine:/data"]))
+# your code here: eng.run(..., name=P + "-writer", volumes=[...]), then the reader
 ''',
         check_fn='''
 def check_09():
-    """Looks at the live state: the volume, the two containers that mounted it, its files."""
+    """Looks at the live state: the volume, the two containers' mounts, the reader's log."""
     vol = P + "-mine"
     if not eng.volumes.exists(vol):
         return check(False, "", f"there is no volume {vol}: use volumes=['{vol}:/data']")
+    mounts = {}
     for role in ("writer", "reader"):
         try:
             c = eng.containers.get(f"{P}-{role}")
         except NotFound:
-            return check(False, "", f"there is no container {P}-{role} (see ps -a): "
-                         f"name it {P}-{role} and leave out auto_remove")
-        if vol not in [m.get("Name") for m in c.inspect().get("Mounts", [])]:
-            return check(False, "", f"{P}-{role} did not mount the volume {vol}: volumes=['{vol}:/data']")
-        if c.running or c.exit_code != 0:
-            return check(False, "", f"{P}-{role} should have run one command and exited with 0 "
-                         f"(it is {c.status}, code {c.exit_code})")
-    stored = [open(os.path.join(b, f), errors="replace").read()
-              for b, _, fs in os.walk(eng.volumes.data_dir(vol)) for f in fs]
-    if not any("olá" in s for s in stored):
-        return check(False, "", f"the volume holds {stored!r}: the writer should store 'olá' in a file under /data")
-    text = answer.decode() if isinstance(answer, bytes) else answer
-    if not isinstance(text, str) or text.strip() != "olá":
-        return check(False, "", f"answer is {answer!r}: it should be what {P}-reader printed (.stdout.decode())")
-    check(True, f"{P}-reader read what {P}-writer left in the volume: the data outlived its container", "")
+            return check(False, "", f"there is no container {P}-{role} (see ps -a): name it {P}-{role}, no auto_remove")
+        m = [m for m in c.inspect().get("Mounts", []) if m.get("Name") == vol]
+        if not m:
+            return check(False, "", f"{P}-{role} did not mount the volume {vol}")
+        mounts[role] = (c, m[0])
+    if not mounts["writer"][1]["RW"]:
+        return check(False, "", f"{P}-writer mounted {vol} read-only: it could not write olá")
+    reader, m = mounts["reader"]
+    if m["RW"]:
+        return check(False, "", f"{P}-reader mounted {vol} read-write: add :ro ({vol}:/data:ro)")
+    files = sorted(os.listdir(eng.volumes.data_dir(vol)))
+    log = subprocess.run([GB, "logs", reader.id], capture_output=True, text=True)
+    said = log.stdout + log.stderr
+    if "olá" not in said or "x" in files:
+        return check(False, "", f"{P}-reader printed {said.strip()!r}, the volume holds {files}: "
+                     "cat /data/msg, then echo x > /data/x")
+    check("Read-only file system" in said, f"{P}-reader read olá and the kernel refused its write "
+          "(EROFS): one volume, mounted ro for one container and rw for another",
+          f"the reader's write was not refused by the kernel: {said.strip()!r}")
 check_09()
 ''', check_fn_pt='''
 def check_09():
-    """Olha o estado ao vivo: o volume, os dois containers que o montaram, os arquivos dele."""
+    """Olha o estado ao vivo: o volume, as montagens dos dois containers, o log do reader."""
     vol = P + "-mine"
     if not eng.volumes.exists(vol):
         return check(False, "", f"não existe o volume {vol}: use volumes=['{vol}:/data']")
+    mounts = {}
     for role in ("writer", "reader"):
         try:
             c = eng.containers.get(f"{P}-{role}")
         except NotFound:
-            return check(False, "", f"não existe o container {P}-{role} (veja o ps -a): "
-                         f"chame-o de {P}-{role} e não use auto_remove")
-        if vol not in [m.get("Name") for m in c.inspect().get("Mounts", [])]:
-            return check(False, "", f"{P}-{role} não montou o volume {vol}: volumes=['{vol}:/data']")
-        if c.running or c.exit_code != 0:
-            return check(False, "", f"{P}-{role} deve rodar um comando e sair com 0 "
-                         f"(ele está {c.status}, código {c.exit_code})")
-    stored = [open(os.path.join(b, f), errors="replace").read()
-              for b, _, fs in os.walk(eng.volumes.data_dir(vol)) for f in fs]
-    if not any("olá" in s for s in stored):
-        return check(False, "", f"o volume guarda {stored!r}: o writer deve gravar 'olá' num arquivo em /data")
-    text = answer.decode() if isinstance(answer, bytes) else answer
-    if not isinstance(text, str) or text.strip() != "olá":
-        return check(False, "", f"answer é {answer!r}: deve ser o que o {P}-reader imprimiu (.stdout.decode())")
-    check(True, f"{P}-reader leu o que {P}-writer deixou no volume: os dados sobreviveram ao container", "")
+            return check(False, "", f"não existe o container {P}-{role} (veja o ps -a): chame-o de {P}-{role}, sem auto_remove")
+        m = [m for m in c.inspect().get("Mounts", []) if m.get("Name") == vol]
+        if not m:
+            return check(False, "", f"{P}-{role} não montou o volume {vol}")
+        mounts[role] = (c, m[0])
+    if not mounts["writer"][1]["RW"]:
+        return check(False, "", f"{P}-writer montou {vol} somente leitura: não poderia gravar olá")
+    reader, m = mounts["reader"]
+    if m["RW"]:
+        return check(False, "", f"{P}-reader montou {vol} para leitura e escrita: acrescente :ro ({vol}:/data:ro)")
+    files = sorted(os.listdir(eng.volumes.data_dir(vol)))
+    log = subprocess.run([GB, "logs", reader.id], capture_output=True, text=True)
+    said = log.stdout + log.stderr
+    if "olá" not in said or "x" in files:
+        return check(False, "", f"{P}-reader imprimiu {said.strip()!r}, o volume guarda {files}: "
+                     "cat /data/msg, depois echo x > /data/x")
+    check("Read-only file system" in said, f"{P}-reader leu olá e o kernel recusou a escrita dele "
+          "(EROFS): um volume, montado ro para um container e rw para outro",
+          f"a escrita do reader não foi recusada pelo kernel: {said.strip()!r}")
 check_09()
 ''',
         solution='''
 eng.run("busybox", ["sh", "-c", "echo olá > /data/msg"], name=P + "-writer", volumes=[P + "-mine:/data"])
-answer = eng.run("busybox", ["cat", "/data/msg"], name=P + "-reader", volumes=[P + "-mine:/data"]).stdout.decode()
+eng.run("busybox", ["sh", "-c", "cat /data/msg; echo x > /data/x"], name=P + "-reader",
+        volumes=[P + "-mine:/data:ro"])
 check_09()
 '''),
     *finish(extra_code='shutil.rmtree(shared)'),

@@ -13,7 +13,7 @@ CELLS = [
          "Desenhar a bridge, os pares veth e os endereços a partir do estado ao vivo."],
         ["network"],
         quote_pt="""
-Tanto o Docker Host e o Docker Host possui a feature de **Network** que garante a
+Tanto o Docker Host e o Docker Host [*sic*: Docker Host e Docker Client] possui a feature de **Network** que garante a
 comunicação entre containers. Um container é um processo, e precisa de uma forma de se
 comunicar com outro container (exemplo: container A está rodando uma aplicação que
 necessita conectar num banco de dados que está no container B), e é no **network** que o
@@ -57,6 +57,11 @@ container, com um endereço; a outra ponta ligada na bridge.
 net = eng.networks.inspect(P + "-net")
 print("bridge", net.bridge, "subnet", net.subnet, "gateway", net.gateway)
 !ip -br addr show {net.bridge}
+''', '''
+!{GB} network create {P}-net
+net = eng.networks.inspect(P + "-net")
+print("bridge", net.bridge, "sub-rede", net.subnet, "gateway", net.gateway)
+!ip -br addr show {net.bridge}
 '''),
     md("""
 ## The database container (B) and the app container (A)
@@ -66,7 +71,7 @@ network with the alias `db`. "A", the app, asks `http://db:8080/` — by name.
 """, """
 ## O container do banco (B) e o da aplicação (A)
 
-O "B" faz o papel de um banco de dados: o `httpd` da busybox servindo um registro na porta
+O "B" faz o papel de um banco de dados: o `httpd` da busybox servindo um pequeno documento JSON na porta
 8080. Ele entra na rede com o apelido `db`. O "A", a aplicação, pede `http://db:8080/` —
 pelo nome.
 """),
@@ -119,18 +124,90 @@ ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_axis_off()
 ax.set_title(f"network {net.name}  {net.subnet}", fontsize=10)
 plt.show()
 !ip -o link | grep {net.bridge} | cut -d' ' -f2,9
+''', '''
+%matplotlib inline
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyBboxPatch
+net = eng.networks.inspect(P + "-net")
+links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout.splitlines()
+on_bridge = {l.split(":")[1].strip().split("@")[0] for l in links if f"master {net.bridge} " in l}
+eps = sorted(net.endpoints.values(), key=lambda e: e.name)
+fig, ax = plt.subplots(figsize=(10, 4))
+ax.add_patch(FancyBboxPatch((0.3, 0.05), 0.4, 0.16, boxstyle="round,pad=0.01", fc="#e8f0fe", ec="#4a6fa5"))
+ax.text(0.5, 0.13, f"bridge {net.bridge}\\n{net.gateway}/{net.prefixlen} (gateway)", ha="center", va="center", fontsize=9)
+ax.text(0.02, 0.13, "host", fontsize=10, weight="bold")
+for i, ep in enumerate(eps):
+    x = 0.18 + i * (0.64 / max(1, len(eps) - 1)) if len(eps) > 1 else 0.5
+    ax.add_patch(FancyBboxPatch((x - 0.14, 0.62), 0.28, 0.3, boxstyle="round,pad=0.01", fc="#fff4d6", ec="#c99a2e"))
+    names = ", ".join([ep.name] + [a for a in ep.aliases if a != ep.name])
+    ax.text(x, 0.84, f"container {names}", ha="center", fontsize=9, weight="bold")
+    ax.text(x, 0.72, f"{ep.ifname}  {ep.ip}/{ep.prefixlen}\\n{ep.mac}", ha="center", fontsize=8, family="monospace")
+    ok = "✓ na bridge" if ep.host_ifname in on_bridge else "?"
+    ax.plot([x, x], [0.62, 0.21], color="#2e7d32", lw=2)
+    ax.text(x + 0.01, 0.42, f"veth\\n{ep.host_ifname}\\n{ok}", fontsize=7.5, family="monospace")
+ax.set_xlim(0, 1); ax.set_ylim(0, 1); ax.set_axis_off()
+ax.set_title(f"rede {net.name}  {net.subnet}", fontsize=10)
+plt.show()
+!ip -o link | grep {net.bridge} | cut -d' ' -f2,9
 '''),
     md("""
-A container **not** on the network cannot reach `db` — isolation is the default; you
-choose who talks to whom:
+## Isolation: another network cannot reach `db`
+
+A container on **another** network has a network of its own (its bridge, its subnet, a
+gateway), and still cannot reach `db`, not even by its address: the two bridges are not
+connected (this host does not route between them: `net.ipv4.ip_forward` is printed below).
+Who talks to whom is chosen by which networks a container joins. (A container with no
+network at all, as at the top, proves nothing here: it has no route to anywhere.)
 """, """
-Um container **fora** da rede não alcança o `db` — isolamento é o padrão; você escolhe
-quem fala com quem:
+## Isolamento: outra rede não alcança o `db`
+
+Um container em **outra** rede tem uma rede própria (a bridge dela, a sub-rede, um
+gateway) e mesmo assim não alcança o `db`, nem pelo endereço: as duas bridges não estão
+ligadas (este host não roteia entre elas: o `net.ipv4.ip_forward` é mostrado abaixo).
+Quem fala com quem é decidido pelas redes em que cada container entra. (Um container sem
+rede nenhuma, como no começo, não prova nada aqui: ele não tem rota para lugar nenhum.)
 """),
     code('''
+!{GB} network create {P}-other
 db_ip = net.endpoints[eng.containers.get(P + "-db").id].ip
-out = eng.run("busybox", ["wget", "-T", "2", "-qO-", f"http://{db_ip}:8080/record.json"], auto_remove=True)
-print(f"wget http://{db_ip}:8080/ from outside the network → exit {out.exit_code}:", out.stderr.decode().strip())
+probe = f"ip -o -4 addr show eth0 | cut -d' ' -f2,7; echo GET | nc -w 2 {db_ip} 8080; echo nc exit=$?"
+out = eng.run("busybox", ["sh", "-c", probe], network=P + "-other", auto_remove=True)
+print(f"from {P}-other to db ({db_ip}):", out.stdout.decode().strip(), out.stderr.decode().strip())
+print("ip_forward on this host:", open("/proc/sys/net/ipv4/ip_forward").read().strip())
+''', '''
+!{GB} network create {P}-other
+db_ip = net.endpoints[eng.containers.get(P + "-db").id].ip
+probe = f"ip -o -4 addr show eth0 | cut -d' ' -f2,7; echo GET | nc -w 2 {db_ip} 8080; echo nc exit=$?"
+out = eng.run("busybox", ["sh", "-c", probe], network=P + "-other", auto_remove=True)
+print(f"de {P}-other para o db ({db_ip}):", out.stdout.decode().strip(), out.stderr.decode().strip())
+print("ip_forward neste host:", open("/proc/sys/net/ipv4/ip_forward").read().strip())
+'''),
+    md("""
+## `-p`: publishing a port on the host
+
+`EXPOSE` (notebook 05) only documents a port. To reach a container from the **host**,
+publish it: `-p 127.0.0.1:PORT:8080` makes glassbox listen on the host's
+127.0.0.1:PORT and forward every connection to the container's port 8080 (Docker does
+the same with `docker-proxy` and NAT rules). Here `curl` on the host reads `db`'s record
+through the published port.
+""", """
+## `-p`: publicando uma porta no host
+
+O `EXPOSE` (notebook 05) só documenta uma porta. Para alcançar um container a partir do
+**host**, publique-a: `-p 127.0.0.1:PORTA:8080` faz o glassbox escutar em 127.0.0.1:PORTA
+no host e repassar cada conexão para a porta 8080 do container (o Docker faz o mesmo com o
+`docker-proxy` e regras de NAT). Aqui o `curl` no host lê o registro do `db` pela porta
+publicada.
+"""),
+    code('''
+import socket
+with socket.socket() as s:                 # a free port on the host's loopback
+    s.bind(("127.0.0.1", 0)); PORT = s.getsockname()[1]
+!{GB} run -d --name {P}-pub -p 127.0.0.1:{PORT}:8080 busybox sh -c 'echo published > /i && exec httpd -f -p 8080 -h /'
+time.sleep(0.5)
+!{GB} port {P}-pub
+!curl -s --max-time 3 http://127.0.0.1:{PORT}/i
+!{GB} rm -f {P}-pub
 '''),
     *exercise(
         "What is the IP address of the `db` container on `nb10-net`? Find it **from inside "

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup
 
 SLUG = "11-hello-world-commands"
 
@@ -6,7 +6,7 @@ CELLS = [
     *header(
         11, "Hello World: the first commands", "Hello World: os comandos iniciais",
         ["`run`, `ps`, `ps -a`, `rm`, `images`, `rmi` — and what each one really touches."],
-        ["`run`, `ps`, `ps -a`, `rm`, `images`, `rmi` — e o que cada um realmente mexe."],
+        ["`run`, `ps`, `ps -a`, `rm`, `images`, `rmi` — e em que cada um realmente mexe."],
         ["cli", "containers", "images"],
         quote_pt="""
 - `docker run <image-name>` Cria um container;
@@ -81,13 +81,26 @@ armazenamento local. Um container rodando precisa de `-f` (ou de um `stop` antes
 !{GB} ps -a --filter name={P}
 !{GB} images busybox
 '''),
+    notes_vs_kernel(
+        "`docker rmi <image-id>` \"removes the image from the registry for good\", and "
+        "`docker rm` removes the container \"but not the image from the IMAGE REGISTRY\".",
+        "Neither command talks to a registry. `rm` deletes a container (and its read/write "
+        "layer); the image stays in the **local store**. `rmi` removes an image from that "
+        "local store (a tag first, the layers when no tag is left); a pushed copy stays in "
+        "its registry (notebook 07): only `push` or the registry's own API change what a "
+        "registry holds.",
+        "`docker rmi <image-id>` \"remove definitivamente a imagem do registry\", e o "
+        "`docker rm` remove o container \"mas não a imagem do IMAGE REGISTRY\".",
+        "Nenhum dos dois fala com um registry. O `rm` apaga um container (e a camada "
+        "read/write dele); a imagem continua no **armazenamento local**. O `rmi` remove uma "
+        "imagem desse armazenamento local (primeiro uma tag, as camadas quando não sobra "
+        "nenhuma tag); uma cópia enviada continua no registry (notebook 07): só o `push` ou "
+        "a API do próprio registry mudam o que um registry guarda."),
     md("""
 ## `images` and `rmi`
 
 `images` lists the local store: the Docker Host's cache. `rmi` removes an image **from
-that local cache**. A small correction to the notes: `rmi` does not touch any registry —
-a pushed image stays in its registry (notebook 07); only `docker push`/the registry's own
-API change what a registry holds.
+that local cache** (see the box above).
 
 We make an image to remove (a tag of busybox), and see that `rmi` of a tag only untags
 while another name still points to the same image.
@@ -95,9 +108,7 @@ while another name still points to the same image.
 ## `images` e `rmi`
 
 O `images` lista o armazenamento local: o cache do Docker Host. O `rmi` remove uma imagem
-**desse cache local**. Uma pequena correção às notas: o `rmi` não mexe em nenhum registry —
-uma imagem enviada continua no registry (notebook 07); só o `docker push`/a API do próprio
-registry mudam o que um registry guarda.
+**desse cache local** (veja o quadro acima).
 
 Criamos uma imagem para remover (uma tag de busybox) e vemos que o `rmi` de uma tag só
 remove a tag enquanto outro nome ainda aponta para a mesma imagem.
@@ -113,7 +124,7 @@ When the last tag goes, the image itself is deleted (its own layers too, unless 
 image shares them). An image used by a container cannot be removed without `-f`: Docker's
 rule, glassbox's too.
 """, """
-Quando a última tag sai, a própria imagem é apagada (as camadas dela também, a não ser que
+Quando a última tag é removida, a própria imagem é apagada (as camadas dela também, a não ser que
 outra imagem as compartilhe). Uma imagem usada por um container não pode ser removida sem
 `-f`: regra do Docker, e do glassbox também.
 """),
@@ -127,12 +138,16 @@ outra imagem as compartilhe). Uma imagem usada por um container não pode ser re
 !{GB} rmi {P}-mine:1
 '''),
     *exercise(
-        "Run a container named `nb11-ex` that prints `Olá, mundo` and exits. Leave it "
-        "there (no `--rm`): the check looks for it with `ps -a`.",
-        "Rode um container chamado `nb11-ex` que imprima `Olá, mundo` e termine. Deixe-o lá "
-        "(sem `--rm`): a verificação o procura com `ps -a`.",
+        "An exited container is not gone. Run a container named `nb11-ex` that prints "
+        "`Olá, mundo` and exits (no `--rm`), then make the **same container** run again "
+        "(not a new one: `glassbox start -a`, the verb the notes do not list). The check "
+        "reads its log, which keeps the output of every run.",
+        "Um container que terminou não sumiu. Rode um container chamado `nb11-ex` que imprima "
+        "`Olá, mundo` e termine (sem `--rm`), e depois faça o **mesmo container** rodar de "
+        "novo (não um novo: `glassbox start -a`, o verbo que as notas não listam). A "
+        "verificação lê o log dele, que guarda a saída de cada execução.",
         attempt='''
-# your command here, e.g. !{GB} run ...
+# your commands here, e.g. !{GB} run ... and then !{GB} start ...
 ''',
         check_fn='''
 def check_11():
@@ -140,11 +155,13 @@ def check_11():
         c = eng.containers.get(P + "-ex")
     except NotFound:
         return check(False, "", f"no container {P}-ex in ps -a: use --name {P}-ex and no --rm")
-    logs = subprocess.run([GB, "logs", c.id], capture_output=True, text=True).stdout
     if c.running:
         return check(False, "", f"{P}-ex is still running: the command should print and exit")
-    check("Olá, mundo" in logs, f"{P}-ex exited ({c.status}, code {c.exit_code}) and printed {logs.strip()!r}",
-          f"{P}-ex printed {logs.strip()!r}, not 'Olá, mundo'")
+    logs = subprocess.run([GB, "logs", c.id], capture_output=True, text=True).stdout
+    runs = logs.count("Olá, mundo")
+    check(runs >= 2, f"{P}-ex ran {runs} times, one container, one log: {logs.strip()!r}",
+          f"{P}-ex printed 'Olá, mundo' {runs} time(s): start the same container again ({GB.split('/')[-1]} start -a {P}-ex)"
+          if runs else f"{P}-ex printed {logs.strip()!r}, not 'Olá, mundo'")
 check_11()
 ''', check_fn_pt='''
 def check_11():
@@ -152,15 +169,18 @@ def check_11():
         c = eng.containers.get(P + "-ex")
     except NotFound:
         return check(False, "", f"nenhum container {P}-ex no ps -a: use --name {P}-ex e sem --rm")
-    logs = subprocess.run([GB, "logs", c.id], capture_output=True, text=True).stdout
     if c.running:
         return check(False, "", f"{P}-ex ainda está rodando: o comando deve imprimir e terminar")
-    check("Olá, mundo" in logs, f"{P}-ex terminou ({c.status}, código {c.exit_code}) e imprimiu {logs.strip()!r}",
-          f"{P}-ex imprimiu {logs.strip()!r}, não 'Olá, mundo'")
+    logs = subprocess.run([GB, "logs", c.id], capture_output=True, text=True).stdout
+    runs = logs.count("Olá, mundo")
+    check(runs >= 2, f"{P}-ex rodou {runs} vezes, um container, um log: {logs.strip()!r}",
+          f"{P}-ex imprimiu 'Olá, mundo' {runs} vez(es): inicie o mesmo container de novo ({GB.split('/')[-1]} start -a {P}-ex)"
+          if runs else f"{P}-ex imprimiu {logs.strip()!r}, não 'Olá, mundo'")
 check_11()
 ''',
         solution='''
 !{GB} run --name {P}-ex busybox echo "Olá, mundo"
+!{GB} start -a {P}-ex
 check_11()
 '''),
     *finish(),

@@ -9,6 +9,7 @@ the ``gbx`` teardown then checks no shim, cgroup or mount was left.
 from __future__ import annotations
 
 import json
+import contextlib
 import os
 import shutil
 import signal
@@ -83,11 +84,19 @@ class Daemon:
         self.log.close()
 
 
-@pytest.fixture
-def daemon(gbx, tmp_path):
+@contextlib.contextmanager
+def running_daemon(gbx, tmp_path):
+    """A daemon on the test's state root; afterwards its containers removed, the
+    daemon stopped cleanly (exit 0, socket gone). The ``daemon`` fixture of
+    tests/interop/conftest.py; tests that also need the network leak check wrap
+    it in their own fixture with ``net``."""
     d = Daemon(gbx, str(tmp_path / "d.sock"))
-    yield d
-    d.stop()
+    try:
+        yield d
+    finally:
+        for c in gbx.engine.containers.list():
+            gbx.engine.containers.remove(c.id, force=True)
+        d.stop()
     assert not os.path.exists(d.path), "the daemon left its socket behind"
     assert d.proc.returncode == 0, f"daemon exit code {d.proc.returncode}"
 

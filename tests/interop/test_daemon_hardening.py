@@ -29,7 +29,7 @@ import uuid
 
 import pytest
 
-from test_daemon_docker import DOCKER, Daemon, daemon, needs_docker  # noqa: F401
+from test_daemon_docker import DOCKER, Daemon, needs_docker  # noqa: F401
 
 pytestmark = [pytest.mark.interop]
 

@@ -23,7 +23,7 @@ def test_english_and_portuguese_hold_exactly_the_same_notebooks():
     en = {n for n in os.listdir(os.path.join(REPO, "notebooks", "en")) if n.endswith(".ipynb")}
     pt = {n for n in os.listdir(os.path.join(REPO, "notebooks", "pt-BR"))
           if n.endswith(".ipynb")}
-    assert len([n for n in en if n[:2].isdigit() and n[:2] != "00"]) == 11
+    assert len([n for n in en if n[:2].isdigit() and n[:2] != "00"]) == 12
     assert "00-quickstart.ipynb" in en
     assert en == pt, sorted(en ^ pt)
 
@@ -31,3 +31,26 @@ def test_english_and_portuguese_hold_exactly_the_same_notebooks():
 def test_the_tour_has_a_portuguese_twin():
     for name in ("00-tour.ipynb", "00-tour.pt-BR.ipynb"):
         assert os.path.exists(os.path.join(REPO, "notebooks", name)), name
+
+
+def test_every_exercise_hides_its_solution_above_the_attempt():
+    """Run All must leave the exercise unsolved: the solution cell only stores the code
+    (collapsed), the attempt cell comes after it, and its check after that."""
+    import nbformat
+    for lang in ("en", "pt-BR"):
+        folder = os.path.join(REPO, "notebooks", lang)
+        for name in sorted(os.listdir(folder)):
+            if not name[:2].isdigit() or name.startswith(("00-quickstart", "00-tour")):
+                continue
+            nb = nbformat.read(os.path.join(folder, name), 4)
+            tags = [(c.metadata.get("tags") or [None])[0] for c in nb.cells]
+            assert "check" in tags, f"{lang}/{name}: no exercise"
+            for i, tag in enumerate(tags):
+                if tag != "solution":
+                    continue
+                cell = nb.cells[i]
+                n = cell.metadata["glassbox"]["exercise"]
+                assert cell.metadata["jupyter"]["source_hidden"] is True, f"{lang}/{name}"
+                assert cell.source.splitlines()[1].startswith(f"SOLUTIONS[{n}] = r'''"), cell.source
+                assert tags[i + 1:i + 3] == ["attempt", "check"], f"{lang}/{name}: {tags[i:i + 3]}"
+                assert all(c.metadata["glassbox"]["exercise"] == n for c in nb.cells[i + 1:i + 3])

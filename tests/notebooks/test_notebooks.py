@@ -3,11 +3,14 @@
 The kernel gets a private state root with busybox imported and its own cgroup
 parent (the ``gbx`` fixture from tests/conftest.py, which also checks on teardown
 that nothing leaked); /var/lib/glassbox is never touched. Notebooks that have
-checks below get their outputs asserted too.
+checks below get their outputs asserted too. Each course notebook runs twice: as the
+student gets it (every exercise check must say ❌ with a hint) and with the hidden
+solutions applied (every check must say ✅), and its key outputs are asserted.
 """
 
 import glob
 import os
+import re
 
 import pytest
 
@@ -21,6 +24,8 @@ NOTEBOOKS = sorted(p for p in glob.glob(os.path.join(REPO, "notebooks", "**", "*
 
 
 def _outputs(cell):
+    """A cell's text: its streams as printed (one print may arrive in several pieces),
+    each rich output (text/plain, text/html, …) on lines of its own."""
     texts, mimes = [], set()
     for o in cell.get("outputs", []):
         if o.get("output_type") == "stream":
@@ -28,7 +33,7 @@ def _outputs(cell):
         for mime, value in (o.get("data") or {}).items():
             mimes.add(mime)
             if isinstance(value, str):
-                texts.append(value)
+                texts.append("\n" + value + "\n")
     return "".join(texts), mimes
 
 
@@ -39,33 +44,98 @@ def _cell(nb, source_start):
 
 def check_quickstart(nb):
     text, _ = _outputs(_cell(nb, "%container run --rm busybox echo hello"))
-    assert "hello" in text and "exit code 0" in text
+    assert "hello" in text and ("exit code 0" in text or "código de saída 0" in text)
     text, mimes = _outputs(_cell(nb, "%container ps -a"))
     assert "text/html" in mimes and ("<table" in text or "(none)" in text)
     _, mimes = _outputs(_cell(nb, "import glassbox.jupyter as gj"))
     assert "image/png" in mimes                      # the layer diagram
 
 
-def check_course(nb):
-    """Every course notebook (01-11): its exercise check refused the untouched
-    attempt cell (❌ with a hint, so the check is not vacuous), passed after the
-    solution cell (✅), and the last cell found nothing of the notebook's left behind."""
+def _tagged(nb, tag):
+    return [c for c in nb.cells if c.cell_type == "code" and tag in c.metadata.get("tags", [])]
+
+
+def check_course(nb, solved: bool):
+    """A course notebook (00-not-a-vm, 01-12) with exercises. As is (``solved`` False): every check
+    said ❌ with its hint and nothing said ✅ (the checks are not vacuous, and Run All
+    leaves the exercise to the student). With each attempt replaced by its hidden
+    solution: every check said ✅. Both: no traceback, nothing left behind."""
     text = "".join(_outputs(c)[0] for c in nb.cells if c.cell_type == "code")
-    assert "❌" in text, "the check passed before anything was done: it checks nothing"
-    assert "✅" in text, "the exercise check never passed"
-    assert text.index("❌") < text.rindex("✅"), "the check failed after the solution"
-    assert "left behind: nothing" in text, text[-500:]
+    checks = _tagged(nb, "check")
+    assert checks, "no exercise check in this notebook"
+    assert len(_tagged(nb, "solution")) == len(checks), "every exercise has a hidden solution"
+    for c in _tagged(nb, "solution"):
+        assert c.metadata["jupyter"]["source_hidden"] is True
+    for c in checks:
+        out = _outputs(c)[0]
+        if solved:
+            assert "✅" in out and "❌" not in out, f"the solution did not pass: {out}"
+        else:
+            assert "❌" in out and "✅" not in out, \
+                f"the check passed before anything was done: it checks nothing ({out})"
+            assert len(out.split("❌", 1)[1].strip()) > 10, f"❌ without a hint: {out}"
+    if not solved:
+        assert "✅" not in text, "something passed in the unsolved run"
+    assert "left behind: nothing" in text or "ficou para trás: nada" in text, text[-500:]
     assert "Traceback" not in text
 
 
+def _all_text(nb) -> str:
+    return "\n".join(_outputs(c)[0] for c in nb.cells if c.cell_type == "code")
+
+
+def key_02(nb):
+    text = _all_text(nb)
+    assert re.search(r"exit code: 137\s+OOMKilled: True", text) or \
+        re.search(r"código de saída: 137\s+OOMKilled: True", text), "no exit 137 + OOMKilled"
+    assert re.search(r"^true 137\s*$", text, re.M | re.I), "inspect did not say OOMKilled 137"
+
+
+def key_03(nb):
+    text = _all_text(nb)
+    assert re.search(r"(character device|dispositivo de caractere)\?\s*True.*\(0, 0\)", text), \
+        "no 0,0 whiteout shown"
+
+
+def key_04(nb):
+    text = _all_text(nb)
+    assert ("sha256 of its bytes matches: True" in text or "sha256 dos bytes confere: True" in text)
+    assert ("matches: False" not in text and "confere: False" not in text)
+    assert ("image id == config digest: True" in text or "id da imagem == digest da config: True"
+            in text)
+
+
+def key_05(nb):
+    assert "CACHED" in _all_text(nb)
+
+
+def key_12(nb):
+    text = _all_text(nb)
+    assert "OOM" in text and ("CPU share %" in text or "fatia da CPU" in text)
+
+
+KEY_OUTPUTS = {"02": key_02, "03": key_03, "04": key_04, "05": key_05, "12": key_12}
+
+
+def _solved(nb):
+    """The notebook with every attempt cell replaced by a call of its hidden solution."""
+    import copy
+    nb = copy.deepcopy(nb)
+    attempts = _tagged(nb, "attempt")
+    assert attempts, "no attempt cell"
+    for c in attempts:
+        c.source = f"solution({c.metadata['glassbox']['exercise']})"
+    return nb
+
+
 CHECKS = {"00-quickstart.ipynb": check_quickstart}
+COURSE = [p for p in NOTEBOOKS if os.path.basename(p)[:2].isdigit()
+          and not os.path.basename(p).startswith(("00-quickstart", "00-tour"))]
+"""The notebooks with exercises: 00-not-a-vm and 01-12."""
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[os.path.relpath(p, REPO) for p in NOTEBOOKS])
-def test_notebook_runs(path, gbx, tmp_path):
-    import nbformat
+def _execute(nb, path, gbx, tmp_path):
     from nbclient import NotebookClient
-    nb = nbformat.read(path, as_version=4)
     # the kernel runs in a copy of the notebook's folder: files it writes stay in tmp
     workdir = tmp_path / "nb"
     import shutil
@@ -74,11 +144,30 @@ def test_notebook_runs(path, gbx, tmp_path):
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(workdir)}})
     client.execute(env=env)
-    name = os.path.basename(path)
-    check = CHECKS.get(name) or (check_course if name[:2].isdigit() and name[:2] != "00"
-                                 else None)
+    return nb
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p not in COURSE],
+                         ids=[os.path.relpath(p, REPO) for p in NOTEBOOKS if p not in COURSE])
+def test_notebook_runs(path, gbx, tmp_path):
+    import nbformat
+    nb = _execute(nbformat.read(path, as_version=4), path, gbx, tmp_path)
+    check = CHECKS.get(os.path.basename(path))
     if check:
         check(nb)
+
+
+@pytest.mark.parametrize("solved", [False, True], ids=["as-is", "solved"])
+@pytest.mark.parametrize("path", COURSE, ids=[os.path.relpath(p, REPO) for p in COURSE])
+def test_course_notebook(path, solved, gbx, tmp_path):
+    """Each course notebook twice: as the student gets it, and with the solutions."""
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    nb = _execute(_solved(nb) if solved else nb, path, gbx, tmp_path)
+    check_course(nb, solved)
+    key = KEY_OUTPUTS.get(os.path.basename(path)[:2])
+    if key:
+        key(nb)
 
 
 def test_there_is_a_notebook():

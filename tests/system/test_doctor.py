@@ -5,9 +5,15 @@ import json
 import os
 import subprocess
 
+import sys
+
 import pytest
 
-from conftest import GLASSBOX, is_root
+GLASSBOX = os.path.join(os.path.dirname(sys.executable), "glassbox")
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
 
 pytestmark = pytest.mark.system
 

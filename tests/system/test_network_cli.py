@@ -532,19 +532,31 @@ def test_network_connect_disconnect(gbx, net):
         gbx.cli("network", "rm", name)
 
 
-def test_network_connect_needs_running_container(gbx, net):
-    name = uniq("cr")
+def test_network_connect_of_a_created_container(gbx, net):
+    """Created on a network, a container may be connected to another before it
+    starts (as Docker, and compose): both are wired at its start. Created with
+    glassbox's default (no network) it must be started first. A missing
+    container is refused; nothing is recorded in either case."""
+    name, other = uniq("cr"), uniq("co")
     gbx.out("network", "create", name)
+    gbx.out("network", "create", other)
     try:
-        gbx.out("create", "--name", "idle", "busybox", "true")
+        gbx.out("create", "--name", "idle", "busybox", "sleep", "60")
         p = gbx.cli("network", "connect", name, "idle")
-        assert p.returncode == 125 and "not running" in p.stderr.decode()
+        assert p.returncode == 125 and "start it first" in p.stderr.decode()
+        gbx.out("create", "--name", "planned", "--network", other, "busybox", "sleep", "60")
+        gbx.out("network", "connect", name, "planned")
+        assert net_inspect(gbx, name)["Containers"] == {}      # nothing live yet
+        gbx.out("start", "planned")
+        live = net_inspect(gbx, name)["Containers"]
+        assert [v["Name"] for v in live.values()] == ["planned"], live
+        nets = json.loads(gbx.out("inspect", "planned"))[0]["NetworkSettings"]["Networks"]
+        assert nets[name]["IPAddress"] and nets[other]["IPAddress"], nets
         p = gbx.cli("network", "connect", name, "ghost")
         assert p.returncode == 125 and "No such container" in p.stderr.decode()
-        assert net_inspect(gbx, name)["Containers"] == {}
     finally:
-        gbx.cli("rm", "-f", "idle")
-        gbx.cli("network", "rm", name)
+        gbx.cli("rm", "-f", "idle", "planned")
+        gbx.cli("network", "rm", name, other)
 
 
 # ---- bad input on run -----------------------------------------------------------------

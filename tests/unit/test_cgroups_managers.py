@@ -303,9 +303,30 @@ def test_v2_create_reports_enable_failure_with_hint(v2, monkeypatch):
             raise KernelError(errno.EBUSY, "write", path, _files.hint_for(errno.EBUSY, path))
         return real_write(path, value, **kw)
     monkeypatch.setattr(_files, "write", busy)
+    cg = v2.open().create()                # as runc: the container may still run ...
+    assert cg.exists() and set(cg.not_enabled) == {"cpu", "memory", "pids"}
+    assert "no internal processes" in cg.warnings[0]
+    with pytest.raises(KernelError) as ei:  # ... until a limit needs what is missing
+        cg.apply(Limits(memory=64 * MiB))
+    msg = str(ei.value)
+    assert ei.value.errno == errno.ENOENT and ei.value.path.endswith("/memory.max")
+    assert "memory controller is not enabled" in msg and "no internal processes" in msg
+    assert f"{v2.root}/cgroup.subtree_control" in msg    # where it could not be enabled
+
+
+def test_v2_create_writes_nothing_where_processes_live(v2):
+    """A pre-existing parent that holds processes (not the root: it is exempt)."""
+    write_files(v2.dir("busy"), {"cgroup.controllers": "cpu memory pids",
+                                 "cgroup.subtree_control": "", "cgroup.procs": "4242\n"})
+    with open(os.path.join(v2.root, "cgroup.subtree_control"), "w") as f:
+        f.write("cpu memory pids")
+    cg = v2.open(parent="busy/glassbox").create()
+    assert cg.journal == []                             # not one +controller written
+    assert set(cg.not_enabled) == {"cpu", "memory", "pids"}
     with pytest.raises(KernelError) as ei:
-        v2.open().create()
-    assert ei.value.errno == errno.EBUSY and "no internal processes" in str(ei.value)
+        cg.apply(Limits(pids=10))
+    assert "no internal processes" in str(ei.value) and f"{v2.dir('busy')} holds processes" \
+        in str(ei.value) and "/init" in str(ei.value)
 
 
 def test_v2_destroy(v2):
@@ -546,9 +567,41 @@ def test_v1_add_skips_a_missing_devices_cgroup_of_an_older_container(v1):
     assert not os.path.exists(v1.dir("devices"))
 
 
-def test_v2_has_no_device_rules_yet(v2):
-    # v2 needs a BPF_PROG_TYPE_CGROUP_DEVICE program; the shim skips what is absent
-    assert not hasattr(v2.open(), "restrict_devices")
+def test_v2_restrict_devices_loads_and_attaches_a_device_program(v2):
+    from glassbox._sys.fake import RecordingSys
+    from glassbox.cgroups import bpf_device, devices
+    cg = v2.open().create()
+    sys_ = RecordingSys()
+    cg.restrict_devices(sys_=sys_)
+    assert sys_.names() == ["bpf_prog_load", "bpf_prog_attach"]
+    prog_type, code, license = sys_.calls[0][1][:3]
+    assert prog_type == bpf_device.PROG_TYPE_CGROUP_DEVICE and license == "GPL"
+    assert code == bpf_device.assemble(devices.DEFAULT_RULES)        # Docker's list
+    target_fd, prog_fd, attach_type, flags, path = sys_.calls[1][1]
+    assert attach_type == bpf_device.ATTACH_CGROUP_DEVICE and flags == bpf_device.F_ALLOW_MULTI
+    assert path == cg.path and isinstance(target_fd, int) and isinstance(prog_fd, int)
+    for fd in (target_fd, prog_fd):                       # both closed again
+        with pytest.raises(OSError):
+            os.fstat(fd)
+    assert cg.journal[-1][0].endswith("[bpf BPF_CGROUP_DEVICE]") and "b *:* m" in cg.journal[-1][1]
+
+
+def test_v2_restrict_devices_custom_rules_and_errors(v2):
+    from glassbox._sys.fake import RecordingSys
+    from glassbox.cgroups import bpf_device, devices
+    cg = v2.open().create()
+    sys_ = RecordingSys()
+    cg.restrict_devices(("c 1:3 rw", "b 7:* r"), sys_=sys_)
+    assert sys_.calls[0][1][1] == bpf_device.assemble([devices.parse_rule("c 1:3 rw"),
+                                                       devices.parse_rule("b 7:* r")])
+    with pytest.raises(InvalidArgument, match="device rule 'c 1:x rw'"):
+        cg.restrict_devices(("c 1:x rw",), sys_=RecordingSys())
+    failing = RecordingSys(fail_on={"bpf_prog_attach": errno.EPERM})
+    with pytest.raises(KernelError) as ei:               # fail closed: the start fails
+        cg.restrict_devices(sys_=failing)
+    assert ei.value.errno == errno.EPERM
+    with pytest.raises(NotFound):
+        v2.open("never-made").restrict_devices(sys_=RecordingSys())
 
 
 # --- membership, stats, oom ---------------------------------------------------------

@@ -33,6 +33,8 @@ def test_merge_env_overrides_keep_order_and_default_path():
     env = merge_env(["A=1", "B=2"], ["B=3", "C=4"])
     assert env == ["PATH=" + DEFAULT_PATH, "A=1", "B=3", "C=4"]
     assert merge_env(["PATH=/x"], []) == ["PATH=/x"]
+    # a bare name stays bare (Docker's Config.Env), and never undoes a value
+    assert merge_env(["PATH=/x", "A=1"], ["A", "B"]) == ["PATH=/x", "A=1", "B"]
     with pytest.raises(InvalidArgument):
         merge_env([], ["=oops"])
 

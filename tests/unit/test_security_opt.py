@@ -14,7 +14,7 @@ def test_accepted_forms_are_normalised():
 
 
 @pytest.mark.parametrize("raw, words", [
-    ("seccomp=/tmp/profile.json", "seccomp profiles"),
+    ("seccomp=/nonexistent/profile.json", "cannot read the profile"),
     ("no-new-privileges=false", "always sets"),
     ("apparmor=docker-default", "no apparmor profile"),
     ("label=type:svirt_t", "no label profile"),

@@ -15,6 +15,8 @@ _SYS_capset = 126
 _SYS_capget = 125
 _SYS_setns = 308
 _SYS_close_range = 436  # same number on every architecture
+_SYS_bpf = 321  # x86_64
+_BPF_PROG_LOAD, _BPF_PROG_ATTACH, _BPF_PROG_QUERY = 5, 8, 16
 
 
 def _check(ret: int, op: str, path: str | None = None) -> int:
@@ -150,6 +152,13 @@ class Sys:
         except OSError as e:
             raise KernelError(e.errno, "mknod", path) from None
 
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        """lchown: give a file (a device node made in a container's /dev) its owner."""
+        try:
+            os.lchown(path, uid, gid)
+        except OSError as e:
+            raise KernelError(e.errno, "lchown", path) from None
+
     def set_link_up(self, ifname: str = "lo") -> None:
         """Bring a network interface up (SIOCSIFFLAGS) — used for loopback."""
         import fcntl
@@ -163,6 +172,110 @@ class Sys:
                 fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh", ifname.encode(), flags | IFF_UP))
             except OSError as e:
                 raise KernelError(e.errno, "ioctl(SIOCSIFFLAGS)", ifname) from None
+
+
+    # --- bpf(2): the cgroup v2 device program (glassbox.cgroups.bpf_device) ------------
+
+    def _bpf(self, cmd: int, attr: bytes, op: str, path: str | None = None) -> int:
+        buf = ctypes.create_string_buffer(attr, len(attr))
+        return _check(_libc.syscall(_SYS_bpf, ctypes.c_int(cmd), buf, ctypes.c_uint(len(attr))),
+                      op, path)
+
+    def bpf_prog_load(self, prog_type: int, insns: bytes, license: str = "GPL",
+                      expected_attach_type: int = 0, name: str = "") -> int:
+        """bpf(BPF_PROG_LOAD): hand eBPF instructions to the verifier; return the program's fd.
+
+        When the verifier refuses, the load is repeated with its log on, and the log
+        goes into the :class:`KernelError` (what it refused and at which instruction).
+        On kernels before 5.11 programs are charged to RLIMIT_MEMLOCK: an EPERM there
+        raises the limit once and tries again (as runc does)."""
+        import struct
+        code = ctypes.create_string_buffer(insns, len(insns))
+        lic = ctypes.create_string_buffer(license.encode())
+
+        def attr(log=None) -> bytes:
+            return struct.pack("<IIQQIIQII16sII", prog_type, len(insns) // 8,
+                               ctypes.addressof(code), ctypes.addressof(lic),
+                               1 if log is not None else 0, len(log) if log is not None else 0,
+                               ctypes.addressof(log) if log is not None else 0, 0, 0,
+                               name.encode()[:15], 0, expected_attach_type)
+        try:
+            return self._bpf(_BPF_PROG_LOAD, attr(), "bpf(BPF_PROG_LOAD)", name or None)
+        except KernelError as e:
+            first = e
+        if first.errno == 1:  # EPERM: maybe the memlock limit (old kernels), maybe no CAP_BPF
+            import resource
+            try:
+                resource.setrlimit(resource.RLIMIT_MEMLOCK,
+                                   (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+                return self._bpf(_BPF_PROG_LOAD, attr(), "bpf(BPF_PROG_LOAD)", name or None)
+            except (OSError, ValueError, KernelError):
+                raise first from None
+        log = ctypes.create_string_buffer(1 << 16)
+        try:
+            return self._bpf(_BPF_PROG_LOAD, attr(log), "bpf(BPF_PROG_LOAD)", name or None)
+        except KernelError as e:
+            text = log.value.decode(errors="replace").strip()
+            raise KernelError(e.errno, "bpf(BPF_PROG_LOAD)", name or None,
+                              "the verifier said:\n" + text if text else None) from None
+
+    def bpf_prog_attach(self, target_fd: int, prog_fd: int, attach_type: int, flags: int = 0,
+                        path: str | None = None) -> None:
+        """bpf(BPF_PROG_ATTACH): attach a loaded program to ``target_fd`` (a cgroup
+        directory's fd). The cgroup then holds the program: the fd may be closed."""
+        import struct
+        self._bpf(_BPF_PROG_ATTACH, struct.pack("<IIIII", target_fd, prog_fd, attach_type, flags,
+                                                0), "bpf(BPF_PROG_ATTACH)", path)
+
+    def bpf_prog_query(self, target_fd: int, attach_type: int,
+                       path: str | None = None) -> list[int]:
+        """bpf(BPF_PROG_QUERY): the ids of the programs attached to this cgroup itself."""
+        import struct
+        ids = (ctypes.c_uint32 * 64)()
+        buf = ctypes.create_string_buffer(struct.pack("<IIIIQI4x", target_fd, attach_type, 0, 0,
+                                                      ctypes.addressof(ids), 64), 32)
+        _check(_libc.syscall(_SYS_bpf, ctypes.c_int(_BPF_PROG_QUERY), buf, ctypes.c_uint(32)),
+               "bpf(BPF_PROG_QUERY)", path)
+        count = struct.unpack_from("<I", buf.raw, 24)[0]
+        return list(ids[:min(count, 64)])
+
+    def seccomp_set_filter(self, program: bytes, flags: int = 0) -> None:
+        """seccomp(SECCOMP_SET_MODE_FILTER): from now on the kernel runs the classic
+        BPF ``program`` (8-byte ``sock_filter``s, :mod:`glassbox.seccomp.bpf`) on
+        every syscall of this thread and of all it starts. It needs no_new_privs
+        (or CAP_SYS_ADMIN) and can never be removed. Kernels without seccomp(2)
+        (before 3.17) get ``prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)``."""
+        buf = ctypes.create_string_buffer(program, len(program))
+        prog = _SockFprog(len(program) // 8, ctypes.addressof(buf))
+        ret = _libc.syscall(_SYS_seccomp, ctypes.c_uint(1), ctypes.c_uint(flags),
+                            ctypes.byref(prog))        # SECCOMP_SET_MODE_FILTER
+        if ret == 0:
+            return
+        err = ctypes.get_errno()
+        if err == 38 and not flags:                    # ENOSYS
+            ret = _libc.prctl(ctypes.c_int(_PR_SET_SECCOMP), ctypes.c_ulong(2),
+                              ctypes.byref(prog), ctypes.c_ulong(0), ctypes.c_ulong(0))
+            if ret == 0:
+                return
+            err = ctypes.get_errno()
+        raise KernelError(err, "seccomp(SECCOMP_SET_MODE_FILTER)", f"{len(program) // 8} insns")
+
+    def seccomp_filter_supported(self) -> bool:
+        """Whether this kernel has seccomp filters (CONFIG_SECCOMP_FILTER), asked
+        as dockerd does: ``prctl(PR_SET_SECCOMP, FILTER, NULL)`` fails EFAULT when
+        filters exist (bad pointer) and EINVAL when they do not."""
+        ret = _libc.prctl(ctypes.c_int(_PR_SET_SECCOMP), ctypes.c_ulong(2), ctypes.c_ulong(0),
+                          ctypes.c_ulong(0), ctypes.c_ulong(0))
+        return ret != 0 and ctypes.get_errno() == 14   # EFAULT
+
+
+_SYS_seccomp = 317  # x86_64
+_PR_SET_SECCOMP = 22
+
+
+class _SockFprog(ctypes.Structure):
+    """``struct sock_fprog``: instruction count and pointer to the program."""
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 real = Sys()

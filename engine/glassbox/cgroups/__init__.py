@@ -93,12 +93,17 @@ def detect_version(root: str = "/sys/fs/cgroup", mountinfo: str = "/proc/self/mo
                       "mount one (mount -t cgroup2 none /sys/fs/cgroup)")
 
 
-def open_cgroup(name: str, *, parent: str = "glassbox", root: str = "/sys/fs/cgroup",
+def open_cgroup(name: str, *, parent: str | None = "glassbox", root: str = "/sys/fs/cgroup",
                 mountinfo: str = "/proc/self/mountinfo") -> CgroupManager:
     """The manager for cgroup ``<parent>/<name>`` on this host's cgroup version.
 
-    Nothing is created until :meth:`CgroupManager.create`.
+    Nothing is created until :meth:`CgroupManager.create`. ``parent=None`` is a
+    rootless user's container without a delegated cgroup: no cgroup at all
+    (:class:`glassbox.rootless.cgroups.NoCgroup`).
     """
+    if parent is None:
+        from ..rootless.cgroups import NoCgroup
+        return NoCgroup(name)  # type: ignore[return-value]
     from .v1 import V1Cgroup, mounts_from
     mounts = _mounts(mountinfo)
     if _is_v2_root(mounts, root):

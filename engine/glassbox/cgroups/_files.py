@@ -140,8 +140,15 @@ def hint_for(err: int, path: str) -> str | None:
             return None
         return (f"the {fname} file is missing: the {controller} controller is not "
                 "mounted (v1) or not enabled in the parent's cgroup.subtree_control (v2)")
-    if err in (errno.EACCES, errno.EPERM, errno.EROFS):
+    if err == errno.EROFS:
+        return ("the cgroup filesystem is mounted read-only (as inside a container): remount it "
+                "read-write, or run glassbox where /sys/fs/cgroup is writable")
+    if err in (errno.EACCES, errno.EPERM):
         return "changing cgroups needs root (or a delegated, writable cgroup tree)"
+    if err == errno.EOPNOTSUPP and fname == "cgroup.subtree_control":
+        return ("cgroup v2 'no internal processes' rule: this cgroup holds processes and has "
+                "threaded controllers (cpu, pids) enabled, so a domain controller (memory, io) "
+                "cannot be enabled for its children; move the processes to a leaf cgroup")
     if err == errno.EBUSY:
         if fname == "cgroup.subtree_control":
             return ("cgroup v2 'no internal processes' rule: a cgroup with processes in it "

@@ -35,6 +35,9 @@ class Stats:
     """CPU time the CFS quota held the cgroup back (ns), None if not available."""
     timestamp: float
     """``time.time()`` of the reading."""
+    cgroup_version: int = 0
+    """Which hierarchy the numbers came from: 1 (one tree per controller,
+    ``memory.usage_in_bytes``) or 2 (the unified tree, ``memory.current``); 0 unknown."""
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -210,6 +210,7 @@ class V1Cgroup:
             oom_kills=self._oom_kills(),
             cpu_throttled_ns=throttled,
             timestamp=time.time(),
+            cgroup_version=1,
         )
 
     def _oom_kills(self) -> int:

@@ -5,7 +5,12 @@
 cgroup when its *parent* lists it in ``cgroup.subtree_control`` — so
 :meth:`V2Cgroup.create` walks from the root down, writing ``+memory +cpu +pids``
 at each level (only those the level offers in ``cgroup.controllers``), then makes
-the leaf. Processes live only in leaves (the "no internal processes" rule).
+the leaf. Processes live only in leaves (the "no internal processes" rule): a
+cgroup that holds processes cannot enable controllers for its children, so a
+delegated subtree keeps its own processes in a leaf of its own (systemd's pattern).
+
+There is no ``devices.allow`` on v2: device rules are an eBPF program attached to
+the leaf (:meth:`V2Cgroup.restrict_devices`, :mod:`.bpf_device`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ class V2Cgroup:
         self.journal: list[tuple[str, str]] = []
         """Every (file, value) this manager wrote, in order — to see what the kernel was told."""
         self.warnings: list[str] = []
+        self.not_enabled: dict[str, str] = {}
+        """Controller → why :meth:`create` could not enable it on the way down."""
         self._created: list[str] = []
         self._preexisting: set[str] = set()
 
@@ -46,17 +53,35 @@ class V2Cgroup:
     # --- lifecycle ---------------------------------------------------------------
 
     def _enable_controllers(self, directory: str) -> None:
+        """Write ``+c`` for each wanted controller the level offers but has not enabled.
+
+        A write the kernel refuses does not stop the container, as in runc: a level
+        glassbox does not own may hold processes (the "no internal processes" rule:
+        ``EBUSY``) or belong to someone else (``EACCES``, ``EROFS``). The controller is
+        then missing below, which is recorded here and said by the first limit that
+        needs it (:meth:`_write`); a container asking for no such limit still runs.
+        """
         available = (_files.read_text(os.path.join(directory, "cgroup.controllers")) or "").split()
         enabled = (_files.read_text(os.path.join(directory, "cgroup.subtree_control")) or "").split()
-        first_error = None
-        for c in WANTED:
-            if c in available and c not in enabled:
-                try:
-                    self._write(os.path.join(directory, "cgroup.subtree_control"), f"+{c}")
-                except KernelError as e:
-                    first_error = first_error or e
-        if first_error is not None:
-            raise first_error
+        missing = [c for c in WANTED if c in available and c not in enabled]
+        if missing and directory != self.root and \
+                _files.read_pids(os.path.join(directory, "cgroup.procs")):
+            # Not even a try: the kernel would take the threaded cpu and pids, turning the
+            # level into a "thread root" whose plain children can hold no process at all.
+            why = (f"{directory} holds processes, so by cgroup v2's 'no internal processes' "
+                   "rule it cannot enable controllers for its children (glassbox leaves its "
+                   "cgroup.subtree_control alone): move those processes into a leaf cgroup of "
+                   f"their own (e.g. {directory}/init, as systemd does)")
+            for c in missing:
+                self.not_enabled.setdefault(c, why)
+            self.warnings.append(why)
+            return
+        for c in missing:
+            try:
+                self._write(os.path.join(directory, "cgroup.subtree_control"), f"+{c}")
+            except KernelError as e:
+                self.not_enabled.setdefault(c, str(e))
+                self.warnings.append(f"the {c} controller is not enabled: {e}")
 
     def create(self) -> "V2Cgroup":
         """mkdir the parent chain and the leaf, enabling controllers top-down. Idempotent."""
@@ -98,7 +123,15 @@ class V2Cgroup:
     # --- limits and membership ---------------------------------------------------
 
     def _write(self, path: str, value) -> None:
-        _files.write(path, value, cgroup_dir=os.path.dirname(path), journal=self.journal)
+        try:
+            _files.write(path, value, cgroup_dir=os.path.dirname(path), journal=self.journal)
+        except KernelError as e:
+            controller = os.path.basename(path).split(".", 1)[0]
+            if e.errno == errno.ENOENT and controller in self.not_enabled:
+                raise KernelError(e.errno, e.op, e.path,
+                                  f"the {controller} controller is not enabled for this cgroup, "
+                                  f"because {self.not_enabled[controller]}") from None
+            raise
 
     def _file(self, name: str) -> str:
         return os.path.join(self.path, name)
@@ -130,6 +163,49 @@ class V2Cgroup:
             self._write(self._file("cpu.weight"), shares_to_weight(limits.cpu_shares))
         if limits.pids is not None:
             self._write(self._file("pids.max"), "max" if limits.pids == -1 else limits.pids)
+
+    def restrict_devices(self, allow: tuple[str, ...] | None = None, sys_=None) -> None:
+        """Default-deny device access, then allow ``allow`` (Docker's list by default).
+
+        v2 has no devices files: the rules become an eBPF program
+        (:func:`.bpf_device.assemble`), loaded with ``bpf(BPF_PROG_LOAD)`` and attached
+        to this cgroup's directory (``BPF_PROG_ATTACH``, ``BPF_CGROUP_DEVICE``) with
+        ``BPF_F_ALLOW_MULTI``, so a program an ancestor holds (systemd's) still runs
+        too and both must allow. The cgroup keeps the program alive until it is
+        removed, so the fd is closed here. Call it before the first process joins.
+        """
+        from .bpf_device import (ATTACH_CGROUP_DEVICE, F_ALLOW_MULTI, PROG_TYPE_CGROUP_DEVICE,
+                                 assemble)
+        from .devices import DEFAULT_ALLOW, DEFAULT_RULES, parse_rule
+        self._require()
+        if sys_ is None:
+            from .._sys import real as sys_
+        rules = DEFAULT_RULES if allow in (None, DEFAULT_ALLOW) else \
+            tuple(parse_rule(r, "device rule") for r in allow)
+        code = assemble(rules)
+        dfd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            prog = sys_.bpf_prog_load(PROG_TYPE_CGROUP_DEVICE, code, "GPL", name="gbx_devices")
+            try:
+                sys_.bpf_prog_attach(dfd, prog, ATTACH_CGROUP_DEVICE, F_ALLOW_MULTI, self.path)
+            finally:
+                os.close(prog)
+        finally:
+            os.close(dfd)
+        self.journal.append((self.path + " [bpf BPF_CGROUP_DEVICE]",
+                             f"{len(code) // 8} instructions: " + ", ".join(map(str, rules))))
+
+    def device_programs(self, sys_=None) -> list[int]:
+        """The ids of the device programs attached to this cgroup (``BPF_PROG_QUERY``)."""
+        from .bpf_device import ATTACH_CGROUP_DEVICE
+        self._require()
+        if sys_ is None:
+            from .._sys import real as sys_
+        dfd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            return sys_.bpf_prog_query(dfd, ATTACH_CGROUP_DEVICE, self.path) or []
+        finally:
+            os.close(dfd)
 
     def add(self, pid: int) -> None:
         """Move process ``pid`` (and its future children) into this cgroup."""
@@ -163,6 +239,7 @@ class V2Cgroup:
             oom_kills=events.get("oom_kill", 0),
             cpu_throttled_ns=throttled * 1000 if throttled is not None else None,
             timestamp=time.time(),
+            cgroup_version=2,
         )
 
     def oom_killed(self) -> bool:

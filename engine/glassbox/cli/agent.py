@@ -37,6 +37,9 @@ _IN_PROCESS = {"agent", "daemon", "login"}
 
 
 def socket_path(root: str | None = None) -> str:
+    if not root and not os.environ.get("GLASSBOX_ROOT") and os.geteuid() != 0:
+        from ..rootless.paths import state_root    # a rootless user's own (issue 14)
+        root = state_root()
     root = root or os.environ.get("GLASSBOX_ROOT") or "/var/lib/glassbox"
     return os.path.join(root, SOCKET_NAME)
 
@@ -221,6 +224,21 @@ def _serve_one(conn) -> None:
         os._exit(code & 0xFF)
 
 
+def _restore_after_boot(root: str) -> None:
+    """A boot of the state root (issue 20): containers whose restart policy says so
+    come back, as when dockerd starts. Never keeps the agent from serving."""
+    try:
+        from ..containers.restart import restore_after_boot
+        from . import main as cli_main
+        eng = cli_main.WARM_ENGINE
+        if eng is None:
+            from ..engine import Engine
+            eng = Engine(root)
+        restore_after_boot(eng.containers)
+    except Exception:  # noqa: BLE001
+        pass
+
+
 def serve(root: str, idle: float = 600.0) -> None:
     """The agent's loop (single-threaded: it forks for every request)."""
     import selectors
@@ -230,6 +248,7 @@ def serve(root: str, idle: float = 600.0) -> None:
     os.makedirs(root, exist_ok=True)
     path = socket_path(root)
     _preload(root)
+    _restore_after_boot(root)   # before the socket exists: forked shims cannot hold it
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         os.unlink(path)

@@ -10,14 +10,22 @@ def cmd_daemon(eng, args) -> int:
         raise InvalidArgument("glassbox daemon runs the engine itself: drop -H")
     # checked before anything listens: a refused --tcp never opens the unix socket either
     tcp = tcp_listener(args.tcp, args.tlscacert, args.tlscert, args.tlskey)
-    serve(eng, args.socket, args.group or None, tcp=tcp)
+    import os
+    group = args.group or None
+    if os.geteuid() != 0:     # rootless (issue 14): the user's own socket, owner only
+        group = None
+    if args.socket is None:   # root: /run/glassbox.sock; rootless: $XDG_RUNTIME_DIR/glassbox/
+        from ..rootless.paths import daemon_socket
+        args.socket = daemon_socket()
+    serve(eng, args.socket, group, tcp=tcp)
     return 0
 
 
 def register(cmd, sub) -> None:
     p = cmd("daemon", "Serve the Docker Engine API on a unix socket (foreground)", cmd_daemon)
-    p.add_argument("--socket", default="/run/glassbox.sock",
-                   help="Unix socket to listen on (default /run/glassbox.sock)")
+    p.add_argument("--socket", default=None,
+                   help="Unix socket to listen on (default /run/glassbox.sock; rootless: "
+                        "$XDG_RUNTIME_DIR/glassbox/glassbox.sock)")
     p.add_argument("--group", default="docker",
                    help="Group allowed to use the socket, if it exists (default docker, as dockerd; "
                         "'' for root only)")

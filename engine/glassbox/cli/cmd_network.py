@@ -33,11 +33,6 @@ def _filters(specs) -> dict[str, list[str]]:
 
 
 # ---- Docker-shaped documents (shared with the daemon: glassbox.network.docs) -------
-def _endpoint_id(network_id: str, container_id: str) -> str:
-    from ..network.docs import endpoint_id
-    return endpoint_id(network_id, container_id)
-
-
 def network_docs(eng) -> list[dict]:
     """Every network of the engine's root, pre-defined ones included, sorted by name."""
     from ..network.docs import network_docs as docs
@@ -142,84 +137,14 @@ def cmd_network_prune(eng, args) -> int:
     return 0
 
 
-def _running(eng, ref: str):
-    from ..errors import Conflict
-    c = eng.containers.get(ref)
-    if not c.running or not c.pid:
-        raise Conflict(f"container {c.name} is not running: start it first "
-                       f"(`glassbox start {c.name}`)")
-    return c
-
-
-def _set_network_settings(c, net_name: str, entry: dict | None) -> None:
-    """Record (``entry``) or drop (None) one network in the container's NetworkSettings."""
-    from ..containers import state as cstate
-    import os
-    with cstate.locked(os.path.join(c.dir, "lock")):
-        path = os.path.join(c.dir, "state.json")
-        st = cstate.read_json(path)
-        ns = dict(st.get("NetworkSettings") or {})
-        nets = dict(ns.get("Networks") or {})
-        if entry is None:
-            nets.pop(net_name, None)
-            if ns.get("IPAddress") and not any(n.get("IPAddress") == ns["IPAddress"]
-                                               for n in nets.values()):
-                first = next(iter(nets.values()), {})
-                for k in ("IPAddress", "IPPrefixLen", "Gateway", "MacAddress"):
-                    ns[k] = first.get(k, 0 if k == "IPPrefixLen" else "")
-        else:
-            nets[net_name] = entry
-            if not ns.get("IPAddress"):
-                for k in ("IPAddress", "IPPrefixLen", "Gateway", "MacAddress"):
-                    ns[k] = entry[k]
-        ns["Networks"] = nets
-        st["NetworkSettings"] = ns
-        cstate.write_json(path, st)
-
-
 def cmd_network_connect(eng, args) -> int:
-    from ..errors import InvalidArgument
-    from ..runtime.shim import refresh_hosts
-    c = _running(eng, args.container)
-    mode = (c.config.get("HostConfig") or {}).get("NetworkMode") or "none"
-    if mode == "host" or mode.startswith("container:"):
-        raise InvalidArgument(f"container {c.name} uses --network {mode.split(':')[0]}: it "
-                              f"has no network namespace of its own to connect")
-    net = eng.networks.inspect(args.network)
-    ep = eng.networks.connect(net.id, c.id, c.pid, name=c.name, aliases=args.alias,
-                              ip=args.ip or None)
-    _set_network_settings(c, net.name, {
-        "IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen, "Gateway": ep.gateway,
-        "MacAddress": ep.mac, "Aliases": [c.name, *ep.aliases], "NetworkID": net.id,
-        "EndpointID": _endpoint_id(net.id, c.id)})
-    refresh_hosts(eng.networks.root, net.name)
+    """A running container is wired now, a created one at its start (as Docker)."""
+    eng.network_connect(args.network, args.container, aliases=args.alias, ip=args.ip or None)
     return 0
 
 
 def cmd_network_disconnect(eng, args) -> int:
-    from ..errors import NotFound
-    from ..runtime.shim import refresh_hosts
-    net = eng.networks.inspect(args.network)
-    try:
-        c = eng.containers.get(args.container)
-        cid = c.id
-    except NotFound:
-        if not args.force:
-            raise
-        c = None
-        found = [cid for cid, ep in net.endpoints.items()
-                 if cid.startswith(args.container) or ep.name == args.container]
-        if len(found) != 1:
-            raise
-        cid = found[0]
-    try:
-        eng.networks.disconnect(net.id, cid)
-    except NotFound:
-        if not args.force:
-            raise
-    if c is not None:
-        _set_network_settings(c, net.name, None)
-    refresh_hosts(eng.networks.root, net.name)
+    eng.network_disconnect(args.network, args.container, force=args.force)
     return 0
 
 

@@ -36,7 +36,7 @@ def create_options(args):
     from ..cgroups.limits import parse_bytes
     from ..containers.options import CreateOptions
     import shlex
-    from .flags import key_values
+    from .flags import client_env, key_values
     labels = key_values(args.label, "label")
     swap = None
     if args.memory_swap is not None:
@@ -44,19 +44,32 @@ def create_options(args):
     return CreateOptions(
         image=args.image, command=args.command or None, name=args.name,
         entrypoint=shlex.split(args.entrypoint) if args.entrypoint is not None else None,
-        env=args.env, env_files=args.env_file, workdir=args.workdir, user=args.user,
+        env=client_env(args.env), env_files=args.env_file, workdir=args.workdir, user=args.user,
         hostname=args.hostname, tty=args.tty, interactive=args.interactive, auto_remove=args.rm,
         memory=parse_bytes(args.memory, "--memory") if args.memory is not None else None,
         memory_swap=swap, cpus=_float(args.cpus, "--cpus"), cpu_shares=args.cpu_shares,
         pids_limit=args.pids_limit, cap_add=args.cap_add, cap_drop=args.cap_drop,
         init=args.init, read_only=args.read_only, privileged=args.privileged,
+        devices=args.device, device_cgroup_rules=args.device_cgroup_rule,
         security_opt=args.security_opt, labels=labels,
         volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
         volumes_from=args.volumes_from, network=args.network,
         network_aliases=args.network_alias, publish=args.publish,
         publish_all=args.publish_all, expose=args.expose, add_hosts=args.add_host,
         dns=args.dns, stop_signal=args.stop_signal, stop_timeout=args.stop_timeout,
-        pull=args.pull)
+        pull=args.pull, restart=args.restart, healthcheck=_healthcheck_flags(args))
+
+
+def _healthcheck_flags(args):
+    """``--health-*`` / ``--no-healthcheck`` -> ``Config.Healthcheck`` (None: not given)."""
+    if args.health_cmd is None and not args.no_healthcheck and all(
+            v is None for v in (args.health_interval, args.health_timeout, args.health_retries,
+                                args.health_start_period, args.health_start_interval)):
+        return None                                   # the usual case: spare the import
+    from ..containers.health import from_flags
+    return from_flags(args.health_cmd, args.health_interval, args.health_timeout,
+                      args.health_retries, args.health_start_period, args.health_start_interval,
+                      args.no_healthcheck)
 
 
 # ---- containers -----------------------------------------------------------------
@@ -157,7 +170,16 @@ def _status_text(c) -> str:
     if st == "running" or st == "paused":
         t = fmt.parse_time(c.state.get("StartedAt", ""))
         up = "Up " + fmt.human_duration(time.time() - t) if t else "Up"
-        return up + (" (Paused)" if st == "paused" else "")
+        if st == "paused":
+            return up + " (Paused)"
+        if c.config["Config"].get("Healthcheck"):      # "Up 3 seconds (healthy)", as docker
+            from ..containers.health import current, status_suffix
+            up += status_suffix(current(c.dir, c.config))
+        return up
+    if st == "restarting":
+        t = fmt.parse_time(c.state.get("FinishedAt", ""))
+        return f"Restarting ({c.exit_code}) " + (fmt.human_duration(time.time() - t) + " ago"
+                                                 if t else "")
     if st == "exited":
         t = fmt.parse_time(c.state.get("FinishedAt", ""))
         return f"Exited ({c.exit_code}) " + (fmt.human_duration(time.time() - t) + " ago"
@@ -206,7 +228,7 @@ def ps_rows(eng, all_: bool, filters=None) -> list[dict]:
         # like docker: without -a only running ones, unless a status/exited
         # filter asks for others
         asks_status = filters and ("status" in filters or "exited" in filters)
-        if not (all_ or c.running or asks_status):
+        if not (all_ or c.running or c.status == "restarting" or asks_status):
             continue
         if filters and not _match(c, filters):
             continue
@@ -287,21 +309,22 @@ def cmd_logs(eng, args) -> int:
 
 
 def cmd_exec(eng, args) -> int:
+    from .flags import client_env
     if not args.command:
         raise InvalidArgument('"glassbox exec" requires at least 2 arguments: CONTAINER '
                               'COMMAND [ARG...]')
     if getattr(args, "_capture", False):
         import tempfile
         with tempfile.TemporaryFile() as tmp:
-            code = eng.exec(args.container, args.command, env=args.env, workdir=args.workdir,
+            code = eng.exec(args.container, args.command, env=client_env(args.env), workdir=args.workdir,
                             user=args.user, tty=False, interactive=False,
                             privileged=args.privileged, stdio=(0, tmp.fileno(), tmp.fileno()))
             tmp.seek(0)
             _out(args).write(tmp.read().decode(errors="replace"))
         return code
-    return eng.exec(args.container, args.command, env=args.env, workdir=args.workdir,
+    return eng.exec(args.container, args.command, env=client_env(args.env), workdir=args.workdir,
                     user=args.user, tty=args.tty, interactive=args.interactive,
-                    privileged=args.privileged)
+                    privileged=args.privileged, detach=getattr(args, "detach", False))
 
 
 def _each(args, refs, action) -> int:
@@ -397,7 +420,8 @@ def stats_row(c, stats, prev=None) -> dict:
     return {"ID": c.id[:12], "Name": c.name, "CPUPerc": f"{cpu:.2f}%",
             "MemUsage": f"{fmt.bytes_size(mem)} / {fmt.bytes_size(limit)}",
             "MemPerc": f"{100.0 * mem / limit:.2f}%" if limit else "0.00%",
-            "PIDs": str(stats.pids_current), "OOMKills": stats.oom_kills}
+            "PIDs": str(stats.pids_current), "OOMKills": stats.oom_kills,
+            "Cgroup": f"v{stats.cgroup_version}"}   # memory is v1 usage_in_bytes or v2 memory.current
 
 
 def _host_memory() -> int:
@@ -455,8 +479,10 @@ def cmd_update(eng, args) -> int:
         if args.memory_swap else None,
         "cpus": _float(args.cpus, "--cpus"), "cpu_shares": args.cpu_shares,
         "pids": args.pids_limit}
-    if all(v is None for v in changes.values()):
+    if all(v is None for v in changes.values()) and args.restart is None:
         raise InvalidArgument("you must provide one or more flags when using this command")
+    if args.restart is not None:
+        changes["restart"] = args.restart
     return _each(args, args.containers, lambda r: eng.containers.update(r, **changes))
 
 
@@ -674,6 +700,13 @@ def cmd_info(eng, args) -> int:
     info = eng.info()
     for k, v in info.items():
         _print(args, f"{k}: {v}")
+    if "SecurityOptions" not in info and "Security Options" not in info:   # issue 18
+        from ..seccomp import host_security_options
+        _print(args, "Security Options: " + " ".join(host_security_options()))
+    if os.geteuid() != 0 and not getattr(eng, "remote", False):   # issue 14
+        from ..rootless.features import detect
+        for k, v in detect(eng.containers.cgroup_parent).rows():
+            _print(args, f"{k}: {v}")
     return 0
 
 

@@ -20,3 +20,15 @@ def key_values(items, what: str, *, from_env: bool = False) -> dict[str, str]:
             v = os.environ[k]
         out[k] = v
     return out
+
+
+def client_env(items) -> list[str]:
+    """``-e NAME`` takes NAME's value from the caller's environment, as the docker CLI
+    does (``-e NAME=value`` is kept; an unset NAME is passed bare, and the
+    container does not get it)."""
+    import os
+    out = []
+    for item in items or []:
+        name, sep, _ = item.partition("=")
+        out.append(item if sep or name not in os.environ else f"{name}={os.environ[name]}")
+    return out

@@ -36,12 +36,19 @@ def _command_name(argv: list[str]) -> str | None:
 WARM_ENGINE = None
 
 
+def _default_root() -> str:
+    if os.geteuid() == 0:
+        return "/var/lib/glassbox"
+    from ..rootless.paths import state_root   # a rootless user's own (issue 14)
+    return state_root()
+
+
 def _engine_for(root: str | None):
     from ..engine import Engine
     warm = WARM_ENGINE
     if warm is not None:
         want_root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT")
-                                    or "/var/lib/glassbox")
+                                    or _default_root())
         want_parent = os.environ.get("GLASSBOX_CGROUP_PARENT") or "glassbox"
         if warm.root == want_root and warm.cgroup_parent == want_parent:
             return warm

@@ -13,7 +13,7 @@ import re
 from ..errors import InvalidArgument
 
 RUN_HELP = "Create and run a new container from an image"
-FEATURES = ("build", "registry", "network", "volume", "daemon", "lab", "doctor")
+FEATURES = ("build", "registry", "network", "volume", "daemon", "lab", "doctor", "cp")
 
 
 class UnknownCommand(InvalidArgument):
@@ -60,6 +60,10 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
     p.add_argument("--privileged", action="store_true",
                    help="Give extended privileges to this container")
+    p.add_argument("--device", action="append", default=[], metavar="HOST[:CONTAINER][:PERMS]",
+                   help="Add a host device to the container (PERMS from rwm)")
+    p.add_argument("--device-cgroup-rule", action="append", default=[], metavar="RULE",
+                   help="Add a rule to the cgroup allowed devices list (e.g. 'c 1:3 rwm')")
     p.add_argument("--security-opt", action="append", default=[], metavar="OPT",
                    help="Security options: no-new-privileges (always on), seccomp=unconfined, "
                         "apparmor=unconfined, label=disable")
@@ -88,6 +92,19 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dns", action="append", default=[], help="Set custom DNS servers")
     p.add_argument("--stop-signal", help="Signal to stop the container")
     p.add_argument("--stop-timeout", type=int, help="Timeout (in seconds) to stop a container")
+    p.add_argument("--restart", help="Restart policy to apply when a container exits "
+                   "(no, always, unless-stopped, on-failure[:max-retries])")
+    p.add_argument("--health-cmd", help="Command to run to check health")
+    p.add_argument("--health-interval", help="Time between running the check (ms|s|m|h)")
+    p.add_argument("--health-timeout", help="Maximum time to allow one check to run (ms|s|m|h)")
+    p.add_argument("--health-retries", type=int, help="Consecutive failures needed to report "
+                   "unhealthy")
+    p.add_argument("--health-start-period", help="Start period for the container to initialize "
+                   "before starting health-retries countdown (ms|s|m|h)")
+    p.add_argument("--health-start-interval", help="Time between running the check during the "
+                   "start period (ms|s|m|h)")
+    p.add_argument("--no-healthcheck", action="store_true",
+                   help="Disable any container-specified HEALTHCHECK")
     p.add_argument("--pull", choices=["missing", "always", "never"], default="missing",
                    help="Pull image before running")
     p.add_argument("image", help="The image to run")
@@ -217,6 +234,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--cpus", help="Number of CPUs")
     p.add_argument("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)")
     p.add_argument("--pids-limit", type=int, help="Tune container pids limit")
+    p.add_argument("--restart", help="Restart policy to apply when a container exits")
     p.add_argument("containers", nargs="+")
 
     p = cmd("rename", "Rename a container", "rename")
@@ -333,6 +351,9 @@ def build_parser(only: str | None = None) -> Parser:
     sp.set_defaults(func="system_check")
     sp = ssub.add_parser("info", help="Display system-wide information")
     sp.set_defaults(func="info")
+    if only in (None, "system"):
+        from .cmd_system import register_system
+        register_system(ssub)          # setup-user (issue 14)
 
     cmd("info", "Display system-wide information", "info")
     p = cmd("agent", "Run the warm CLI agent: a fork server that makes every glassbox "

@@ -26,8 +26,8 @@ ZERO_TIME = "0001-01-01T00:00:00Z"
 
 
 def now_iso() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+    from .._files import timestamp
+    return timestamp()
 
 
 def parse_signal(sig: str | int | None, default: int = signal.SIGKILL) -> int:
@@ -80,14 +80,22 @@ class Container:
     def inspect(self) -> dict:
         """Docker's ``inspect`` document (field names as Docker's where they exist)."""
         c = {k: v for k, v in self.config.items() if k not in ("Spec", "Limits", "CgroupParent")}
-        st = {"Status": self.status, "Running": self.running,   # Docker: a paused container is still running
-              "Paused": self.status == "paused", "Restarting": False,
+        restarting = self.status == "restarting"
+        st = {"Status": self.status,   # Docker: paused and restarting containers are still running
+              "Running": self.running or restarting,
+              "Paused": self.status == "paused", "Restarting": restarting,
               "OOMKilled": self.state.get("OOMKilled", False), "Dead": False,
               "Pid": self.pid if self.running else 0, "ExitCode": self.exit_code,
               "Error": self.state.get("Error", ""),
               "StartedAt": self.state.get("StartedAt", ZERO_TIME),
               "FinishedAt": self.state.get("FinishedAt", ZERO_TIME)}
+        if self.config["Config"].get("Healthcheck"):
+            from .health import current
+            health = current(self.dir, self.config)
+            if health is not None:
+                st["Health"] = health
         c["State"] = st
+        c["RestartCount"] = self.state.get("RestartCount", 0)
         spec = self.config["Spec"]
         c["GraphDriver"] = {"Name": "overlay", "Data": {
             "LowerDir": ":".join(reversed(spec["lower_dirs"])), "UpperDir": spec["upper_dir"],
@@ -102,7 +110,10 @@ class Container:
         c["HostnamePath"] = os.path.join(self.dir, "hostname")
         c["HostsPath"] = os.path.join(self.dir, "hosts")
         c["ResolvConfPath"] = os.path.join(self.dir, "resolv.conf")
-        c["Cgroup"] = {"Parent": self.config.get("CgroupParent"), "Name": self.id}
+        if self.state.get("IdMap"):   # rootless: the user namespace's maps (issue 14)
+            c["IdMap"] = self.state["IdMap"]
+        c["Cgroup"] = {"Parent": self.config.get("CgroupParent"), "Name": self.id,
+                       "Version": _cgroup_version()}   # 1 or 2: which files hold its limits
         ns = dict(self.state.get("NetworkSettings") or {})
         ns.setdefault("Networks", {})
         ns.setdefault("Ports", {k: None for k in
@@ -128,6 +139,46 @@ def _port_bindings(bindings) -> dict:
     return out
 
 
+def _cgroup_version() -> int | None:
+    """This host's cgroup version (the mount table is read once per process)."""
+    from ..cgroups import detect_version
+    from ..errors import KernelError
+    try:
+        return detect_version()
+    except KernelError:
+        return None
+
+
+def _devices(opts: CreateOptions) -> tuple[list, list]:
+    """``--device`` and ``--device-cgroup-rule`` checked, and each host node looked
+    up, before anything is written: (DeviceMappings, DeviceNodes) of cgroups.devices."""
+    if not opts.devices and not opts.device_cgroup_rules:
+        return [], []                                # the usual case: spare the import
+    from ..cgroups.devices import parse_device, parse_rule, resolve_device
+    for rule in opts.device_cgroup_rules:
+        parse_rule(rule)
+    mappings = [parse_device(d) for d in opts.devices]
+    return mappings, [resolve_device(m) for m in mappings]
+
+
+def _restart_policy(opts: CreateOptions) -> dict:
+    """``--restart`` checked (and refused with ``--rm``): HostConfig.RestartPolicy."""
+    if not opts.restart or opts.restart == "no":
+        return {"Name": "no", "MaximumRetryCount": 0}   # the usual case: spare the import
+    from .restart import RestartPolicy, check_auto_remove, parse
+    policy = opts.restart if isinstance(opts.restart, RestartPolicy) else parse(opts.restart)
+    check_auto_remove(policy, opts.auto_remove)
+    return policy.to_json()
+
+
+def _healthcheck(opts: CreateOptions, icfg: dict) -> dict | None:
+    """``Config.Healthcheck``: the container's (checked) over the image's."""
+    if not opts.healthcheck and not icfg.get("Healthcheck"):
+        return None                                   # the usual case: spare the import
+    from .health import merge, validate
+    return merge(validate(opts.healthcheck), icfg.get("Healthcheck"))
+
+
 def _resolv_conf(dns: list[str]) -> str:
     if dns:
         return "".join(f"nameserver {d}\n" for d in dns)
@@ -147,7 +198,10 @@ class ContainerManager:
     def __init__(self, root: str, images, cgroup_parent: str = "glassbox"):
         self.root = root
         self.images = images
-        self.cgroup_parent = cgroup_parent
+        self.cgroup_parent: str | None = cgroup_parent
+        if os.geteuid() != 0:   # rootless (issue 14): under the delegated subtree, or no cgroup
+            from ..rootless.cgroups import user_parent
+            self.cgroup_parent = user_parent(cgroup_parent)
         self.dir = os.path.join(root, "containers")
         os.makedirs(self.dir, exist_ok=True)
 
@@ -179,6 +233,11 @@ class ContainerManager:
         monitor, a host crash) is reported exited, not running forever. One whose
         C monitor already wrote ``exit.json`` is exited, even while the Python
         clean-up after it still runs."""
+        if c.status == "restarting":     # in its backoff sleep: the shim must be there
+            if not cstate.is_alive(c.state.get("ShimPid", 0), None):
+                c.state = cstate.update_state(c.dir, Status="exited", Running=False,
+                                              Pid=0) or c.state
+            return
         if c.status not in ("running", "paused"):
             return
         try:
@@ -186,7 +245,13 @@ class ContainerManager:
         except (OSError, ValueError):
             early = None
         if early:
-            c.state = {**c.state, "Status": "exited", "Running": False, "Pid": 0, **early}
+            status = "exited"
+            if (c.config["HostConfig"].get("RestartPolicy") or {}).get("Name") not in \
+                    (None, "", "no"):     # its monitor is about to restart it: say so
+                from .restart import next_delay
+                if next_delay(c.config, {**c.state, **early}, time.time()) is not None:
+                    status = "restarting"
+            c.state = {**c.state, "Status": status, "Running": False, "Pid": 0, **early}
             return
         if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
             return
@@ -203,7 +268,7 @@ class ContainerManager:
             if cid.startswith("."):
                 continue
             c = self._load(cid)
-            if c and (all or c.running):
+            if c and (all or c.running or c.status == "restarting"):   # as docker ps
                 out.append(c)
         out.sort(key=lambda c: c.config.get("Created", ""), reverse=True)
         return out
@@ -305,7 +370,10 @@ class ContainerManager:
         limits = Limits(memory=opts.memory, memory_swap=opts.memory_swap, cpus=opts.cpus,
                         cpu_shares=opts.cpu_shares, pids=opts.pids_limit).validate()
         caps = cap_set(opts.cap_add, opts.cap_drop)
-        security_options(opts.security_opt)          # refuse a bad one before anything is written
+        secopts = security_options(opts.security_opt)  # refuse a bad one before anything is written
+        devices = _devices(opts)                     # likewise --device, --device-cgroup-rule
+        _restart_policy(opts)                        # and --restart (with --rm), --health-*
+        _healthcheck(opts, icfg)
         if opts.privileged:
             from .._sys.constants import CAPS
             caps = list(CAPS)
@@ -316,8 +384,7 @@ class ContainerManager:
                     extra_env += parse_env_file(f.read(), path)
             except OSError as e:
                 raise InvalidArgument(f"cannot read env file {path}: {e.strerror}") from None
-        extra_env += [e if "=" in e else f"{e}={os.environ.get(e, '')}" for e in opts.env
-                      if "=" in e or e in os.environ]
+        extra_env += list(opts.env)   # bare NAMEs: the front end resolved what it could
         env = merge_env(icfg.get("Env"), extra_env)
         if opts.name is not None:
             name = check_name(opts.name)
@@ -328,21 +395,27 @@ class ContainerManager:
         if len(hostname) > 64:
             raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
         net_mode, publish = self._network_mode(opts, icfg)
+        if os.geteuid() != 0:   # rootless (issue 14): what it cannot have, refused up front
+            from ..rootless.policy import check_create
+            check_create(opts, limits, net_mode, self.cgroup_parent)
         if hooks is None and (opts.volumes or opts.mounts or opts.tmpfs or opts.volumes_from
                               or icfg.get("Volumes")):
             hooks = self.hooks          # the volumes package, only when there are mounts
         mounts = hooks.mounts(opts, image, cid) if hooks else []
         try:
             return self._write_new(opts, cid, name, hostname, image, icfg, argv, env, limits,
-                                   caps, mounts, net_mode, publish)
+                                   caps, mounts, net_mode, publish, devices, secopts=secopts)
         except BaseException:
             if hooks:
                 hooks.discard(mounts, cid)
             raise
 
     def _write_new(self, opts, cid, name, hostname, image, icfg, argv, env, limits, caps,
-                   mounts, net_mode, publish) -> Container:
+                   mounts, net_mode, publish, devices=((), ()), secopts=None) -> Container:
         from ..runtime.spec import ProcessSpec
+        from .options import seccomp_choice
+        if secopts is None:
+            secopts = security_options(opts.security_opt)
         tmp = os.path.join(self.dir, f".new-{cid}")
         final = os.path.join(self.dir, cid)
         os.makedirs(tmp)
@@ -367,7 +440,9 @@ class ContainerManager:
                            "/etc/hosts": os.path.join(final, "hosts"),
                            "/etc/resolv.conf": os.path.join(final, "resolv.conf")},
                 mounts=mounts, caps=caps, readonly_rootfs=opts.read_only, tty=opts.tty,
-                init=opts.init, no_new_privs=not opts.privileged)
+                init=opts.init, no_new_privs=not opts.privileged,
+                devices=[n.__dict__ for n in devices[1]], privileged=opts.privileged,
+                seccomp=seccomp_choice(secopts, opts.privileged))
             if net_mode == "host":
                 spec.namespaces = [n for n in spec.namespaces if n != "net"]
                 spec.etc_files.pop("/etc/hosts")
@@ -388,7 +463,8 @@ class ContainerManager:
                            "StopTimeout": opts.stop_timeout,
                            "ExposedPorts": {**(icfg.get("ExposedPorts") or {}),
                                             **{_expose_key(e): {} for e in opts.expose}},
-                           "Volumes": icfg.get("Volumes")},
+                           "Volumes": icfg.get("Volumes"),
+                           **({"Healthcheck": hc_} if (hc_ := _healthcheck(opts, icfg)) else {})},
                 "HostConfig": {"Memory": limits.memory or 0, "MemorySwap": limits.memory_swap or 0,
                                "NanoCpus": int((limits.cpus or 0) * 1e9),
                                "CpuShares": limits.cpu_shares or 0,
@@ -396,14 +472,17 @@ class ContainerManager:
                                "CapAdd": opts.cap_add, "CapDrop": opts.cap_drop,
                                "Init": opts.init, "ReadonlyRootfs": opts.read_only,
                                "Privileged": opts.privileged,
-                               "SecurityOpt": security_options(opts.security_opt) or None,
+                               "Devices": [m.docker() for m in devices[0]],
+                               "DeviceCgroupRules": opts.device_cgroup_rules,
+                               "SecurityOpt": secopts or None,
                                "OpenStdin": opts.interactive, "Binds": opts.volumes,
                                "Tmpfs": opts.tmpfs, "NetworkMode": net_mode,
                                "PortBindings": _port_bindings(publish),
                                "PublishSpecs": opts.publish,
                                "PublishAllPorts": opts.publish_all,
                                "NetworkAliases": opts.network_aliases,
-                               "ExtraHosts": opts.add_hosts, "Dns": opts.dns},
+                               "ExtraHosts": opts.add_hosts, "Dns": opts.dns,
+                               "RestartPolicy": _restart_policy(opts)},
                 "Mounts": [m.__dict__ for m in mounts],
                 "Limits": limits.__dict__, "CgroupParent": self.cgroup_parent,
                 "Spec": spec.to_json(), "RestartCount": 0, "Driver": "overlay",
@@ -479,12 +558,16 @@ class ContainerManager:
         """Launch the shim; return once the command is exec'd (or raise
         ContainerExit with Docker's 126/127)."""
         c = self.get(ref)
-        if c.status == "running":
+        if c.status in ("running", "restarting"):    # restarting: its monitor starts it
             return Started(c.id, c.pid, None)
         if c.status == "paused":
             raise Conflict(f"cannot start a paused container {c.name}; unpause it first")
-        with cstate.locked(os.path.join(c.dir, "lock")):
-            pass
+        if c.state.get("RestartCount") or c.state.get("ManuallyStopped"):
+            # a start by hand: the policy starts over (Docker resets RestartCount)
+            cstate.update_state(c.dir, RestartCount=0, RestartDelay=0, ManuallyStopped=False)
+        else:
+            with cstate.locked(os.path.join(c.dir, "lock")):
+                pass
         status_r, status_w = os.pipe2(os.O_CLOEXEC)
         try:
             launch_shim(c.dir, status_w, attach)
@@ -519,10 +602,17 @@ class ContainerManager:
 
     def kill(self, ref: str, sig: str | int | None = None) -> None:
         c = self.get(ref)
+        if c.status == "restarting":          # nothing runs: only the restart to cancel
+            parse_signal(sig)
+            self._cancel_restart(c)
+            return
         if c.status != "running" and c.status != "paused":
             raise Conflict(f"Cannot kill container: {c.name}: container {c.id[:12]} is not "
                            "running")
         signum = parse_signal(sig)
+        if signum in (signal.SIGKILL, parse_signal(c.config["Config"].get("StopSignal"),
+                                                   signal.SIGTERM)):
+            self._mark_stopped(c)          # a kill that ends it is a manual stop (Docker's)
         try:
             os.kill(c.pid, signum)
         except ProcessLookupError:
@@ -532,13 +622,49 @@ class ContainerManager:
 
     def stop(self, ref: str, timeout: int | None = None) -> None:
         c = self.get(ref)
+        if c.status == "restarting":
+            self._cancel_restart(c)
+            return
         if not c.running:
             return
         if timeout is None:
             timeout = c.config["Config"].get("StopTimeout") or 10
         sig = parse_signal(c.config["Config"].get("StopSignal"), signal.SIGTERM)
+        self._mark_stopped(c)
         self._signal_and_wait(c, sig, timeout)
         self._after_exit(c)
+
+    def _mark_stopped(self, c: Container) -> None:
+        """Tell the container's monitor not to restart it (``stop``, ``kill``,
+        ``rm -f``: Docker's HasBeenManuallyStopped). Only a container with a
+        restart policy pays for the state write."""
+        policy = (c.config["HostConfig"].get("RestartPolicy") or {}).get("Name")
+        if policy not in (None, "", "no"):
+            c.state = cstate.update_state(c.dir, ManuallyStopped=True) or c.state
+
+    def _cancel_restart(self, c: Container, timeout: float = 10) -> None:
+        """Stop a container that is restarting: its monitor sleeps out the backoff
+        (SIGTERM ends the sleep) or is starting it again (then it is stopped like
+        any running one). Either way it ends exited, with no restart pending."""
+        cstate.update_state(c.dir, ManuallyStopped=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            fresh = self._load(c.id)
+            if fresh is None or fresh.status not in ("restarting", "running", "paused"):
+                return
+            if fresh.status == "restarting":
+                shim = fresh.state.get("ShimPid", 0)
+                try:
+                    os.kill(shim, signal.SIGTERM)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                _wait_gone(shim, None, 0.2)
+            else:
+                self._signal_and_wait(fresh, signal.SIGKILL, 5)
+                self._after_exit(fresh)
+        fresh = self._load(c.id)
+        if fresh is not None and fresh.status == "restarting":
+            cstate.update_state(c.dir, Status="exited", Running=False, Pid=0)
 
     def _signal_and_wait(self, c: Container, sig: int, timeout: float) -> None:
         """Send ``sig`` to the container's first process (killing a PID namespace's
@@ -576,6 +702,15 @@ class ContainerManager:
         from ..runtime.shim import _release_network
         _release_network(c.dir, c.config)
 
+    def release_leftovers(self, c: Container) -> None:
+        """What a container taken down with its monitor (a reboot) left: its
+        cgroup and its network endpoints. Before it starts again."""
+        try:
+            self._cgroup(c).destroy()
+        except Exception:  # noqa: BLE001
+            pass
+        self._release_network(c)
+
     def restart(self, ref: str, timeout: int | None = None) -> None:
         self.stop(ref, timeout)
         self.start(ref).detach()
@@ -599,11 +734,15 @@ class ContainerManager:
         c = self.get(ref)
         if hooks is None and c.config.get("Mounts"):
             hooks = self.hooks
-        if c.running:
+        if c.running or c.status == "restarting":
             if not force:
                 raise Conflict(f"You cannot remove a {c.status} container {c.id}. Stop the "
                                "container before attempting removal or force remove")
-            self._signal_and_wait(c, signal.SIGKILL, 10)
+            if c.status == "restarting":
+                self._cancel_restart(c)
+            else:
+                self._mark_stopped(c)
+                self._signal_and_wait(c, signal.SIGKILL, 10)
         try:
             self._cgroup(c).destroy()
         except Exception:  # noqa: BLE001
@@ -649,10 +788,16 @@ class ContainerManager:
         except NotFound:
             return None
 
-    def update(self, ref: str, **changes) -> dict:
-        """``glassbox update``: new limits, applied live to the running cgroup."""
+    def update(self, ref: str, restart=None, **changes) -> dict:
+        """``glassbox update``: new limits, applied live to the running cgroup; a
+        new restart policy (``restart``: ``--restart`` text or a RestartPolicy),
+        which the container's monitor reads at its next exit."""
         from ..cgroups.limits import Limits
         c = self.get(ref)
+        if restart is not None:
+            self._update_restart(c, restart)
+            if all(v is None for v in changes.values()):
+                return dict(c.config["Limits"])
         old = Limits(**c.config["Limits"])
         new = old.merge(Limits(**{k: v for k, v in changes.items() if v is not None}))
         if new.memory and old.memory_swap and changes.get("memory_swap") is None and \
@@ -670,6 +815,18 @@ class ContainerManager:
             hc["PidsLimit"] = new.pids
             cstate.write_json(os.path.join(c.dir, "config.json"), config)
         return new.__dict__
+
+    def _update_restart(self, c: Container, restart) -> None:
+        from .restart import RestartPolicy, parse
+        policy = restart if isinstance(restart, RestartPolicy) else parse(restart)
+        if c.config["HostConfig"].get("AutoRemove") and not policy.is_none:
+            raise InvalidArgument("Restart policy cannot be updated because AutoRemove is "
+                                  "enabled for the container")
+        with cstate.locked(os.path.join(c.dir, "lock")):
+            config = cstate.read_json(os.path.join(c.dir, "config.json"))
+            config["HostConfig"]["RestartPolicy"] = policy.to_json()
+            cstate.write_json(os.path.join(c.dir, "config.json"), config)
+        c.config = config
 
     def top(self, ref: str) -> dict:
         """``docker top``: the container's processes, as the host sees them."""
@@ -836,6 +993,7 @@ def _prewarm(network: bool = False) -> None:
     from ..rootfs import setup  # noqa: F401
     from ..runtime import init, shim  # noqa: F401
     from ..runtime.monitor import binary
+    from ..seccomp import cache  # noqa: F401  (the filter's cache, read by every shim)
     _mounts("/proc/self/mountinfo")
     binary()
     if network:

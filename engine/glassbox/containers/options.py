@@ -32,6 +32,8 @@ _FIELDS: dict[str, object] = {
     "init": False,
     "read_only": False,
     "privileged": False,
+    "devices": list,               # --device HOST[:CONTAINER][:PERMS]
+    "device_cgroup_rules": list,   # --device-cgroup-rule 'c 1:3 rwm'
     "security_opt": list,
     "labels": dict,
     "volumes": list,
@@ -47,6 +49,8 @@ _FIELDS: dict[str, object] = {
     "dns": list,
     "stop_signal": None,
     "stop_timeout": None,
+    "restart": None,               # --restart no|always|unless-stopped|on-failure[:N]
+    "healthcheck": None,           # Config.Healthcheck as Docker's (durations in ns)
     "pull": "missing",
 }
 
@@ -89,27 +93,32 @@ class CreateOptions:
 def security_options(values: list[str]) -> list[str]:
     """Validate ``--security-opt`` values; return them in Docker's ``key=value`` form.
 
-    What a glassbox container gets today, whatever is asked: ``no_new_privs`` set
-    (unless ``--privileged``), Docker's capabilities and device rules, no seccomp
-    filter, no AppArmor or SELinux profile. So only the options that say exactly
-    that are accepted; anything asking for a protection glassbox does not apply is
-    refused rather than silently ignored.
+    What a glassbox container gets, whatever is asked: ``no_new_privs`` set
+    (unless ``--privileged``), Docker's capabilities and device rules, Docker's
+    seccomp profile (unless ``--privileged``), no AppArmor or SELinux profile.
+    ``seccomp=unconfined`` turns the filter off, ``seccomp=PROFILE.json`` replaces
+    it: the file is read and checked now and kept inline as compact JSON
+    (``seccomp={...}``), as the docker CLI sends it; ``seccomp=builtin`` is the
+    default. Anything asking for a protection glassbox does not apply is refused
+    rather than silently ignored.
     """
     from ..errors import InvalidArgument
     out = []
     for raw in values:
-        key, sep, value = raw.replace(":", "=", 1).partition("=")
+        eq, colon = raw.find("="), raw.find(":")   # "seccomp:x" is the old spelling,
+        if colon >= 0 and (eq < 0 or colon < eq):  # but JSON after "=" has colons too
+            raw = raw.replace(":", "=", 1)
+        key, sep, value = raw.partition("=")
         key, value = key.strip(), value.strip()
         if key == "no-new-privileges" and value in ("", "true"):
             out.append("no-new-privileges=true" if sep else "no-new-privileges")
         elif key == "no-new-privileges" and value == "false":
             raise InvalidArgument("--security-opt no-new-privileges=false: glassbox always sets "
                                   "no_new_privs (use --privileged to run without it)")
-        elif key == "seccomp" and value == "unconfined":
-            out.append("seccomp=unconfined")
         elif key == "seccomp":
-            raise InvalidArgument(f"--security-opt {raw}: glassbox cannot load seccomp profiles "
-                                  "yet (only seccomp=unconfined, which is what it runs)")
+            from ..seccomp import choice_from_option
+            choice = choice_from_option(value)
+            out.append("seccomp=" + ("builtin" if choice == "default" else choice))
         elif key == "apparmor" and value == "unconfined":
             out.append("apparmor=unconfined")
         elif key == "label" and value == "disable":
@@ -119,6 +128,20 @@ def security_options(values: list[str]) -> list[str]:
                                   f"(only {key}={'unconfined' if key == 'apparmor' else 'disable'})")
         else:
             raise InvalidArgument(f"--security-opt {raw!r}: unknown option {key!r} (expected "
-                                  "no-new-privileges, seccomp=unconfined, apparmor=unconfined "
-                                  "or label=disable)")
+                                  "no-new-privileges, seccomp=unconfined|builtin|PROFILE.json, "
+                                  "apparmor=unconfined or label=disable)")
     return out
+
+
+def seccomp_choice(security_opt: list[str], privileged: bool) -> str:
+    """What the container's spec records (:mod:`glassbox.seccomp`): from the
+    checked ``security_options`` list, the last ``seccomp=`` wins; none means
+    Docker's default profile; ``--privileged`` means no filter at all."""
+    if privileged:
+        return "unconfined"
+    choice = "default"
+    for opt in security_opt:
+        if opt.startswith("seccomp="):
+            value = opt[len("seccomp="):]
+            choice = "default" if value == "builtin" else value
+    return choice

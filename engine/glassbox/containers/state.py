@@ -115,4 +115,8 @@ def remove_container_dir(cdir: str) -> None:
         os.rename(cdir, dest)
     except FileNotFoundError:
         return
-    shutil.rmtree(dest, ignore_errors=True)
+    if os.geteuid() != 0:   # rootless (issue 14): overlay's mode-000 dirs, subordinate ids
+        from ..rootless.cleanup import remove_tree
+        remove_tree(dest)
+    else:
+        shutil.rmtree(dest, ignore_errors=True)

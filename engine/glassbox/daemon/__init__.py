@@ -22,6 +22,7 @@ Modules
     :mod:`.translate`   API JSON <-> CreateOptions / summaries / stats (pure)
     :mod:`.hijack`      attach and exec: the connection becomes a raw stream
     :mod:`.containers`  container endpoints (attach-before-start, wait, logs, stats)
+    :mod:`.archive`     ``cp`` and ``export``: tars streamed through a pipe
     :mod:`.execs`       exec endpoints (each exec in a fresh single-threaded process)
     :mod:`.images`      images: pull/push/build/save/load as JSON progress streams
     :mod:`.system`      _ping, version, info, df, events, volumes, networks

@@ -27,8 +27,8 @@ from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
 from .hijack import hijack, pump_input, pump_output
 from .server import json_response, qbool, qint, read_json
 from .translate import (STDERR, STDOUT, container_inspect, container_summary,
-                        create_options, epoch, frame, parse_filters, stats_doc,
-                        update_changes)
+                        create_endpoints, create_options, epoch, frame, parse_filters,
+                        stats_doc, update_changes)
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -164,10 +164,31 @@ class AttachHub:
 async def create(d, request):
     body = await read_json(request, required=True)
     opts = create_options(body, request.query.get("name") or None)
+    endpoints = create_endpoints(body)
     if not await d.run(d.eng.images.exists, opts.image):
         raise NotFound(f"No such image: {opts.image}")
     c = await d.run(d.eng.containers.create, opts)
+    try:
+        await d.run(_plan_endpoints, d, c, endpoints)
+    except BaseException:
+        await d.run(d.eng.containers.remove, c.id, force=True)
+        raise
     return _json({"Id": c.id, "Warnings": []}, 201)
+
+
+def _plan_endpoints(d, c, endpoints: dict) -> None:
+    """The rest of a create's ``EndpointsConfig`` into the container's network plan
+    (:mod:`glassbox.network.attach`): the primary network's fixed address (its
+    aliases are in the options already), and any further network as a connect
+    before start."""
+    from ..network import attach
+    mode = c.config["HostConfig"].get("NetworkMode") or "none"
+    for net, (aliases, ip) in endpoints.items():
+        if net in (mode, "default") or len(endpoints) == 1:
+            if ip is not None:
+                attach.plan(d.eng.networks, c, mode, aliases=aliases, ip=ip)
+        else:
+            attach.connect(d.eng.networks, c, net, aliases=aliases, ip=ip)
 
 
 async def start(d, request):
@@ -297,9 +318,22 @@ async def attach(d, request):
             raw.close()
             d.hijacked.discard(raw)
         return _empty(200)
-    # running or finished: replay (logs=1) and/or follow (stream=1) the log
+    # running or finished: replay (logs=1) and/or follow (stream=1) the log; stdin
+    # goes to the FIFO an OpenStdin container without a TTY keeps (containers.stdin)
     raw = await hijack(request, _stream_type(tty))
     d.hijacked.add(raw)
+    feeder = None
+    if stdin and stream and c.running and not tty:
+        from ..containers.stdin import open_for_writer
+        in_fd = await d.run(open_for_writer, c.dir)
+        if in_fd is not None:
+            closed = []
+
+            def close_in(fd=in_fd):
+                if not closed:
+                    closed.append(True)
+                    os.close(fd)
+            feeder = asyncio.ensure_future(pump_input(raw, in_fd, close_in))
     try:
         async for s, text, _ts in follow_log(d, c, follow=stream and c.running,
                                               tail=None if logs else 0):
@@ -310,6 +344,8 @@ async def attach(d, request):
                                                            data)):
                 break
     finally:
+        if feeder is not None:
+            feeder.cancel()
         raw.close()
         d.hijacked.discard(raw)
     return _empty(200)
@@ -461,7 +497,8 @@ async def ps(d, request):
     cs = await d.run(d.eng.containers.list)
     rows = []
     for c in cs:
-        if not (all_ or c.running or "status" in known or "exited" in known):
+        if not (all_ or c.running or c.status == "restarting" or "status" in known
+                or "exited" in known):
             continue
         if known and not _match(c, known):
             continue
@@ -492,7 +529,7 @@ async def changes(d, request):
 # ---- stop / kill / restart / rm ----------------------------------------------------
 async def stop(d, request):
     c = await d.run(d.eng.containers.get, request.match_info["id"])
-    if not c.running:
+    if not c.running and c.status != "restarting":   # restarting: its restart is cancelled
         return _empty(304)
     await d.run(d.eng.containers.stop, c.id, qint(request, "t"))
     return _empty(204)
@@ -542,7 +579,7 @@ async def update(d, request):
     changes_ = update_changes(body)
     if all(v is None for v in changes_.values()):
         return _json({"Warnings": ["nothing to update: only Memory, MemorySwap, NanoCpus, "
-                                   "CpuShares and PidsLimit can be changed"]})
+                                   "CpuShares, PidsLimit and RestartPolicy can be changed"]})
     await d.run(d.eng.containers.update, request.match_info["id"], **changes_)
     return _json({"Warnings": []})
 

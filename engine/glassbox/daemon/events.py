@@ -31,8 +31,18 @@ def _container_snapshot(eng) -> dict:
     for c in eng.containers.list():
         out[c.id] = {"status": c.status, "name": c.name, "image": c.config["Config"]["Image"],
                      "exit": c.exit_code,
-                     "labels": c.config["Config"].get("Labels") or {}}
+                     "labels": c.config["Config"].get("Labels") or {},
+                     "restarts": c.state.get("RestartCount", 0), "health": _health(c)}
     return out
+
+
+def _health(c) -> str | None:
+    """The healthcheck's status (None: no check), for ``health_status`` events."""
+    if not c.config["Config"].get("Healthcheck"):
+        return None
+    from ..containers.health import current
+    doc = current(c.dir, c.config)
+    return doc["Status"] if doc else None
 
 
 def snapshot(eng) -> dict:
@@ -76,15 +86,22 @@ def diff(old: dict, new: dict, now: float | None = None) -> list[dict]:
             out.append(_event("container", "rename", cid,
                               {**attrs, "oldName": "/" + before["name"]}, now))
         was, now_st = before["status"], c["status"]
+        if c.get("health") in ("healthy", "unhealthy") and c.get("health") != before.get("health"):
+            out.append(_event("container", f"health_status: {c['health']}", cid, attrs, now))
+        if c.get("restarts", 0) > before.get("restarts", 0) and was == now_st == "running":
+            # its monitor restarted it between two looks: the die and start we missed
+            out.append(_event("container", "die", cid, {**attrs, "exitCode": str(c["exit"])},
+                              now))
+            out.append(_event("container", "start", cid, attrs, now))
         if was == now_st:
             continue
-        if now_st == "running" and was in ("created", "exited"):
+        if now_st == "running" and was in ("created", "exited", "restarting"):
             out.append(_event("container", "start", cid, attrs, now))
         elif now_st == "running" and was == "paused":
             out.append(_event("container", "unpause", cid, attrs, now))
         elif now_st == "paused":
             out.append(_event("container", "pause", cid, attrs, now))
-        elif now_st == "exited" and was in ("running", "paused"):
+        elif now_st in ("exited", "restarting") and was in ("running", "paused"):
             out.append(_event("container", "die", cid,
                               {**attrs, "exitCode": str(c["exit"])}, now))
     for cid, c in oc.items():
@@ -120,7 +137,8 @@ def matches(ev: dict, filters: dict) -> bool:
     for key, values in filters.items():
         if key == "type" and ev["Type"] not in values:
             return False
-        if key == "event" and ev["Action"] not in values:
+        if key == "event" and ev["Action"] not in values and \
+                ev["Action"].split(":", 1)[0] not in values:   # event=health_status
             return False
         if key in ("container", "image", "network", "volume"):
             if ev["Type"] != key and not (key == "image" and ev["Type"] == "container"):

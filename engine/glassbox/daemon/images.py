@@ -15,11 +15,7 @@ the request stream — never held in memory whole.
 from __future__ import annotations
 
 import asyncio
-import inspect as _inspect
 import json
-import os
-import shutil
-import tempfile
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
 from .server import json_response, qbool
@@ -255,6 +251,42 @@ async def push(d, request):
     return await _progress(d, request, job)
 
 
+# ---- distribution -------------------------------------------------------------------
+async def distribution(d, request):
+    """``GET /distribution/{name}/json``: the registry's descriptor of ``name`` and the
+    platforms it has — what ``docker buildx imagetools``-style clients and ``docker
+    service create`` ask before pulling. Nothing is stored."""
+    return _json(await d.run(_distribution, _registry(d), request.match_info["name"]))
+
+
+def _distribution(reg, ref: str) -> dict:
+    from ..engine import _refuse_offline
+    from ..images import manifest as mf
+    _refuse_offline(ref)
+    r = reg._ref(ref)
+    t = reg.transport(r.registry)
+    scopes = (f"repository:{r.path}:pull",)
+    body, digest, doc = reg._get_manifest(t, r, r.digest or r.tag, scopes)
+    if mf.is_index(doc):
+        media = doc.get("mediaType") or mf.OCI_INDEX
+        platforms = [m["platform"] for m in doc.get("manifests") or []
+                     if isinstance(m, dict) and isinstance(m.get("platform"), dict)]
+    else:
+        media = doc.get("mediaType") or mf.OCI_MANIFEST
+        cdesc = doc.get("config") or {}
+        if not isinstance(cdesc, dict) or not cdesc.get("digest"):
+            raise GlassboxError(f"the manifest of {ref} has no config descriptor")
+        cfg = loads_json(reg._get_small_blob(t, r, cdesc["digest"], cdesc.get("size"), scopes),
+                         "the image config")
+        plat = {"architecture": cfg.get("architecture", ""), "os": cfg.get("os", "")}
+        for k in ("variant", "os.version"):
+            if cfg.get(k):
+                plat[k] = cfg[k]
+        platforms = [plat]
+    return {"Descriptor": {"mediaType": media, "digest": digest, "size": len(body)},
+            "Platforms": platforms}
+
+
 # ---- save / load ----------------------------------------------------------------------
 async def get(d, request):
     """``docker save``: a docker-archive tar streamed as it is written."""
@@ -319,10 +351,10 @@ def _builder(d):
 
 
 async def build(d, request):
-    """``POST /build``: the body is the context as a tar (maybe compressed); it is
-    unpacked with the layer extractor's safety rules (no path escapes) into a
-    private temp dir, and the Engine's builder runs on it."""
-    from ..images.layers import safe_extract
+    """``POST /build``: the body is the context as a tar (maybe compressed), handed
+    as a stream to the Engine's builder, which unpacks it with its own context
+    extractor (no path escapes, no writes through symlinks) into a private temp
+    dir under the state root, and removes it after the build."""
     q = request.query
     builder = _builder(d)
     tags = q.getall("t", [])
@@ -336,41 +368,22 @@ async def build(d, request):
     if q.get("remote"):
         raise InvalidArgument("remote build contexts (git, URLs) are not supported: send "
                               "the context as a tar")
-    opts = {"tags": tags, "tag": tags[0] if tags else None,
-            "dockerfile": q.get("dockerfile") or "Dockerfile",
-            "build_args": {k: v for k, v in build_args.items() if v is not None},
-            "labels": labels, "no_cache": qbool(request, "nocache"),
-            "target": q.get("target") or None, "pull": qbool(request, "pull"),
-            "quiet": qbool(request, "q")}
-    tmp_parent = os.path.join(d.eng.root, "tmp")
-    os.makedirs(tmp_parent, exist_ok=True)
-    ctx = tempfile.mkdtemp(prefix="build-ctx-", dir=tmp_parent)
     body = BodyReader(request, asyncio.get_running_loop())
-    quiet = opts["quiet"]
+    quiet = qbool(request, "q")
 
     def job(emit):
-        try:
-            safe_extract(body, ctx, whiteouts="keep", same_owner=False)
-            fn = builder.build
-            params = _inspect.signature(fn).parameters
-            kw = {}
-            for name, val in opts.items():
-                if name in params:
-                    kw[name] = val
-            def out(ev):
-                if quiet:
-                    return
-                if isinstance(ev, dict) and "type" in ev:
-                    ev = build_stream(ev)
-                if ev is not None:
-                    emit(ev)
-            for cb in ("progress", "on_output", "output"):
-                if cb in params:
-                    kw[cb] = out
-                    break
-            return fn(ctx, **kw)
-        finally:
-            shutil.rmtree(ctx, ignore_errors=True)
+        def progress(ev):
+            if quiet:
+                return
+            if isinstance(ev, dict) and "type" in ev:
+                ev = build_stream(ev)
+            if ev is not None:
+                emit(ev)
+        return builder.build(body, dockerfile=q.get("dockerfile") or "Dockerfile", tags=tags,
+                             build_args={k: v for k, v in build_args.items() if v is not None},
+                             labels=labels, no_cache=qbool(request, "nocache"),
+                             target=q.get("target") or None, pull=qbool(request, "pull"),
+                             progress=progress)
 
     def final(img):
         iid = getattr(img, "id", None) or (img if isinstance(img, str) else "")
@@ -400,4 +413,5 @@ ROUTES = [
     ("GET", "/images/{name:.+}/get", get),
     ("POST", "/images/{name:.+}/tag", tag), ("POST", "/images/{name:.+}/push", push),
     ("DELETE", "/images/{name:.+}", remove),
+    ("GET", "/distribution/{name:.+}/json", distribution),
 ]

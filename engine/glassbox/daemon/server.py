@@ -249,7 +249,7 @@ def qint(request, name: str, default=None):
 def build_app(d: Daemon):
     """The aiohttp application with every route."""
     from aiohttp import web
-    from . import containers, execs, images, swarm, system
+    from . import archive, containers, execs, images, swarm, system
     app = web.Application(middlewares=_middlewares(d), client_max_size=MAX_JSON_BODY)
     app["daemon"] = d
 
@@ -261,7 +261,7 @@ def build_app(d: Daemon):
         app.router.add_route(method, path, h)
         app.router.add_route(method, r"/{_v:v[0-9]+\.[0-9]+}" + path, h)
 
-    for mod in (system, containers, execs, images, swarm):
+    for mod in (system, containers, archive, execs, images, swarm):
         for method, path, fn in mod.ROUTES:
             add(method, path, fn)
     return app
@@ -343,6 +343,7 @@ async def serve_async(eng, path: str, group: str | None = "docker", ready=None,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    await _restore_after_boot(d)
     if ready:
         ready()
     try:
@@ -357,6 +358,20 @@ async def serve_async(eng, path: str, group: str | None = "docker", ready=None,
         await runner.cleanup()
         _unlink(path)
         d.pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _restore_after_boot(d) -> None:
+    """A boot of the state root: bring back the containers whose restart policy
+    says so (``always``, ``unless-stopped``), as dockerd does when it starts."""
+    from ..containers.restart import restore_after_boot
+    try:
+        started = await d.run(restore_after_boot, d.eng.containers)
+    except Exception as e:  # noqa: BLE001 — the daemon serves anyway
+        log.warning("glassbox daemon: restoring containers after boot failed: %s", e)
+        return
+    if started:
+        log.warning("glassbox daemon: restarted %d container(s) after boot (restart policy)",
+                    len(started))
 
 
 def _unlink(path: str) -> None:

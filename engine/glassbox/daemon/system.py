@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 
-from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
+from ..errors import Conflict, GlassboxError, InvalidArgument
 from .server import json_response, API_VERSION, MIN_API_VERSION, qbool, read_json
 from .translate import parse_filters
 
@@ -59,6 +59,7 @@ def _mem_total() -> int:
 
 async def info(d, request):
     from .. import __version__
+    from ..seccomp import host_security_options
     base = await d.run(d.eng.info)
     cs = await d.run(d.eng.containers.list)
     paused = len([c for c in cs if c.status == "paused"])
@@ -92,7 +93,7 @@ async def info(d, request):
                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
            "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""},
-           "InitCommit": {"ID": ""}, "SecurityOptions": ["name=no-new-privileges"], "Warnings": None}
+           "InitCommit": {"ID": ""}, "SecurityOptions": host_security_options(), "Warnings": None}
     return json_response(doc)
 
 
@@ -108,9 +109,8 @@ def _os_name() -> str:
 
 
 def _now() -> str:
-    import time
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+    from .._files import timestamp
+    return timestamp()
 
 
 async def system_df(d, request):
@@ -252,15 +252,10 @@ async def network_inspect(d, request):
 
 
 async def network_create(d, request):
+    from .translate import network_create_request
     nm = _networks(d)
-    body = await read_json(request, required=True)
-    if not isinstance(body, dict) or not body.get("Name"):
-        raise InvalidArgument("network create needs a Name")
-    cfg = ((body.get("IPAM") or {}).get("Config") or [{}])
-    cfg = cfg[0] if cfg else {}
-    n = await d.run(nm.create, body["Name"], subnet=cfg.get("Subnet") or None,
-                    gateway=cfg.get("Gateway") or None, driver=body.get("Driver") or "bridge",
-                    internal=bool(body.get("Internal")), labels=body.get("Labels") or None)
+    kw = network_create_request(await read_json(request, required=True))
+    n = await d.run(lambda: nm.create(kw.pop("name"), **kw))
     return json_response({"Id": n.id, "Warning": ""}, status=201)
 
 
@@ -281,34 +276,26 @@ async def network_prune(d, request):
 
 
 async def network_connect(d, request):
+    """``POST /networks/{id}/connect``, to a running container (wired now) or a
+    created one (wired at its start): :meth:`Engine.network_connect`."""
     from aiohttp import web
-    nm = _networks(d)
+    from .translate import endpoint_request
     body = await read_json(request, required=True)
     if not isinstance(body, dict) or not body.get("Container"):
         raise InvalidArgument("network connect needs a Container")
-    c = await d.run(d.eng.containers.get, body["Container"])
-    if not c.running:
-        raise InvalidArgument(f"container {c.name} is not running: glassbox connects "
-                              "networks to running containers only")
-    ep = (body.get("EndpointConfig") or {})
-    ip = ((ep.get("IPAMConfig") or {}).get("IPv4Address")) or None
-    await d.run(nm.connect, request.match_info["id"], c.id, c.pid, name=c.name,
-                aliases=ep.get("Aliases") or [], ip=ip)
+    aliases, ip = endpoint_request(body.get("EndpointConfig"), "EndpointConfig")
+    await d.run(d.eng.network_connect, request.match_info["id"], body["Container"],
+                aliases=aliases, ip=ip)
     return web.Response(status=200)
 
 
 async def network_disconnect(d, request):
     from aiohttp import web
-    nm = _networks(d)
     body = await read_json(request, required=True)
     if not isinstance(body, dict) or not body.get("Container"):
         raise InvalidArgument("network disconnect needs a Container")
-    try:
-        c = await d.run(d.eng.containers.get, body["Container"])
-        cid = c.id
-    except NotFound:
-        cid = body["Container"]
-    await d.run(nm.disconnect, request.match_info["id"], cid)
+    await d.run(d.eng.network_disconnect, request.match_info["id"], body["Container"],
+                force=bool(body.get("Force")))
     return web.Response(status=200)
 
 

@@ -87,6 +87,25 @@ def _str(v, field: str) -> str | None:
     return v
 
 
+def _device_specs(v) -> list[str]:
+    """HostConfig.Devices (``[{PathOnHost, PathInContainer, CgroupPermissions}]``) as
+    ``--device`` values, so one parser (cgroups.devices.parse_device) checks both."""
+    if v is None:
+        return []
+    if not isinstance(v, list) or not all(isinstance(d, dict) for d in v):
+        raise InvalidArgument("HostConfig.Devices must be a list of objects")
+    out = []
+    for i, d in enumerate(v):
+        field = f"HostConfig.Devices[{i}]"
+        host = _str(d.get("PathOnHost"), field + ".PathOnHost")
+        if host is None:
+            raise InvalidArgument(f"{field}.PathOnHost is required")
+        dst = _str(d.get("PathInContainer"), field + ".PathInContainer") or host
+        perms = _str(d.get("CgroupPermissions"), field + ".CgroupPermissions") or "rwm"
+        out.append(f"{host}:{dst}:{perms}")
+    return out
+
+
 def _obj(v, field: str) -> dict:
     """An optional JSON object (null -> {})."""
     if v is None:
@@ -147,6 +166,20 @@ def _publish_specs(bindings) -> list[str]:
     return out
 
 
+def _api_security_opts(values: list) -> list:
+    """``seccomp=`` through the API takes the profile's JSON (the client read the
+    file, as the docker CLI does), never a path: a request must not make the
+    daemon read files of the host."""
+    for v in values:
+        key, _, val = str(v).partition("=")
+        val = val.strip()
+        if key.strip() == "seccomp" and val not in ("unconfined", "builtin") \
+                and not val.startswith("{"):
+            raise InvalidArgument("HostConfig.SecurityOpt: seccomp takes the profile's JSON "
+                                  "(the client reads the file), not a path")
+    return values
+
+
 def create_options(body: dict, name: str | None = None) -> CreateOptions:
     """``POST /containers/create`` JSON -> :class:`CreateOptions`."""
     if not isinstance(body, dict):
@@ -192,7 +225,9 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         command=_strslice(body.get("Cmd"), "Cmd"),
         name=name or None,
         entrypoint=entrypoint,
-        env=_list(body.get("Env"), "Env"),
+        # "NAME" without "=": the client had no value for it. The engine would take one
+        # from *its* environment — the daemon's secrets — so it is not passed on
+        env=list(_list(body.get("Env"), "Env")),
         workdir=_str(body.get("WorkingDir"), "WorkingDir"),
         user=_str(body.get("User"), "User"),
         hostname=_str(body.get("Hostname"), "Hostname"),
@@ -209,7 +244,9 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         init=bool(hc.get("Init")),
         read_only=bool(hc.get("ReadonlyRootfs")),
         privileged=bool(hc.get("Privileged")),
-        security_opt=_list(hc.get("SecurityOpt"), "HostConfig.SecurityOpt"),
+        devices=_device_specs(hc.get("Devices")),
+        device_cgroup_rules=_list(hc.get("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules"),
+        security_opt=_api_security_opts(_list(hc.get("SecurityOpt"), "HostConfig.SecurityOpt")),
         labels={str(k): str(v) for k, v in labels.items()},
         volumes=_list(hc.get("Binds"), "HostConfig.Binds"),
         mounts=[_mount_spec(m) for m in mounts],
@@ -225,7 +262,103 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         dns=_list(hc.get("Dns"), "HostConfig.Dns"),
         stop_signal=_str(body.get("StopSignal"), "StopSignal"),
         stop_timeout=stop_timeout if stop_timeout is not None and stop_timeout >= 0 else None,
+        restart=_restart_policy(hc),
+        healthcheck=_healthcheck(body.get("Healthcheck")),
     )
+
+
+def _restart_policy(hc: dict):
+    """``HostConfig.RestartPolicy`` (dockerd's checks and messages), or None."""
+    doc = hc.get("RestartPolicy")
+    if doc is None:
+        return None
+    from ..containers.restart import check_auto_remove, from_api
+    policy = from_api(doc)
+    check_auto_remove(policy, bool(hc.get("AutoRemove")), api=True)
+    return None if policy.is_none else policy
+
+
+def _healthcheck(doc):
+    """``Config.Healthcheck`` (dockerd's checks and messages), or None."""
+    if doc is None:
+        return None
+    from ..containers.health import validate
+    return validate(doc)
+
+
+def endpoint_request(ep, where: str) -> tuple[list[str], str | None]:
+    """A client's ``EndpointSettings`` (create's ``EndpointsConfig``, ``connect``'s
+    ``EndpointConfig``) -> (aliases, fixed IPv4 address or None).
+
+    What glassbox cannot honour on an endpoint (IPv6, a chosen MAC, links, driver
+    options) is refused with the field named, never accepted and ignored."""
+    ep = _obj(ep, where)
+    ipam_cfg = _obj(ep.get("IPAMConfig"), f"{where}.IPAMConfig")
+    ip = _str(ipam_cfg.get("IPv4Address"), f"{where}.IPAMConfig.IPv4Address")
+    for key, what in (("IPv6Address", "IPv6 addresses"), ("LinkLocalIPs", "link-local addresses")):
+        if ipam_cfg.get(key):
+            raise InvalidArgument(f"{where}.IPAMConfig.{key}: glassbox networks have no "
+                                  f"{what} (IPv4 only)")
+    for key, what in (("MacAddress", "a chosen MAC address (it is derived from the IP)"),
+                      ("Links", "links (use aliases)"), ("DriverOpts", "driver options")):
+        if ep.get(key):
+            raise InvalidArgument(f"{where}.{key}: glassbox endpoints do not support {what}")
+    return _list(ep.get("Aliases"), f"{where}.Aliases"), ip
+
+
+def create_endpoints(body: dict) -> dict[str, tuple[list[str], str | None]]:
+    """``NetworkingConfig.EndpointsConfig`` of a create: network -> (aliases, ip)."""
+    eps = _obj(_obj(body.get("NetworkingConfig"), "NetworkingConfig").get("EndpointsConfig"),
+               "NetworkingConfig.EndpointsConfig")
+    return {str(n): endpoint_request(ep, f"NetworkingConfig.EndpointsConfig[{n!r}]")
+            for n, ep in eps.items()}
+
+
+def network_create_request(body) -> dict:
+    """``POST /networks/create`` JSON -> ``NetworkManager.create`` keywords.
+
+    IPAM: the default driver with one IPv4 ``Config`` entry (``Subnet``,
+    ``Gateway``, ``IPRange``). Anything glassbox does not build — IPv6, other
+    drivers, auxiliary addresses, IPAM options, ingress or config-only networks —
+    is refused with the field named."""
+    if not isinstance(body, dict) or not body.get("Name"):
+        raise InvalidArgument("network create needs a Name")
+    name = _str(body.get("Name"), "Name")
+    ipam_req = _obj(body.get("IPAM"), "IPAM")
+    driver = _str(ipam_req.get("Driver"), "IPAM.Driver") or "default"
+    if driver != "default":
+        raise InvalidArgument(f"IPAM.Driver {driver!r} is not supported: only 'default'")
+    if _obj(ipam_req.get("Options"), "IPAM.Options"):
+        raise InvalidArgument("IPAM.Options are not supported by glassbox's IPAM")
+    configs = ipam_req.get("Config") or []
+    if not isinstance(configs, list):
+        raise InvalidArgument("IPAM.Config must be a list")
+    if len(configs) > 1:
+        raise InvalidArgument("IPAM.Config: glassbox networks have one IPv4 subnet; "
+                              f"{len(configs)} were given")
+    cfg = _obj(configs[0] if configs else None, "IPAM.Config[0]")
+    subnet = _str(cfg.get("Subnet"), "IPAM.Config[0].Subnet")
+    if subnet and ":" in subnet:
+        raise InvalidArgument(f"IPAM.Config[0].Subnet {subnet}: glassbox networks are IPv4 only")
+    if _obj(cfg.get("AuxiliaryAddresses"), "IPAM.Config[0].AuxiliaryAddresses"):
+        raise InvalidArgument("IPAM.Config[0].AuxiliaryAddresses are not supported")
+    if body.get("EnableIPv6"):
+        raise InvalidArgument("EnableIPv6: glassbox networks are IPv4 only")
+    for key in ("Ingress", "ConfigOnly"):
+        if body.get(key):
+            raise InvalidArgument(f"{key}: glassbox has no swarm, so no {key.lower()} networks")
+    if _obj(body.get("ConfigFrom"), "ConfigFrom").get("Network"):
+        raise InvalidArgument("ConfigFrom: glassbox has no config-only networks")
+    scope = _str(body.get("Scope"), "Scope")
+    if scope not in (None, "local"):
+        raise InvalidArgument(f"Scope {scope!r}: glassbox networks are local")
+    labels = _obj(body.get("Labels"), "Labels")
+    return {"name": name, "subnet": subnet, "gateway": _str(cfg.get("Gateway"), "Gateway"),
+            "ip_range": _str(cfg.get("IPRange"), "IPAM.Config[0].IPRange"),
+            "driver": _str(body.get("Driver"), "Driver") or "bridge",
+            "internal": bool(body.get("Internal")), "attachable": bool(body.get("Attachable")),
+            "labels": {str(k): str(v) for k, v in labels.items()},
+            "options": _obj(body.get("Options"), "Options")}
 
 
 def update_changes(body: dict) -> dict:
@@ -234,11 +367,15 @@ def update_changes(body: dict) -> dict:
         raise InvalidArgument("the request body must be a JSON object")
     nano = _int(body.get("NanoCpus"), "NanoCpus")
     pids = _int(body.get("PidsLimit"), "PidsLimit")
-    return {"memory": _int(body.get("Memory"), "Memory") or None,
-            "memory_swap": _int(body.get("MemorySwap"), "MemorySwap") or None,
-            "cpus": nano / 1e9 if nano else None,
-            "cpu_shares": _int(body.get("CpuShares"), "CpuShares") or None,
-            "pids": pids if pids and pids > 0 else None}
+    out = {"memory": _int(body.get("Memory"), "Memory") or None,
+           "memory_swap": _int(body.get("MemorySwap"), "MemorySwap") or None,
+           "cpus": nano / 1e9 if nano else None,
+           "cpu_shares": _int(body.get("CpuShares"), "CpuShares") or None,
+           "pids": pids if pids and pids > 0 else None}
+    if body.get("RestartPolicy") is not None:
+        from ..containers.restart import from_api
+        out["restart"] = from_api(body["RestartPolicy"])
+    return out
 
 
 # ---- filters -------------------------------------------------------------------
@@ -342,14 +479,33 @@ def container_inspect(c) -> dict:
     hc.setdefault("LogConfig", {"Type": "json-file", "Config": {}})
     hc.setdefault("RestartPolicy", {"Name": "no", "MaximumRetryCount": 0})
     hc.setdefault("PortBindings", {})
+    # what every glassbox container is (the modes it has no flag for yet): its own
+    # pid/uts/ipc/cgroup namespaces, all CPUs, the kernel's swappiness, no links
+    spaces = ((doc.get("Spec") or c.config.get("Spec") or {}).get("namespaces")
+              or ["pid", "uts", "ipc", "cgroup"])
+    hc.setdefault("PidMode", "" if "pid" in spaces else "host")
+    hc.setdefault("UTSMode", "" if "uts" in spaces else "host")
+    hc.setdefault("IpcMode", "private" if "ipc" in spaces else "host")
+    hc.setdefault("CgroupnsMode", "private" if "cgroup" in spaces else "host")
+    for k, v in (("VolumesFrom", None), ("Links", None), ("CpusetCpus", ""),
+                 ("CpusetMems", ""), ("MemorySwappiness", None), ("Isolation", ""),
+                 ("Runtime", "glassbox"), ("GroupAdd", None), ("DeviceCgroupRules", None)):
+        hc.setdefault(k, v)
     doc["HostConfig"] = hc
     cfg = dict(doc.get("Config") or {})
     cfg.setdefault("AttachStdout", True)
     cfg.setdefault("AttachStderr", True)
     cfg.setdefault("StdinOnce", False)
+    cfg.setdefault("MacAddress", "")
     doc["Config"] = cfg
     doc.setdefault("NetworkSettings", {"Ports": {}, "Networks": {}, "IPAddress": "",
                                        "Gateway": "", "MacAddress": "", "SandboxKey": ""})
+    if not c.running:
+        # a created or stopped container is listed on its networks without addresses
+        # (as Docker lists it); the plan also holds what was connected before start
+        from ..network.attach import network_settings
+        ns = network_settings(c.config, {}, {})
+        doc["NetworkSettings"] = {**doc["NetworkSettings"], **ns, "SandboxKey": ""}
     doc["Mounts"] = [mount_point(m) for m in doc.get("Mounts") or [] if isinstance(m, dict)]
     doc.setdefault("RestartCount", 0)
     doc.setdefault("ExecIDs", None)
@@ -404,7 +560,8 @@ def stats_doc(c, cur, prev=None, prev_system: int = 0, system: int | None = None
                 "throttling_data": {"periods": 0, "throttled_periods": 0,
                                     "throttled_time": s.cpu_throttled_ns or 0}}
     now = time.time()
-    read = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e9):09d}Z"
+    from .._files import timestamp
+    read = timestamp(now)
     mem = {}
     pids = {}
     if cur is not None:
@@ -494,6 +651,7 @@ def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
     (the reverse of :func:`create_options`, for ``glassbox -H``)."""
     if opts.env_files:
         raise InvalidArgument("--env-file is not supported over -H yet: pass -e instead")
+    from ..cgroups.devices import parse_device
     port_bindings: dict[str, list] = {}
     for spec in opts.publish:
         parts = spec.split(":")
@@ -512,11 +670,18 @@ def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
           "PidsLimit": opts.pids_limit, "AutoRemove": opts.auto_remove,
           "CapAdd": opts.cap_add or None, "CapDrop": opts.cap_drop or None,
           "Init": opts.init or None, "ReadonlyRootfs": opts.read_only,
-          "Privileged": opts.privileged, "SecurityOpt": opts.security_opt or None, "Binds": opts.volumes or None, "Tmpfs": tmpfs or None,
+          "Privileged": opts.privileged,
+          "Devices": [parse_device(d).docker() for d in opts.devices] or None,
+          "DeviceCgroupRules": opts.device_cgroup_rules or None,
+          "SecurityOpt": opts.security_opt or None, "Binds": opts.volumes or None, "Tmpfs": tmpfs or None,
           "Mounts": [_parse_mount(m) for m in opts.mounts] or None,
           "NetworkMode": opts.network or "default", "PortBindings": port_bindings or None,
           "PublishAllPorts": opts.publish_all, "ExtraHosts": opts.add_hosts or None,
           "Dns": opts.dns or None, "VolumesFrom": opts.volumes_from or None}
+    if opts.restart:
+        from ..containers.restart import RestartPolicy, parse
+        hc["RestartPolicy"] = (opts.restart if isinstance(opts.restart, RestartPolicy)
+                               else parse(opts.restart)).to_json()
     body = {"Image": opts.image, "Cmd": opts.command, "Entrypoint": opts.entrypoint,
             "Env": list(opts.env) or None, "WorkingDir": opts.workdir or "",
             "User": opts.user or "", "Hostname": opts.hostname or "", "Tty": opts.tty,
@@ -524,7 +689,7 @@ def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
             "AttachStdout": True, "AttachStderr": True, "Labels": opts.labels or {},
             "StopSignal": opts.stop_signal, "StopTimeout": opts.stop_timeout,
             "ExposedPorts": {p if "/" in p else p + "/tcp": {} for p in opts.expose} or None,
-            "HostConfig": hc}
+            "HostConfig": hc, **({"Healthcheck": opts.healthcheck} if opts.healthcheck else {})}
     if opts.network and opts.network_aliases:
         body["NetworkingConfig"] = {"EndpointsConfig": {
             opts.network: {"Aliases": list(opts.network_aliases)}}}

@@ -131,6 +131,9 @@ class ExtractReport:
     whiteouts: int = 0
     opaque_dirs: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: rootless (issue 14): ``(path, uid, gid)`` of members not owned by 0:0, for
+    #: :func:`glassbox.rootless.ownership.restore` to set through the id map
+    owners: list[tuple[str, int, int]] = field(default_factory=list)
     #: with ``hash_tar=True``: sha256 and length of the (uncompressed) tar stream
     tar_digest: str | None = None
     tar_size: int = 0
@@ -172,6 +175,7 @@ class _Extractor:
         self.whiteouts, self.same_owner, self.report = whiteouts, same_owner, report
         self.dirs: list[tuple[tuple[str, ...], tarfile.TarInfo]] = []
         self._chown_warned = False
+        self.rootless = os.geteuid() != 0
 
     def close(self):
         self.release_stale()
@@ -241,6 +245,8 @@ class _Extractor:
     # -- metadata
     def _owner(self, m: tarfile.TarInfo, name: str, pfd: int, fd: int | None = None):
         if not self.same_owner:
+            if self.rootless and (m.uid or m.gid):   # set later, through the id map
+                self.report.owners.append(("/".join(clean_member_name(m.name)), m.uid, m.gid))
             return
         try:
             if fd is not None:
@@ -267,6 +273,10 @@ class _Extractor:
             attr = key[len("SCHILY.xattr."):]
             if not attr.startswith(_XATTR_ALLOWED_PREFIXES):
                 self.warn(m.name, f"xattr {attr} ignored (only user.* and security.capability)")
+                continue
+            if attr.startswith("user.overlay.") and os.geteuid() != 0:
+                # a rootless overlay (-o userxattr) obeys these: never from a tar
+                self.warn(m.name, f"xattr {attr} ignored (overlay-private)")
                 continue
             try:
                 os.setxattr(fd, attr, value.encode("utf-8", "surrogateescape"))
@@ -359,8 +369,9 @@ class _Extractor:
         base = parts[-1]
         pfd = self.dir_fd(parts[:-1])
         if base == WHITEOUT_OPAQUE:
-            try:
-                os.setxattr(pfd, OVERLAY_OPAQUE_XATTR, b"y")
+            try:   # rootless (issue 14): the overlay is mounted -o userxattr, and trusted.*
+                os.setxattr(pfd, OVERLAY_OPAQUE_XATTR if os.geteuid() == 0 else  # needs root
+                            USER_OVERLAY_OPAQUE_XATTR, b"y")
             except OSError as e:
                 raise _Skip(f"cannot mark directory opaque ({e.strerror}); needs root") from None
             self.report.opaque_dirs += 1
@@ -540,7 +551,8 @@ def _export_xattrs(path: str) -> dict[str, str]:
     except OSError:
         return out
     for attr in sorted(names):
-        if attr.startswith(_XATTR_ALLOWED_PREFIXES) and attr != USER_OVERLAY_OPAQUE_XATTR:
+        # user.overlay.*: a rootless overlay's own metadata (-o userxattr), never content
+        if attr.startswith(_XATTR_ALLOWED_PREFIXES) and not attr.startswith("user.overlay."):
             try:
                 value = os.getxattr(path, attr, follow_symlinks=False)
             except OSError:
@@ -561,6 +573,9 @@ def write_layer_tar(upper_dir: str | os.PathLike, out, *, translate_whiteouts: b
     upper = os.fspath(upper_dir)
     stats = TarStats()
     seen_inodes: dict[tuple[int, int], str] = {}
+    rootless = os.geteuid() != 0
+    if rootless:
+        from ..rootless.ownership import container_owner
     tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK,
                        encoding="utf-8", errors="surrogateescape")
 
@@ -569,6 +584,8 @@ def write_layer_tar(upper_dir: str | os.PathLike, out, *, translate_whiteouts: b
         ti.type = type_
         ti.mode = stat.S_IMODE(st.st_mode)
         ti.uid, ti.gid = st.st_uid, st.st_gid
+        if rootless:    # host ids -> the container's (issue 14)
+            ti.uid, ti.gid = container_owner(st)
         ti.uname = ti.gname = ""
         ti.mtime = int(st.st_mtime)
         ti.size = 0

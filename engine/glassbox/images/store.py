@@ -209,8 +209,10 @@ class ImageStore:
         self.tmp_dir = os.path.join(self.root, "tmp")
         self.locks_dir = os.path.join(self.root, "locks")
         self.index_path = os.path.join(self.images_dir, "index.json")
-        #: how unpacked layers record deletions: overlay markers (root) or .wh. files
-        self.whiteouts = whiteouts or ("overlay" if os.geteuid() == 0 else "keep")
+        #: how unpacked layers record deletions: overlay markers (or .wh. files when asked);
+        # rootless too (issue 14): a 0:0 whiteout needs no CAP_MKNOD since Linux 5.8, and
+        # opaque dirs get user.overlay.opaque (layers._whiteout)
+        self.whiteouts = whiteouts or "overlay"
         os.makedirs(self.root, mode=0o711, exist_ok=True)
         for d in (self.blobs_dir, self.layers_dir, self.diffids_dir, self.images_dir,
                   self.locks_dir):
@@ -407,6 +409,11 @@ class ImageStore:
     def _place_layer(self, tmpdir: str, diff_id: str, report) -> None:
         """Rename an unpacked (verified) layer dir into ``layers/<diff_id>`` with its meta."""
         final = self.layer_dir(diff_id)
+        if getattr(report, "owners", None) and os.geteuid() != 0:
+            from ..rootless.ownership import restore   # image owners via the id map (issue 14)
+            note = restore(tmpdir, report.owners)
+            if note:
+                report.warnings.append(note)
         meta = {"diff_id": diff_id, "size": report.size, "tar_size": report.tar_size,
                 "entries": report.entries, "warnings": report.warnings[:100]}
         self._atomic_write(final + ".json", json.dumps(meta).encode())
@@ -558,7 +565,11 @@ class ImageStore:
                     with open(tmp, "wb") as f:
                         w = _compression.LayerWriter(f)
                         w.tee = pipe.put
-                        _layers.write_layer_tar(upper_dir, w)
+                        if os.geteuid() != 0:   # rootless: read it as root of the id map
+                            from ..rootless.ownership import write_layer_tar
+                            write_layer_tar(upper_dir, w)
+                        else:
+                            _layers.write_layer_tar(upper_dir, w)
                         w.finish()
                 except _PipeAborted:
                     t.join()
@@ -962,6 +973,9 @@ class ImageStore:
             trash = self._tmp_path("trash")
             os.rename(d, trash)
             shutil.rmtree(trash, ignore_errors=True)
+            if os.path.lexists(trash) and os.geteuid() != 0:   # files of subordinate ids
+                from ..rootless.cleanup import remove_tree
+                remove_tree(trash)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(d + ".json")
         self._layer_meta_cache.pop(diff_id, None)
@@ -987,6 +1001,9 @@ class ImageStore:
                 report["reclaimed"] += _du(p)
                 if os.path.isdir(p) and not os.path.islink(p):
                     shutil.rmtree(p, ignore_errors=True)
+                    if os.path.lexists(p) and os.geteuid() != 0:   # rootless (issue 14)
+                        from ..rootless.cleanup import remove_tree
+                        remove_tree(p)
                 else:
                     with contextlib.suppress(FileNotFoundError):
                         os.unlink(p)

@@ -16,12 +16,15 @@ Load it in a notebook with ``%load_ext glassbox``; then::
     gj.layers("hello:1", "busybox", container=c)   # shared layers drawn once
     gj.ps()                       # container table with stop / rm buttons
     gj.pull("registry:5000/x")   # progress bars per layer (also gj.push)
+    gj.experiment("busybox", cmd, sweep={"memory": ["16m", "32m"]})  # predict, measure
+    gj.language("pt-BR")          # charts, widgets and tables in Portuguese
 
 Modules: :mod:`.magics` (the magics), :mod:`.widgets` (monitor, limits, ps,
 progress bars), :mod:`.plots` (pure figure functions), :mod:`.display` (HTML
 reprs), :mod:`.objects` (Container / Image handles), :mod:`.sampler` (the
 background stats sampler), :mod:`.layertree` (which layers images share),
-:mod:`.progress` (build and pull/push progress events).
+:mod:`.progress` (build and pull/push progress events), :mod:`.experiments`
+(resource-limit experiments), :mod:`.messages` (every shown string, en and pt-BR).
 Every front end talks to one :class:`~glassbox.engine.Engine` per kernel
 (:func:`use_engine` to change it). Notebook: ``notebooks/en/00-quickstart.ipynb``.
 """
@@ -30,13 +33,14 @@ from __future__ import annotations
 
 from .session import engine, use_engine  # noqa: F401
 
-__all__ = ["Container", "Image", "ProgressBars", "engine", "layers", "limits",
-           "load_ipython_extension", "monitor", "ps", "pull", "push", "use_engine"]
+__all__ = ["Container", "Image", "ProgressBars", "engine", "experiment", "language", "layers",
+           "limits", "load_ipython_extension", "monitor", "ps", "pull", "push", "use_engine"]
 
 _LAZY = {"monitor": "widgets", "limits": "widgets", "ps": "widgets", "ProgressBars": "widgets",
          "Monitor": "widgets", "pull": "widgets", "push": "widgets", "LimitSliders": "widgets", "PsTable": "widgets",
          "layers": "diagrams", "Diagram": "diagrams",
-         "Container": "objects", "Image": "objects", "GlassboxMagics": "magics"}
+         "Container": "objects", "Image": "objects", "GlassboxMagics": "magics",
+         "experiment": "experiments", "ExperimentResult": "experiments", "language": "messages"}
 
 
 def __getattr__(name):

@@ -87,15 +87,17 @@ class Table:
 
 def ps_table(rows: list[dict]) -> Table:
     """``%container ps``: the rows of :func:`glassbox.cli.commands.ps_rows`."""
-    return Table(["Container ID", "Image", "Command", "Created", "Status", "Names"],
+    from .messages import t
+    return Table(t("ps.headers").split("|"),
                  ["ID", "Image", "_cmd", "RunningFor", "Status", "Names"], rows,
-                 title="Containers", badge_key="Status")
+                 title=t("ps.title"), badge_key="Status")
 
 
 def images_table(rows: list[dict]) -> Table:
     """``%container images``: the rows of :func:`glassbox.cli.commands.image_rows`."""
-    return Table(["Repository", "Tag", "Image ID", "Created", "Size"],
-                 ["Repository", "Tag", "ID", "CreatedSince", "Size"], rows, title="Images")
+    from .messages import t
+    return Table(t("images.headers").split("|"),
+                 ["Repository", "Tag", "ID", "CreatedSince", "Size"], rows, title=t("images.title"))
 
 
 class ErrorMessage:
@@ -139,9 +141,10 @@ class ExitStatus:
         return True
 
     def _text(self) -> str:
-        text = f"exit code {self.exit_code}"
+        from .messages import t
+        text = t("exit.code", code=self.exit_code)
         if self.oom_killed:
-            text += " (OOM killed)"
+            text += t("exit.oom")
         return text
 
     def _repr_html_(self) -> str:

@@ -117,7 +117,8 @@ def layout(stacks: list[ImageStack], rw: list[RWLayer] = ()) -> tuple[list[Box],
         kinds = {}
         for kind, _ in r.changes:
             kinds[kind] = kinds.get(kind, 0) + 1
-        summary = " ".join(f"{k}{kinds[k]}" for k in "ACD" if k in kinds) or "no changes"
+        from .messages import t
+        summary = " ".join(f"{k}{kinds[k]}" for k in "ACD" if k in kinds) or t("layers.no_changes")
         paths = ", ".join(p for _, p in list(r.changes)[:3])
         label = f"R/W {r.container}  {human(r.size)}\n{summary}" + (f": {_trim(paths, 40)}"
                                                                      if paths else "")

@@ -291,8 +291,9 @@ class GlassboxMagics(Magics):
             print(f"Successfully tagged {', '.join(args.tag)}")
         if not args.no_diagram:
             from .diagrams import layers
+            from .messages import t
             display(layers(args.tag[0] if args.tag else image_id, engine=eng,
-                           title=f"layers of {args.tag[0] if args.tag else img.short_id}"))
+                           title=t("build.layers_of", name=args.tag[0] if args.tag else img.short_id)))
         self.last_build = log
         return img
 

@@ -138,9 +138,11 @@ class Container:
         f = self._facts()
         if f is None:
             return f"<div>container {esc(self.short_id)} {badge('removed')}</div>"
-        rows = [["image", f["image"]], ["command", f["command"]], ["limits", f["limits"]]]
+        from .messages import t
+        rows = [[t("obj.image"), f["image"]], [t("obj.command"), f["command"]],
+                [t("obj.limits"), t("obj.none") if f["limits"] == "none" else f["limits"]]]
         if f["pid"]:
-            rows.append(["pid (host)", f["pid"]])
+            rows.append([t("obj.pid"), f["pid"]])
         return ('<div style="border:1px solid #ccc;border-radius:6px;padding:6px 10px;'
                 'display:inline-block">'
                 f'<b>{esc(f["name"])}</b> <code>{esc(f["id"])}</code> '
@@ -198,13 +200,14 @@ class Image:
 
     def _repr_html_(self) -> str:
         from .layertree import image_stack, human
+        from .messages import t
         stack = image_stack(self.eng, self.id)
         rows = [[str(i + 1), short(l.diff_id), human(l.size), l.created_by[:80]]
                 for i, l in enumerate(stack.layers)]
         tags = ", ".join(self.tags) or "<none>"
         return (f'<div><b>{esc(tags)}</b> <code>{esc(self.short_id)}</code> '
-                f'{esc(human(self.size))}, {len(rows)} layers'
-                + html_table(["#", "layer", "size", "created by"], rows) + "</div>")
+                f'{esc(human(self.size))}, {esc(t("obj.layers", n=len(rows)))}'
+                + html_table(t("obj.layer_headers").split("|"), rows) + "</div>")
 
     def __repr__(self) -> str:
         return f"<Image {', '.join(self.tags) or '<none>'} {self.short_id}>"

@@ -49,10 +49,11 @@ def stats_figure(t, cpu, memory, limit=None, *, oom_at: float | None = None, tit
     sliders) shows as a step. ``oom_at`` (seconds) marks an OOM kill with a
     vertical line on both axes.
     """
+    from .messages import t as msg
     fig = new_figure(width, height)
     ax_cpu, ax_mem = fig.subplots(2, 1, sharex=True)
     ax_cpu.plot(t, cpu, color="#1565c0", lw=1.5, gid="cpu")
-    ax_cpu.set_ylabel("CPU %")
+    ax_cpu.set_ylabel(msg("chart.cpu"))
     ax_cpu.set_ylim(bottom=0, top=max([100.0] + [c * 1.1 for c in cpu]))
     ax_cpu.grid(alpha=0.3)
     mem_mib = [m / MIB for m in memory]
@@ -64,21 +65,22 @@ def stats_figure(t, cpu, memory, limit=None, *, oom_at: float | None = None, tit
         lt = [x for x, v in zip(t, limits) if v]
         lv = [v / MIB for v in limits if v]
         ax_mem.step(lt, lv, where="post", color="#c62828", ls="--", lw=1.5, gid="memory-limit",
-                    label=f"limit {lv[-1]:.0f} MiB")
+                    label=msg("chart.limit", mib=lv[-1]))
         top = max(top, max(lv))
         ax_mem.legend(loc="upper left", fontsize=8)
     ax_mem.set_ylim(bottom=0, top=top * 1.15 or 1.0)
-    ax_mem.set_ylabel("memory MiB")
-    ax_mem.set_xlabel("seconds")
+    ax_mem.set_ylabel(msg("chart.memory"))
+    ax_mem.set_xlabel(msg("chart.seconds"))
     ax_mem.grid(alpha=0.3)
     if oom_at is not None:
         for ax in (ax_cpu, ax_mem):
             ax.axvline(oom_at, color="#b71c1c", lw=2, gid="oom")
-        ax_mem.annotate("OOM kill", (oom_at, top * 1.05), color="#b71c1c", fontweight="bold",
+        ax_mem.annotate(msg("chart.oom"), (oom_at, top * 1.05), color="#b71c1c", fontweight="bold",
                         ha="right", gid="oom-label")
     heading = title
     if exit_code is not None:
-        heading += f"  (exited {exit_code}" + (", OOM killed)" if oom_at is not None else ")")
+        heading += f"  ({msg('chart.exited', code=exit_code)}" + \
+            (f", {msg('chart.oom_killed')})" if oom_at is not None else ")")
     if heading:
         ax_cpu.set_title(heading, fontsize=10)
     fig.tight_layout()
@@ -133,5 +135,66 @@ def layers_figure(stacks, rw=(), *, title: str = ""):
     ax.set_xlim(0, ncols * col_w)
     ax.set_ylim(-0.6, levels * 0.75 + 0.1)
     ax.axis("off")
-    ax.set_title(title or "image layers (bottom = base; shared layers drawn once)", fontsize=10)
+    from .messages import t
+    ax.set_title(title or t("layers.title"), fontsize=10)
+    return fig
+
+
+# ---- experiments -----------------------------------------------------------------------
+def experiment_figure(trials, *, together: bool = False, expected=None, title: str = "",
+                      width: float = 10, height: float = 3.6):
+    """An experiment's trials side by side (:class:`~glassbox.jupyter.experiment.Trial` s).
+
+    Left: memory over time, one line per trial, its limit dashed in the same colour,
+    an ``x`` where the OOM killer ended it (gids ``memory:<i>``, ``limit:<i>``,
+    ``oom:<i>``). Right: bars of CPU seconds per trial, or (``together``) of each
+    one's share of the CPU time, with ``expected`` shares (0..1) as black ticks
+    (gids ``bar:<i>``, ``expected:<i>``).
+    """
+    from .messages import t
+    fig = new_figure(width, height)
+    ax_mem, ax_cpu = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    dark = ["#1565c0", "#2e7d32", "#ef6c00", "#6a1b9a", "#c62828", "#00838f", "#9e9d24"]
+    top = 1.0
+    for i, tr in enumerate(trials):
+        color = dark[i % len(dark)]
+        ts = [s.t for s in tr.samples]
+        mem = [s.memory / MIB for s in tr.samples]
+        if ts:
+            ax_mem.plot(ts, mem, color=color, lw=1.5, label=tr.label, gid=f"memory:{i}")
+            top = max(top, max(mem))
+        if tr.memory_limit:
+            ax_mem.axhline(tr.memory_limit / MIB, color=color, ls="--", lw=1, gid=f"limit:{i}")
+            top = max(top, tr.memory_limit / MIB)
+        if tr.oom_killed and ts:
+            ax_mem.plot([ts[-1]], [mem[-1]], marker="x", ms=10, mew=2.5, color="#b71c1c",
+                        gid=f"oom:{i}")
+    ax_mem.set_ylim(0, top * 1.15)
+    ax_mem.set_xlabel(t("chart.seconds"))
+    ax_mem.set_ylabel(t("chart.memory"))
+    ax_mem.set_title(t("exp.memory_over_time"), fontsize=9)
+    ax_mem.grid(alpha=0.3)
+    if trials:
+        ax_mem.legend(loc="upper left", fontsize=7)
+    xs = list(range(len(trials)))
+    if together:
+        vals = [(tr.cpu_share or 0.0) * 100 for tr in trials]
+        ax_cpu.set_ylabel(t("exp.share_pct"))
+        ax_cpu.set_title(t("exp.share_bars"), fontsize=9)
+        ax_cpu.set_ylim(0, 100)
+    else:
+        vals = [tr.cpu_time for tr in trials]
+        ax_cpu.set_ylabel(t("exp.cpu_seconds"))
+        ax_cpu.set_title(t("exp.cpu_bars"), fontsize=9)
+    for i, v in enumerate(vals):
+        ax_cpu.bar([i], [v], color=dark[i % len(dark)], alpha=0.8, gid=f"bar:{i}")
+        ax_cpu.text(i, v, f"{v:.1f}", ha="center", va="bottom", fontsize=8)
+    for i, e in enumerate(expected or []):
+        ax_cpu.plot([i - 0.4, i + 0.4], [e * 100] * 2, color="black", lw=2, gid=f"expected:{i}")
+    ax_cpu.set_xticks(xs)
+    ax_cpu.set_xticklabels([tr.label for tr in trials], fontsize=7, rotation=15)
+    ax_cpu.grid(alpha=0.3, axis="y")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
     return fig

@@ -19,6 +19,33 @@ import time
 from dataclasses import dataclass
 
 
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return False
+
+
+def settled(eng, ref, timeout: float = 3.0):
+    """The container, once its exit is recorded in full.
+
+    A container is reported *exited* as soon as its C monitor writes the exit code
+    (so ``wait`` returns fast); the shim then reads the cgroup's OOM counter,
+    removes the cgroup and records ``OOMKilled`` a moment later. Reading
+    ``OOMKilled`` in between says False for a container the OOM killer did kill:
+    this waits (at most ``timeout`` s) until the shim is gone.
+    """
+    c = eng.containers.get(str(ref))
+    deadline = time.monotonic() + timeout
+    while not c.running and c.state.get("ShimPid") and _alive(c.state["ShimPid"]) \
+            and time.monotonic() < deadline:
+        time.sleep(0.02)
+        c = eng.containers.get(c.id)
+    return c
+
+
 @dataclass(frozen=True)
 class Sample:
     t: float
@@ -47,6 +74,10 @@ class StatsSampler:
         self.on_sample = on_sample
         self.max_samples = max_samples
         self.samples: list[Sample] = []
+        self.first_stats = None
+        """The first raw :class:`~glassbox.cgroups.Stats` reading (cumulative counters)."""
+        self.last_stats = None
+        """The latest raw reading: CPU ns, peak memory, throttling, OOM kills so far."""
         self.oom = False
         """True once the kernel OOM-killed something in the container."""
         self.oom_at: float | None = None
@@ -135,6 +166,9 @@ class StatsSampler:
                     if st.oom_kills > oom_base and not self.oom:
                         self.oom, self.oom_at = True, sample.t
                     prev = st
+                    if self.first_stats is None:
+                        self.first_stats = st
+                    self.last_stats = st
                     if self.on_sample:
                         try:
                             self.on_sample(sample)
@@ -156,7 +190,7 @@ class StatsSampler:
     def _finish(self, t_end: float) -> None:
         from ..errors import NotFound
         try:
-            c = self.eng.containers.get(self.id)
+            c = settled(self.eng, self.id)
         except NotFound:
             self.removed, self.status = True, "removed"
             return

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 
 from .display import ErrorMessage, badge, esc
+from .messages import t
 from .session import resolve
 
 MIB = 1024 * 1024
@@ -52,7 +53,7 @@ class Monitor:
         self.error: str | None = None
         self.image = W.Image(format="png", layout=W.Layout(max_width="820px"))
         self.label = W.HTML()
-        self.stop_button = W.Button(description="stop monitoring", button_style="")
+        self.stop_button = W.Button(description=t("monitor.stop"), button_style="")
         self.stop_button.on_click(lambda _b: self.stop())
         self.widget = W.VBox([self.label, self.image, self.stop_button])
         self.draws = 0
@@ -61,11 +62,11 @@ class Monitor:
         except GlassboxError as e:
             self.sampler = None
             self.error = str(e)
-            self.label.value = ErrorMessage(self.error + " — nothing to monitor")._repr_html_()
+            self.label.value = ErrorMessage(t("monitor.nothing", error=self.error))._repr_html_()
             self.stop_button.disabled = True
             return
         self._render_thread = None
-        self.label.value = f"monitoring <b>{esc(self.sampler.name)}</b> …"
+        self.label.value = t("monitor.watching", name=esc(self.sampler.name))
         self.sampler.start()
         self._render_thread = threading.Thread(target=self._render_loop, daemon=True,
                                                name=f"gbx-chart-{self.sampler.name}")
@@ -115,26 +116,24 @@ class Monitor:
     def _status_html(self) -> str:
         s = self.sampler
         if not s.samples and s.done.is_set():
-            what = "removed" if s.removed else f"{s.status}" + \
+            what = t("monitor.removed") if s.removed else f"{s.status}" + \
                 (f" ({s.exit_code})" if s.exit_code is not None else "")
-            return ErrorMessage(f"container {s.name} is not running ({what}): nothing to "
-                                "sample. Start it, then monitor again.")._repr_html_()
+            return ErrorMessage(t("monitor.not_running", name=s.name, what=what))._repr_html_()
         last = s.samples[-1] if s.samples else None
         parts = [f"<b>{esc(s.name)}</b>"]
         if last:
             from ..cli.format import bytes_size
-            lim = bytes_size(last.memory_limit) if last.memory_limit else "no limit"
-            parts.append(f"CPU {last.cpu_percent:.1f}% · memory {bytes_size(last.memory)} / "
-                         f"{lim} · pids {last.pids} · {len(s.samples)} samples "
-                         f"({s.rate:.1f}/s)")
+            lim = bytes_size(last.memory_limit) if last.memory_limit else t("monitor.no_limit")
+            parts.append(t("monitor.line", cpu=last.cpu_percent, mem=bytes_size(last.memory),
+                           limit=lim, pids=last.pids, n=len(s.samples), rate=s.rate))
         if s.done.is_set():
-            end = "removed" if s.removed else f"exited ({s.exit_code})" \
-                if s.exit_code is not None else "stopped monitoring"
+            end = t("monitor.removed") if s.removed else t("monitor.exited", code=s.exit_code) \
+                if s.exit_code is not None else t("monitor.stopped")
             parts.append(badge(end, "#757575"))
             if s.oom:
-                parts.append(badge("OOM killed", "#b71c1c"))
+                parts.append(badge(t("chart.oom_killed"), "#b71c1c"))
         else:
-            parts.append(badge("running"))
+            parts.append(badge(t("monitor.running"), "#2e7d32"))
         return " ".join(parts)
 
     def _draw(self) -> None:
@@ -154,7 +153,7 @@ class Monitor:
                     self._draw()
                     last = n
             except Exception as e:  # noqa: BLE001 - show, do not kill the thread silently
-                self.label.value = ErrorMessage(f"chart failed: {e}")._repr_html_()
+                self.label.value = ErrorMessage(t("monitor.failed", error=e))._repr_html_()
             if finished:
                 self.stop_button.disabled = True
                 return
@@ -204,13 +203,13 @@ class LimitSliders:
         style = {"description_width": "110px"}
         lay = W.Layout(width="480px")
         self.memory = W.IntSlider(value=mem or mem_max, min=6, max=mem_max, step=1,
-                                  description="memory (MiB)", continuous_update=False,
+                                  description=t("sliders.memory"), continuous_update=False,
                                   style=style, layout=lay)
         self.cpus = W.FloatSlider(value=cpus or ncpu, min=0.05, max=float(ncpu), step=0.05,
-                                  description="CPUs", continuous_update=False, style=style,
+                                  description=t("sliders.cpus"), continuous_update=False, style=style,
                                   layout=lay)
         self.pids = W.IntSlider(value=pids or max(1024, pids), min=1, max=max(1024, pids),
-                                description="pids", continuous_update=False, style=style,
+                                description=t("sliders.pids"), continuous_update=False, style=style,
                                 layout=lay)
         self.status = W.HTML(self._limits_text(mem, cpus, pids))
         self.history: list[tuple[dict, object]] = []
@@ -218,15 +217,15 @@ class LimitSliders:
         self.memory.observe(lambda ch: self.apply(memory=ch["new"] * MIB), names="value")
         self.cpus.observe(lambda ch: self.apply(cpus=round(ch["new"], 2)), names="value")
         self.pids.observe(lambda ch: self.apply(pids=ch["new"]), names="value")
-        self.widget = W.VBox([W.HTML(f"limits of <b>{esc(self.name)}</b> "
-                                     "(<code>glassbox update</code>, live)"),
+        self.widget = W.VBox([W.HTML(t("sliders.title", name=esc(self.name))),
                               self.memory, self.cpus, self.pids, self.status])
 
     @staticmethod
     def _limits_text(mem_mib, cpus, pids) -> str:
-        return ("now: memory " + (f"{mem_mib} MiB" if mem_mib else "unlimited") +
-                ", cpus " + (f"{cpus:g}" if cpus else "unlimited") +
-                ", pids " + (str(pids) if pids and pids > 0 else "unlimited"))
+        none = t("sliders.unlimited")
+        return t("sliders.now", memory=f"{mem_mib} MiB" if mem_mib else none,
+                 cpus=f"{cpus:g}" if cpus else none,
+                 pids=str(pids) if pids and pids > 0 else none)
 
     def apply(self, **changes) -> dict | None:
         """``glassbox update`` with ``changes`` (memory in bytes); the result or None."""
@@ -241,7 +240,7 @@ class LimitSliders:
         self.last_error = None
         self.history.append((changes, new))
         mem = (new.get("memory") or 0) // MIB
-        self.status.value = "<span style='color:#2e7d32'>applied</span> — " + \
+        self.status.value = f"<span style='color:#2e7d32'>{t('sliders.applied')}</span> — " + \
             esc(self._limits_text(mem, new.get("cpus") or 0, new.get("pids") or 0))
         return new
 
@@ -264,7 +263,7 @@ class PsTable:
         self.rows: list[dict] = []
         self.buttons: dict[str, tuple] = {}
         self.status = W.HTML()
-        self.refresh_button = W.Button(description="refresh", icon="refresh")
+        self.refresh_button = W.Button(description=t("ps.refresh"), icon="refresh")
         self.refresh_button.on_click(lambda _b: self.refresh())
         self.body = W.VBox()
         self.widget = W.VBox([self.body, W.HBox([self.refresh_button, self.status])])
@@ -290,7 +289,7 @@ class PsTable:
                     f"{badge(r['Status'], None if r['State'] != 'exited' else '#757575')}")
             lines.append(W.HBox([W.HTML(text, layout=W.Layout(width="640px")), stop, rm]))
         if not lines:
-            lines = [W.HTML("<i>no containers</i>")]
+            lines = [W.HTML(f"<i>{t('ps.none')}</i>")]
         self.body.children = lines
 
     def _act(self, what: str, cid: str) -> None:
@@ -300,7 +299,7 @@ class PsTable:
                 self.eng.containers.stop(cid)
             else:
                 self.eng.containers.remove(cid, force=True)
-            self.status.value = f"{what} {esc(cid[:12])}: done"
+            self.status.value = t("ps.done", what=what, id=esc(cid[:12]))
         except GlassboxError as e:
             self.status.value = ErrorMessage(str(e))._repr_html_()
         self.refresh()

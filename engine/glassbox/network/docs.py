@@ -10,8 +10,6 @@ the callers hand in :class:`~glassbox.network.Network` records.
 
 from __future__ import annotations
 
-import hashlib
-import time
 
 PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}  # name → driver
 
@@ -19,13 +17,14 @@ PREDEFINED = {"bridge": "bridge", "host": "host", "none": "null"}  # name → dr
 def rfc3339(ts: float) -> str:
     if not ts:
         return "0001-01-01T00:00:00Z"
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + \
-        f".{int(ts % 1 * 1e9):09d}Z"
+    from .._files import timestamp
+    return timestamp(ts)
 
 
 def endpoint_id(network_id: str, container_id: str) -> str:
     """A stable 64-hex endpoint id (Docker shows one per attachment)."""
-    return hashlib.sha256(f"{network_id}:{container_id}".encode()).hexdigest()
+    from .manager import sha256_hex   # the interpreter's own SHA-256: no OpenSSL on a start
+    return sha256_hex(f"{network_id}:{container_id}")
 
 
 def network_doc(net) -> dict:
@@ -35,15 +34,18 @@ def network_doc(net) -> dict:
         containers[cid] = {"Name": ep.name, "EndpointID": endpoint_id(net.id, cid),
                            "MacAddress": ep.mac, "IPv4Address": f"{ep.ip}/{ep.prefixlen}",
                            "IPv6Address": ""}
-    options = {"com.docker.network.bridge.name": net.bridge}
+    options = {**net.options, "com.docker.network.bridge.name": net.bridge}
+    ipam_cfg = {"Subnet": net.subnet, "Gateway": net.gateway}
+    if net.pool.ip_range:
+        ipam_cfg["IPRange"] = net.pool.ip_range
     if net.default:
         options.update({"com.docker.network.bridge.default_bridge": "true",
                         "com.docker.network.bridge.enable_icc": "true"})
     return {"Name": net.name, "Id": net.id, "Created": rfc3339(net.created),
             "Scope": "local", "Driver": net.driver, "EnableIPv6": False,
             "IPAM": {"Driver": "default", "Options": {},
-                     "Config": [{"Subnet": net.subnet, "Gateway": net.gateway}]},
-            "Internal": bool(net.internal), "Attachable": False, "Ingress": False,
+                     "Config": [ipam_cfg]},
+            "Internal": bool(net.internal), "Attachable": bool(net.attachable), "Ingress": False,
             "ConfigFrom": {"Network": ""}, "ConfigOnly": False,
             "Containers": containers, "Options": options, "Labels": dict(net.labels)}
 

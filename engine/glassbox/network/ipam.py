@@ -159,6 +159,23 @@ def parse_gateway(text: str | None, subnet: IPv4Network) -> IPv4Address:
     return gw
 
 
+def parse_ip_range(text: str | None, subnet: IPv4Network) -> str | None:
+    """``--ip-range`` / IPAM ``IPRange``: a CIDR inside the subnet from which
+    containers get their addresses when they ask for none (Docker's sub-pool);
+    None when not given."""
+    if text is None or text == "":
+        return None
+    from ipaddress import IPv4Network
+    try:
+        rng = IPv4Network(str(text).strip(), strict=True)
+    except ValueError as e:
+        raise InvalidArgument(f"invalid ip range {text!r}: {e}; expected IPv4 CIDR inside "
+                              f"the subnet {subnet}") from None
+    if not rng.subnet_of(subnet):
+        raise InvalidArgument(f"ip range {rng} is not inside the subnet {subnet}")
+    return str(rng)
+
+
 def mac_for_ip(ip: str | IPv4Address) -> str:
     """Docker's scheme: 02:42 followed by the four IPv4 bytes (locally administered)."""
     try:
@@ -172,7 +189,9 @@ class AddressPool:
     """The addresses of one network: who holds which. Serialisable to a dict.
 
     ``allocated`` maps address → owner (a container id). The gateway, the network
-    and broadcast addresses are never handed out.
+    and broadcast addresses are never handed out. ``ip_range`` (a CIDR inside the
+    subnet, Docker's ``IPRange``) limits the addresses handed out to containers that
+    ask for none; a fixed address (``--ip``) may be anywhere in the subnet.
 
     Kept as ints (network address, prefix length, gateway) so that loading a pool
     and allocating from it needs no :mod:`ipaddress`; :attr:`subnet` and
@@ -181,13 +200,15 @@ class AddressPool:
     constructor may be those objects or their strings.
     """
 
-    __slots__ = ("_net", "_prefixlen", "_gw", "allocated")
+    __slots__ = ("_net", "_prefixlen", "_gw", "allocated", "ip_range")
     __hash__ = None  # mutable, compared by value (as the dataclass it was)
 
-    def __init__(self, subnet, gateway, allocated: dict[str, str] | None = None):
+    def __init__(self, subnet, gateway, allocated: dict[str, str] | None = None,
+                 ip_range: str | None = None):
         self._net, self._prefixlen = parse_cidr(str(subnet))
         self._gw = ip_to_int(str(gateway))
         self.allocated = {} if allocated is None else allocated
+        self.ip_range = ip_range or None
 
     # the views ----------------------------------------------------------------
     @property
@@ -230,8 +251,12 @@ class AddressPool:
         if ip is not None:
             return self._allocate_wanted(owner, ip)
         net, bcast = self._bounds()
+        lo, hi = net + 1, bcast - 1
+        if self.ip_range:
+            rnet, rlen = parse_cidr(self.ip_range)
+            lo, hi = max(lo, rnet), min(hi, rnet + (1 << (32 - rlen)) - 1)
         allocated, gw = self.allocated, self._gw
-        for n in range(net + 1, bcast):
+        for n in range(lo, hi + 1):
             if n == gw:
                 continue
             cand = f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
@@ -270,20 +295,25 @@ class AddressPool:
 
     # records -------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"subnet": self.cidr, "gateway": int_to_ip(self._gw),
-                "allocated": dict(sorted(self.allocated.items(),
-                                         key=lambda kv: ip_to_int(kv[0])))}
+        d = {"subnet": self.cidr, "gateway": int_to_ip(self._gw),
+             "allocated": dict(sorted(self.allocated.items(),
+                                      key=lambda kv: ip_to_int(kv[0])))}
+        if self.ip_range:
+            d["ip_range"] = self.ip_range
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "AddressPool":
-        return cls(d["subnet"], d["gateway"], dict(d.get("allocated", {})))
+        return cls(d["subnet"], d["gateway"], dict(d.get("allocated", {})),
+                   d.get("ip_range"))
 
     def __eq__(self, other):
         if not isinstance(other, AddressPool):
             return NotImplemented
-        return (self._net, self._prefixlen, self._gw, self.allocated) == \
-            (other._net, other._prefixlen, other._gw, other.allocated)
+        return (self._net, self._prefixlen, self._gw, self.allocated, self.ip_range) == \
+            (other._net, other._prefixlen, other._gw, other.allocated, other.ip_range)
 
     def __repr__(self) -> str:
+        rng = f", ip_range={self.ip_range!r}" if self.ip_range else ""
         return (f"AddressPool(subnet={self.cidr!r}, gateway={self.gateway_ip!r}, "
-                f"allocated={self.allocated!r})")
+                f"allocated={self.allocated!r}{rng})")

@@ -86,6 +86,35 @@ def predefined_id(root: str, name: str) -> str:
     return sha256_hex(f"glassbox:{os.path.abspath(root)}:{name}")
 
 
+# Docker's bridge driver options that say what a glassbox bridge is (no NAT, containers
+# on one bridge talk to each other, the kernel's default MTU); anything else would be
+# an option glassbox ignores, so it is refused (see :func:`bridge_options`)
+BRIDGE_OPTIONS = {"com.docker.network.bridge.enable_icc": ("true",),
+                  "com.docker.network.bridge.enable_ip_masquerade": ("false",),
+                  "com.docker.network.driver.mtu": ("1500",)}
+OVERLAP_MESSAGE = "Pool overlaps with other one on this address space"
+
+
+def bridge_options(options: dict | None) -> dict[str, str]:
+    """Validate a network's driver options (``-o``, ``Options``); return them as text.
+
+    Only the values that describe what glassbox builds are accepted: a request for
+    NAT, another MTU or an unknown option is refused, never stored and ignored.
+    """
+    out: dict[str, str] = {}
+    for key, value in (options or {}).items():
+        value = str(value).lower() if isinstance(value, bool) else str(value)
+        allowed = BRIDGE_OPTIONS.get(str(key))
+        if allowed is None:
+            raise InvalidArgument(f"network driver option {key!r} is not supported by glassbox "
+                                  f"(supported: {', '.join(f'{k}={v[0]}' for k, v in BRIDGE_OPTIONS.items())})")
+        if value not in allowed:
+            raise InvalidArgument(f"network driver option {key}={value}: glassbox bridges "
+                                  f"only have {key}={allowed[0]}")
+        out[str(key)] = value
+    return out
+
+
 def validate_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 128:
         raise InvalidArgument(f"invalid network name {name!r}: use letters, digits and "
@@ -223,12 +252,15 @@ class NetworkManager:
     @off_loop
     def create(self, name: str, *, subnet: str | None = None, gateway: str | None = None,
                driver: str = "bridge", internal: bool = False,
-               labels: dict[str, str] | None = None) -> Network:
+               labels: dict[str, str] | None = None, ip_range: str | None = None,
+               options: dict[str, str] | None = None, attachable: bool = False) -> Network:
         """A user-defined bridge network; its bridge ``gbx-<id[:8]>`` is created now.
 
+        ``ip_range``: the part of the subnet automatic addresses come from.
+        ``options``: driver options (see :func:`bridge_options`).
         Conflict: the name exists (or is reserved). InvalidArgument: bad name,
-        driver, subnet or gateway, or a subnet overlapping another network or a
-        route/address of the host.
+        driver, subnet, gateway, range or option, or a subnet overlapping another
+        network or a route/address of the host (Docker's "Pool overlaps" message).
         """
         validate_name(name)
         if driver != "bridge":
@@ -240,6 +272,10 @@ class NetworkManager:
         if want is None and gateway:
             raise InvalidArgument("--gateway needs --subnet")
         gw = ipam.parse_gateway(gateway, want) if want else None
+        if ip_range and want is None:
+            raise InvalidArgument("--ip-range needs --subnet")
+        rng = ipam.parse_ip_range(ip_range, want) if want else None
+        opts = bridge_options(options)
         with flocked(self.host_lock), self.store.lock(), netlink.host_ipr() as ipr:
             nets = self.store.all()
             if any(n.name == name for n in nets):
@@ -248,21 +284,22 @@ class NetworkManager:
             if want is not None:
                 for n in nets:
                     if want.overlaps(n.pool.subnet):
-                        raise InvalidArgument(f"subnet {want} overlaps network {n.name!r} "
-                                              f"({n.subnet}); choose a disjoint subnet")
+                        raise InvalidArgument(f"{OVERLAP_MESSAGE}: subnet {want} overlaps "
+                                              f"network {n.name!r} ({n.subnet}); choose a "
+                                              f"disjoint subnet")
                 clash = ipam.overlaps(want, netlink.host_networks(ipr))
                 if clash is not None:
-                    raise InvalidArgument(f"subnet {want} overlaps {clash}, which this host "
-                                          f"already routes (see `ip route`); choose "
-                                          f"another subnet")
-                pool = ipam.AddressPool(want, gw)
+                    raise InvalidArgument(f"{OVERLAP_MESSAGE}: subnet {want} overlaps {clash}, "
+                                          f"which this host already routes (see `ip route`); "
+                                          f"choose another subnet")
+                pool = ipam.AddressPool(want, gw, ip_range=rng)
             else:
                 sub = ipam.choose_subnet(self._taken(ipr, nets))
                 pool = ipam.AddressPool(sub, sub.network_address + 1)
             nid = self._new_id(ipr)
             net = Network(id=nid, name=name, driver=driver, bridge="gbx-" + nid[:8],
                           pool=pool, internal=bool(internal), labels=dict(labels or {}),
-                          created=time.time())
+                          created=time.time(), options=opts, attachable=bool(attachable))
             return self._create_locked(ipr, net)
 
     # ------------------------------------------------------------------ removal

@@ -92,7 +92,7 @@ class Endpoint(_Record):
 
 
 _NETWORK_FIELDS = ("id", "name", "driver", "bridge", "pool", "internal", "labels",
-                   "created", "default", "outbound", "endpoints")
+                   "created", "default", "outbound", "endpoints", "options", "attachable")
 
 
 class Network(_Record):
@@ -101,6 +101,8 @@ class Network(_Record):
     default     the pre-defined "bridge" network
     outbound    masquerade set up (never by default)
     endpoints   container id → :class:`Endpoint`
+    options     the driver options it was created with (Docker's ``Options``)
+    attachable  Docker's ``Attachable`` flag, as asked (shown by inspect)
     """
 
     __slots__ = _NETWORK_FIELDS
@@ -108,7 +110,8 @@ class Network(_Record):
     def __init__(self, id: str, name: str, driver: str, bridge: str, pool: AddressPool,
                  internal: bool = False, labels: dict[str, str] | None = None,
                  created: float = 0.0, default: bool = False, outbound: bool = False,
-                 endpoints: dict[str, Endpoint] | None = None):
+                 endpoints: dict[str, Endpoint] | None = None,
+                 options: dict[str, str] | None = None, attachable: bool = False):
         self.id = id
         self.name = name
         self.driver = driver
@@ -120,6 +123,8 @@ class Network(_Record):
         self.default = default
         self.outbound = outbound
         self.endpoints = {} if endpoints is None else endpoints
+        self.options = {} if options is None else options
+        self.attachable = attachable
 
     @property
     def subnet(self) -> str:
@@ -134,12 +139,17 @@ class Network(_Record):
         return self.pool.prefixlen
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "driver": self.driver,
-                "bridge": self.bridge, "ipam": self.pool.to_dict(),
-                "internal": self.internal, "labels": dict(self.labels),
-                "created": self.created, "default": self.default,
-                "outbound": self.outbound,
-                "endpoints": {cid: ep.to_dict() for cid, ep in self.endpoints.items()}}
+        d = {"id": self.id, "name": self.name, "driver": self.driver,
+             "bridge": self.bridge, "ipam": self.pool.to_dict(),
+             "internal": self.internal, "labels": dict(self.labels),
+             "created": self.created, "default": self.default,
+             "outbound": self.outbound,
+             "endpoints": {cid: ep.to_dict() for cid, ep in self.endpoints.items()}}
+        if self.options:        # written only when set: older records stay byte-identical
+            d["options"] = dict(self.options)
+        if self.attachable:
+            d["attachable"] = True
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "Network":
@@ -149,6 +159,8 @@ class Network(_Record):
                    labels=dict(d.get("labels", {})), created=float(d.get("created", 0)),
                    default=bool(d.get("default", False)),
                    outbound=bool(d.get("outbound", False)),
+                   options=dict(d.get("options", {})),
+                   attachable=bool(d.get("attachable", False)),
                    endpoints={cid: Endpoint.from_dict(e)
                               for cid, e in d.get("endpoints", {}).items()})
 

@@ -5,7 +5,7 @@ container's namespaces with ``setns(2)`` on the files in ``/proc/<pid>/ns/``
 (the same files notebook 01 compares), joins its cgroup, then — because a
 new PID namespace only applies to *children* — forks once more so the command
 gets a pid inside the container. It gets the container's environment,
-capabilities and no_new_privs, and ``-u``/``-w``/``-e`` on top.
+capabilities, no_new_privs and seccomp filter, and ``-u``/``-w``/``-e`` on top.
 
 Like the container's init it is non-dumpable from before its first ``setns``
 until ``execve`` (its ``/proc/<pid>/exe`` is the host's Python), enters its
@@ -41,7 +41,12 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
     spec = container.config["Spec"]
     pid = container.pid
     ns_fds = []
-    for ns in NS_ORDER:
+    order = NS_ORDER
+    if os.geteuid() != 0:   # rootless (issue 14): the container's user namespace comes first
+        from ..rootless.userns import in_other_userns
+        if in_other_userns(pid):
+            order = ("user",) + NS_ORDER
+    for ns in order:
         if ns == "net" and "net" not in spec["namespaces"]:
             continue
         try:
@@ -52,6 +57,8 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
             raise Conflict(f"Container {container.id} is not running") from None
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     console_parent = console_child = None
+    if detach:
+        tty = interactive = False   # `exec -d`: nobody is there to talk to
     if tty:
         # the terminal is opened *inside* the container's devpts (so `tty` can name
         # it), then its master side is handed back to us over this socket
@@ -63,6 +70,25 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
         code = 125
         try:
             os.close(err_r)
+            if detach:
+                # `exec -d`: the process lives on its own (a new session, its output
+                # to /dev/null); the caller returns as soon as it runs, and still
+                # hears about a failure to start it (err_w closes at its execve)
+                os.setsid()
+                if os.fork():
+                    os._exit(0)
+                null = os.open("/dev/null", os.O_RDWR)
+                # let go of the caller's pipes and sockets (its `$(...)` must end):
+                # every other fd becomes /dev/null — overwritten, not closed, so a
+                # Python object that still owns a number can never close a reused one
+                keep = {null, err_w} | {fd for _, fd in ns_fds}
+                for name in os.listdir("/proc/self/fd"):
+                    if int(name) not in keep:
+                        try:
+                            os.dup2(null, int(name))
+                        except OSError:
+                            pass
+                in_fd, out_fd, err_fd = 0, 1, 2
             if tty:
                 console_parent.close()
             else:
@@ -97,6 +123,8 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
             _relay_tty(fds[0], child, in_fd if interactive else None, out_fd)
     _, status = os.waitpid(child, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    if detach:
+        code = 0
     err = b""
     while chunk := os.read(err_r, 65536):
         err += chunk
@@ -118,12 +146,19 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
                        open_console, reset_signals, resolve_user, seal_for_exec)
     from .spec import merge_env
     sys_.set_dumpable(False)   # inherited by the child forked into the pid namespace
+    seccomp = None             # the container's filter, from the cache, before we leave the host
+    if spec.get("seccomp", "default") != "unconfined" and \
+            not container.config["HostConfig"].get("Privileged"):
+        from ..seccomp import program_for
+        seccomp = program_for(spec.get("seccomp", "default"), spec["caps"],
+                              os.path.dirname(os.path.dirname(container.dir)))
     cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
     cg.add(os.getpid())
     for ns, fd in ns_fds:
         sys_.setns(fd, 0, f"/proc/{container.pid}/ns/{ns}")
     pid = os.fork()
     if pid:
+        os.close(err_w)   # only the process itself reports; the caller hears EOF at its execve
         _, status = os.waitpid(pid, 0)
         return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     code = 125
@@ -140,7 +175,7 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
         drop_privileges(sys_, list(CAPS) if privileged else spec["caps"], u,
                         spec.get("no_new_privs", True))
         reset_signals()
-        seal_for_exec(sys_)
+        seal_for_exec(sys_, seccomp)
         os.execve(exe, argv, dict(e.split("=", 1) for e in full_env))
     except ContainerExit as e:
         code, msg = e.exit_code, e.message

@@ -11,7 +11,9 @@ already in the container's cgroup. In order:
 4. resolve the user from the image's own ``/etc/passwd``;
 5. find the command in ``$PATH`` — 127 if missing, 126 if not executable;
 6. drop capabilities to Docker's default set, set no_new_privs, switch user;
-7. ``execve``. From here on the container *is* the user's process.
+7. install the seccomp filter (Docker's default profile: ``mount``, ``unshare``,
+   ``add_key``, ``bpf``, ``io_uring_setup``... answer ``EPERM``);
+8. ``execve``. From here on the container *is* the user's process.
 
 Two guards span the whole sequence (runc's two big CVEs). From its first
 instruction the child is *non-dumpable*, so a container process cannot open
@@ -132,13 +134,46 @@ def drop_privileges(sys_, caps: list[str], user: User, no_new_privs: bool) -> No
     as Docker's does, even where a sandbox has removed some from the host's set.
     """
     keep = sys_.drop_bounding_caps({CAP_NUMBER[c] for c in caps if c in CAP_NUMBER})
-    os.setgroups(user.groups)
-    os.setgid(user.gid)
+    try:
+        os.setgroups(user.groups)
+    except PermissionError:
+        # a rootless single-id map denies setgroups: the image's supplementary groups
+        # cannot be had there (glassbox info says so); anything else is an error
+        if not _setgroups_denied():
+            raise
+    try:
+        os.setgid(user.gid)
+    except OSError as e:
+        if e.errno != 22:
+            raise
+        raise ContainerExit(_unmapped("gid", user.gid), 125) from None
     if user.uid == 0:
         sys_.capset(keep, keep, set())
     if no_new_privs:
         sys_.set_no_new_privs()
-    os.setuid(user.uid)
+    try:
+        os.setuid(user.uid)
+    except OSError as e:
+        if e.errno != 22:
+            raise
+        raise ContainerExit(_unmapped("uid", user.uid), 125) from None
+
+
+def _setgroups_denied() -> bool:
+    """A rootless single-id map: ``/proc/self/setgroups`` says ``deny``."""
+    try:
+        with open("/proc/self/setgroups") as f:
+            return f.read().strip() == "deny"
+    except OSError:
+        return False
+
+
+def _unmapped(what: str, value) -> str:
+    """EINVAL from setuid/setgid in a user namespace: the id is not mapped."""
+    return (f"cannot switch to {what} {value}: it is not mapped in this rootless container's "
+            "user namespace (a single-id map has only root: the user has no entry in "
+            "/etc/subuid and /etc/subgid, or newuidmap cannot run). As root, "
+            "`glassbox system setup-user USER` adds subordinate ids; or run as -u 0")
 
 
 def enter_workdir(path: str | None, create: bool = False) -> None:
@@ -165,12 +200,21 @@ def enter_workdir(path: str | None, create: bool = False) -> None:
                             "(possible container breakout): use a path inside the image", 126)
 
 
-def seal_for_exec(sys_) -> None:
+def seal_for_exec(sys_, seccomp: tuple[bytes, int] | None = None) -> None:
     """The last step before ``execve``: non-dumpable once more (a uid change may
     have reset it to ``fs.suid_dumpable``) and every fd above 2 close-on-exec, so
-    whatever the shim or its caller had open dies with this program image."""
+    whatever the shim or its caller had open dies with this program image.
+
+    Then, last of all, the seccomp filter (``(program, flags)`` compiled by the
+    shim before pivot_root: :mod:`glassbox.seccomp`). Last, because from here on
+    every syscall — ours too — goes through it: set-up calls such as ``mount``,
+    ``sethostname`` or ``capset`` are done, and only what Docker's profile allows
+    (``execve``, ``fork`` for ``--init``, ``wait4``...) is left. It relies on
+    no_new_privs, set by :func:`drop_privileges` for every filtered container."""
     sys_.set_dumpable(False)
     sys_.close_range(3, FD_MAX, CLOSE_RANGE_CLOEXEC)
+    if seccomp is not None:
+        sys_.seccomp_set_filter(*seccomp)
 
 
 def enter_namespaces(sys_, spec: ProcessSpec) -> None:
@@ -246,7 +290,8 @@ def open_console(console_fd: int) -> None:
 
 
 def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
-               console_fd: int | None = None, netns_fd: int | None = None) -> None:
+               console_fd: int | None = None, netns_fd: int | None = None,
+               seccomp: tuple[bytes, int] | None = None) -> None:
     """Never returns: execs the command or exits with Docker's error code."""
     if sys_ is None:
         from .._sys import real as sys_
@@ -274,7 +319,7 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
         if console_fd is not None:
             open_console(console_fd)
         drop_privileges(sys_, spec.caps, user, spec.no_new_privs)
-        seal_for_exec(sys_)
+        seal_for_exec(sys_, seccomp)
         if spec.init:
             pid = os.fork()
             if pid:

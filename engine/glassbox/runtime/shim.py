@@ -32,8 +32,8 @@ STATUS_TIMEOUT = 30.0
 
 
 def _now() -> str:
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1e9):09d}Z"
+    from .._files import timestamp
+    return timestamp()
 
 
 def _send(fd: int | None, msg: dict) -> None:
@@ -96,14 +96,36 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     hc = config["HostConfig"]
     limits = Limits(**config["Limits"])
     in_fd, out_fd, err_fd = attach
+    rootless = os.geteuid() != 0
+    if rootless:  # issue 14: root of our own user namespace first; it owns all the others
+        try:
+            from ..rootless.userns import enter_for_container
+            spec.userns = enter_for_container(cdir)
+        except Exception as e:  # noqa: BLE001
+            msg = getattr(e, "message", None) or str(e)
+            cstate.update_state(cdir, Status="created", ExitCode=125, Error=msg)
+            _send(status_fd, {"error": msg, "code": 125})
+            return 125
+    seccomp = None
+    if spec.seccomp != "unconfined" and not hc.get("Privileged"):
+        # compiled (or read from the cache) here, while the host's library is still
+        # reachable; init installs it right before execve (glassbox.seccomp)
+        try:
+            from ..seccomp import program_for
+            seccomp = program_for(spec.seccomp, spec.caps, os.path.dirname(os.path.dirname(cdir)))
+        except Exception as e:  # noqa: BLE001
+            msg = getattr(e, "message", None) or str(e)
+            cstate.update_state(cdir, Status="created", ExitCode=125, Error=msg)
+            _send(status_fd, {"error": f"seccomp: {msg}", "code": 125})
+            return 125
     cg = open_cgroup(config["Id"], parent=config["CgroupParent"])
     try:
         cg.create()
-        # Docker's device allow-list, before any process is in (the mknod escape:
-        # cgroups/devices.py). v1 only for now; v2 needs a BPF device program.
-        restrict = getattr(cg, "restrict_devices", None)
-        if restrict is not None and not hc.get("Privileged"):
-            restrict()
+        # Docker's device allow-list plus --device/--device-cgroup-rule, before any
+        # process is in (the mknod escape: cgroups/devices.py): v1 devices files, v2 eBPF
+        if not hc.get("Privileged") and not rootless:  # rootless: the userns forbids mknod
+            from ..cgroups.devices import container_rules
+            cg.restrict_devices(container_rules(spec.devices, hc.get("DeviceCgroupRules") or ()))
         cg.apply(limits)
     except Exception as e:  # noqa: BLE001
         cg.destroy()
@@ -125,6 +147,9 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         err_r, err_w = os.pipe()
         if hc.get("OpenStdin") and in_fd is not None:
             cin = in_fd
+        elif hc.get("OpenStdin"):        # nobody attached: stdin stays open (Docker's -di)
+            from ..containers.stdin import open_for_container
+            cin = open_for_container(cdir)
         else:
             cin = os.open("/dev/null", os.O_RDONLY)
         child_stdio = (cin, out_w, err_w)
@@ -142,7 +167,8 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     own_pidns = None
     if "pid" in spec.namespaces:
         from .._sys import CLONE_NEWPID, real
-        own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        if not rootless:   # (rootless: setns back to the host's pidns is not ours to do)
+            own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         real.unshare(CLONE_NEWPID)      # our next child is pid 1 of a new namespace
     pid = os.fork()
     if pid == 0:  # ---- the container-to-be ----
@@ -161,7 +187,7 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
             reset_signals()
             child_main(spec, sync_r, err_w2,
                        console_fd=console_child.fileno() if console_child else None,
-                       netns_fd=netns_w)
+                       netns_fd=netns_w, seccomp=seccomp)
         finally:
             os._exit(125)
 
@@ -247,7 +273,16 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
 
     tty_in = in_fd if spec.tty and hc.get("OpenStdin") else None
     if out_fd is None and err_fd is None and tty_in is None:
-        _hand_over_to_monitor(cdir, pid, readers, status_fd)   # returns only if unavailable
+        health = None
+        if config["Config"].get("Healthcheck"):   # else spare the import: the usual start
+            from ..containers.health import setup_failed, write_probe_spec
+            try:
+                health = write_probe_spec(cdir, config, pid, cg)
+            except Exception as e:  # noqa: BLE001 — the container runs; its health says why
+                setup_failed(cdir, str(e))
+        _hand_over_to_monitor(cdir, pid, readers, status_fd, health)  # returns if unavailable
+    watcher = _watch_health(cdir, config, pid, cg) if config["Config"].get("Healthcheck") \
+        else None
     log = LogWriter(os.path.join(cdir, "container.log"))
     master = next(iter(readers), None) if spec.tty else None
     open_readers = dict(readers)
@@ -284,8 +319,35 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
                 err_fd = _write_all(err_fd, data)
     log.close()
     _, status = os.waitpid(pid, 0)
+    if watcher is not None:
+        os.kill(watcher, signal.SIGKILL)     # its probes died with the container's pid ns
+        os.waitpid(watcher, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     return finish(cdir, code, status_fd, config=config, cg=cg)
+
+
+def _watch_health(cdir: str, config: dict, pid: int, cg) -> int | None:
+    """An attached container (we copy its output ourselves): its healthcheck runs
+    in the C monitor's ``--watch`` mode, a child of ours. Returns its pid."""
+    from .monitor import binary
+    monitor = binary()
+    if monitor is None:
+        return None
+    from ..containers.health import setup_failed, write_probe_spec
+    try:
+        args = write_probe_spec(cdir, config, pid, cg)
+    except Exception as e:  # noqa: BLE001
+        setup_failed(cdir, str(e))
+        return None
+    if not args:
+        return None
+    child = os.fork()
+    if child == 0:
+        try:
+            os.execv(monitor, [monitor, "--watch", str(pid), *args])
+        finally:
+            os._exit(127)
+    return child
 
 
 def _forget_early_exit(cdir: str) -> None:
@@ -316,15 +378,13 @@ def _container_netns(cdir: str, mode: str) -> str:
 
 def _wire_network(cdir: str, config: dict, pid: int) -> dict:
     """Connect the new netns to its network, publish ports, write /etc/hosts."""
-    from ..network import NetworkManager
+    from ..network import NetworkManager, attach
     root = os.path.dirname(os.path.dirname(cdir))
     hc, cfg = config["HostConfig"], config["Config"]
     net = hc["NetworkMode"]
     nm = NetworkManager(root)
-    if net == "bridge":
-        nm.ensure_default()
-    name = config["Name"].lstrip("/")
-    ep = nm.connect(net, config["Id"], pid, name=name, aliases=hc.get("NetworkAliases") or ())
+    live = attach.wire(nm, config, pid)     # the primary network, then those connected before start
+    ep = live[net]
     bindings = []
     if hc.get("PublishSpecs") or hc.get("PublishAllPorts"):  # else spare the proxy imports
         from ..network import parse_publish, publish_all
@@ -340,13 +400,9 @@ def _wire_network(cdir: str, config: dict, pid: int) -> dict:
                 {"HostIp": p.host_ip, "HostPort": str(p.host_port)})
     for key in (cfg.get("ExposedPorts") or {}):
         ports.setdefault(key, None)
-    refresh_hosts(root, net)
-    return {"IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen, "Gateway": ep.gateway,
-            "MacAddress": ep.mac, "Ports": ports,
-            "Networks": {net: {"IPAddress": ep.ip, "IPPrefixLen": ep.prefixlen,
-                               "Gateway": ep.gateway, "MacAddress": ep.mac,
-                               "Aliases": [name, *(hc.get("NetworkAliases") or [])],
-                               "NetworkID": ep.network_id}}}
+    for joined in live:
+        refresh_hosts(root, joined)
+    return attach.network_settings(config, live, ports)
 
 
 def refresh_hosts(root: str, net: str) -> None:
@@ -458,8 +514,12 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
     except Exception:  # noqa: BLE001
         pass
     _release_network(cdir, config)
-    cstate.update_state(cdir, Status="exited", Running=False, Pid=0, ExitCode=code,
-                        OOMKilled=oom, FinishedAt=_now())
+    exited = dict(Running=False, Pid=0, ExitCode=code, OOMKilled=oom, FinishedAt=_now())
+    if _has_restart_policy(cdir):       # exited, or straight to restarting
+        from ..containers.restart import record_exit
+        record_exit(cdir, time.time(), exited)
+    else:
+        cstate.update_state(cdir, Status="exited", **exited)
     _forget_early_exit(cdir)
     if config["HostConfig"].get("AutoRemove"):
         _release_volumes(cdir, config)
@@ -468,8 +528,64 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
     return code
 
 
-def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | None) -> None:
-    """Detached and nobody attached: exec the small C monitor in our place."""
+def supervise(cdir: str, code: int) -> int:
+    """The restart policy, carried out here in the container's own monitor: when
+    :func:`finish` recorded the exit as ``restarting`` (the policy's decision,
+    :mod:`glassbox.containers.restart`), sleep the backoff and start the
+    container again, for as long as the policy says. ``run`` may exec the C monitor again: then this never returns
+    and the C monitor's exit comes back to :func:`finish_main`."""
+    from ..containers import state as cstate
+    while True:
+        try:
+            st = cstate.read_json(os.path.join(cdir, "state.json"))
+        except (OSError, ValueError):
+            break
+        if st.get("Status") != "restarting":     # finish() decided: no restart
+            break
+        if not _sleep_unless_stopped(cdir, float(st.get("RestartDelay") or 0.1)):
+            break
+        code = run(cdir, None, (None, None, None))
+    return code
+
+
+def _has_restart_policy(cdir: str) -> bool:
+    """A look at config.json before the restart module is loaded (read afresh:
+    ``update --restart`` may have changed it while the container ran)."""
+    try:
+        with open(os.path.join(cdir, "config.json"), "rb") as f:
+            policy = json.load(f)["HostConfig"].get("RestartPolicy") or {}
+    except (OSError, ValueError, KeyError):
+        return False
+    return policy.get("Name") not in (None, "", "no")
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _stop_requested(signum, frame):
+    raise _Stopped
+
+
+def _sleep_unless_stopped(cdir: str, delay: float) -> bool:
+    """The backoff sleep. ``stop``/``rm`` of a restarting container send us
+    SIGTERM: the sleep ends and the container stays down. SIGTERM is ignored
+    again while the container starts (a half-made start must not be cut off)."""
+    from ..containers import restart
+    signal.signal(signal.SIGTERM, _stop_requested)
+    try:
+        time.sleep(delay)
+    except _Stopped:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return restart.end_restart_wait(cdir)
+
+
+def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | None,
+                          health: list[str] | None = None) -> None:
+    """Detached and nobody attached: exec the small C monitor in our place (it
+    also runs the healthcheck: ``health`` are its ``--health`` arguments)."""
     from .monitor import binary
     monitor = binary()
     if monitor is None:
@@ -479,7 +595,7 @@ def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | N
     if status_fd is not None:
         os.close(status_fd)   # the starter stopped listening after {"pid"}
     argv = [monitor, str(pid), os.path.join(cdir, "container.log")] + \
-        [f"{fd}:{stream}" for fd, stream in readers.items()] + \
+        [f"{fd}:{stream}" for fd, stream in readers.items()] + (health or []) + \
         ["--", sys.executable, "-I", "-S", "-c", _FINISH_BOOT, boot_path(), cdir]
     os.execv(monitor, argv)
 
@@ -507,7 +623,7 @@ def finish_main(argv: list[str]) -> None:
     except OSError:
         pass
     try:
-        finish(cdir, code, None)
+        code = supervise(cdir, finish(cdir, code, None))
     finally:
         os._exit(code & 0xFF)
 
@@ -583,6 +699,13 @@ def shim_main(cdir: str, status_fd: int | None, attach: tuple) -> None:
         cloexec_others(keep)
         detach_stdio()
         code = run(cdir, status_fd, attach)
+        for fd in {status_fd, *attach} - {None}:
+            try:
+                os.close(fd)          # a restart is nobody's attached run any more
+            except OSError:
+                pass
+        status_fd = None
+        code = supervise(cdir, code)
     except BaseException as e:  # noqa: BLE001
         try:
             from ..containers import state as cstate

@@ -67,6 +67,11 @@ class ProcessSpec:
     netns_path: str = ""                 # join this netns instead of a new one (--network container:)
     network_ready: bool = False          # pause after unshare(NET) until the shim has wired eth0
     init: bool = False                   # --init: a tiny reaping pid 1
+    userns: str = ""                     # rootless: "single"/"subids" id map (set by the shim)
+    devices: list[dict] = field(default_factory=list)  # --device nodes (cgroups.devices.DeviceNode)
+    privileged: bool = False             # host /dev nodes, /sys read-write, no masked paths
+    seccomp: str = "default"             # "default" (Docker's profile), "unconfined" or a
+                                         # profile's JSON text (glassbox.seccomp)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -96,20 +101,25 @@ def merge_command(image_config: dict, cmd: list[str] | None,
 
 def merge_env(image_env: list[str] | None, extra: list[str]) -> list[str]:
     """Image Env, then ``-e``/``--env-file`` values overriding by name; PATH and
-    HOSTNAME defaults as Docker sets them."""
+    HOSTNAME defaults as Docker sets them.
+
+    A bare ``NAME`` (no ``=``) is kept as it was given, as Docker keeps it in
+    ``Config.Env``: the *client* fills it from its own environment before it
+    asks (the CLI does), never the engine — a daemon must not hand its own
+    variables to a client's container. A bare name does not undo a value."""
     order: list[str] = []
-    values: dict[str, str] = {}
+    values: dict[str, str | None] = {}
     for item in list(image_env or []) + list(extra):
         key, sep, val = item.partition("=")
         if not key:
             raise InvalidArgument(f"invalid environment variable: {item!r}")
         if key not in values:
             order.append(key)
-        values[key] = val if sep else values.get(key, "")
+        values[key] = val if sep else values.get(key)
     if "PATH" not in values:
         order.insert(0, "PATH")
         values["PATH"] = DEFAULT_PATH
-    return [f"{k}={values[k]}" for k in order]
+    return [k if values[k] is None else f"{k}={values[k]}" for k in order]
 
 
 def parse_env_file(text: str, source: str = "env file") -> list[str]:

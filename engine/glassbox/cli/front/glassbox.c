@@ -117,7 +117,20 @@ static const char *state_root(int argc, char **argv)
         if (is(argv[i], "--root"))
             return i + 1 < argc ? argv[i + 1] : NULL;
     const char *r = getenv("GLASSBOX_ROOT");
-    return r && *r ? r : "/var/lib/glassbox";
+    if (r && *r)
+        return r;
+    if (geteuid() == 0)
+        return "/var/lib/glassbox";
+    /* rootless (issue 14): the user's own root, as glassbox.rootless.paths.state_root */
+    static char buf[4096];
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (data && data[0] == '/')
+        snprintf(buf, sizeof buf, "%s/glassbox", data);
+    else if (home && *home)
+        snprintf(buf, sizeof buf, "%s/.local/share/glassbox", home);
+    else
+        return NULL;   /* Python finds it (passwd) */
+    return buf;
 }
 
 static int connect_agent(const char *root)

@@ -1,0 +1,150 @@
+"""The words the notebook front end shows, in English and Brazilian Portuguese.
+
+Every string a student reads in a notebook that comes from :mod:`glassbox.jupyter`
+— chart titles and axes, widget labels and buttons, table headers, the result of
+an experiment — lives in :data:`CATALOGUE`, one entry per message, with one text
+per language. Code asks for a message by its key::
+
+    from glassbox.jupyter.messages import t
+    t("chart.memory")                 # "memory MiB"  /  "memória (MiB)"
+    t("chart.limit", mib=64)          # "limit 64 MiB" / "limite 64 MiB"
+
+The language is chosen once per kernel: :func:`language` (``gj.language("pt-BR")``
+in a notebook's first cell), otherwise the locale (``LC_ALL``, ``LC_MESSAGES``,
+``LANG``: anything starting with ``pt`` is Portuguese), otherwise English.
+
+Engine errors (``glassbox.errors``) are *not* here: they are the CLI's and the
+daemon's too, and stay in English like Docker's.
+"""
+
+from __future__ import annotations
+
+import os
+
+LANGUAGES = ("en", "pt-BR")
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # ---- the live chart (plots.stats_figure, widgets.Monitor) -------------------------
+    "chart.cpu": {"en": "CPU %", "pt-BR": "CPU %"},
+    "chart.memory": {"en": "memory MiB", "pt-BR": "memória (MiB)"},
+    "chart.seconds": {"en": "seconds", "pt-BR": "segundos"},
+    "chart.limit": {"en": "limit {mib:.0f} MiB", "pt-BR": "limite {mib:.0f} MiB"},
+    "chart.oom": {"en": "OOM kill", "pt-BR": "OOM kill"},
+    "chart.exited": {"en": "exited {code}", "pt-BR": "saiu com {code}"},
+    "chart.oom_killed": {"en": "OOM killed", "pt-BR": "morto pelo OOM killer"},
+    "layers.title": {"en": "image layers (bottom = base; shared layers drawn once)",
+                     "pt-BR": "camadas das imagens (embaixo = base; camadas compartilhadas "
+                              "aparecem uma vez)"},
+    "layers.no_changes": {"en": "no changes", "pt-BR": "sem mudanças"},
+    # ---- widgets ------------------------------------------------------------------------
+    "monitor.stop": {"en": "stop monitoring", "pt-BR": "parar o monitor"},
+    "monitor.watching": {"en": "monitoring <b>{name}</b> …", "pt-BR": "monitorando <b>{name}</b> …"},
+    "monitor.nothing": {"en": "{error} — nothing to monitor", "pt-BR": "{error} — nada a monitorar"},
+    "monitor.not_running": {"en": "container {name} is not running ({what}): nothing to sample. "
+                                  "Start it, then monitor again.",
+                            "pt-BR": "o container {name} não está rodando ({what}): não há o que "
+                                     "amostrar. Inicie-o e monitore de novo."},
+    "monitor.line": {"en": "CPU {cpu:.1f}% · memory {mem} / {limit} · pids {pids} · {n} samples "
+                           "({rate:.1f}/s)",
+                     "pt-BR": "CPU {cpu:.1f}% · memória {mem} / {limit} · pids {pids} · "
+                              "{n} amostras ({rate:.1f}/s)"},
+    "monitor.no_limit": {"en": "no limit", "pt-BR": "sem limite"},
+    "monitor.removed": {"en": "removed", "pt-BR": "removido"},
+    "monitor.exited": {"en": "exited ({code})", "pt-BR": "saiu ({code})"},
+    "monitor.stopped": {"en": "stopped monitoring", "pt-BR": "monitor parado"},
+    "monitor.running": {"en": "running", "pt-BR": "rodando"},
+    "monitor.failed": {"en": "chart failed: {error}", "pt-BR": "o gráfico falhou: {error}"},
+    "sliders.memory": {"en": "memory (MiB)", "pt-BR": "memória (MiB)"},
+    "sliders.cpus": {"en": "CPUs", "pt-BR": "CPUs"},
+    "sliders.pids": {"en": "pids", "pt-BR": "pids"},
+    "sliders.title": {"en": "limits of <b>{name}</b> (<code>glassbox update</code>, live)",
+                      "pt-BR": "limites de <b>{name}</b> (<code>glassbox update</code>, ao vivo)"},
+    "sliders.now": {"en": "now: memory {memory}, cpus {cpus}, pids {pids}",
+                    "pt-BR": "agora: memória {memory}, cpus {cpus}, pids {pids}"},
+    "sliders.unlimited": {"en": "unlimited", "pt-BR": "sem limite"},
+    "sliders.applied": {"en": "applied", "pt-BR": "aplicado"},
+    "ps.refresh": {"en": "refresh", "pt-BR": "atualizar"},
+    "ps.none": {"en": "no containers", "pt-BR": "nenhum container"},
+    "ps.done": {"en": "{what} {id}: done", "pt-BR": "{what} {id}: feito"},
+    # ---- tables and handles (display.py, objects.py) ---------------------------------------
+    "ps.headers": {"en": "Container ID|Image|Command|Created|Status|Names",
+                   "pt-BR": "ID do container|Imagem|Comando|Criado|Status|Nomes"},
+    "ps.title": {"en": "Containers", "pt-BR": "Containers"},
+    "images.headers": {"en": "Repository|Tag|Image ID|Created|Size",
+                       "pt-BR": "Repositório|Tag|ID da imagem|Criada|Tamanho"},
+    "images.title": {"en": "Images", "pt-BR": "Imagens"},
+    "exit.code": {"en": "exit code {code}", "pt-BR": "código de saída {code}"},
+    "exit.oom": {"en": " (OOM killed)", "pt-BR": " (morto pelo OOM killer)"},
+    "obj.image": {"en": "image", "pt-BR": "imagem"},
+    "obj.command": {"en": "command", "pt-BR": "comando"},
+    "obj.limits": {"en": "limits", "pt-BR": "limites"},
+    "obj.pid": {"en": "pid (host)", "pt-BR": "pid (no host)"},
+    "obj.none": {"en": "none", "pt-BR": "nenhum"},
+    "obj.layers": {"en": "{n} layers", "pt-BR": "{n} camadas"},
+    "obj.layer_headers": {"en": "#|layer|size|created by", "pt-BR": "#|camada|tamanho|criada por"},
+    "build.layers_of": {"en": "layers of {name}", "pt-BR": "camadas de {name}"},
+    # ---- experiments (experiments.py) ----------------------------------------------------
+    "exp.col.trial": {"en": "trial", "pt-BR": "ensaio"},
+    "exp.col.ended": {"en": "ended", "pt-BR": "fim"},
+    "exp.col.exit": {"en": "exit code", "pt-BR": "código de saída"},
+    "exp.col.oom": {"en": "OOM kills", "pt-BR": "OOM kills"},
+    "exp.col.peak": {"en": "peak memory MiB", "pt-BR": "pico de memória (MiB)"},
+    "exp.col.limit": {"en": "limit MiB", "pt-BR": "limite (MiB)"},
+    "exp.col.cpu": {"en": "CPU s", "pt-BR": "CPU (s)"},
+    "exp.col.share": {"en": "CPU share %", "pt-BR": "fatia da CPU (%)"},
+    "exp.col.throttled": {"en": "throttled s", "pt-BR": "estrangulado (s)"},
+    "exp.col.pids": {"en": "pids peak", "pt-BR": "pico de pids"},
+    "exp.col.wall": {"en": "wall s", "pt-BR": "duração (s)"},
+    "exp.ended.exited": {"en": "exited", "pt-BR": "saiu"},
+    "exp.ended.oom": {"en": "OOM killed", "pt-BR": "morto por OOM"},
+    "exp.ended.stopped": {"en": "stopped after {s:g} s", "pt-BR": "parado após {s:g} s"},
+    "exp.title": {"en": "experiment {name}: {n} trials", "pt-BR": "experimento {name}: {n} ensaios"},
+    "exp.memory_over_time": {"en": "memory over time (dashed: each trial's limit)",
+                             "pt-BR": "memória ao longo do tempo (tracejado: o limite de cada "
+                                      "ensaio)"},
+    "exp.cpu_bars": {"en": "CPU time of each trial", "pt-BR": "tempo de CPU de cada ensaio"},
+    "exp.share_bars": {"en": "share of the CPU time (together)",
+                       "pt-BR": "fatia do tempo de CPU (juntos)"},
+    "exp.cpu_seconds": {"en": "CPU seconds", "pt-BR": "segundos de CPU"},
+    "exp.share_pct": {"en": "% of the CPU time used by all", "pt-BR": "% do tempo de CPU de todos"},
+    "exp.running": {"en": "trial {i}/{n}: {label} …", "pt-BR": "ensaio {i}/{n}: {label} …"},
+    "exp.running_together": {"en": "{n} trials together for {s:g} s: {labels} …",
+                             "pt-BR": "{n} ensaios juntos por {s:g} s: {labels} …"},
+}
+
+
+_current: str | None = None
+
+
+def _from_locale() -> str:
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        if value:
+            return "pt-BR" if value.lower().startswith("pt") else "en"
+    return "en"
+
+
+def language(lang: str | None = None) -> str:
+    """The notebook's language: ``language("pt-BR")`` sets it, ``language()`` tells it.
+
+    Accepts ``"en"``, ``"pt-BR"`` (also ``"pt"``, ``"pt_BR"``, any case). Unset, the
+    locale decides. Returns the language now in use.
+    """
+    global _current
+    if lang is not None:
+        norm = lang.replace("_", "-").lower()
+        if norm in ("en", "en-us", "en-gb"):
+            _current = "en"
+        elif norm in ("pt", "pt-br"):
+            _current = "pt-BR"
+        else:
+            from ..errors import InvalidArgument
+            raise InvalidArgument(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
+    return _current or _from_locale()
+
+
+def t(key: str, **values) -> str:
+    """The message ``key`` in the current language, with ``values`` filled in."""
+    texts = CATALOGUE[key]
+    text = texts.get(language()) or texts["en"]
+    return text.format(**values) if values else text

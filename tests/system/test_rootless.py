@@ -1,0 +1,639 @@
+"""Rootless glassbox on the real kernel, driven as ordinary users (issue 14).
+
+The set-up makes throw-away users: two with subordinate ids (``useradd`` gives
+each 65536 from /etc/login.defs) and one without any. Each command runs as
+that user (``runuser``), with the system's Python of the same version as the
+venv's (the venv's interpreter lives under /root, which other users cannot
+enter) and the package from this checkout on ``PYTHONPATH``. After each test
+nothing of theirs may be left: no container, no process with their uid or one
+of their subordinate ids, no mount under their home, no cgroup of a container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+pytestmark = [pytest.mark.system,
+              pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make test users")]
+
+ENGINE = os.path.join(REPO, "engine")
+SITE = next((p for p in sys.path if p.endswith("site-packages") and p.startswith(REPO)), "")
+
+
+def _world_reachable(path: str) -> bool:
+    """Can any user execute ``path`` (every parent directory searchable)?"""
+    path = os.path.realpath(path)
+    parts = path.split("/")
+    for i in range(2, len(parts)):
+        if not os.stat("/".join(parts[:i])).st_mode & 0o001:
+            return False
+    return os.path.exists(path) and bool(os.stat(path).st_mode & 0o001)
+
+
+def _user_python() -> str | None:
+    v = sys.version_info
+    for cand in (sys.executable, f"/usr/bin/python{v.major}.{v.minor}"):
+        if os.path.exists(cand) and _world_reachable(cand):
+            return cand
+    return None
+
+
+PYTHON = _user_python()
+if PYTHON is None or not shutil.which("runuser") or not shutil.which("useradd"):
+    pytestmark.append(pytest.mark.skip(reason="needs runuser, useradd and a Python 3."
+                                              f"{sys.version_info.minor} other users can run"))
+
+
+class User:
+    """A throw-away login and the glassbox CLI run as it."""
+
+    def __init__(self, name: str):
+        self.name = name
+        pw = pwd.getpwnam(name)
+        self.uid, self.gid, self.home = pw.pw_uid, pw.pw_gid, pw.pw_dir
+        self.root = os.path.join(self.home, ".local", "share", "glassbox")
+
+    def subids(self) -> list[tuple[int, int]]:
+        from glassbox.rootless.idmap import parse_subids
+        with open("/etc/subuid") as f:
+            return parse_subids(f.read(), self.name, self.uid)
+
+    def env(self, **extra) -> list[str]:
+        env = {"HOME": self.home, "USER": self.name, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin",
+               "PYTHONPATH": f"{ENGINE}:{SITE}", "GLASSBOX_OFFLINE": "1", "GLASSBOX_AGENT": "0",
+               **extra}
+        return [f"{k}={v}" for k, v in env.items() if v is not None]
+
+    def argv(self, args, *, wrap=(), env=None) -> list[str]:
+        return ["runuser", "-u", self.name, "--", *wrap, "env", "-i", *self.env(**(env or {})),
+                PYTHON, "-m", "glassbox.cli.main", *args]
+
+    def gbx(self, *args, wrap=(), env=None, timeout=60, outer=()) -> subprocess.CompletedProcess:
+        return subprocess.run([*outer, *self.argv(args, wrap=wrap, env=env)],
+                              capture_output=True, text=True, timeout=timeout, cwd="/")
+
+    def out(self, *args, **kw) -> str:
+        p = self.gbx(*args, **kw)
+        assert p.returncode == 0, f"glassbox {' '.join(args)} as {self.name}: rc " \
+                                  f"{p.returncode}: {p.stderr}"
+        return p.stdout
+
+    def sh(self, *cmd) -> subprocess.CompletedProcess:
+        return subprocess.run(["runuser", "-u", self.name, "--", *cmd], capture_output=True,
+                              text=True, timeout=30, cwd="/")
+
+    def owned_pids(self) -> list[int]:
+        """Processes running as this user or one of their subordinate ids."""
+        ranges = [(self.uid, 1)] + self.subids()
+        out = []
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                uid = os.stat(f"/proc/{pid}").st_uid
+            except OSError:
+                continue
+            if any(s <= uid < s + n for s, n in ranges):
+                out.append(int(pid))
+        return out
+
+
+def _useradd(name: str, subids: bool) -> User:
+    argv = ["useradd", "-m", "-s", "/bin/sh"]
+    if not subids:
+        argv += ["-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0"]
+    subprocess.run(argv + [name], check=True, capture_output=True)
+    return User(name)
+
+
+@pytest.fixture(scope="module")
+def people(busybox_tar):
+    """alice and bob (subordinate ids) and carol (none), each with busybox imported."""
+    tag = uuid.uuid4().hex[:5]
+    made: list[User] = []
+    shared = tempfile.mkdtemp(prefix="gbx-rootless-")    # pytest's tmp is root-only
+    os.chmod(shared, 0o755)
+    tar = shutil.copy(busybox_tar, os.path.join(shared, "busybox.tar"))
+    os.chmod(tar, 0o644)
+    try:
+        for who, subids in (("a", True), ("b", True), ("c", False)):
+            u = _useradd(f"gbxrl{tag}{who}", subids)
+            made.append(u)
+            u.out("import", tar, "busybox:latest")
+        yield {"alice": made[0], "bob": made[1], "carol": made[2]}
+    finally:
+        shutil.rmtree(shared)
+        from glassbox.rootless import setup
+        for u in made:
+            try:
+                setup.remove(u.name)
+            except Exception:  # noqa: BLE001
+                pass
+            subprocess.run(["userdel", "-r", u.name], capture_output=True)
+            shutil.rmtree(f"/tmp/glassbox-{u.uid}", ignore_errors=True)   # its runtime dir
+            with open("/etc/subuid") as f:
+                assert u.name not in f.read(), "userdel left the test user's subuid lines"
+
+
+@pytest.fixture
+def users(people):
+    """The users, and after the test the proof that none of theirs is left."""
+    for u in people.values():
+        assert not u.owned_pids(), f"{u.name} has processes before the test"
+    yield people
+    leaks = []
+    for u in people.values():
+        ids = u.gbx("ps", "-a", "-q").stdout.split()
+        if ids:
+            leaks.append(f"{u.name}: containers left {ids}")
+            u.gbx("rm", "-f", *ids)
+        deadline = time.monotonic() + 10
+        while u.owned_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if u.owned_pids():
+            leaks.append(f"{u.name}: processes left {u.owned_pids()}")
+        with open("/proc/self/mountinfo") as f:
+            mounts = [ln.split()[4] for ln in f if ln.split()[4].startswith(u.home)]
+        if mounts:
+            leaks.append(f"{u.name}: host mounts left {mounts}")
+        cdir = os.path.join(u.root, "containers")
+        left = [e for e in os.listdir(cdir) if not e.startswith(".")] if os.path.isdir(cdir) \
+            else []
+        trash = os.path.join(cdir, ".trash")
+        if os.path.isdir(trash) and os.listdir(trash):
+            left.append(f".trash/{os.listdir(trash)}")
+        if left:
+            leaks.append(f"{u.name}: container dirs left {left}")
+        for hier in ("memory", "pids", "freezer"):
+            base = f"/sys/fs/cgroup/{hier}/glassbox-user-{u.uid}/glassbox"
+            if os.path.isdir(base):
+                sub = [d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d))]
+                if sub:
+                    leaks.append(f"{u.name}: cgroups left in {base}: {sub}")
+    assert not leaks, "; ".join(leaks)
+
+
+def _pid(u: User, name: str) -> int:
+    return int(u.out("inspect", "-f", "{{.State.Pid}}", name).strip())
+
+
+def _host_uid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(ln for ln in f if ln.startswith("Uid:")).split()[1])
+
+
+# ------------------------------------------------------------------ running at all
+
+def test_info_says_rootless_and_what_is_available(users):
+    alice, carol = users["alice"], users["carol"]
+    info = alice.out("info")
+    assert "Rootless: true" in info
+    assert f"Docker Root Dir: {alice.root}" in info
+    assert "ID Map: subordinate ids" in info and "User Namespaces: yes" in info
+    assert "Cgroups: none" in info and f"setup-user {alice.name}" in info
+    assert os.stat(alice.root).st_mode & 0o777 == 0o700      # other users cannot read it
+    info = carol.out("info")
+    assert "ID Map: single id" in info and "no entry in /etc/subuid" in info
+
+
+def test_run_true_echo_and_the_exit_code(users):
+    alice = users["alice"]
+    p = alice.gbx("run", "--rm", "busybox", "echo", "hello", "rootless")
+    assert p.returncode == 0 and p.stdout == "hello rootless\n", p.stderr
+    assert alice.gbx("run", "--rm", "busybox", "true").returncode == 0
+    assert alice.gbx("run", "--rm", "busybox", "sh", "-c", "exit 3").returncode == 3
+    p = alice.gbx("run", "--rm", "busybox", "nosuchcmd")
+    assert p.returncode == 127 and "not found" in p.stderr
+
+
+def test_the_containers_root_is_the_user_on_the_host(users):
+    alice = users["alice"]
+    name = f"who-{uuid.uuid4().hex[:6]}"
+    alice.out("run", "-d", "--name", name, "busybox", "sleep", "300")
+    pid = _pid(alice, name)
+    assert _host_uid(pid) == alice.uid                     # ps on the host: the user
+    ps = subprocess.run(["ps", "-o", "uid=", "-p", str(pid)], capture_output=True, text=True)
+    assert int(ps.stdout) == alice.uid
+    inside = alice.out("exec", name, "sh", "-c", "id -u; cat /proc/self/uid_map")
+    lines = inside.split("\n")
+    assert lines[0] == "0"                                  # root inside ...
+    assert lines[1].split() == ["0", str(alice.uid), "1"]   # ... is alice outside
+    start, count = alice.subids()[0]
+    assert lines[2].split() == ["1", str(start), str(count)]
+    idmap = json.loads(alice.out("inspect", "-f", "{{json .IdMap}}", name))
+    assert idmap["Mode"] == "subids" and idmap["UidMap"][:2] == [
+        f"0 {alice.uid} 1", f"1 {start} {count}"]
+    # overlay inside the user namespace, with userxattr
+    mounts = alice.out("exec", name, "cat", "/proc/mounts")
+    assert "overlay / overlay" in mounts and "userxattr" in mounts
+    alice.out("rm", "-f", name)
+
+
+def test_detached_exec_logs_stop_rm(users):
+    alice = users["alice"]
+    name = f"life-{uuid.uuid4().hex[:6]}"
+    alice.out("run", "-d", "--name", name, "busybox", "sh", "-c",
+              "trap 'echo bye; exit 0' TERM; echo started; while :; do sleep 0.1; done")
+    deadline = time.monotonic() + 10
+    while "started" not in alice.out("logs", name) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alice.out("logs", name) == "started\n"
+    assert "Up" in alice.out("ps")
+    assert alice.out("exec", name, "sh", "-c", "echo in > /tmp/x; cat /tmp/x") == "in\n"
+    p = alice.gbx("exec", name, "nosuchcmd")
+    assert p.returncode == 127
+    alice.out("stop", "-t", "5", name)
+    status = alice.out("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name).split()
+    assert status == ["exited", "0"]
+    assert "bye" in alice.out("logs", name)
+    alice.out("rm", name)
+    assert name not in alice.out("ps", "-a")
+
+
+def test_subordinate_ids_let_images_use_other_users(users):
+    alice = users["alice"]
+    start, _ = alice.subids()[0]
+    name = f"u1000-{uuid.uuid4().hex[:6]}"
+    alice.out("run", "-d", "--name", name, "-u", "1000:1000", "busybox", "sh", "-c",
+              "mkdir -p /tmp/d/e && touch /tmp/d/e/f && chmod 500 /tmp/d && sleep 300")
+    pid = _pid(alice, name)
+    assert _host_uid(pid) == start + 999            # container uid 1000 = subordinate id
+    assert alice.out("exec", "-u", "1000", name, "id", "-u") == "1000\n"
+    # what uid 1000 made (host uid start+999) goes with rm, from the host side
+    alice.out("rm", "-f", name)
+    assert name not in alice.out("ps", "-a")
+
+
+def test_image_owners_are_kept_through_the_map_and_ignored_without_one(users):
+    """commit records the container's ids (not the host's subordinate ones); the
+    layer is stored with them mapped; a single-id user (carol) loading the same
+    image gets every file as container root (ignore-chown), and info says so."""
+    alice, carol = users["alice"], users["carol"]
+    start, _ = alice.subids()[0]
+    name = f"own-{uuid.uuid4().hex[:6]}"
+    tag = f"owners{uuid.uuid4().hex[:6]}:1"
+    alice.out("run", "--name", name, "busybox", "sh", "-c",
+              "echo hi > /f && chown 1000:1000 /f && mkdir /d && chown 1001:1002 /d && "
+              "echo s > /tmp/secret && chown 1000 /tmp/secret && chmod 600 /tmp/secret")
+    # /tmp/secret is 0600 of a subordinate id: unreadable for alice on the host side
+    secret = subprocess.run(["find", os.path.join(alice.root, "containers"), "-name", "secret"],
+                            capture_output=True, text=True).stdout.split()
+    assert secret and alice.sh("cat", secret[0]).returncode != 0
+    alice.out("commit", name, tag)
+    alice.out("rm", name)
+    got = alice.out("run", "--rm", tag, "stat", "-c", "%u:%g %n", "/f", "/d").split("\n")
+    assert got[:2] == ["1000:1000 /f", "1001:1002 /d"]
+    assert alice.out("run", "--rm", "-u", "1000", tag, "cat", "/tmp/secret") == "s\n"
+    on_host = subprocess.run(["find", os.path.join(alice.root, "layers"), "-name", "f",
+                              "-uid", str(start + 999)], capture_output=True, text=True)
+    assert on_host.stdout.strip(), "the layer file is not owned by the subordinate id"
+    archive = os.path.join(alice.home, f"{name}.tar")
+    alice.out("save", "-o", archive, tag)
+    os.chmod(archive, 0o644)
+    try:
+        carol.out("load", "-i", archive)
+        got = carol.out("run", "--rm", tag, "stat", "-c", "%u:%g", "/f", "/d").split()
+        assert got == ["0:0", "0:0"]
+        assert "Layer Ownership: ignore-chown" in carol.out("info")
+        assert "Layer Ownership: kept through the id map" in alice.out("info")
+        carol.out("rmi", tag)
+    finally:
+        os.unlink(archive)
+    alice.out("rmi", tag)
+    left = subprocess.run(["find", alice.root, "-uid", str(start + 999)], capture_output=True,
+                          text=True)
+    assert left.stdout == "", f"subordinate-id files left after rmi: {left.stdout}"
+
+
+def test_a_bind_mount_does_not_let_container_root_write_a_root_file(users):
+    alice = users["alice"]
+    host = tempfile.mkdtemp(prefix="gbx-rootless-bind-")
+    try:
+        os.chmod(host, 0o755)
+        secret = os.path.join(host, "f")
+        with open(secret, "w") as f:
+            f.write("root's\n")
+        os.chmod(secret, 0o644)
+        p = alice.gbx("run", "--rm", "-v", f"{host}:/h", "busybox", "sh", "-c",
+                      "ls -ln /h/f; echo pwned >> /h/f; echo rc=$?; touch /h/new; echo rc=$?")
+        assert p.returncode == 0, p.stderr
+        assert " 65534 " in p.stdout            # host root is nobody inside
+        assert p.stdout.count("rc=1") == 2 and "Permission denied" in p.stderr
+        with open(secret) as f:
+            assert f.read() == "root's\n"
+        assert os.listdir(host) == ["f"]
+        # a read-only bind (its host mount's locked flags kept) still reads
+        p = alice.gbx("run", "--rm", "-v", f"{host}:/h:ro", "busybox", "cat", "/h/f")
+        assert p.returncode == 0 and p.stdout == "root's\n", p.stderr
+    finally:
+        shutil.rmtree(host)
+
+
+def test_one_user_cannot_see_stop_or_join_anothers_containers(users):
+    alice, bob = users["alice"], users["bob"]
+    name = f"mine-{uuid.uuid4().hex[:6]}"
+    alice.out("run", "-d", "--name", name, "-e", "SECRET=hunter2", "busybox", "sleep", "300")
+    pid = _pid(alice, name)
+    assert name not in bob.out("ps", "-a")                  # bob's own state root
+    p = bob.gbx("ps", "-a", env={"GLASSBOX_ROOT": alice.root})
+    assert p.returncode == 125 and "ermission denied" in p.stderr
+    p = bob.gbx("rm", "-f", name)
+    assert p.returncode != 0 and "No such container" in p.stderr
+    assert bob.sh("kill", "-9", str(pid)).returncode != 0   # not bob's process
+    assert bob.sh("cat", f"/proc/{pid}/environ").returncode != 0
+    assert bob.sh("nsenter", "-t", str(pid), "-U", "-m", "true").returncode != 0
+    assert bob.sh("ls", os.path.join(alice.root, "containers")).returncode != 0
+    assert os.path.exists(f"/proc/{pid}")                    # still alive
+    assert "Up" in alice.out("ps")
+    alice.out("rm", "-f", name)
+
+
+DOCKER_PY = """
+import os, sys, docker
+c = docker.DockerClient(base_url="unix://" + sys.argv[1])
+print(c.info()["DockerRootDir"])
+ct = c.containers.run("busybox", ["sh", "-c", "id -u; cat /proc/self/uid_map"], detach=True)
+print(ct.wait()["StatusCode"])
+print(ct.logs().decode(), end="")
+ct.remove()
+"""
+
+
+def test_the_daemon_serves_docker_py_on_the_users_runtime_dir(users):
+    """``glassbox daemon`` as the user: its socket is in the user's runtime dir
+    (no XDG_RUNTIME_DIR here: the private /tmp/glassbox-<uid>), owner only, and
+    docker-py (a real peer) runs a rootless container through it."""
+    pytest.importorskip("docker")
+    import signal
+    alice = users["alice"]
+    sock = f"/tmp/glassbox-{alice.uid}/glassbox.sock"
+    daemon = subprocess.Popen(alice.argv(["daemon"]), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, cwd="/")
+    try:
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            assert daemon.poll() is None, daemon.stderr.read()
+            time.sleep(0.1)
+        st = os.stat(sock)
+        assert st.st_uid == alice.uid and st.st_mode & 0o077 == 0
+        assert os.stat(os.path.dirname(sock)).st_mode & 0o777 == 0o700
+        p = alice.sh("env", "-i", *alice.env(), PYTHON, "-c", DOCKER_PY, sock)
+        assert p.returncode == 0, p.stderr
+        lines = p.stdout.splitlines()
+        assert lines[0] == alice.root and lines[1] == "0"
+        assert lines[2] == "0" and lines[3].split() == ["0", str(alice.uid), "1"]
+        assert bob_cannot_connect(users["bob"], sock)
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+    assert not os.path.exists(sock)
+
+
+def bob_cannot_connect(bob: User, sock: str) -> bool:
+    code = ("import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
+            "try:\n    s.connect(sys.argv[1])\nexcept OSError:\n    sys.exit(7)\n")
+    return bob.sh(PYTHON, "-c", code, sock).returncode == 7
+
+
+# ------------------------------------------------------------------ restricted cases
+
+def test_restricted_no_new_privs_uses_a_single_map_and_refuses_limits(users):
+    alice = users["alice"]
+    nnp = ("setpriv", "--no-new-privs")
+    p = alice.gbx("run", "--rm", "busybox", "cat", "/proc/self/uid_map", wrap=nnp)
+    assert p.returncode == 0, p.stderr
+    assert [ln.split() for ln in p.stdout.splitlines()] == [["0", str(alice.uid), "1"]]
+    info = alice.out("info", wrap=nnp)
+    assert "single id" in info and "no_new_privs" in info
+    p = alice.gbx("run", "--rm", "-u", "1000", "busybox", "id", wrap=nnp)
+    assert p.returncode == 125 and "uid 1000" in p.stderr and "not mapped" in p.stderr
+    p = alice.gbx("run", "--rm", "--memory", "64m", "busybox", "true", wrap=nnp)
+    assert p.returncode == 125 and "--memory needs a cgroup" in p.stderr
+    assert f"setup-user {alice.name}" in p.stderr
+    assert alice.out("ps", "-a", "-q") == ""                # nothing left behind
+
+
+def test_no_subuid_entry_runs_single_and_names_the_fix(users):
+    carol = users["carol"]
+    p = carol.gbx("run", "--rm", "busybox", "sh", "-c", "id -u; cat /proc/self/uid_map")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[1].split() == ["0", str(carol.uid), "1"]
+    p = carol.gbx("run", "--rm", "busybox", "chown", "5", "/etc/passwd")
+    assert p.returncode != 0 and "Invalid argument" in p.stderr   # only root exists
+    p = carol.gbx("run", "--rm", "-u", "1000", "busybox", "true")
+    assert p.returncode == 125 and "setup-user" in p.stderr
+    assert carol.out("ps", "-a", "-q") == ""
+
+
+def test_networks_and_devices_are_refused_clearly(users):
+    alice = users["alice"]
+    for args, what in ((["-p", "127.0.0.1:18080:80"], "published ports"),
+                       (["--network", "bridge"], "--network bridge"),
+                       (["--privileged"], "--privileged"),
+                       (["--device", "/dev/null"], "--device")):
+        p = alice.gbx("run", "--rm", *args, "busybox", "true")
+        assert p.returncode == 125 and what in p.stderr, (args, p.stderr)
+    assert alice.out("ps", "-a", "-q") == ""
+
+
+def test_newuidmap_refusing_is_named_and_leaves_nothing(users):
+    """Fault injection: a ``newuidmap`` first on PATH that refuses, as the real one does
+    when /etc/subuid and the request disagree (its own message is passed on)."""
+    alice = users["alice"]
+    tools = tempfile.mkdtemp(prefix="gbx-rootless-tools-")
+    try:
+        os.chmod(tools, 0o755)
+        for name in ("newuidmap", "newgidmap"):
+            path = os.path.join(tools, name)
+            with open(path, "w") as f:
+                f.write(f"#!/bin/sh\necho '{name}: uid range [1-65537) -> [100000-165536) "
+                        "not allowed' >&2\nexit 1\n")
+            os.chmod(path, 0o755)
+        env = {"PATH": f"{tools}:/usr/bin:/bin:/usr/sbin:/sbin"}
+        p = alice.gbx("run", "--rm", "busybox", "true", env=env)
+        assert p.returncode == 125
+        assert "newuidmap refused" in p.stderr and "not allowed" in p.stderr
+        assert "/etc/subuid" in p.stderr
+        assert alice.out("ps", "-a", "-q") == ""
+    finally:
+        shutil.rmtree(tools)
+
+
+def test_disabled_user_namespaces_are_named(users):
+    """user.max_user_namespaces = 0 — set inside a user namespace made for the test
+    (the host's sysctl is never touched): what RHEL-style hosts do to disable them."""
+    alice = users["alice"]
+    code = ("import ctypes, os, sys\n"
+            "r, w = os.pipe(); r2, w2 = os.pipe(); pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    os.close(w)\n"
+            "    assert ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0\n"
+            "    os.write(w2, b'1'); os.read(r, 1)\n"
+            "    open('/proc/sys/user/max_user_namespaces', 'w').write('0')\n"
+            "    os.execvp(sys.argv[1], sys.argv[1:])\n"
+            "os.close(w2); os.read(r2, 1)\n"
+            "for m in ('uid_map', 'gid_map'):\n"
+            "    open(f'/proc/{pid}/{m}', 'w').write('0 0 4294967295')\n"
+            "os.write(w, b'1'); _, st = os.waitpid(pid, 0)\n"
+            "sys.exit(os.waitstatus_to_exitcode(st))\n")
+    p = alice.gbx("run", "--rm", "busybox", "true", outer=(sys.executable, "-c", code))
+    assert p.returncode == 125, p.stderr
+    assert "user namespaces are disabled" in p.stderr
+    assert "max_user_namespaces" in p.stderr
+    assert alice.out("ps", "-a", "-q") == ""
+
+
+def test_a_state_root_where_overlay_fails_in_a_userns_is_named(users, busybox_tar):
+    """An overlay cannot be the upper filesystem of an overlay: a state root on one
+    (the test's own mount, in its own directory) fails with the cause and the fix."""
+    alice = users["alice"]
+    base = tempfile.mkdtemp(prefix="gbx-rootless-ovl-")
+    for d in ("l", "u", "w", "m"):
+        os.mkdir(os.path.join(base, d))
+    m = os.path.join(base, "m")
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o",
+                    f"lowerdir={base}/l,upperdir={base}/u,workdir={base}/w", m], check=True)
+    try:
+        os.chmod(base, 0o755)
+        os.chown(m, alice.uid, alice.gid)
+        env = {"GLASSBOX_ROOT": os.path.join(m, "root")}
+        tar = os.path.join(m, "busybox.tar")
+        shutil.copy(busybox_tar, tar)
+        os.chmod(tar, 0o644)
+        alice.out("import", tar, "busybox:latest", env=env)
+        p = alice.gbx("run", "--rm", "busybox", "true", env=env)
+        assert p.returncode == 125
+        assert "overlay inside a user namespace" in p.stderr and "GLASSBOX_ROOT" in p.stderr
+        assert alice.out("ps", "-a", "-q", env=env) == ""
+    finally:
+        subprocess.run(["umount", m], check=True)
+        shutil.rmtree(base)
+
+
+def test_a_missing_xdg_runtime_dir_is_named(users):
+    alice = users["alice"]
+    p = alice.gbx("daemon", env={"XDG_RUNTIME_DIR": f"/run/user/gone-{alice.uid}"}, timeout=20)
+    assert p.returncode == 125
+    assert f"XDG_RUNTIME_DIR=/run/user/gone-{alice.uid} does not exist" in p.stderr
+
+
+# ------------------------------------------------------------------ delegation
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"), reason="cgroup v1 lane")
+def test_setup_user_delegates_a_v1_subtree_then_limits_work(users):
+    from glassbox.rootless import setup
+    bob = users["bob"]
+    p = bob.gbx("run", "--rm", "--memory", "64m", "busybox", "true")
+    assert p.returncode == 125 and f"setup-user {bob.name}" in p.stderr
+    p = bob.gbx("system", "setup-user", bob.name)            # not as root
+    assert p.returncode == 125 and "must run as root" in p.stderr
+    glassbox = os.path.join(os.path.dirname(sys.executable), "glassbox")
+    p = subprocess.run([glassbox, "system", "setup-user", f"nosuch{uuid.uuid4().hex[:5]}"],
+                       capture_output=True, text=True)
+    assert p.returncode == 125 and "no such user" in p.stderr
+    done = subprocess.run([glassbox, "system", "setup-user", bob.name], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    try:
+        for hier in ("memory", "cpu", "pids", "freezer", "devices"):
+            st = os.stat(f"/sys/fs/cgroup/{hier}/glassbox-user-{bob.uid}")
+            assert st.st_uid == bob.uid
+        assert "Cgroups: delegated (v1)" in bob.out("info")
+        name = f"lim-{uuid.uuid4().hex[:6]}"
+        cid = bob.out("run", "-d", "--name", name, "--memory", "64m", "--pids-limit", "20",
+                      "busybox", "sleep", "300").strip()
+        leaf = f"glassbox-user-{bob.uid}/glassbox/{cid}"
+        with open(f"/sys/fs/cgroup/memory/{leaf}/memory.limit_in_bytes") as f:
+            assert int(f.read()) == 64 << 20
+        with open(f"/sys/fs/cgroup/pids/{leaf}/pids.max") as f:
+            assert f.read().strip() == "20"
+        with open(f"/sys/fs/cgroup/pids/{leaf}/cgroup.procs") as f:
+            assert str(_pid(bob, name)) in f.read().split()
+        stats = bob.out("stats", "--no-stream", name)
+        assert "64MiB" in stats
+        bob.out("update", "--memory", "96m", name)
+        with open(f"/sys/fs/cgroup/memory/{leaf}/memory.limit_in_bytes") as f:
+            assert int(f.read()) == 96 << 20
+        bob.out("pause", name)
+        with open(f"/sys/fs/cgroup/freezer/{leaf}/freezer.state") as f:
+            assert f.read().strip() == "FROZEN"
+        bob.out("unpause", name)
+        # the device rules root wrote on the subtree are what the container inherits
+        with open(f"/sys/fs/cgroup/devices/{leaf}/devices.list") as f:
+            assert "a *:* rwm" not in f.read()
+        bob.out("rm", "-f", name)
+        assert not os.path.exists(f"/sys/fs/cgroup/memory/{leaf}")
+        # idempotent
+        again = subprocess.run([glassbox, "system", "setup-user", bob.name],
+                               capture_output=True, text=True)
+        assert again.returncode == 0 and "kept" in again.stdout
+    finally:
+        setup.remove(bob.name)
+    assert not os.path.exists(f"/sys/fs/cgroup/memory/glassbox-user-{bob.uid}")
+    assert "Cgroups: none" in bob.out("info")
+
+
+@pytest.mark.skipif(os.path.isdir("/sys/fs/cgroup/memory") or
+                    not os.path.exists("/sys/fs/cgroup/cgroup.controllers"),
+                    reason="cgroup v2 only (make test-v2 V2_TESTS='tests/system/test_rootless.py "
+                           "-k v2')")
+def test_setup_user_delegates_a_v2_subtree_then_limits_work(users, busybox_tar):
+    """v2: a process may only be moved between cgroups whose common ancestor the mover
+    may write, so the user's commands start in a leaf of their delegated subtree (what
+    systemd's user@.service gives a login). The state root is on a tmpfs of the test's
+    own (the lane's root is an overlay, which cannot be an overlay's upper)."""
+    from glassbox.rootless import setup
+    bob = users["bob"]
+    glassbox = os.path.join(os.path.dirname(sys.executable), "glassbox")
+    done = subprocess.run([glassbox, "system", "setup-user", bob.name], capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr
+    sub = f"/sys/fs/cgroup/glassbox-user-{bob.uid}"
+    session = os.path.join(sub, "session")
+    state = tempfile.mkdtemp(prefix="gbx-rootless-v2-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=755", "tmpfs", state], check=True)
+    try:
+        os.mkdir(session)
+        for f in ("", "cgroup.procs"):
+            os.chown(os.path.join(session, f), bob.uid, bob.gid)
+        os.chown(state, bob.uid, bob.gid)
+        env = {"GLASSBOX_ROOT": os.path.join(state, "root")}
+        inside = ("sh", "-c", f'echo $$ > {session}/cgroup.procs && exec "$@"', "sh")
+        tar = os.path.join(state, "busybox.tar")
+        shutil.copy(busybox_tar, tar)
+        os.chmod(tar, 0o644)
+        bob.out("import", tar, "busybox:latest", env=env, outer=inside)
+        assert "Cgroups: delegated (v2)" in bob.out("info", env=env, outer=inside)
+        name = f"lim2-{uuid.uuid4().hex[:6]}"
+        cid = bob.out("run", "-d", "--name", name, "--memory", "64m", "--pids-limit", "20",
+                      "busybox", "sleep", "300", env=env, outer=inside).strip()
+        leaf = os.path.join(sub, "glassbox", cid)
+        with open(os.path.join(leaf, "memory.max")) as f:
+            assert int(f.read()) == 64 << 20
+        with open(os.path.join(leaf, "pids.max")) as f:
+            assert f.read().strip() == "20"
+        assert "64MiB" in bob.out("stats", "--no-stream", name, env=env, outer=inside)
+        bob.out("rm", "-f", name, env=env, outer=inside)
+        assert not os.path.exists(leaf)
+    finally:
+        subprocess.run(["umount", state], check=True)
+        os.rmdir(state)
+        deadline = time.monotonic() + 10
+        while os.path.isdir(session) and time.monotonic() < deadline:
+            try:
+                os.rmdir(session)
+            except OSError:
+                time.sleep(0.1)
+        setup.remove(bob.name)
+    assert not os.path.exists(sub)
