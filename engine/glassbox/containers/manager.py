@@ -251,7 +251,16 @@ class ContainerManager:
                 from .restart import next_delay
                 if next_delay(c.config, {**c.state, **early}, time.time()) is not None:
                     status = "restarting"
-            c.state = {**c.state, "Status": status, "Running": False, "Pid": 0, **early}
+            st = {**c.state, "Status": status, "Running": False, "Pid": 0, **early}
+            if not st.get("OOMKilled"):
+                # the shim has not read the cgroup yet: read it here, so `wait` then
+                # `inspect` sees an OOM kill at once (the shim records it before it
+                # removes the cgroup)
+                try:
+                    st["OOMKilled"] = bool(self._cgroup(c).oom_killed())
+                except Exception:  # noqa: BLE001
+                    pass
+            c.state = st
             return
         if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
             return

@@ -184,6 +184,8 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
     """``POST /containers/create`` JSON -> :class:`CreateOptions`."""
     if not isinstance(body, dict):
         raise InvalidArgument("the request body must be a JSON object (a container config)")
+    from .fields import check_create
+    check_create(body)   # a field glassbox does not implement: refused, never ignored
     image = body.get("Image")
     if image is not None and not isinstance(image, str):
         raise InvalidArgument("Image must be a string (an image reference)")
@@ -248,7 +250,10 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         device_cgroup_rules=_list(hc.get("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules"),
         security_opt=_api_security_opts(_list(hc.get("SecurityOpt"), "HostConfig.SecurityOpt")),
         labels={str(k): str(v) for k, v in labels.items()},
-        volumes=_list(hc.get("Binds"), "HostConfig.Binds"),
+        # Binds, then Config.Volumes: `docker run -v /data` asks for an anonymous volume
+        volumes=_list(hc.get("Binds"), "HostConfig.Binds") +
+        [str(t) for t in _obj(body.get("Volumes"), "Volumes")
+         if not any(str(b).split(":")[1:2] == [str(t)] for b in hc.get("Binds") or [])],
         mounts=[_mount_spec(m) for m in mounts],
         tmpfs=[f"{p}:{_str(o, 'HostConfig.Tmpfs options')}" if o else p
                for p, o in tmpfs.items()],
@@ -365,6 +370,8 @@ def update_changes(body: dict) -> dict:
     """``POST /containers/{id}/update`` JSON -> ``ContainerManager.update`` keywords."""
     if not isinstance(body, dict):
         raise InvalidArgument("the request body must be a JSON object")
+    from .fields import check_update
+    check_update(body)
     nano = _int(body.get("NanoCpus"), "NanoCpus")
     pids = _int(body.get("PidsLimit"), "PidsLimit")
     out = {"memory": _int(body.get("Memory"), "Memory") or None,

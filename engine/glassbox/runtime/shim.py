@@ -509,6 +509,8 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
         oom = cg.oom_killed()
     except Exception:  # noqa: BLE001
         pass
+    if oom:   # recorded before the cgroup goes: `wait` may already have returned (exit.json)
+        cstate.update_state(cdir, OOMKilled=True)
     try:
         cg.destroy()
     except Exception:  # noqa: BLE001
