@@ -637,3 +637,23 @@ def test_setup_user_delegates_a_v2_subtree_then_limits_work(users, busybox_tar):
                 time.sleep(0.1)
         setup.remove(bob.name)
     assert not os.path.exists(sub)
+
+
+@pytest.mark.parametrize("who", ["alice", "carol"])
+def test_a_healthcheck_runs_inside_a_rootless_container(users, who):
+    """The C monitor's probe joins the container's user namespace first (with
+    subordinate ids, and with the single-id map where setgroups is denied)."""
+    u = users[who]
+    name = f"hc-{uuid.uuid4().hex[:6]}"
+    u.out("run", "-d", "--name", name, "--health-cmd", "test -e /proc/1/status && id -u",
+          "--health-interval", "1s", "busybox", "sleep", "60")
+    deadline = time.monotonic() + 30
+    health: dict = {}
+    while time.monotonic() < deadline:
+        health = json.loads(u.out("inspect", name))[0]["State"].get("Health") or {}
+        if health.get("Status") in ("healthy", "unhealthy"):
+            break
+        time.sleep(0.3)
+    assert health.get("Status") == "healthy", health
+    assert health["Log"][-1]["Output"].strip() == "0", health["Log"][-1]
+    u.out("rm", "-f", name)

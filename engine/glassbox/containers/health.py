@@ -193,7 +193,8 @@ def _procs_files(cg) -> list[str]:
     if hierarchies is not None:     # v1: one directory per mounted hierarchy
         return [os.path.join(mp, cg.rel, "cgroup.procs") for mp in hierarchies
                 if os.path.isdir(os.path.join(mp, cg.rel))]
-    return [os.path.join(cg.path, "cgroup.procs")]
+    path = getattr(cg, "path", None)
+    return [os.path.join(path, "cgroup.procs")] if path else []   # rootless, no delegation
 
 
 def _freezer_file(cg) -> str:
@@ -221,7 +222,8 @@ def _seccomp_section(cdir: str, config: dict) -> list[tuple[str, list[str]]]:
     program, flags = got
     from .._files import write_bytes
     write_bytes(os.path.join(cdir, SECCOMP_FILE), program, mode=0o600)
-    return [("seccomp", [SECCOMP_FILE, str(flags)])]
+    return [("seccomp", [os.path.join(cdir, SECCOMP_FILE), str(flags)])]   # absolute:
+    # a rootless monitor's cwd is not the container's directory
 
 
 def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
@@ -258,8 +260,11 @@ def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
     except Exception as e:  # noqa: BLE001 — never run a probe less confined than exec
         sections.append(("error", [f"healthcheck: cannot load the container's seccomp "
                                    f"filter: {e}"]))
-    sections += [("ns", [n for n in NS_ORDER if n in namespaces]),
-                 ("cg", _procs_files(cg)), ("frz", [_freezer_file(cg)]),
+    order = [n for n in NS_ORDER if n in namespaces]
+    if _own_userns(pid):   # rootless: the container's user namespace is joined first
+        order.insert(0, "user")
+    sections += [("ns", order),
+                 ("cg", _procs_files(cg)), ("frz", [f for f in [_freezer_file(cg)] if f]),
                  ("argv", hc["argv"]), ("env", env),
                  ("ids", [str(uid), str(gid), *map(str, groups)]), ("caps", [str(mask)]),
                  ("nnp", ["1" if spec.get("no_new_privs", True) else "0"]),
@@ -269,8 +274,16 @@ def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
     from .._files import write_bytes
     write_bytes(os.path.join(cdir, SPEC_FILE), blob, mode=0o600)
     ms = 1_000_000
-    return ["--health", SPEC_FILE, str(hc["Interval"] // ms), str(hc["Timeout"] // ms),
+    return ["--health", os.path.join(cdir, SPEC_FILE), str(hc["Interval"] // ms), str(hc["Timeout"] // ms),
             str(hc["StartPeriod"] // ms), str(hc["StartInterval"] // ms), str(hc["Retries"])]
+
+
+def _own_userns(pid: int) -> bool:
+    """Is ``pid`` in a user namespace other than ours (a rootless container)?"""
+    try:
+        return os.stat(f"/proc/{pid}/ns/user").st_ino != os.stat("/proc/self/ns/user").st_ino
+    except OSError:
+        return False
 
 
 def setup_failed(cdir: str, message: str) -> None:

@@ -295,6 +295,17 @@ static int container_paused(struct health *h) {
     return r == 1 && (c == 'F' || c == '1');   /* FROZEN / FREEZING (v1), 1 (v2) */
 }
 
+/* A user namespace with a single-id map denies setgroups (rootless without
+ * subordinate ids): /proc/self/setgroups says "deny". */
+static int setgroups_denied(void) {
+    char buf[8] = {0};
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    ssize_t r = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    return r >= 4 && strncmp(buf, "deny", 4) == 0;
+}
+
 static char *args_area;       /* our argv strings, to blank in a probe (see probe_child) */
 static size_t args_len;
 
@@ -346,7 +357,10 @@ static void probe_child(struct health *h, pid_t cpid, int out_w, int gpid_w) {
         for (int c = 0; c < 64; c++)
             if (!(h->caps & (1ULL << c)) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno == EINVAL)
                 break;   /* past the kernel's last capability */
-        if (setgroups((size_t)h->ngroups, h->groups) < 0 || setgid(h->gid) < 0) {
+        /* in a rootless container's user namespace with a single-id map, setgroups is
+         * denied (/proc/self/setgroups says "deny"): the groups stay what they are */
+        if ((setgroups((size_t)h->ngroups, h->groups) < 0 && !(errno == EPERM && setgroups_denied())) ||
+            setgid(h->gid) < 0) {
             dprintf(2, "cannot set groups: %s", strerror(errno));
             _exit(126);
         }
