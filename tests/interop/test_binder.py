@@ -26,6 +26,9 @@ pytestmark = pytest.mark.interop
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PIP_CACHE = "/var/cache/glassbox-tests/pip"    # kept between runs: only downloads are cached
+NETWORK_ENV = {"http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY",
+               "NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE",
+               "PIP_CERT", "CURL_CA_BUNDLE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL"}
 RUN_QUICKSTART = """
 import sys, nbformat
 from nbclient import NotebookClient
@@ -66,7 +69,9 @@ def student():
 def _as(pw, cmd: str, cwd: str, timeout: float = 900) -> subprocess.CompletedProcess:
     env = {"HOME": pw.pw_dir, "USER": pw.pw_name, "PATH": f"{pw.pw_dir}/env/bin:"
            "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin", "LANG": "C.UTF-8",
-           "PIP_CACHE_DIR": PIP_CACHE, "GLASSBOX_AGENT": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+           "PIP_CACHE_DIR": PIP_CACHE, "GLASSBOX_AGENT": "0", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+           # the machine's network settings (proxies, its CA bundle), as a build host has them
+           **{k: v for k, v in os.environ.items() if k in NETWORK_ENV}}
     return subprocess.run(["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}",
                            "--init-groups", "--no-new-privs", "bash", "-c", cmd],
                           cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
