@@ -326,8 +326,8 @@ def test_device_program_on_a_real_cgroup2_directory(make_cg, procs, tmp_path):
 def _cli(gbx, *args, **env) -> subprocess.CompletedProcess:
     """The real CLI in-process (no warm agent: it would run in the agent's cgroup and
     mount namespace, not in the ones this test sets up)."""
-    from conftest import GLASSBOX
-    return subprocess.run([GLASSBOX, *args], env=dict(gbx.env, GLASSBOX_AGENT="0", **env),
+    glassbox = os.path.join(os.path.dirname(sys.executable), "glassbox")
+    return subprocess.run([glassbox, *args], env=dict(gbx.env, GLASSBOX_AGENT="0", **env),
                           capture_output=True, timeout=120)
 
 
@@ -338,9 +338,10 @@ def _no_containers_left(gbx) -> None:
 def test_read_only_cgroup_filesystem_is_a_clear_error(gbx):
     remount = ("for m in $(awk '$3 ~ /^cgroup/ {print $2}' /proc/self/mounts); do "
                "mount -o remount,bind,ro \"$m\" || exit 3; done; exec \"$@\"")
-    from conftest import GLASSBOX
+    # (not `from conftest import`: in a full run that name is another directory's conftest)
+    glassbox = os.path.join(os.path.dirname(sys.executable), "glassbox")
     p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", remount, "sh",
-                        GLASSBOX, "run", "--rm", "busybox", "true"],
+                        glassbox, "run", "--rm", "busybox", "true"],
                        env=dict(gbx.env, GLASSBOX_AGENT="0"), capture_output=True, timeout=120)
     assert p.returncode == 125, (p.returncode, p.stderr)
     assert b"mounted read-only" in p.stderr and b"Read-only file system" in p.stderr, p.stderr

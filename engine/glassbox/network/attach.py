@@ -176,7 +176,9 @@ def network_settings(config: dict, live: dict, ports: dict | None) -> dict:
     nets = {}
     # live endpoints outside the plan too: a running container of glassbox's default
     # (--network none) connected with `network connect`
-    wanted = {**planned(config), **{n: {} for n in live if n not in planned(config)}}
+    plan = planned(config)
+    wanted = {**plan, **{n: {"Aliases": list(getattr(ep, "aliases", None) or [])}
+                         for n, ep in live.items() if n not in plan}}
     for network, want in wanted.items():
         ep = live.get(network)
         # Docker (API < 1.44) lists the short id among a user network's aliases; compose
@@ -228,7 +230,7 @@ def connect(nm, container, network: str, *, aliases=(), ip: str | None = None) -
     net = nm.inspect(network)
     if container.running and container.id in net.endpoints:
         raise Conflict(f"endpoint with name {container.name} already exists in network "
-                       f"{net.name}")
+                       f"{net.name} ({container.name} is already connected to it)")
     aliases = list(aliases or [])
     check_endpoint(net, ip, aliases)
     if container.running:
