@@ -15,6 +15,8 @@ import uuid
 
 import pytest
 
+from gbx_testlib import shim_pids  # noqa: F401  (re-exported: older tests import it from here)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)
 GLASSBOX = os.path.join(VENV_BIN, "glassbox")
@@ -43,23 +45,6 @@ def busybox_tar(tmp_path_factory) -> str:
     with open(path, "wb") as f:
         rootfs_tar(f)
     return str(path)
-
-
-def shim_pids(root: str = "/") -> set[int]:
-    """Shims (and C monitors) watching containers under ``root``: a shim's cwd is
-    its container's directory."""
-    out = set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/comm", "rb") as f:
-                    if f.read().strip() not in (b"gbx-shim", b"gbx-monitor"):
-                        continue
-                if os.readlink(f"/proc/{pid}/cwd").startswith(root):
-                    out.add(int(pid))
-            except OSError:
-                pass
-    return out
 
 
 def describe_processes(pids) -> str:

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from gbx_testlib import wait_for
+
 from test_daemon_docker import DOCKER, needs_docker
 
 pytestmark = [pytest.mark.interop]
@@ -21,15 +23,6 @@ pytestmark = [pytest.mark.interop]
 
 def name() -> str:
     return "t" + uuid.uuid4().hex[:10]
-
-
-def wait_for(pred, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def dinspect(daemon, ref) -> dict:

@@ -9,16 +9,11 @@ import time
 
 import pytest
 
+from gbx_testlib import wait_for
+
 pytestmark = pytest.mark.system
 
 
-def wait_for(pred, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_the_issue_walkthrough(gbx):

@@ -12,34 +12,9 @@ import time
 
 import pytest
 
+from gbx_testlib import shim_pids, wait_for
+
 pytestmark = pytest.mark.system
-
-
-def shim_pids(root: str) -> set[int]:
-    """The monitors (gbx-shim / gbx-monitor) watching containers under ``root``
-    (as the root conftest's helper; importing it by name is ambiguous when the
-    interop suite, with its own conftest, is collected in the same run)."""
-    out = set()
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/comm", "rb") as f:
-                    if f.read().strip() not in (b"gbx-shim", b"gbx-monitor"):
-                        continue
-                if os.readlink(f"/proc/{pid}/cwd").startswith(root):
-                    out.add(int(pid))
-            except OSError:
-                pass
-    return out
-
-
-def wait_for(pred, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def inspect(gbx, ref) -> dict:

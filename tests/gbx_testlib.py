@@ -1,0 +1,35 @@
+"""Helpers shared by the test suites, in a module of its own name: ``from conftest
+import ...`` is ambiguous once several directories' conftest files are collected in
+one run (the first one imported owns the name)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def wait_for(pred, timeout: float = 20.0, every: float = 0.05) -> bool:
+    """Poll ``pred`` (every 50 ms) until it is true or ``timeout`` seconds passed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(every)
+    return False
+
+
+def shim_pids(root: str = "/") -> set[int]:
+    """Shims (and C monitors) watching containers under ``root``: a shim's cwd is
+    its container's directory."""
+    out = set()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/comm", "rb") as f:
+                    if f.read().strip() not in (b"gbx-shim", b"gbx-monitor"):
+                        continue
+                if os.readlink(f"/proc/{pid}/cwd").startswith(root):
+                    out.add(int(pid))
+            except OSError:
+                pass
+    return out
