@@ -217,7 +217,11 @@ def measure(label: str, options: dict, sampler, container, *, stopped_after: flo
         exit_code=None if ended == "stopped" else container.exit_code,
         oom_kills=max(last.oom_kills if last else 0, 1 if oom else 0),
         memory_limit=(last.memory_limit if last else None) or options.get("memory"),
-        peak_memory=last.memory_max_usage if last else None,
+        # the shim's final reading wins: a run shorter than the sampling interval
+        # ends (and its cgroup goes) before the last sample sees the peak
+        peak_memory=max((x for x in (last.memory_max_usage if last else None,
+                                     state.get("MemoryMaxUsage")) if x is not None),
+                        default=None),
         cpu_time=cpu_ns / 1e9,
         throttled=last.cpu_throttled_ns / 1e9 if last and last.cpu_throttled_ns is not None
         else None,

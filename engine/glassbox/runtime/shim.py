@@ -511,12 +511,19 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
         pass
     if oom:   # recorded before the cgroup goes: `wait` may already have returned (exit.json)
         cstate.update_state(cdir, OOMKilled=True)
+    peak = None   # the kernel's memory high-water mark, kept past the cgroup's removal
+    try:
+        peak = cg.stats().memory_max_usage
+    except Exception:  # noqa: BLE001
+        pass
     try:
         cg.destroy()
     except Exception:  # noqa: BLE001
         pass
     _release_network(cdir, config)
     exited = dict(Running=False, Pid=0, ExitCode=code, OOMKilled=oom, FinishedAt=_now())
+    if peak is not None:   # (not Docker's: experiments read the true peak of a short run)
+        exited["MemoryMaxUsage"] = peak
     if _has_restart_policy(cdir):       # exited, or straight to restarting
         from ..containers.restart import record_exit
         record_exit(cdir, time.time(), exited)
