@@ -75,8 +75,10 @@ def stats_figure(t, cpu, memory, limit=None, *, oom_at: float | None = None, tit
     if oom_at is not None:
         for ax in (ax_cpu, ax_mem):
             ax.axvline(oom_at, color="#b71c1c", lw=2, gid="oom")
-        ax_mem.annotate(msg("chart.oom"), (oom_at, top * 1.05), color="#b71c1c", fontweight="bold",
-                        ha="right", gid="oom-label")
+        # above the memory axes, over the line: clear of the legend in the upper left
+        ax_mem.annotate(msg("chart.oom"), (oom_at, 1.02), xycoords=("data", "axes fraction"),
+                        color="#b71c1c", fontweight="bold", ha="center", va="bottom",
+                        gid="oom-label", annotation_clip=False)
     heading = title
     if exit_code is not None:
         heading += f"  ({msg('chart.exited', code=exit_code)}" + \
