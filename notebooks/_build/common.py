@@ -21,7 +21,7 @@ def code(src: str, pt: str | None = None, meta: dict | None = None):
     return cell + (meta,) if meta else cell
 
 
-def header(num: int, title_en: str, title_pt: str, goals_en: list[str], goals_pt: list[str],
+def header(num: int | str, title_en: str, title_pt: str, goals_en: list[str], goals_pt: list[str],
            packages: list[str], quote_pt: str, quote_en: str):
     """Title, goals, the notes' own words, and the package(s) that implement the idea."""
     links = ", ".join(f"[`engine/glassbox/{p}`](../../engine/glassbox/{p})" for p in packages)
@@ -31,13 +31,14 @@ def header(num: int, title_en: str, title_pt: str, goals_en: list[str], goals_pt
     q_en = "\n".join("> " + ln if ln else ">" for ln in quote_en.strip().splitlines())
     nav_en = "[course index](../README.md)"
     nav_pt = "[índice do curso](../README.md)"
+    num = num if isinstance(num, str) else f"{num:02d}"   # "10b": a chapter placed between two
     return [md(
-        f"# {num:02d} · {title_en}\n\n"
+        f"# {num} · {title_en}\n\n"
         f"**Goals**\n\n{g_en}\n\n"
         f"**What the course notes say** (translated from the Portuguese notes):\n\n{q_en}\n\n"
         f"Implemented in {links}. Every cell below runs on the real kernel: namespaces, "
         f"cgroups and overlay mounts are made by glassbox, not simulated. {nav_en}",
-        f"# {num:02d} · {title_pt}\n\n"
+        f"# {num} · {title_pt}\n\n"
         f"**Objetivos**\n\n{g_pt}\n\n"
         f"**O que dizem as notas do curso:**\n\n{q_pt}\n\n"
         f"Implementado em {links}. Cada célula abaixo roda no kernel de verdade: namespaces, "

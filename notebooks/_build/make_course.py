@@ -25,7 +25,8 @@ sys.path.insert(0, HERE)
 
 MODULES = ["nb00_tour", "nb00_quickstart", "nb00_not_a_vm", "nb01_namespaces", "nb02_cgroups", "nb03_overlay", "nb04_images",
            "nb05_dockerfile", "nb06_rw_layer", "nb07_registry", "nb08_host_client",
-           "nb09_volumes", "nb10_networks", "nb11_hello_world", "nb12_limit_experiments"]
+           "nb09_volumes", "nb10_networks", "nb10b_installing", "nb11_hello_world", "nb12_limit_experiments",
+           "nb13_may_not_do", "nb14_final_project"]
 
 LANGS = {"en": 1, "pt-BR": 2}
 KERNEL = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}

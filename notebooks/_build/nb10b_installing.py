@@ -1,0 +1,300 @@
+from common import _pt, code, exercise, finish, header, md, notes_vs_kernel, setup
+
+SLUG = "10b-installing"
+
+PT = {
+    "tier:": "nível (tier):",
+    'print("what it allows:", TIER_MEANING[report["Tier"]])':
+        'TIER_PT = {"full": "tudo: contêineres, limites, redes, o curso inteiro",\n'
+        '           "rootless (limits)": "contêineres num user namespace, com limites no cgroup delegado",\n'
+        '           "rootless": "contêineres num user namespace; limites recusados até um cgroup ser delegado",\n'
+        '           "user-space": "nenhum contêiner inicia aqui; imagens, registries, árvores de camadas, "\n'
+        '                         "parsing de Dockerfile e specs continuam funcionando de verdade"}\n'
+        'print("o que ele permite:", TIER_PT.get(report["Tier"], TIER_MEANING[report["Tier"]]))',
+    "'engine library'": "'biblioteca do engine'",
+    "# ask the doctor": "# pergunte ao doctor",
+    "not installed": "não instalado",
+    "the chain of parents of": "a cadeia de pais de",
+    "Docker's pieces on this machine": "As peças do Docker nesta máquina",
+    "glassbox's pieces": "As peças do glassbox",
+    "The doctor's report (its JSON) as run by FLAGS...": "O relatório do doctor (o JSON dele) rodado por FLAGS...",
+    "a container of glassbox": "um contêiner do glassbox",
+}
+
+
+def pcode(src: str):
+    src = src.strip("\n")
+    return code(src, _pt(src, PT))
+
+
+CELLS = [
+    *header(
+        "10b", "Installing: what this machine lets the lab do",
+        "Instalando: o que esta máquina deixa o laboratório fazer",
+        ["Ask `glassbox doctor` what this machine grants, and read its tier.",
+         "Know what each tier allows: full (root), rootless (with or without limits), user-space.",
+         "Compare what a Docker installation puts on a machine (dockerd, containerd, the shim, "
+         "runc) with what glassbox needs, and see glassbox's chain live.",
+         "Run the doctor as an ordinary user and see what rootless costs."],
+        ["Perguntar ao `glassbox doctor` o que esta máquina concede e ler o nível (tier) dela.",
+         "Saber o que cada nível permite: full (root), rootless (com ou sem limites), user-space.",
+         "Comparar o que uma instalação do Docker põe numa máquina (dockerd, containerd, o shim, "
+         "runc) com o que o glassbox precisa, e ver a cadeia do glassbox ao vivo.",
+         "Rodar o doctor como um usuário comum e ver o que o rootless custa."],
+        ["doctor.py", "rootless"],
+        quote_pt="""
+O docker foi feito basicamente para o Linux. Para o Windows Professional se utiliza o recurso
+do Hyper-V. Já para as outras versões do Windows (e.g. Home), será necessário instalar o
+**Docker Toolbox**, que rodará o Linux nesta máquina virtual.
+""",
+        quote_en="""
+Docker was made basically for Linux. On Windows Professional, Hyper-V is used. On the other
+editions of Windows (e.g. Home), you must install **Docker Toolbox**, which runs Linux in a
+virtual machine.
+"""),
+    *setup("nbinst"),
+    md("""
+## Installing glassbox
+
+glassbox is a Python package plus three small C programs; the course is installed with
+
+```sh
+make setup   # Debian packages (busybox-static, a C compiler, iproute2, ...), the venv, the base image, the probe
+make lab     # set-up, then JupyterLab on 127.0.0.1 with these notebooks
+```
+
+What the lab can then do depends on the machine, not on the installation: a container is a
+bundle of kernel features, and a machine may grant some and refuse others. `glassbox doctor`
+*tries* each feature for real, in throwaway child processes, and picks the **tier**:
+""", """
+## Instalando o glassbox
+
+O glassbox é um pacote Python mais três pequenos programas em C; o curso é instalado com
+
+```sh
+make setup   # pacotes Debian (busybox-static, um compilador C, iproute2, ...), o venv, a imagem base, a sonda
+make lab     # o setup, depois o JupyterLab em 127.0.0.1 com estes notebooks
+```
+
+O que o laboratório consegue fazer depois depende da máquina, não da instalação: um contêiner
+é um pacote de recursos do kernel, e uma máquina pode conceder uns e recusar outros. O
+`glassbox doctor` *testa* cada recurso de verdade, em processos filhos descartáveis, e escolhe
+o **nível** (tier):
+"""),
+    code('''
+!{GB} doctor
+'''),
+    pcode('''
+from glassbox.doctor import TIER_MEANING
+
+
+def doctor(*prefix, env=None):
+    """The doctor's report (its JSON) as run by FLAGS... (e.g. setpriv to run it as another user)."""
+    p = subprocess.run([*prefix, GB, "doctor", "--format", "json"], capture_output=True, text=True, env=env)
+    return json.loads(p.stdout)
+
+
+# ask the doctor
+report = doctor()
+print("tier:", report["Tier"])
+print("what it allows:", TIER_MEANING[report["Tier"]])
+'''),
+    md("""
+| tier | who | what works |
+| --- | --- | --- |
+| **full** | root on a Linux machine (a laptop, a VM, this lab's container) | everything: namespaces, cgroup limits, bridges and published ports, the whole course |
+| **rootless (limits)** | an ordinary user, with user namespaces and a cgroup subtree delegated (systemd does it per user) | containers in a user namespace, with `-m`, `--cpus`, `--pids-limit` |
+| **rootless** | an ordinary user with user namespaces, nothing delegated (a JupyterHub account, often) | containers in a user namespace; limits refused; `--network none` |
+| **user-space** | no user namespaces, no mounts (a mybinder.org pod) | no container starts; pull/push, manifests and layers, the layer tree, Dockerfile parsing and cache keys still run for real |
+
+Root vs rootless in one sentence: as root, the container's root is the host's uid 0 with
+most of its capabilities dropped (notebook 13); rootless, the container's root is **your**
+uid mapped into a user namespace, so even an escape lands as you, not as root. Docker has
+the same two modes (`dockerd` as root, or "rootless mode" with `rootlesskit`).
+""", """
+| nível | quem | o que funciona |
+| --- | --- | --- |
+| **full** | root numa máquina Linux (um laptop, uma VM, o contêiner deste laboratório) | tudo: namespaces, limites de cgroup, bridges e portas publicadas, o curso inteiro |
+| **rootless (limits)** | um usuário comum, com user namespaces e uma subárvore de cgroup delegada (o systemd faz isso por usuário) | contêineres num user namespace, com `-m`, `--cpus`, `--pids-limit` |
+| **rootless** | um usuário comum com user namespaces, nada delegado (uma conta de JupyterHub, muitas vezes) | contêineres num user namespace; limites recusados; `--network none` |
+| **user-space** | sem user namespaces, sem montagens (um pod do mybinder.org) | nenhum contêiner inicia; pull/push, manifests e camadas, a árvore de camadas, o parsing do Dockerfile e as chaves de cache continuam funcionando de verdade |
+
+Root versus rootless numa frase: como root, o root do contêiner é o uid 0 do host com a
+maior parte das capabilities removidas (notebook 13); no rootless, o root do contêiner é o
+**seu** uid mapeado num user namespace, então até uma fuga cai como você, não como root. O
+Docker tem os mesmos dois modos (`dockerd` como root, ou o "rootless mode" com `rootlesskit`).
+"""),
+    md("""
+## What a Docker installation puts on a machine
+
+Installing Docker Engine on Linux (`apt install docker.io`, or Docker's own packages)
+installs and starts a **chain of programs**: the `docker` CLI talks over
+`/var/run/docker.sock` to **dockerd** (the API, images, networks, volumes), which asks
+**containerd** (container lifecycle, image store), which starts one
+**containerd-shim-runc-v2** per container, which runs **runc** once to set up the
+namespaces, cgroup and mounts and `execve` the container's process; runc then exits and the
+shim stays as its parent. glassbox does the same work in fewer pieces: the CLI (or this
+notebook, or `glassbox daemon` for Docker clients) calls the engine library in-process, which
+forks a **shim** per container; the shim sets up the kernel state (runc's job) and becomes
+`gbx-monitor`, a small C parent that keeps the logs and the exit code. No service has to run.
+""", """
+## O que uma instalação do Docker põe numa máquina
+
+Instalar o Docker Engine no Linux (`apt install docker.io`, ou os pacotes do próprio Docker)
+instala e inicia uma **cadeia de programas**: a CLI `docker` fala por
+`/var/run/docker.sock` com o **dockerd** (a API, imagens, redes, volumes), que pede ao
+**containerd** (ciclo de vida dos contêineres, repositório de imagens), que inicia um
+**containerd-shim-runc-v2** por contêiner, que roda o **runc** uma vez para montar os
+namespaces, o cgroup e as montagens e fazer o `execve` do processo do contêiner; o runc então
+sai e o shim fica como pai dele. O glassbox faz o mesmo trabalho com menos peças: a CLI (ou
+este notebook, ou o `glassbox daemon` para clientes Docker) chama a biblioteca do engine no
+mesmo processo, que faz o fork de um **shim** por contêiner; o shim prepara o estado do kernel
+(o trabalho do runc) e vira o `gbx-monitor`, um pequeno pai em C que guarda os logs e o código
+de saída. Nenhum serviço precisa estar rodando.
+"""),
+    pcode('''
+print("Docker's pieces on this machine")
+for exe in ("docker", "dockerd", "containerd", "containerd-shim-runc-v2", "runc"):
+    print(f"  {exe:<24} {shutil.which(exe) or 'not installed'}")
+print("glassbox's pieces")
+print(f"  {'glassbox (CLI)':<24} {GB}")
+print(f"  {'engine library':<24} {os.path.dirname(glassbox.__file__)}")
+
+eng.run("busybox", ["sleep", "600"], name=P + "-chain", detach=True)
+c = eng.containers.get(P + "-chain")
+pid, chain = c.pid, []
+while pid > 1:
+    comm = open(f"/proc/{pid}/comm").read().strip()
+    chain.append(f"{pid} {comm}")
+    pid = int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1])
+print("the chain of parents of", "a container of glassbox" + ":", " ← ".join(chain + ["1"]))
+'''),
+    notes_vs_kernel(
+        "Docker was made for Linux; on Windows Pro it uses Hyper-V; on Windows Home you "
+        "install Docker Toolbox, which runs Linux in a virtual machine.",
+        "A container is a process of a **Linux kernel** (`uname -s` below: this one's is "
+        "Linux), so on Windows and macOS there is always a Linux VM under Docker. Docker "
+        "Desktop runs it with **WSL 2** (also on Windows Home) or Hyper-V, and on macOS with "
+        "Apple's virtualization framework. **Docker Toolbox** (VirtualBox + docker-machine) "
+        "was deprecated in 2020. On Linux nothing is virtualised: install the engine, or run "
+        "glassbox, directly on the host's kernel.",
+        "o Docker foi feito para o Linux; no Windows Pro ele usa o Hyper-V; no Windows Home "
+        "se instala o Docker Toolbox, que roda o Linux numa máquina virtual.",
+        "Um contêiner é um processo de um **kernel Linux** (o `uname -s` abaixo: o deste é "
+        "Linux), então no Windows e no macOS sempre há uma VM Linux por baixo do Docker. O "
+        "Docker Desktop a roda com o **WSL 2** (também no Windows Home) ou com o Hyper-V, e no "
+        "macOS com o framework de virtualização da Apple. O **Docker Toolbox** (VirtualBox + "
+        "docker-machine) foi descontinuado em 2020. No Linux nada é virtualizado: instale o "
+        "engine, ou rode o glassbox, direto sobre o kernel do host."),
+    code('''
+!uname -s -r
+'''),
+    *exercise(
+        "**What does rootless cost?** Run the doctor as the ordinary user `nobody` (uid "
+        "65534): `setpriv --reuid=65534 --regid=65534 --clear-groups` before the command, "
+        "with `HOME` set to a folder that user can write (`HOME=...` in an `env=` dict) and "
+        "without `GLASSBOX_ROOT` (that state root is root's). Put its parsed JSON report in "
+        "`rootless_report`, and in `lost` the set of the features that are fine as root but not "
+        "as `nobody` (`status` not in ok/info/root/rootless). The check runs the doctor again, "
+        "live, both ways, and compares.",
+        "**Quanto custa o rootless?** Rode o doctor como o usuário comum `nobody` (uid "
+        "65534): `setpriv --reuid=65534 --regid=65534 --clear-groups` antes do comando, com o "
+        "`HOME` numa pasta em que esse usuário possa escrever (`HOME=...` num dicionário "
+        "`env=`) e sem `GLASSBOX_ROOT` (aquele diretório de estado é do root). Ponha o relatório "
+        "JSON dele em `rootless_report` e em `lost` o conjunto dos recursos que estão bem como "
+        "root mas não como `nobody` (`status` fora de ok/info/root/rootless). A verificação "
+        "roda o doctor de novo, ao vivo, dos dois jeitos, e compara.",
+        attempt='''
+rootless_report, lost = None, None   # your code here, e.g. doctor("setpriv", ..., env=...)
+''',
+        check_fn='''
+GOOD = ("ok", "info", "root", "rootless")
+
+
+def check_inst():
+    """Live: the doctor as root and as nobody, now, against what you found."""
+    if not isinstance(rootless_report, dict) or "Checks" not in rootless_report:
+        return check(False, "", "rootless_report is not the doctor's JSON report (a dict with Tier and Checks)")
+    priv = rootless_report["Checks"][0]
+    if priv.get("status") != "rootless" or "65534" not in priv.get("detail", ""):
+        return check(False, "", f"that report was made as {priv.get('detail')!r}: run it as uid 65534 with setpriv")
+    home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
+    env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
+    live = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
+    shutil.rmtree(home)
+    as_root = {c["feature"]: c["status"] for c in doctor()["Checks"]}
+    as_nobody = {c["feature"]: c["status"] for c in live["Checks"]}
+    if rootless_report["Tier"] != live["Tier"]:
+        return check(False, "", f"your report says tier {rootless_report['Tier']!r}, the doctor says {live['Tier']!r} now")
+    want = {f for f, s in as_nobody.items() if s not in GOOD and as_root.get(f) in GOOD}
+    check(set(lost or ()) == want, f"as nobody the tier is {live['Tier']!r} (root: {report['Tier']!r}); rootless loses: {', '.join(sorted(want))}",
+          f"lost is {lost!r}; the features fine as root and not as nobody are {len(want)}: compare the two reports' status")
+check_inst()
+''', check_fn_pt='''
+GOOD = ("ok", "info", "root", "rootless")
+
+
+def check_inst():
+    """Ao vivo: o doctor como root e como nobody, agora, contra o que você encontrou."""
+    if not isinstance(rootless_report, dict) or "Checks" not in rootless_report:
+        return check(False, "", "rootless_report não é o relatório JSON do doctor (um dict com Tier e Checks)")
+    priv = rootless_report["Checks"][0]
+    if priv.get("status") != "rootless" or "65534" not in priv.get("detail", ""):
+        return check(False, "", f"esse relatório foi feito como {priv.get('detail')!r}: rode-o como uid 65534 com o setpriv")
+    home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
+    env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
+    live = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
+    shutil.rmtree(home)
+    as_root = {c["feature"]: c["status"] for c in doctor()["Checks"]}
+    as_nobody = {c["feature"]: c["status"] for c in live["Checks"]}
+    if rootless_report["Tier"] != live["Tier"]:
+        return check(False, "", f"seu relatório diz nível {rootless_report['Tier']!r}, o doctor diz {live['Tier']!r} agora")
+    want = {f for f, s in as_nobody.items() if s not in GOOD and as_root.get(f) in GOOD}
+    check(set(lost or ()) == want, f"como nobody o nível é {live['Tier']!r} (root: {report['Tier']!r}); o rootless perde: {', '.join(sorted(want))}",
+          f"lost é {lost!r}; os recursos bons como root e não como nobody são {len(want)}: compare o status dos dois relatórios")
+check_inst()
+''',
+        solution='''
+home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
+env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
+rootless_report = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
+shutil.rmtree(home)
+good = ("ok", "info", "root", "rootless")
+as_root = {c["feature"]: c["status"] for c in report["Checks"]}
+lost = {c["feature"] for c in rootless_report["Checks"] if c["status"] not in good and as_root.get(c["feature"]) in good}
+print(rootless_report["Tier"], sorted(lost))
+check_inst()
+'''),
+    md("""
+## Summary
+
+- Installing glassbox is `make setup` (or `make lab`); what it can then do is the machine's
+  answer, which `glassbox doctor` gives as a tier: full, rootless (limits), rootless,
+  user-space.
+- Rootless trades power for safety: the container's root is your own uid; limits need a
+  delegated cgroup, networks need root.
+- Docker installs a chain of services (dockerd → containerd → shim → runc); glassbox needs
+  none running: the library forks a shim per container, and `glassbox daemon` speaks
+  Docker's API when a Docker client needs it (notebook 08).
+- On Windows and macOS every container engine runs a Linux VM: a container needs a Linux
+  kernel.
+
+Next: [11 · Hello World](11-hello-world-commands.ipynb), the first commands.
+""", """
+## Resumo
+
+- Instalar o glassbox é `make setup` (ou `make lab`); o que ele consegue fazer depois é a
+  resposta da máquina, que o `glassbox doctor` dá como um nível: full, rootless (limits),
+  rootless, user-space.
+- O rootless troca poder por segurança: o root do contêiner é o seu próprio uid; limites
+  precisam de um cgroup delegado, redes precisam de root.
+- O Docker instala uma cadeia de serviços (dockerd → containerd → shim → runc); o glassbox
+  não precisa de nenhum rodando: a biblioteca faz o fork de um shim por contêiner, e o
+  `glassbox daemon` fala a API do Docker quando um cliente Docker precisa (notebook 08).
+- No Windows e no macOS todo engine de contêineres roda uma VM Linux: um contêiner precisa
+  de um kernel Linux.
+
+Próximo: [11 · Hello World](11-hello-world-commands.ipynb), os comandos iniciais.
+"""),
+    *finish(),
+]
