@@ -16,6 +16,10 @@ things more, which :class:`GlassboxSpawner` adds:
 * **The server inside it.** The server process joins the subtree (its
   ``session`` leaf) before it becomes the student, so kernels and rootless
   containers are inside too.
+* **A disk of their own.** With ``student_disk`` set (e.g. ``"5G"``), the
+  student's glassbox state root is a fixed-size ext4 image loop-mounted for them
+  (:mod:`student_disk`): a student who fills it gets a clear "quota full" error
+  from glassbox, and the class's disk is untouched.
 * **A clean stop.** When the hub stops a server, the student's containers are
   removed with it (as the student, through their own glassbox); a server
   killed with -9 leaves them listed, and removable at the next login.
@@ -101,6 +105,11 @@ class GlassboxSpawner(LocalProcessSpawner):
                            ).tag(config=True)
     glassbox = Unicode("glassbox", help="the glassbox command in the students' PATH"
                        ).tag(config=True)
+    student_disk = Unicode("", help="storage for one student's glassbox state (images, "
+                           "containers, volumes), e.g. 5G: a disk image of that size "
+                           "mounted at their state root. Empty: no ceiling").tag(config=True)
+    student_disk_dir = Unicode("/var/lib/glassbox-hub/disks", help="where the students' "
+                               "disk images are kept (root's, 0700)").tag(config=True)
 
     def _uid(self) -> int:
         return pwd.getpwnam(self.user.name).pw_uid
@@ -111,6 +120,7 @@ class GlassboxSpawner(LocalProcessSpawner):
         return env
 
     async def start(self):
+        self._mount_disk()
         self._ensure_base_image()
         uid = self._uid()
         if subtree_dirs(uid):
@@ -138,12 +148,46 @@ class GlassboxSpawner(LocalProcessSpawner):
     async def stop(self, now=False):
         await super().stop(now=now)
         self._remove_containers()
+        self._unmount_disk()
 
     def _as_student(self) -> tuple[list[str], dict]:
         pw = pwd.getpwnam(self.user.name)
         env = {"HOME": pw.pw_dir, "USER": pw.pw_name, "PATH": os.environ.get("PATH", ""),
                "GLASSBOX_AGENT": "0"}
         return ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups"], env
+
+    def _state_root(self) -> str:
+        from glassbox.rootless.paths import state_root
+        pw = pwd.getpwnam(self.user.name)
+        return state_root({"HOME": pw.pw_dir}, pw.pw_uid)
+
+    def _mount_disk(self) -> None:
+        """The student's state root on a disk of ``student_disk`` (made at the first
+        start, kept across servers; re-used as it is after a server killed with -9)."""
+        if not self.student_disk:
+            return
+        import student_disk as sd
+        pw = pwd.getpwnam(self.user.name)
+        image = sd.image_path(self.student_disk_dir, self.user.name)
+        size = parse_bytes(self.student_disk)
+        if not os.path.exists(image):
+            sd.make_image(image, size, pw.pw_uid, pw.pw_gid)
+        else:
+            sd.grow_image(image, size)
+        root = self._state_root()
+        if sd.mount_disk(image, root, pw.pw_uid, pw.pw_gid, pw.pw_dir):
+            self.log.info("glassbox: %s's storage: %s on %s", self.user.name,
+                          self.student_disk, root)
+        else:
+            self.log.warning("glassbox: %s already has glassbox state in %s: no storage "
+                             "ceiling until it is moved into %s", self.user.name, root, image)
+
+    def _unmount_disk(self) -> None:
+        if not self.student_disk:
+            return
+        import student_disk as sd
+        if not sd.unmount_disk(self._state_root()):
+            self.log.warning("glassbox: %s's disk was busy: detached lazily", self.user.name)
 
     def _ensure_base_image(self) -> None:
         """The course starts FROM busybox: put it in a new student's store (made

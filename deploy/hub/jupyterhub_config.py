@@ -11,6 +11,9 @@ Settings read from the environment (all optional):
   GLASSBOX_HUB_TEACHER_TOKEN   API token of the "teacher" service (admin of the class)
   GLASSBOX_STUDENT_MEMORY      memory ceiling per student (1G)
   GLASSBOX_STUDENT_PIDS        pids ceiling per student (1024)
+  GLASSBOX_STUDENT_DISK        storage ceiling per student's glassbox state, e.g. 5G
+                               (a disk image each, kept in GLASSBOX_HUB_STATE/disks);
+                               empty: no ceiling
 """
 
 import os
@@ -59,5 +62,7 @@ c.Spawner.start_timeout = 120
 c.GlassboxSpawner.glassbox = os.path.join(venv_bin, "glassbox")
 c.GlassboxSpawner.student_memory = os.environ.get("GLASSBOX_STUDENT_MEMORY", "1G")
 c.GlassboxSpawner.student_pids = int(os.environ.get("GLASSBOX_STUDENT_PIDS", "1024"))
+c.GlassboxSpawner.student_disk = os.environ.get("GLASSBOX_STUDENT_DISK", "")
+c.GlassboxSpawner.student_disk_dir = os.path.join(state, "disks")
 # stopping the hub stops every server (and the spawner removes their containers)
 c.JupyterHub.cleanup_servers = True

@@ -26,7 +26,7 @@ The probes use util-linux's ``unshare`` and iproute2's ``ip`` in child
 processes, so a refusal can never leave this process half-changed, and every
 scratch directory is removed before the doctor returns.
 
-Notebook: ``notebooks/en/00-quickstart.ipynb``
+Notebook: ``notebooks/en/10b-installing.ipynb``
 """
 
 from __future__ import annotations
@@ -289,20 +289,23 @@ def check_published_port() -> Check:
 
 
 def check_storage(root: str) -> Check:
-    """Where images and containers live, and how much room is left."""
-    probe = root
-    while probe and not os.path.exists(probe):
-        probe = os.path.dirname(probe)
+    """Where images and containers live, how much room is left, and the ceiling
+    when the state root is a filesystem of its own (a class's per-student quota)."""
+    from .quota import FREE_SPACE, describe, human
     try:
-        st = os.statvfs(probe or "/")
+        q = describe(root)
     except OSError as e:
         return Check("storage", NO, f"{root}: {e.strerror}", "set GLASSBOX_ROOT to a writable dir")
-    free = st.f_bavail * st.f_frsize
+    if q.own:
+        low = q.free < max(q.size // 10, 64 << 20)
+        return Check("storage", WARN if low else OK,
+                     f"{root}: a {human(q.size)} quota (a filesystem of its own), "
+                     f"{human(q.used)} used, {human(q.free)} free", FREE_SPACE if low else "")
     used = _du(root) if os.path.isdir(root) else 0
-    status = WARN if free < 1 << 30 else OK
-    return Check("storage", status, f"{root}: {_human(used)} used, {_human(free)} free",
-                 "glassbox system df, then image prune / container prune" if status == WARN
-                 else "")
+    status = WARN if q.free < 1 << 30 else OK
+    return Check("storage", status,
+                 f"{root}: {human(used)} used, {human(q.free)} free on the host's disk "
+                 "(no quota of its own)", FREE_SPACE if status == WARN else "")
 
 
 def _du(path: str) -> int:
@@ -314,14 +317,6 @@ def _du(path: str) -> int:
             except OSError:
                 pass
     return total
-
-
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if n < 1000 or unit == "TB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 def pick_tier(checks: list[Check]) -> str:

@@ -318,14 +318,18 @@ class Engine:
         img_rows = du.get("images", [])
         size = du.get("layers_size", sum(r["size"] for r in img_rows))
         reclaim = sum(r["unique_size"] for r in img_rows if r["id"] not in used_images)
-        c_size = 0
+        c_size = c_reclaim = 0
         for c in containers:
+            rw = 0
             for base, _, files in os.walk(c.config["Spec"]["upper_dir"]):
                 for f in files:
                     try:
-                        c_size += os.lstat(os.path.join(base, f)).st_size
+                        rw += os.lstat(os.path.join(base, f)).st_size
                     except OSError:
                         pass
+            c_size += rw
+            if not c.running:      # what `container prune` would give back, as Docker says
+                c_reclaim += rw
         layers = []
         for row in du.get("layers", []):
             layers.append({"DiffID": row.get("diff_id", ""), "Size": row.get("size", 0),
@@ -336,7 +340,7 @@ class Engine:
              "Reclaimable": reclaim},
             {"Type": "Containers", "TotalCount": len(containers),
              "Active": len([c for c in containers if c.running]), "Size": c_size,
-             "Reclaimable": 0}],
+             "Reclaimable": c_reclaim}],
             "Images": img_rows, "Layers": layers}
 
     def system_check(self) -> dict:
@@ -354,8 +358,9 @@ class Engine:
                     from .rootless.cleanup import remove_tree   # subordinate ids' files
                     remove_tree(os.path.join(trash, entry))
                 n += 1
+        from .containers.state import TRASH_PREFIX
         for entry in os.listdir(cdir):
-            if entry.startswith(".new-"):
+            if entry.startswith((".new-", TRASH_PREFIX)):
                 shutil.rmtree(os.path.join(cdir, entry), ignore_errors=True)
                 n += 1
         report["containers_cleaned"] = n

@@ -177,6 +177,14 @@ def sh(*args: str) -> str:
             "print(p.returncode, p.stdout, p.stderr)")
 
 
+def server_pid(uid: int) -> int | None:
+    """The pid of the student's single-user server (``jupyterhub-singleuser``)."""
+    for pid in _user_procs(uid):
+        if "jupyterhub-singleuser" in _cmdline(pid):
+            return pid
+    return None
+
+
 def notebook_code(path: str) -> list[str]:
     with open(path) as f:
         nb = json.load(f)
@@ -188,7 +196,7 @@ class Classroom:
     for all of them on 127.0.0.1."""
 
     def __init__(self, students: int = 3, unset: int = 0, memory: str = "768M",
-                 pids: int = 512):
+                 pids: int = 512, disk: str = ""):
         from glassbox.rootless.setup import setup_user
         tag = uuid.uuid4().hex[:5]
         self.base = tempfile.mkdtemp(prefix="glassbox-hub-", dir="/tmp")
@@ -208,7 +216,7 @@ class Classroom:
                        GLASSBOX_HUB_STATE=os.path.join(self.base, "hub"),
                        GLASSBOX_HUB_STUDENTS=",".join(self.names + self.unset),
                        GLASSBOX_HUB_TEACHER_TOKEN=token, GLASSBOX_STUDENT_MEMORY=memory,
-                       GLASSBOX_STUDENT_PIDS=str(pids))
+                       GLASSBOX_STUDENT_PIDS=str(pids), GLASSBOX_STUDENT_DISK=disk)
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(
                     [os.path.join(VENV_BIN, "jupyterhub"), "-f",
@@ -265,6 +273,8 @@ class Classroom:
             subprocess.run(["userdel", "-r", "-f", n], check=False, stderr=subprocess.DEVNULL)
         with open("/proc/self/mountinfo") as f:
             leaks += [f"mount left: {ln.split()[4]}" for ln in f if self.base in ln]
+        loops = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+        leaks += [f"loop device left: {ln}" for ln in loops.splitlines() if self.base in ln]
         shutil.rmtree(self.base, ignore_errors=True)
         self.users = {}
         return leaks

@@ -7,6 +7,7 @@ engine failures; a container's own exit code is passed through.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -97,6 +98,14 @@ def main_code(argv: list[str]) -> int:
     except GlassboxError as e:
         print(f"glassbox: Error: {e}", file=sys.stderr)
         code = e.exit_code
+    except OSError as e:
+        if e.errno != errno.ENOSPC:
+            raise
+        from ..quota import no_space_error   # the store is full: say whose and what to do
+        err = no_space_error(os.environ.get("GLASSBOX_ROOT") or _default_root(),
+                             e.filename or "")
+        print(f"glassbox: Error: {err}", file=sys.stderr)
+        code = err.exit_code
     except KeyboardInterrupt:
         code = 130
     except BrokenPipeError:

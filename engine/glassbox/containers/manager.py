@@ -12,6 +12,7 @@ command is exec'd, or Docker's 126/127 error.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -266,10 +267,17 @@ class ContainerManager:
             return
         if cstate.is_alive(c.state.get("ShimPid", 0), None):
             return  # the shim is recording the exit right now
-        c.state = cstate.update_state(c.dir, Status="exited", Running=False, Pid=0,
-                                      ExitCode=c.state.get("ExitCode") or 137,
-                                      Error="container monitor is gone",
-                                      FinishedAt=now_iso()) or c.state
+        gone = dict(Status="exited", Running=False, Pid=0,
+                    ExitCode=c.state.get("ExitCode") or 137,
+                    Error="container monitor is gone", FinishedAt=now_iso())
+        try:
+            c.state = cstate.update_state(c.dir, **gone) or c.state
+        except OSError as e:
+            if e.errno != errno.ENOSPC:
+                raise
+            # a full disk (the shim could not record the exit either): reading must
+            # still work — ps, system df, rm are how the student frees space
+            c.state = {**c.state, **gone}
 
     def list(self, all: bool = True) -> list[Container]:
         out = []
