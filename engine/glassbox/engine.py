@@ -9,13 +9,30 @@ same result whichever front end made it.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
 from .containers.options import CreateOptions
 from .errors import ContainerExit
 
+TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing at CLI start)
+if TYPE_CHECKING:
+    from .cgroups.stats import Stats
+
 DEFAULT_ROOT = "/var/lib/glassbox"
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """One filesystem layer of an image, as the layer diagram draws it."""
+
+    diff_id: str
+    """``sha256:`` of the uncompressed layer tar (the image config's ``rootfs.diff_ids``)."""
+    size: int
+    """Bytes of the unpacked layer."""
+    created_by: str = ""
+    """The build instruction that made it (from the config's ``history``)."""
 
 
 @dataclass
@@ -215,14 +232,172 @@ class Engine:
         return RunResult(cid, msg.get("exit"), bytes(bufs["stdout"]), bytes(bufs["stderr"]),
                          msg.get("oom", False))
 
-    def __getattr__(self, name):
-        # container verbs straight through: stop, kill, wait, remove, logs, ...
-        if name in {"stop", "kill", "wait", "remove", "logs", "list", "get", "stats", "update",
-                    "top", "rename", "restart", "pause", "unpause", "prune"}:
-            return getattr(self.containers, name)
-        raise AttributeError(name)
+    # ---- container verbs: one typed method each (what ``docker <verb>`` does) ----
+    def ps(self, all: bool = True) -> list:  # noqa: A002 (docker's flag)
+        """``glassbox ps``: the containers (running ones only when ``all`` is false),
+        each a :class:`~glassbox.containers.manager.Container` read from its state dir."""
+        return self.containers.list(all=all)
+
+    def get(self, ref: str):
+        """One container by id, id prefix or name (:class:`~glassbox.errors.NotFound`
+        otherwise): its ``config`` (Docker's inspect shape), ``status``, ``pid``, ..."""
+        return self.containers.get(ref)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        """``glassbox stop``: SIGTERM (or the image's ``StopSignal``), then SIGKILL
+        after ``timeout`` seconds (the container's own ``StopTimeout``, else 10)."""
+        self.containers.stop(ref, timeout)
+
+    def kill(self, ref: str, sig: str | int | None = None) -> None:
+        """``glassbox kill``: send ``sig`` (default SIGKILL) to the container's init."""
+        self.containers.kill(ref, sig)
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        """``glassbox restart``: stop (with ``timeout``), then start again detached."""
+        self.containers.restart(ref, timeout)
+
+    def pause(self, ref: str) -> None:
+        """``glassbox pause``: freeze every process of the container's cgroup."""
+        self.containers.pause(ref)
+
+    def unpause(self, ref: str) -> None:
+        """``glassbox unpause``: thaw the cgroup frozen by :meth:`pause`."""
+        self.containers.unpause(ref)
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
+        """``glassbox rm``: delete a stopped container (``force`` kills a running one
+        first; ``volumes`` also drops its anonymous volumes). Returns its id."""
+        return self.containers.remove(ref, force=force, volumes=volumes)
+
+    def rename(self, ref: str, new: str) -> None:
+        """``glassbox rename``: a new name (peers' ``/etc/hosts`` keep the old one
+        until they restart, as in Docker)."""
+        self.containers.rename(ref, new)
+
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        """``glassbox wait``: block until the container exits, return its exit code."""
+        return self.containers.wait(ref, timeout)
+
+    def top(self, ref: str) -> dict:
+        """``glassbox top``: ``{"Titles": [...], "Processes": [[...], ...]}``, the
+        processes of the container's cgroup as the host sees them."""
+        return self.containers.top(ref)
+
+    def stats(self, ref: str) -> Stats | None:
+        """One reading of the container's cgroup (:class:`~glassbox.cgroups.stats.Stats`:
+        CPU ns, memory, pids, OOM kills), or None when it is not running. CPU % needs
+        two readings: :func:`glassbox.cgroups.stats.cpu_percent`."""
+        return self.containers.stats(ref)
+
+    def stats_stream(self, ref: str, interval: float = 1.0) -> Iterator[Stats]:
+        """``glassbox stats`` without ``--no-stream``: a reading every ``interval``
+        seconds while the container runs; ends once it has stopped."""
+        import time
+        while True:
+            st = self.stats(ref)
+            if st is None:
+                return
+            yield st
+            time.sleep(interval)
+
+    def update(self, ref: str, restart=None, **limits) -> dict:
+        """``glassbox update``: new limits (``memory``, ``memory_swap``, ``cpus``,
+        ``cpu_shares``, ``pids`` — bytes, CPUs, counts), written live into the running
+        cgroup and into the record; ``restart`` a new restart policy. Returns the
+        limits now in force (:class:`~glassbox.cgroups.limits.Limits` as a dict)."""
+        return self.containers.update(ref, restart=restart, **limits)
+
+    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
+             since: str | None = None) -> Iterator[tuple[str, str, str]]:
+        """``glassbox logs``: ``(stream, text, time)`` entries, the last ``tail`` only
+        when given, those after ``since`` (an RFC 3339 time) only when given; with
+        ``follow`` the generator waits for more until the container stops."""
+        return self.containers.logs(ref, follow=follow, tail=tail, since=since)
+
+    def container_prune(self) -> list[str]:
+        """``glassbox container prune``: remove every stopped container; their ids."""
+        return self.containers.prune()
 
     # ---- images ---------------------------------------------------------------
+    def image_list(self) -> list:
+        """``glassbox images``: every image in the store (id, ``repo_tags``, size, ...)."""
+        return self.images.list()
+
+    def image_resolve(self, ref: str):
+        """One image by name[:tag], digest or id prefix (NotFound otherwise)."""
+        return self.images.resolve(ref)
+
+    def image_history(self, ref: str) -> list[dict]:
+        """``glassbox history``: Docker's rows, newest first (Id, Created, CreatedBy,
+        Tags, Size, Comment); metadata-only steps are rows of size 0."""
+        return self.images.history(ref)
+
+    def image_layers(self, ref: str) -> list[LayerInfo]:
+        """The image's filesystem layers, base first, each with its unpacked size and
+        the instruction that made it (``created_by``): what the layer diagram draws.
+
+        The config's ``history`` has one entry per build step; those marked
+        ``empty_layer`` (ENV, CMD, ...) made no layer, the others made one each, in
+        order — so the n-th non-empty entry names the n-th layer."""
+        from .errors import NotFound
+        img = self.images.resolve(ref)
+        made = [h for h in (img.config.get("history") or []) if not h.get("empty_layer")]
+        out = []
+        for i, layer in enumerate(img.layers):
+            try:
+                size = int(self.images.layer_meta(layer.diff_id).get("size") or 0)
+            except NotFound:
+                size = layer.size
+            out.append(LayerInfo(layer.diff_id, size,
+                                 made[i].get("created_by", "") if i < len(made) else ""))
+        return out
+
+    def tag(self, source: str, target: str) -> None:
+        """``glassbox tag``: ``target`` (name[:tag]) now also names ``source``."""
+        self.images.tag(source, target)
+
+    def image_remove(self, ref: str, force: bool = False) -> list[dict]:
+        """``glassbox rmi``: untag, and delete the image (and untagged parents) once no
+        name is left, like Docker; refuses an image a container uses unless ``force``.
+        Returns Docker's ``[{"Untagged": ...}, {"Deleted": ...}]`` rows."""
+        from .images.graph import remove_with_parents
+
+        def in_use(image_id: str) -> bool:
+            return any(c.config.get("Image") == image_id for c in self.containers.list())
+        return list(remove_with_parents(self.images, ref, force=force, in_use=in_use))
+
+    def pull(self, ref: str, progress=None):
+        """``glassbox pull``: fetch ``ref`` from its registry (``progress(event)`` is
+        called with Docker's JSON progress lines). Returns the image."""
+        _refuse_offline(ref)
+        return self.registry.pull(ref, progress=progress)
+
+    def push(self, ref: str, progress=None) -> str:
+        """``glassbox push``: upload ``ref``'s blobs and manifest; returns its digest."""
+        return self.registry.push(ref, progress=progress)
+
+    def login(self, registry: str, username: str, password: str) -> str:
+        """``glassbox login``: check the credentials with ``registry`` and keep them
+        in the config dir (``GLASSBOX_CONFIG``); returns the registry's answer."""
+        return self.registry.login(registry, username, password)
+
+    def logout(self, registry: str) -> bool:
+        """``glassbox logout``: forget ``registry``'s credentials (False: none kept)."""
+        return self.registry.logout(registry)
+
+    # ---- volumes and networks: the records front ends list ------------------
+    def volume_list(self) -> list[dict]:
+        """``glassbox volume ls``: Docker's volume documents (Name, Driver, Mountpoint, ...)."""
+        return self.volumes.list()
+
+    def volume_users(self, name: str) -> list[str]:
+        """Ids of the containers that mount volume ``name``."""
+        return list(self.volumes.users(name))
+
+    def network_list(self) -> list:
+        """``glassbox network ls``: the bridge networks, each with its endpoints."""
+        return self.networks.list()
+
     def image_inspect(self, ref: str) -> dict:
         """Docker's ``image inspect`` document."""
         img = self.images.resolve(ref)

@@ -259,9 +259,10 @@ export class GlassboxPanel extends Widget {
     for (const b of doc.boxes) {
       const box = el('div', `gbx-layer gbx-layer-${b.kind}`,
         el('div', 'gbx-layer-label', b.kind === 'rw' ? b.label
-          : b.created_by ? b.created_by.replace(/^\/bin\/sh -c (#\(nop\) )?/, '') : '(no instruction recorded)'),
+          : b.created_by ? b.created_by.replace(/^\/bin\/sh -c (#\(nop\) )?/, '')
+            : b.comment || '(no instruction recorded)'),     // glassbox import: "Imported from -"
         el('div', 'gbx-layer-size', `${short(b.key)} · ${bytes(b.size)}`));
-      box.title = `${b.key}\n${b.created_by || b.label}\nused by: ${b.images.join(', ')}`;
+      box.title = `${b.key}\n${b.created_by || b.comment || b.label}\nused by: ${b.images.join(', ')}`;
       box.style.gridColumn = `${b.x0 + 1} / ${b.x1 + 1}`;
       box.style.gridRow = String(top - b.level + 2);
       grid.append(box);

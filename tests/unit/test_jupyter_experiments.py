@@ -236,6 +236,16 @@ class FakeEngine:
         self.containers = containers
         self.runs = []
 
+    def __getattr__(self, name):
+        """The Engine's typed verbs, played by the fake parts (``ps`` is ``list``)."""
+        if name == "ps":
+            return self.containers.list
+        if name.startswith("image_"):
+            return getattr(self.images, name[len("image_"):])
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.containers, name)
+
     def run(self, image, command, *, name, detach, **opts):
         assert detach
         self.runs.append((image, command, name, opts))

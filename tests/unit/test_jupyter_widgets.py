@@ -80,6 +80,16 @@ class FakeEngine:
     def __init__(self, containers):
         self.containers = containers
 
+    def __getattr__(self, name):
+        """The Engine's typed verbs, played by the fake parts (``ps`` is ``list``)."""
+        if name == "ps":
+            return self.containers.list
+        if name.startswith("image_"):
+            return getattr(self.images, name[len("image_"):])
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.containers, name)
+
 
 def reading(cpu_ns, mem, limit=64 * MIB, oom=0, t=None):
     return Stats(cpu_usage_ns=cpu_ns, memory_usage=mem, memory_limit=limit,

@@ -151,7 +151,7 @@ def cmd_network_disconnect(eng, args) -> int:
 # ---- glassbox port ----------------------------------------------------------------
 def port_mappings(eng, ref: str) -> list[tuple[str, str, str]]:
     """[(``"80/tcp"``, host ip, host port)] of a container, sorted by port."""
-    c = eng.containers.get(ref)
+    c = eng.get(ref)
     out = []
     ports = (c.inspect().get("NetworkSettings") or {}).get("Ports") or {}
     for key, binds in ports.items():

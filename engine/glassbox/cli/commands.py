@@ -104,7 +104,7 @@ def cmd_run(eng, args) -> int:
     code = msg.get("exit")
     if code is None:
         try:
-            code = eng.containers.wait(c.id)
+            code = eng.wait(c.id)
         except NotFound:
             code = 125
     return code
@@ -116,7 +116,7 @@ def _forward_signals(eng, cid: str, tty: bool) -> None:
 
     def forward(signum, _frame):
         try:
-            eng.containers.kill(cid, signum)
+            eng.kill(cid, signum)
         except GlassboxError:
             pass
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
@@ -224,7 +224,7 @@ def _match(c, filters) -> bool:
 def ps_rows(eng, all_: bool, filters=None) -> list[dict]:
     """``docker ps`` rows as dicts (the ``--format json`` shape)."""
     rows = []
-    for c in eng.containers.list(all=True):
+    for c in eng.ps(all=True):
         # like docker: without -a only running ones, unless a status/exited
         # filter asks for others
         asks_status = filters and ("status" in filters or "exited" in filters)
@@ -299,7 +299,7 @@ def cmd_logs(eng, args) -> int:
     tail = None if args.tail == "all" else int(args.tail)
     out = _out(args)
     stdout_raw = getattr(out, "buffer", None)
-    for stream, text, ts in eng.containers.logs(args.container, follow=args.follow, tail=tail):
+    for stream, text, ts in eng.logs(args.container, follow=args.follow, tail=tail):
         line = (ts + " " if args.timestamps else "") + text
         target = out if stream == "stdout" or getattr(args, "_capture", False) else sys.stderr
         target.write(line)
@@ -340,33 +340,33 @@ def _each(args, refs, action) -> int:
 
 
 def cmd_stop(eng, args) -> int:
-    return _each(args, args.containers, lambda r: eng.containers.stop(r, args.time))
+    return _each(args, args.containers, lambda r: eng.stop(r, args.time))
 
 
 def cmd_restart(eng, args) -> int:
-    return _each(args, args.containers, lambda r: eng.containers.restart(r, args.time))
+    return _each(args, args.containers, lambda r: eng.restart(r, args.time))
 
 
 def cmd_kill(eng, args) -> int:
-    return _each(args, args.containers, lambda r: eng.containers.kill(r, args.signal))
+    return _each(args, args.containers, lambda r: eng.kill(r, args.signal))
 
 
 def cmd_rm(eng, args) -> int:
     return _each(args, args.containers,
-                 lambda r: eng.containers.remove(r, force=args.force, volumes=args.volumes))
+                 lambda r: eng.remove(r, force=args.force, volumes=args.volumes))
 
 
 def cmd_pause(eng, args) -> int:
-    return _each(args, args.containers, eng.containers.pause)
+    return _each(args, args.containers, eng.pause)
 
 
 def cmd_unpause(eng, args) -> int:
-    return _each(args, args.containers, eng.containers.unpause)
+    return _each(args, args.containers, eng.unpause)
 
 
 def cmd_wait(eng, args) -> int:
     for ref in args.containers:
-        _print(args, str(eng.containers.wait(ref)))
+        _print(args, str(eng.wait(ref)))
     return 0
 
 
@@ -390,7 +390,7 @@ def cmd_inspect(eng, args) -> int:
         doc = None
         if args.type in (None, "container"):
             try:
-                doc = eng.containers.get(name).inspect()
+                doc = eng.get(name).inspect()
             except NotFound:
                 if args.type == "container":
                     raise
@@ -435,15 +435,15 @@ def _host_memory() -> int:
 def cmd_stats(eng, args) -> int:
     import time
     if args.containers:
-        cs = [eng.containers.get(r) for r in args.containers]
+        cs = [eng.get(r) for r in args.containers]
     else:
-        cs = [c for c in eng.containers.list(all=args.all) if args.all or c.running]
-    first = {c.id: eng.containers.stats(c.id) for c in cs if c.running}
+        cs = [c for c in eng.ps(all=args.all) if args.all or c.running]
+    first = {c.id: eng.stats(c.id) for c in cs if c.running}
     while True:
         time.sleep(0.5 if args.no_stream else 1.0)
         rows = []
         for c in cs:
-            cur = eng.containers.stats(c.id) if c.running else None
+            cur = eng.stats(c.id) if c.running else None
             if cur is None:
                 rows.append({"ID": c.id[:12], "Name": c.name, "CPUPerc": "0.00%",
                              "MemUsage": "0B / 0B", "MemPerc": "0.00%", "PIDs": "0"})
@@ -465,7 +465,7 @@ def cmd_stats(eng, args) -> int:
 
 
 def cmd_top(eng, args) -> int:
-    top = eng.containers.top(args.container)
+    top = eng.top(args.container)
     _print(args, fmt.table(top["Titles"], top["Processes"]))
     return 0
 
@@ -483,11 +483,11 @@ def cmd_update(eng, args) -> int:
         raise InvalidArgument("you must provide one or more flags when using this command")
     if args.restart is not None:
         changes["restart"] = args.restart
-    return _each(args, args.containers, lambda r: eng.containers.update(r, **changes))
+    return _each(args, args.containers, lambda r: eng.update(r, **changes))
 
 
 def cmd_rename(eng, args) -> int:
-    eng.containers.rename(args.container, args.new_name)
+    eng.rename(args.container, args.new_name)
     return 0
 
 
@@ -507,7 +507,7 @@ def cmd_import_(eng, args) -> int:
 
 def image_rows(eng, all_=False, reference=None) -> list[dict]:
     rows = []
-    images = eng.images.list()
+    images = eng.image_list()
     from ..images.graph import intermediate_ids
     hidden = set() if all_ else intermediate_ids(images)
     for img in images:
@@ -559,13 +559,13 @@ def cmd_image_inspect(eng, args) -> int:
 
 
 def cmd_tag(eng, args) -> int:
-    eng.images.tag(args.source, args.target)
+    eng.tag(args.source, args.target)
     return 0
 
 
 def _in_use(eng):
     def in_use(image_id: str) -> bool:
-        return any(c.config.get("Image") == image_id for c in eng.containers.list())
+        return any(c.config.get("Image") == image_id for c in eng.ps())
     return in_use
 
 
@@ -593,7 +593,7 @@ def cmd_image_prune(eng, args) -> int:
 
 
 def cmd_history(eng, args) -> int:
-    rows = eng.images.history(args.image)
+    rows = eng.image_history(args.image)
     if args.quiet:
         for r in rows:
             _print(args, r.get("Id", "<missing>"))

@@ -885,10 +885,9 @@ class ContainerManager:
                     return
                 time.sleep(0.05)
             f = open(path, "rb")
-        with f:
-            lines = f.readlines()
-            if tail is not None and tail >= 0:
-                lines = lines[-tail:] if tail else []
+        from .logfile import last_lines, lines_from
+        with f:                 # from the end for --tail; else a line at a time (logfile.py)
+            lines = last_lines(f, tail) if tail is not None and tail >= 0 else lines_from(f)
             for raw in lines:
                 yield _entry(raw)
             if not follow:

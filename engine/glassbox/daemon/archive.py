@@ -108,7 +108,7 @@ async def get(d, request):
 
 async def export(d, request):
     ref = request.match_info["id"]
-    await d.run(d.eng.containers.get, ref)     # 404 before any header
+    await d.run(d.eng.get, ref)     # 404 before any header
     return await _stream(d, request, lambda out: d.eng.export(ref, out),
                          {"Content-Type": "application/x-tar"})
 
@@ -116,7 +116,7 @@ async def export(d, request):
 async def put(d, request):
     from aiohttp import web
     ref, path = request.match_info["id"], _path(request)
-    await d.run(d.eng.containers.get, ref)
+    await d.run(d.eng.get, ref)
     body = BodyReader(request, asyncio.get_running_loop())
     r, w = os.pipe2(os.O_CLOEXEC)
 

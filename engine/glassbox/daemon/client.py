@@ -244,9 +244,10 @@ class RemoteContainers:
                          {"signal": str(sig) if sig is not None else None})
 
     def remove(self, ref, force=False, volumes=False, hooks=None):
-        self.api.request("DELETE", f"/containers/{_q(ref)}",
+        cid = self.get(ref).id                  # the Engine returns the id, not the ref
+        self.api.request("DELETE", f"/containers/{cid}",
                          {"force": "1" if force else "0", "v": "1" if volumes else "0"})
-        return ref
+        return cid
 
     def wait(self, ref, timeout=None):
         doc = self.api.request("POST", f"/containers/{_q(ref)}/wait")
@@ -274,7 +275,7 @@ class RemoteContainers:
         conn, resp = self.api.request(
             "GET", f"/containers/{c.id}/logs",
             {"stdout": 1, "stderr": 1, "timestamps": 1, "follow": 1 if follow else 0,
-             "tail": "all" if tail is None else tail}, stream=True)
+             "tail": "all" if tail is None else tail, "since": since}, stream=True)
         try:
             buf = b""
             while True:
@@ -303,7 +304,75 @@ class RemoteContainers:
             conn.close()
 
     def stats(self, ref):
-        raise GlassboxError("stats is not supported over -H yet")
+        c = self.get(ref)
+        if not c.running:
+            return None
+        return _stats(self.api.request("GET", f"/containers/{c.id}/stats",
+                                       {"stream": "0", "one-shot": "1"}), c)
+
+    def stats_stream(self, ref):
+        c = self.get(ref)
+        if not c.running:
+            return
+        conn, resp = self.api.request("GET", f"/containers/{c.id}/stats", {"stream": "1"},
+                                      stream=True)
+        try:
+            for line in resp:
+                if not line.strip():
+                    continue
+                st = _stats(json.loads(line), c)
+                if st is None:
+                    return
+                yield st
+        finally:
+            conn.close()
+
+    def update(self, ref, restart=None, **limits):
+        """``POST /containers/{id}/update`` with the Engine's keywords in Docker's
+        names; the limits in force after it, read back from ``inspect``."""
+        body = {"Memory": limits.get("memory"), "MemorySwap": limits.get("memory_swap"),
+                "NanoCpus": int(limits["cpus"] * 1e9) if limits.get("cpus") else None,
+                "CpuShares": limits.get("cpu_shares"), "PidsLimit": limits.get("pids")}
+        body = {k: v for k, v in body.items() if v is not None}
+        if restart is not None:
+            from ..containers.restart import RestartPolicy, parse
+            policy = restart if isinstance(restart, RestartPolicy) else parse(restart)
+            body["RestartPolicy"] = policy.to_json()
+        self.api.request("POST", f"/containers/{_q(ref)}/update", body=body)
+        doc = self.get(ref).doc
+        if doc.get("Limits"):
+            return dict(doc["Limits"])
+        hc = doc.get("HostConfig") or {}
+        return {"memory": hc.get("Memory") or None, "memory_swap": hc.get("MemorySwap") or None,
+                "cpus": (hc.get("NanoCpus") or 0) / 1e9 or None,
+                "cpu_shares": hc.get("CpuShares") or None, "pids": hc.get("PidsLimit") or None}
+
+
+def _stats(doc: dict, c: RemoteContainer):
+    """Docker's stats JSON back into :class:`~glassbox.cgroups.stats.Stats`. The
+    daemon reports an unlimited memory as the host's RAM; the container's own
+    ``HostConfig.Memory`` (0: none) says which it is."""
+    from ..cgroups.stats import Stats
+    mem = doc.get("memory_stats") or {}
+    if not mem:
+        return None                                   # stopped meanwhile
+    cpu = doc.get("cpu_stats") or {}
+    pids = doc.get("pids_stats") or {}
+    limit = (c.doc.get("HostConfig") or {}).get("Memory") or None
+    read = doc.get("read") or ""
+    try:
+        from datetime import datetime
+        ts = datetime.fromisoformat(read.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        ts = time.time()
+    return Stats(cpu_usage_ns=int((cpu.get("cpu_usage") or {}).get("total_usage") or 0),
+                 memory_usage=int(mem.get("usage") or 0),
+                 memory_limit=mem.get("limit") if limit else None,
+                 memory_max_usage=mem.get("max_usage") or None,
+                 pids_current=int(pids.get("current") or 0), pids_limit=pids.get("limit"),
+                 oom_kills=int((mem.get("stats") or {}).get("oom_kill") or 0),
+                 cpu_throttled_ns=(cpu.get("throttling_data") or {}).get("throttled_time"),
+                 timestamp=ts)
 
 
 def _split_ts(stream: str, payload: bytes):
@@ -388,14 +457,19 @@ class RemoteEngine:
         self.images = RemoteImages(self.api)
         self.root = host
 
-    def run(self, opts, command=None, *, detach=False, **kw):
-        from ..engine import RunResult
-        if not detach:
-            raise GlassboxError("attached run through RemoteEngine.run is not supported "
-                                "over -H yet; use -d")
-        c = self.containers.create(opts)
-        self.api.request("POST", f"/containers/{c.id}/start")
-        return RunResult(c.id, None)
+    def run(self, image, command=None, *, detach=False, capture=True, on_output=None,
+            attach_fds=None, **options):
+        """:meth:`glassbox.engine.Engine.run`'s very steps, on this client's ``create``
+        and ``containers.start`` (whose attach pumps the daemon's stream into the fds
+        given): detached, attached to fds, or captured. Without stdin (``-i``)."""
+        from ..engine import Engine
+        return Engine.run(self, image, command, detach=detach,  # type: ignore[arg-type]
+                          capture=capture, on_output=on_output, attach_fds=attach_fds,
+                          **options)
+
+    def _run_captured(self, cid, opts, capture, on_output):
+        from ..engine import Engine
+        return Engine._run_captured(self, cid, opts, capture, on_output)  # type: ignore[arg-type]
 
     def create(self, opts, progress=None):
         self.ensure_image(opts.image, getattr(opts, "pull", "missing"), progress)
@@ -432,6 +506,146 @@ class RemoteEngine:
             conn.close()
         return self.images.resolve(ref)
 
+    # ---- the Engine's typed verbs, over the API (checked by test_engine_protocol) --
+    def ps(self, all: bool = True) -> list:  # noqa: A002 (docker's flag)
+        return self.containers.list(all=all)
+
+    def get(self, ref: str):
+        return self.containers.get(ref)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        self.containers.stop(ref, timeout)
+
+    def kill(self, ref: str, sig: str | int | None = None) -> None:
+        self.containers.kill(ref, sig)
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        self.containers.restart(ref, timeout)
+
+    def pause(self, ref: str) -> None:
+        self.containers.pause(ref)
+
+    def unpause(self, ref: str) -> None:
+        self.containers.unpause(ref)
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
+        return self.containers.remove(ref, force=force, volumes=volumes)
+
+    def rename(self, ref: str, new: str) -> None:
+        self.containers.rename(ref, new)
+
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        return self.containers.wait(ref, timeout)
+
+    def top(self, ref: str) -> dict:
+        return self.containers.top(ref)
+
+    def stats(self, ref: str):
+        """``GET /containers/{id}/stats?stream=0&one-shot=1`` as a
+        :class:`~glassbox.cgroups.stats.Stats` (None when not running)."""
+        return self.containers.stats(ref)
+
+    def stats_stream(self, ref: str, interval: float = 1.0):
+        """``GET /containers/{id}/stats`` (the daemon's stream, one reading a second);
+        ends once the container has stopped. ``interval`` is the daemon's own (1 s)."""
+        return self.containers.stats_stream(ref)
+
+    def update(self, ref: str, restart=None, **limits) -> dict:
+        return self.containers.update(ref, restart=restart, **limits)
+
+    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
+             since: str | None = None):
+        return self.containers.logs(ref, follow=follow, tail=tail, since=since)
+
+    def container_prune(self) -> list[str]:
+        return self.containers.prune()
+
+    def image_list(self) -> list:
+        return self.images.list()
+
+    def image_resolve(self, ref: str):
+        return self.images.resolve(ref)
+
+    def image_history(self, ref: str) -> list[dict]:
+        return self.images.history(ref)
+
+    def image_layers(self, ref: str) -> list:
+        """The layers from ``inspect`` (``RootFS.Layers``) named by ``history``.
+
+        Docker's history does not say which rows made a layer; a row of size > 0
+        did. Walking base first, a row of size 0 is taken as a layer only while
+        more layers are left than sized rows — exact unless an image has a layer of
+        0 bytes, whose ``created_by`` may then be a neighbouring metadata step's."""
+        from ..engine import LayerInfo
+        diff_ids = list((self.image_inspect(ref).get("RootFS") or {}).get("Layers") or [])
+        rows = list(reversed(self.images.history(ref)))       # base first
+        out: list = []
+        sized_left = sum(1 for r in rows if (r.get("Size") or 0) > 0)
+        for r in rows:
+            if len(out) == len(diff_ids):
+                break
+            size = int(r.get("Size") or 0)
+            if size > 0:
+                sized_left -= 1
+            elif len(diff_ids) - len(out) <= sized_left:
+                continue
+            out.append(LayerInfo(diff_ids[len(out)], size, r.get("CreatedBy", "")))
+        out += [LayerInfo(d, 0, "") for d in diff_ids[len(out):]]
+        return out
+
+    def tag(self, source: str, target: str) -> None:
+        self.images.tag(source, target)
+
+    def image_remove(self, ref: str, force: bool = False) -> list[dict]:
+        return self.images.remove(ref, force=force)
+
+    def pull(self, ref: str, progress=None):
+        return self.ensure_image(ref, "always", progress)
+
+    def volume_list(self) -> list[dict]:
+        return (self.api.request("GET", "/volumes") or {}).get("Volumes") or []
+
+    def volume_users(self, name: str) -> list[str]:
+        return [c.id for c in self.ps(all=True)
+                if any(m.get("Name") == name for m in c.doc.get("Mounts") or [])]
+
+    def diff(self, ref: str) -> list[tuple[str, str]]:
+        """``GET /containers/{id}/changes``: Docker's Kind 0/1/2 as C/A/D."""
+        kinds = {0: "C", 1: "A", 2: "D"}
+        return [(kinds.get(r.get("Kind"), "C"), r.get("Path", ""))
+                for r in self.api.request("GET", f"/containers/{_q(ref)}/changes") or []]
+
+    def system_df(self) -> dict:
+        """``GET /system/df`` (Docker's document), folded into the rows the local
+        :meth:`Engine.system_df` gives, so ``glassbox -H ... system df`` prints the
+        same table: images (active = used by a container; reclaimable = what only
+        unused images hold) and containers (their writable layers)."""
+        doc = self.api.request("GET", "/system/df") or {}
+        images, cs = doc.get("Images") or [], doc.get("Containers") or []
+        unused = [i for i in images if not i.get("Containers")]
+        return {"Summary": [
+            {"Type": "Images", "TotalCount": len(images), "Active": len(images) - len(unused),
+             "Size": int(doc.get("LayersSize") or 0),
+             "Reclaimable": sum(max(int(i.get("Size") or 0) - int(i.get("SharedSize") or 0), 0)
+                                for i in unused)},
+            {"Type": "Containers", "TotalCount": len(cs),
+             "Active": len([c for c in cs if c.get("State") == "running"]),
+             "Size": sum(int(c.get("SizeRw") or 0) for c in cs),
+             "Reclaimable": sum(int(c.get("SizeRw") or 0) for c in cs
+                                if c.get("State") != "running")}],
+            "Images": images, "Layers": []}
+
+    def network_connect(self, network: str, container: str, *, aliases=(),
+                        ip: str | None = None) -> None:
+        ipam = {"IPv4Address": ip} if ip else None
+        self.api.request("POST", f"/networks/{_q(network)}/connect", body={
+            "Container": container, "EndpointConfig": {
+                "Aliases": list(aliases or ()), **({"IPAMConfig": ipam} if ipam else {})}})
+
+    def network_disconnect(self, network: str, container: str, *, force: bool = False) -> None:
+        self.api.request("POST", f"/networks/{_q(network)}/disconnect",
+                         body={"Container": container, "Force": force})
+
     def _forget(self, cid):
         try:
             self.containers.remove(cid, force=True)
@@ -446,9 +660,6 @@ class RemoteEngine:
 
     def info(self) -> dict:
         return self.api.request("GET", "/info")
-
-    def exec(self, ref, argv, **kw):
-        raise GlassboxError("exec is not supported over -H yet")
 
     # ---- cp / export (``glassbox -H ... cp``): the daemon's archive endpoints
     def archive_stat(self, ref: str, path: str) -> dict:

@@ -130,9 +130,9 @@ class AttachHub:
                 # it to record the exit (it wakes on the process's exit, no polling)
                 # (not for --rm: its record may vanish mid-wait, taking the code along)
                 try:
-                    c = self.d.eng.containers.get(cid)
+                    c = self.d.eng.get(cid)
                     if not (c.config.get("HostConfig") or {}).get("AutoRemove"):
-                        code = self.d.eng.containers.wait(cid)
+                        code = self.d.eng.wait(cid)
                 except GlassboxError:   # gone or unreadable: waiters poll the state
                     code = None
             loop.call_soon_threadsafe(self.exited, cid, None if code is None else int(code))
@@ -171,7 +171,7 @@ async def create(d, request):
     try:
         await d.run(_plan_endpoints, d, c, endpoints)
     except BaseException:
-        await d.run(d.eng.containers.remove, c.id, force=True)
+        await d.run(d.eng.remove, c.id, force=True)
         raise
     return _json({"Id": c.id, "Warnings": []}, 201)
 
@@ -192,7 +192,7 @@ def _plan_endpoints(d, c, endpoints: dict) -> None:
 
 
 async def start(d, request):
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     if c.status == "running":
         return _empty(304)
     p = d.hub.take(c.id)
@@ -233,7 +233,7 @@ async def wait(d, request):
     if cond not in ("not-running", "next-exit", "removed"):
         raise InvalidArgument(f"invalid condition {cond!r}: use not-running, next-exit or "
                               "removed")
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     fut = d.hub.waiter(c.id)
     finished0 = c.state.get("FinishedAt", ZERO_TIME)
     resp = web.StreamResponse(headers={"Content-Type": "application/json"})
@@ -255,7 +255,7 @@ async def wait(d, request):
                     pass
             check_now = False
             try:
-                cur = await d.run(d.eng.containers.get, c.id)
+                cur = await d.run(d.eng.get, c.id)
             except NotFound:
                 # --rm: the shim removes the container, *then* reports the exit code
                 if c.id in d.hub.watching and c.id not in d.hub.exits and not exited:
@@ -292,7 +292,7 @@ def _stream_type(tty: bool) -> str:
 
 
 async def attach(d, request):
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     cfg = c.config["Config"]
     tty = bool(cfg.get("Tty"))
     stdin = qbool(request, "stdin") and bool(cfg.get("OpenStdin"))
@@ -355,7 +355,7 @@ async def resize(d, request):
     """Set the container's terminal size (``TIOCSWINSZ`` on its pty, reached
     through ``/proc/<pid>/fd/0``; the kernel sends SIGWINCH)."""
     h, w = qint(request, "h", 0), qint(request, "w", 0)
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     if c.running and c.config["Config"].get("Tty") and h and w:
         await d.run(_set_winsize, f"/proc/{c.pid}/fd/0", h, w)
     return _empty(200)
@@ -463,7 +463,7 @@ def _since(v: str | None) -> float:
 
 async def logs(d, request):
     from aiohttp import web
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     stdout, stderr = qbool(request, "stdout"), qbool(request, "stderr")
     if not (stdout or stderr):
         raise InvalidArgument("You must choose at least one stream")
@@ -494,7 +494,7 @@ async def ps(d, request):
     filters = parse_filters(request.query.get("filters"))
     known = {k: v for k, v in filters.items()
              if k in ("status", "name", "id", "label", "ancestor", "exited")}
-    cs = await d.run(d.eng.containers.list)
+    cs = await d.run(d.eng.ps)
     rows = []
     for c in cs:
         if not (all_ or c.running or c.status == "restarting" or "status" in known
@@ -509,7 +509,7 @@ async def ps(d, request):
 
 
 async def inspect(d, request):
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     doc = container_inspect(c)
     if qbool(request, "size"):
         doc["SizeRw"], doc["SizeRootFs"] = 0, 0
@@ -517,7 +517,7 @@ async def inspect(d, request):
 
 
 async def top(d, request):
-    return _json(await d.run(d.eng.containers.top, request.match_info["id"]))
+    return _json(await d.run(d.eng.top, request.match_info["id"]))
 
 
 async def changes(d, request):
@@ -528,22 +528,22 @@ async def changes(d, request):
 
 # ---- stop / kill / restart / rm ----------------------------------------------------
 async def stop(d, request):
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     if not c.running and c.status != "restarting":   # restarting: its restart is cancelled
         return _empty(304)
-    await d.run(d.eng.containers.stop, c.id, qint(request, "t"))
+    await d.run(d.eng.stop, c.id, qint(request, "t"))
     return _empty(204)
 
 
 async def kill(d, request):
-    await d.run(d.eng.containers.kill, request.match_info["id"],
+    await d.run(d.eng.kill, request.match_info["id"],
                 request.query.get("signal") or None)
     return _empty(204)
 
 
 async def restart(d, request):
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
-    await d.run(d.eng.containers.stop, c.id, qint(request, "t"))
+    c = await d.run(d.eng.get, request.match_info["id"])
+    await d.run(d.eng.stop, c.id, qint(request, "t"))
     started = await d.run(d.eng.containers.start, c.id)
     if started.reader is not None:
         d.hub.watch_exit(c.id, started)
@@ -551,18 +551,18 @@ async def restart(d, request):
 
 
 async def remove(d, request):
-    await d.run(d.eng.containers.remove, request.match_info["id"], force=qbool(request, "force"),
+    await d.run(d.eng.remove, request.match_info["id"], force=qbool(request, "force"),
                 volumes=qbool(request, "v"))
     return _empty(204)
 
 
 async def pause(d, request):
-    await d.run(d.eng.containers.pause, request.match_info["id"])
+    await d.run(d.eng.pause, request.match_info["id"])
     return _empty(204)
 
 
 async def unpause(d, request):
-    await d.run(d.eng.containers.unpause, request.match_info["id"])
+    await d.run(d.eng.unpause, request.match_info["id"])
     return _empty(204)
 
 
@@ -570,7 +570,7 @@ async def rename(d, request):
     name = request.query.get("name")
     if not name:
         raise InvalidArgument("rename needs the new name (?name=)")
-    await d.run(d.eng.containers.rename, request.match_info["id"], name)
+    await d.run(d.eng.rename, request.match_info["id"], name)
     return _empty(204)
 
 
@@ -580,7 +580,7 @@ async def update(d, request):
     if all(v is None for v in changes_.values()):
         return _json({"Warnings": ["nothing to update: only Memory, MemorySwap, NanoCpus, "
                                    "CpuShares, PidsLimit and RestartPolicy can be changed"]})
-    await d.run(d.eng.containers.update, request.match_info["id"], **changes_)
+    await d.run(d.eng.update, request.match_info["id"], **changes_)
     return _json({"Warnings": []})
 
 
@@ -610,13 +610,13 @@ async def stats(d, request):
     from aiohttp import web
     import json
     from .translate import _proc_stat_system_ns
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     stream = qbool(request, "stream", True)
     one_shot = qbool(request, "one-shot")
 
     async def sample():
         try:
-            s = await d.run(d.eng.containers.stats, c.id)
+            s = await d.run(d.eng.stats, c.id)
         except (NotFound, GlassboxError):
             s = None
         return s, _proc_stat_system_ns()

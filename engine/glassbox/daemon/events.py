@@ -28,7 +28,7 @@ HISTORY = 2000
 
 def _container_snapshot(eng) -> dict:
     out = {}
-    for c in eng.containers.list():
+    for c in eng.ps():
         out[c.id] = {"status": c.status, "name": c.name, "image": c.config["Config"]["Image"],
                      "exit": c.exit_code,
                      "labels": c.config["Config"].get("Labels") or {},
@@ -52,7 +52,7 @@ def snapshot(eng) -> dict:
     snap = {"containers": _container_snapshot(eng), "images": {}, "networks": set(),
             "volumes": set(),
             "removed": removed_exit_codes(os.path.join(eng.root, "containers"))}
-    for img in eng.images.list():
+    for img in eng.image_list():
         snap["images"][img.id] = set(img.repo_tags)
     if os.path.isdir(os.path.join(eng.root, "networks")):
         from ..network.store import NetworkStore

@@ -39,7 +39,7 @@ async def exec_create(d, request):
         cmd = [cmd]
     if not cmd or not all(isinstance(x, str) for x in cmd):
         raise InvalidArgument("No exec command specified")
-    c = await d.run(d.eng.containers.get, request.match_info["id"])
+    c = await d.run(d.eng.get, request.match_info["id"])
     if not c.running:
         raise Conflict(f"Container {c.id} is not running")
     if c.status == "paused":
@@ -99,7 +99,7 @@ async def exec_start(d, request):
     body = await read_json(request, {}) or {}
     if rec["_started"]:
         raise Conflict(f"exec {rec['ID'][:12]} has already been started")
-    c = await d.run(d.eng.containers.get, rec["ContainerID"])
+    c = await d.run(d.eng.get, rec["ContainerID"])
     if not c.running:
         raise Conflict(f"Container {c.id} is not running")
     rec["_started"] = True

@@ -108,7 +108,7 @@ def _in_use(d):
 # ---- list / inspect / history -------------------------------------------------------
 async def image_list(d, request):
     filters = parse_filters(request.query.get("filters"))
-    imgs = await d.run(d.eng.images.list)
+    imgs = await d.run(d.eng.image_list)
     from ..images.graph import intermediate_ids
     hidden = set() if request.query.get("all") in ("1", "true", "True") else \
         intermediate_ids(imgs)
@@ -162,7 +162,7 @@ async def image_inspect(d, request):
 
 
 async def history(d, request):
-    rows = await d.run(d.eng.images.history, request.match_info["name"])
+    rows = await d.run(d.eng.image_history, request.match_info["name"])
     for r in rows:
         if r.get("Tags"):
             r["Tags"] = [_familiar(t) for t in r["Tags"]]
@@ -175,7 +175,7 @@ async def tag(d, request):
     if not repo:
         raise InvalidArgument("tag needs ?repo=")
     t = request.query.get("tag")
-    await d.run(d.eng.images.tag, request.match_info["name"], f"{repo}:{t}" if t else repo)
+    await d.run(d.eng.tag, request.match_info["name"], f"{repo}:{t}" if t else repo)
     from aiohttp import web
     return web.Response(status=201)
 
@@ -297,7 +297,7 @@ async def get(d, request):
     if not refs:
         raise InvalidArgument("save needs at least one image name")
     for r in refs:
-        await d.run(d.eng.images.resolve, r)  # 404 before the stream starts
+        await d.run(d.eng.image_resolve, r)  # 404 before the stream starts
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue(maxsize=16)
 

@@ -61,7 +61,7 @@ async def info(d, request):
     from .. import __version__
     from ..seccomp import host_security_options
     base = await d.run(d.eng.info)
-    cs = await d.run(d.eng.containers.list)
+    cs = await d.run(d.eng.ps)
     paused = len([c for c in cs if c.status == "paused"])
     running = len([c for c in cs if c.status == "running"])
     doc = {"ID": "glassbox", "Containers": len(cs), "ContainersRunning": running,
@@ -116,7 +116,7 @@ def _now() -> str:
 async def system_df(d, request):
     from .translate import container_summary, epoch
     df = await d.run(d.eng.system_df)
-    cs = await d.run(d.eng.containers.list)
+    cs = await d.run(d.eng.ps)
     images = []
     for r in df.get("Images", []):
         images.append({"Id": r["id"], "ParentId": "", "RepoTags": r.get("repo_tags") or [],

@@ -358,7 +358,7 @@ def _watch(eng, cid: str, interval: float, live: bool):
 def _stop(eng, cid: str) -> None:
     from ..errors import GlassboxError
     try:
-        eng.containers.kill(cid)
+        eng.kill(cid)
     except GlassboxError:
         pass                      # it exited on its own in the meantime
 
@@ -367,7 +367,7 @@ def _remove(eng, ids: list[str]) -> None:
     from ..errors import NotFound
     for cid in ids:
         try:
-            eng.containers.remove(cid, force=True)
+            eng.remove(cid, force=True)
         except NotFound:
             pass
 
@@ -450,10 +450,10 @@ def _run_together(eng, image, runs, duration, interval, live, name) -> list[Tria
         for i, (_label, opts, cmd) in enumerate(runs, 1):
             ids.append(eng.run(image, cmd, name=f"{name}-{i}", detach=True, **opts).id)
         samplers = [_watch(eng, cid, interval, live)[0] for cid in ids]
-        first = [eng.containers.stats(cid) for cid in ids]     # the common window starts
+        first = [eng.stats(cid) for cid in ids]     # the common window starts
         t0 = time.monotonic()
         time.sleep(duration)
-        last = [eng.containers.stats(cid) for cid in ids]      # … and ends, for all at once
+        last = [eng.stats(cid) for cid in ids]      # … and ends, for all at once
         wall = time.monotonic() - t0
         for cid in ids:
             _stop(eng, cid)

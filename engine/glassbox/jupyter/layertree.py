@@ -18,11 +18,7 @@ import os
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
-class LayerInfo:
-    diff_id: str
-    size: int
-    created_by: str = ""
+from ..engine import LayerInfo  # noqa: E402 (the value Engine.image_layers returns)
 
 
 @dataclass(frozen=True)
@@ -132,19 +128,9 @@ def layout(stacks: list[ImageStack], rw: list[RWLayer] = ()) -> tuple[list[Box],
 # ---- reading the store (I/O) ----------------------------------------------------
 def image_stack(eng, ref: str) -> ImageStack:
     """One image's layers with sizes (``store.layer_meta``) and ``created_by`` (history)."""
-    from ..errors import NotFound
-    img = eng.images.resolve(ref)
-    history = [h for h in (img.config.get("history") or []) if not h.get("empty_layer")]
-    layers = []
-    for i, l in enumerate(img.layers):
-        try:
-            size = int(eng.images.layer_meta(l.diff_id).get("size") or 0)
-        except NotFound:
-            size = l.size
-        created_by = history[i].get("created_by", "") if i < len(history) else ""
-        layers.append(LayerInfo(l.diff_id, size, created_by))
+    layers = eng.image_layers(ref)          # local or over a daemon (RemoteEngine)
     name = ref if not ref.startswith("sha256:") else short(ref)
-    return ImageStack(name, img.id, tuple(layers))
+    return ImageStack(name, eng.image_resolve(ref).id, tuple(layers))
 
 
 def _du(path: str) -> int:
@@ -160,8 +146,8 @@ def _du(path: str) -> int:
 
 def rw_layer(eng, ref: str) -> RWLayer:
     """A container's read/write layer: its size and what it changed (``glassbox diff``)."""
-    c = eng.containers.get(ref)
-    img = eng.images.resolve(c.config["Image"])
+    c = eng.get(ref)
+    img = eng.image_resolve(c.config["Image"])
     upper = c.config["Spec"]["upper_dir"]
     try:
         changes = tuple(eng.diff(c.id))
@@ -178,7 +164,7 @@ def stacks_from_engine(eng, refs, containers=()) -> tuple[list[ImageStack], list
     have = {s.image_id for s in stacks}
     for r in rws:
         if r.image_id not in have:
-            c = eng.containers.get(r.container)
+            c = eng.get(r.container)
             stacks.append(image_stack(eng, c.config["Config"].get("Image") or r.image_id))
             have.add(r.image_id)
     return stacks, rws

@@ -27,7 +27,7 @@ class LiveChart:
     def __init__(self, container, engine=None):
         from .session import resolve
         eng = resolve(engine)
-        c = eng.containers.get(getattr(container, "id", None) or str(container))
+        c = eng.get(getattr(container, "id", None) or str(container))
         self.id, self.name = c.id, c.name
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:

@@ -218,15 +218,15 @@ class GlassboxMagics(Magics):
             out = sys.stdout if stream == "stdout" else sys.stderr
             out.write(decoders[stream].decode(data))
             out.flush()
-        before = {c.id for c in eng.containers.list()}
+        before = {c.id for c in eng.ps()}
         try:
             res = eng.run(opts, capture=True, on_output=on_output)
         except KeyboardInterrupt:
             # like docker's sig-proxy: an interrupted cell stops its container
-            for c in eng.containers.list():
+            for c in eng.ps():
                 if c.id not in before and c.running:
                     try:
-                        eng.containers.stop(c.id, 2)
+                        eng.stop(c.id, 2)
                     except GlassboxError:
                         pass
             print("\n(interrupted: container stopped)", file=sys.stderr)

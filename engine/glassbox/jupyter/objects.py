@@ -25,7 +25,7 @@ class Container:
         self.eng, self.id = eng, id
 
     def _get(self):
-        return self.eng.containers.get(self.id)
+        return self.eng.get(self.id)
 
     def __str__(self):
         return self.id
@@ -57,34 +57,34 @@ class Container:
 
     # ---- verbs ---------------------------------------------------------------
     def stop(self, timeout: int | None = None) -> "Container":
-        self.eng.containers.stop(self.id, timeout)
+        self.eng.stop(self.id, timeout)
         return self
 
     def kill(self, signal: str | int = "KILL") -> "Container":
-        self.eng.containers.kill(self.id, signal)
+        self.eng.kill(self.id, signal)
         return self
 
     def rm(self, force: bool = False) -> str:
-        return self.eng.containers.remove(self.id, force=force)
+        return self.eng.remove(self.id, force=force)
 
     remove = rm
 
     def wait(self, timeout: float | None = None) -> int:
-        return self.eng.containers.wait(self.id, timeout)
+        return self.eng.wait(self.id, timeout)
 
     def logs(self, tail: int | None = None) -> str:
         """Everything it wrote so far (stdout and stderr, in order)."""
-        return "".join(text for _, text, _ in self.eng.containers.logs(self.id, tail=tail))
+        return "".join(text for _, text, _ in self.eng.logs(self.id, tail=tail))
 
     def stats(self, interval: float = 0.25) -> dict | None:
         """One ``glassbox stats`` row (two readings ``interval`` apart for CPU %);
         None when it is not running."""
         from ..cli.commands import stats_row
-        first = self.eng.containers.stats(self.id)
+        first = self.eng.stats(self.id)
         if first is None:
             return None
         time.sleep(interval)
-        cur = self.eng.containers.stats(self.id)
+        cur = self.eng.stats(self.id)
         if cur is None:
             return None
         row = stats_row(self._get(), cur, first)
@@ -93,13 +93,13 @@ class Container:
 
     def update(self, **changes) -> dict:
         """``glassbox update``: ``memory=`` (bytes), ``cpus=``, ``pids=``, ..."""
-        return self.eng.containers.update(self.id, **changes)
+        return self.eng.update(self.id, **changes)
 
     def diff(self) -> list[tuple[str, str]]:
         return self.eng.diff(self.id)
 
     def top(self) -> dict:
-        return self.eng.containers.top(self.id)
+        return self.eng.top(self.id)
 
     def monitor(self, **kw):
         from .widgets import monitor
@@ -161,7 +161,7 @@ class Image:
 
     def __init__(self, eng, ref: str):
         self.eng = eng
-        img = eng.images.resolve(ref)
+        img = eng.image_resolve(ref)
         self.id = img.id
         self.ref = ref
 
@@ -169,7 +169,7 @@ class Image:
         return self.id
 
     def _img(self):
-        return self.eng.images.resolve(self.id)
+        return self.eng.image_resolve(self.id)
 
     @property
     def short_id(self) -> str:
@@ -184,7 +184,7 @@ class Image:
         return self._img().size
 
     def history(self) -> list[dict]:
-        return self.eng.images.history(self.id)
+        return self.eng.image_history(self.id)
 
     def inspect(self) -> dict:
         return self.eng.image_inspect(self.id)

@@ -1,6 +1,6 @@
 """Sampling a container's cgroup counters in the background: the data of the live chart.
 
-:class:`StatsSampler` reads ``eng.containers.stats(id)`` — the same reading
+:class:`StatsSampler` reads ``eng.stats(id)`` — the same reading
 ``glassbox stats`` prints — every ``interval`` seconds on its own thread, so
 the kernel stays free to run the next cell. CPU % comes from two consecutive
 readings (:func:`glassbox.cgroups.cpu_percent`). It stops by itself when the
@@ -37,12 +37,12 @@ def settled(eng, ref, timeout: float = 3.0):
     ``OOMKilled`` in between says False for a container the OOM killer did kill:
     this waits (at most ``timeout`` s) until the shim is gone.
     """
-    c = eng.containers.get(str(ref))
+    c = eng.get(str(ref))
     deadline = time.monotonic() + timeout
     while not c.running and c.state.get("ShimPid") and _alive(c.state["ShimPid"]) \
             and time.monotonic() < deadline:
         time.sleep(0.02)
-        c = eng.containers.get(c.id)
+        c = eng.get(c.id)
     return c
 
 
@@ -68,7 +68,7 @@ class StatsSampler:
         if interval <= 0:
             from ..errors import InvalidArgument
             raise InvalidArgument(f"interval must be > 0 seconds (got {interval})")
-        c = eng.containers.get(str(ref))       # NotFound for a removed container
+        c = eng.get(str(ref))       # NotFound for a removed container
         self.eng, self.id, self.name = eng, c.id, c.name
         self.interval = interval
         self.on_sample = on_sample
@@ -133,14 +133,14 @@ class StatsSampler:
         """One reading, or None when the container is not running any more."""
         from ..errors import GlassboxError, NotFound
         try:
-            st = self.eng.containers.stats(self.id)
+            st = self.eng.stats(self.id)
             return st, st is not None
         except NotFound:
             return None, False
         except (GlassboxError, OSError):
             # the cgroup vanishes while the container exits: is it still running?
             try:
-                return None, self.eng.containers.get(self.id).running
+                return None, self.eng.get(self.id).running
             except NotFound:
                 return None, False
 

@@ -1,7 +1,7 @@
 """Widgets: a live cgroup chart, limit sliders, a ps table with buttons, progress bars.
 
 All of them talk to the engine only, with the calls the CLI uses:
-``eng.containers.stats`` (``glassbox stats``), ``eng.containers.update``
+``eng.stats`` (``glassbox stats``), ``eng.update``
 (``glassbox update``), ``stop``/``remove`` (``glassbox stop``/``rm``).
 
 The chart is drawn with matplotlib into PNG bytes (Agg, no pyplot) and shown in
@@ -180,7 +180,7 @@ def monitor(container, interval: float = 0.2, *, redraw: float = 0.5, render: bo
 class LimitSliders:
     """Sliders for a container's memory (MiB), CPUs and pids, applied live.
 
-    Moving a slider calls ``eng.containers.update`` — ``glassbox update`` — which
+    Moving a slider calls ``eng.update`` — ``glassbox update`` — which
     writes the cgroup files at once. Setting memory below what the container uses
     makes the kernel reclaim or refuse (or OOM-kill): the answer is shown in
     ``status`` (and in the chart of a :func:`monitor`).
@@ -190,7 +190,7 @@ class LimitSliders:
         import os
         W = _w()
         self.eng = eng
-        c = eng.containers.get(_ref(container))
+        c = eng.get(_ref(container))
         self.id, self.name = c.id, c.name
         hc = c.config.get("HostConfig") or {}
         mem = int(hc.get("Memory") or 0) // MIB
@@ -231,7 +231,7 @@ class LimitSliders:
         """``glassbox update`` with ``changes`` (memory in bytes); the result or None."""
         from ..errors import GlassboxError
         try:
-            new = self.eng.containers.update(self.id, **changes)
+            new = self.eng.update(self.id, **changes)
         except GlassboxError as e:
             self.last_error = str(e)
             self.history.append((changes, e))
@@ -296,9 +296,9 @@ class PsTable:
         from ..errors import GlassboxError
         try:
             if what == "stop":
-                self.eng.containers.stop(cid)
+                self.eng.stop(cid)
             else:
-                self.eng.containers.remove(cid, force=True)
+                self.eng.remove(cid, force=True)
             self.status.value = t("ps.done", what=what, id=esc(cid[:12]))
         except GlassboxError as e:
             self.status.value = ErrorMessage(str(e))._repr_html_()

@@ -148,7 +148,7 @@ class ContainerViewHandler(_Base):
 
 
 def _stats(eng, ref: str) -> dict | None:
-    st = eng.containers.stats(ref)
+    st = eng.stats(ref)
     return st.as_dict() if st is not None else None
 
 

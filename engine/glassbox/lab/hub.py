@@ -66,7 +66,7 @@ class _LogFollower(threading.Thread):
 
     def run(self) -> None:
         try:
-            for stream, text, ts in self.hub.eng.containers.logs(self.cid, follow=True, tail=0):
+            for stream, text, ts in self.hub.eng.logs(self.cid, follow=True, tail=0):
                 if self.cancelled:
                     return
                 self.hub.from_thread(self.hub._fan_log, self.cid,
@@ -185,12 +185,6 @@ class Hub:
         s = self.samplers.get(cid)
         if s is not None and not s.done.is_set():
             return True
-        if getattr(self.eng, "remote", False):
-            try:                             # the daemon client has no stats call yet:
-                self.eng.containers.get(cid)  # no sampler, but a bad id is still an error
-                return True
-            except GlassboxError:
-                return False
         from ..jupyter.sampler import StatsSampler
         try:
             s = StatsSampler(self.eng, cid, interval=self._interval(cid),
@@ -272,7 +266,7 @@ class Hub:
         if not reach.ok:
             return {**base, "running": 0, "total": 0, "cpu": None, "memory": None}
         try:
-            cs = self.eng.containers.list(all=True)
+            cs = self.eng.ps(all=True)
         except (GlassboxError, OSError) as e:
             return {**base, "ok": False, "error": str(e), "fix": reach.fix or
                     "check the state root / daemon, then reload the panel",
@@ -284,9 +278,9 @@ class Hub:
             if not c.running:
                 continue
             try:
-                st = self.eng.containers.stats(c.id)
+                st = self.eng.stats(c.id)
             except GlassboxError:
-                stats_ok = False      # a daemon that cannot give stats (RemoteEngine)
+                stats_ok = False      # the daemon could not give them
                 continue
             except OSError:
                 continue

@@ -10,6 +10,7 @@ the reader the notebooks use.
 
 from __future__ import annotations
 
+import collections
 import itertools
 import os
 
@@ -29,11 +30,11 @@ def container_row(c) -> dict:
 
 
 def containers(eng) -> list[dict]:
-    return [container_row(c) for c in eng.containers.list(all=True)]
+    return [container_row(c) for c in eng.ps(all=True)]
 
 
 def container_detail(eng, ref: str) -> dict:
-    c = eng.containers.get(ref)
+    c = eng.get(ref)
     return {**container_row(c), "pid": c.pid if c.running else 0,
             "started_at": c.state.get("StartedAt", ""),
             "finished_at": c.state.get("FinishedAt", ""),
@@ -58,7 +59,7 @@ def exec_command(eng, cid: str) -> str:
 def inspect(eng, ref: str) -> dict:
     """Docker's inspect document, and beside it the process spec glassbox derived from it
     (what ``runtime.init`` turns into namespaces, mounts and an ``execve``)."""
-    c = eng.containers.get(ref)
+    c = eng.get(ref)
     return {"inspect": c.inspect(), "process_spec": (c.config.get("Spec") or None),
             "limits": c.config.get("Limits") or None}
 
@@ -75,18 +76,20 @@ def logs(eng, ref: str, start: int | None = None, limit: int = LOG_PAGE,
         raise InvalidArgument(f"limit must be between 1 and {LOG_PAGE_MAX} (got {limit})")
     if start is not None and start < 0:
         raise InvalidArgument(f"start must be >= 0 (got {start})")
-    entries = eng.containers.logs(ref)
+    entries = eng.logs(ref)     # a generator: the file is streamed, never held whole
     if query:
         entries = (e for e in entries if query in e[1])
-    if start is None:           # the last page: a ring of `limit` entries, counting all
-        ring: list = []
+    if start is None and not query:     # the last page: read from the end (seek back)
+        page = list(eng.logs(ref, tail=limit))
+        total = max(len(page), sum(1 for _ in entries))
+        start = total - len(page)
+    elif start is None:         # the last matching page: a ring of `limit`, counting all
+        ring: collections.deque = collections.deque(maxlen=limit)
         total = 0
         for e in entries:
             ring.append(e)
             total += 1
-            if len(ring) > limit:
-                del ring[0]
-        page, start = ring, total - len(ring)
+        page, start = list(ring), total - len(ring)
     else:
         page = list(itertools.islice(entries, start, start + limit))
         total = start + len(page) + sum(1 for _ in entries)
@@ -99,7 +102,7 @@ def namespaces(eng, ref: str) -> dict:
     which runs where the engine runs (pid 1 can sit in other namespaces, e.g. in a sandbox)."""
     from ..errors import Conflict
     from ..namespaces import KINDS, NOT_UNSHARED, read_table, shared
-    c = eng.containers.get(ref)
+    c = eng.get(ref)
     if not c.running:
         raise Conflict(f"container {c.name} is not running: its namespaces are gone with its "
                        "processes; start it to see them")
@@ -119,7 +122,7 @@ def changes(eng, ref: str) -> list[dict]:
 
 def images(eng) -> list[dict]:
     out = []
-    for img in eng.images.list():
+    for img in eng.image_list():
         out.append({"id": img.id, "tags": list(img.repo_tags), "size": img.size,
                     "created": img.created})
     return out
@@ -139,16 +142,31 @@ def layer_tree(eng, refs: list[str]) -> dict:
     from :func:`glassbox.jupyter.layertree.layout`, shared layers once, each with
     its size and the instruction that made it."""
     from ..jupyter.layertree import layout, stacks_from_engine
-    _local_only(eng, "the layer tree")
     if not refs:
-        refs = [img.repo_tags[0] if img.repo_tags else img.id for img in eng.images.list()]
+        refs = [img.repo_tags[0] if img.repo_tags else img.id for img in eng.image_list()]
     stacks, rws = stacks_from_engine(eng, refs)
     boxes, names = layout(stacks, rws)
     made_by = {l.diff_id: l.created_by for s in stacks for l in s.layers}
+    notes: dict[str, str] = {}
+    for s in stacks:
+        if any(not l.created_by for l in s.layers):
+            notes.update(layer_comments(eng, s))
     return {"columns": names,
             "boxes": [{"key": b.key, "kind": b.kind, "x0": b.x0, "x1": b.x1, "level": b.level,
                        "size": b.size, "label": b.label, "images": list(b.images),
-                       "created_by": made_by.get(b.key, "")} for b in boxes]}
+                       "created_by": made_by.get(b.key, ""), "comment": notes.get(b.key, "")}
+                      for b in boxes]}
+
+
+def layer_comments(eng, stack) -> dict[str, str]:
+    """What the history says of layers no instruction made: ``docker import`` writes an
+    entry with an empty ``created_by`` and the comment ``Imported from <source>`` (``-``
+    for stdin), which ``docker history`` shows in its COMMENT column. Those entries are
+    matched, base first, to the image's layers that have no instruction."""
+    rows = [r for r in reversed(eng.image_history(stack.image_id))
+            if not r.get("CreatedBy") and r.get("Comment")]
+    bare = [l.diff_id for l in stack.layers if not l.created_by]
+    return {d: r["Comment"] for d, r in zip(bare, rows)}
 
 
 def networks(eng) -> list[dict]:
@@ -181,17 +199,17 @@ def act(eng, ref: str, action: str, body: dict) -> dict:
     from ..errors import InvalidArgument
     if action not in ACTIONS:
         raise InvalidArgument(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
-    c = eng.containers.get(ref)          # NotFound when it was removed meanwhile
+    c = eng.get(ref)          # NotFound when it was removed meanwhile
     if action == "start":
         eng.containers.start(c.id).detach()
     elif action == "stop":
-        eng.containers.stop(c.id, body.get("timeout"))
+        eng.stop(c.id, body.get("timeout"))
     elif action == "kill":
-        eng.containers.kill(c.id, body.get("signal"))
+        eng.kill(c.id, body.get("signal"))
     elif action == "restart":
-        eng.containers.restart(c.id, body.get("timeout"))
+        eng.restart(c.id, body.get("timeout"))
     elif action == "rm":
-        eng.containers.remove(c.id, force=bool(body.get("force")))
+        eng.remove(c.id, force=bool(body.get("force")))
         return {"id": c.id, "removed": True}
     else:
         return {"id": c.id, "limits": update(eng, c.id, body)}
@@ -202,12 +220,11 @@ def update(eng, ref: str, body: dict) -> dict:
     """``glassbox update -m``: the same parse and the same live cgroup write."""
     from ..cgroups.limits import parse_bytes
     from ..errors import InvalidArgument
-    _local_only(eng, "a live limit update")
     memory = body.get("memory")
     if memory is None or memory == "":
         raise InvalidArgument("update needs a memory limit, e.g. {\"memory\": \"48m\"}")
     nbytes = parse_bytes(str(memory), "memory")
-    return eng.containers.update(ref, memory=nbytes)
+    return eng.update(ref, memory=nbytes)
 
 
 def remove_image(eng, ref: str, force: bool = False) -> list[dict]:
@@ -215,5 +232,5 @@ def remove_image(eng, ref: str, force: bool = False) -> list[dict]:
     from ..images.graph import remove_with_parents
 
     def in_use(image_id: str) -> bool:
-        return any(c.config.get("Image") == image_id for c in eng.containers.list())
+        return any(c.config.get("Image") == image_id for c in eng.ps())
     return list(remove_with_parents(eng.images, ref, force=force, in_use=in_use))

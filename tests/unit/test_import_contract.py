@@ -1,0 +1,196 @@
+"""The front-end contract, checked on the source: front ends reach the engine only
+through :mod:`glassbox.engine` and the value modules it works in.
+
+The front ends (``cli/``, the daemon's routes in ``daemon/``, ``jupyter/``, ``lab/``)
+are handed an ``Engine`` or a ``RemoteEngine`` and must work on either, so none may
+open a store, the runtime or ``_sys`` by itself: what it did would bypass the daemon
+(``-H``) and the engine's own rules. Every ``import`` in their source files (also the
+lazy ones inside functions) is read with :mod:`ast` and checked against
+
+* ``ALLOWED``: the facade and pure value modules, each with the reason;
+* ``KNOWN``: reaches that are there today, one ``(file, module)`` pair each, each a
+  verb still to move behind an ``Engine`` method. The list may only shrink: an entry
+  that is no longer true fails the test too, so it is removed when fixed.
+
+Anything else — ``from glassbox.runtime.shim import ...`` in a front end, say — fails.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+
+import glassbox
+
+PKG = os.path.dirname(glassbox.__file__)
+FRONT_ENDS = ("cli", "daemon", "jupyter", "lab")
+
+ALLOWED = {
+    "glassbox.engine": "the facade itself: Engine, RunResult, LayerInfo",
+    "glassbox.errors": "the error tree every front end maps to its exit code / status",
+    "glassbox.__version__": "the version string",
+    "glassbox.containers.options": "CreateOptions, the value a run/create is described by",
+    "glassbox.cgroups.limits": "Limits and parse_bytes: pure values and parsing",
+    "glassbox.cgroups.stats": "Stats and cpu_percent: the value stats returns, pure maths",
+    "glassbox.containers.restart": "RestartPolicy: a pure value and its parser",
+    "glassbox.containers.health": "the healthcheck config value and its status text",
+    "glassbox.images.reference": "image-reference parsing, pure",
+    "glassbox.network.docs": "Docker's network documents made from records (presentation)",
+    "glassbox.namespaces": "the namespace kinds and the read-only /proc/<pid>/ns table",
+    "glassbox.rootless.paths": "where a user's state root and socket live (path rules)",
+    "glassbox._files.timestamp": "the one timestamp format",
+    "glassbox.cli.format": "the presentation helpers front ends share (sizes, times)",
+    "glassbox.daemon.client": "RemoteEngine: the Engine over a daemon, picked by -H / "
+                              "GLASSBOX_HOST (cli.main, lab.connection)",
+    "glassbox.doctor": "`glassbox doctor` prints the doctor's own report",
+}
+
+EXEMPT_FILES = {
+    "cli/agent.py": "the warm agent is the engine's process: it pre-imports the engine",
+    "daemon/client.py": "RemoteEngine is an implementation of the Engine protocol",
+    "daemon/spawner.py": "starts the daemon's container processes (engine side)",
+    "daemon/_exec_runner.py": "the exec helper process the daemon spawns (engine side)",
+}
+
+KNOWN = {
+    # front ends importing each other's private helpers (issue 17: one public module)
+    ("daemon/containers.py", "glassbox.cli.commands"),
+    ("daemon/images.py", "glassbox.cli.commands"),
+    ("daemon/translate.py", "glassbox.cli.commands"),
+    ("jupyter/magics.py", "glassbox.cli.commands"),
+    ("jupyter/magics.py", "glassbox.cli.main"),
+    ("jupyter/magics.py", "glassbox.cli.parser"),
+    ("jupyter/objects.py", "glassbox.cli.commands"),
+    ("jupyter/widgets.py", "glassbox.cli.commands"),
+    ("lab/hub.py", "glassbox.daemon.events"),
+    ("lab/hub.py", "glassbox.jupyter.sampler"),
+    ("lab/views.py", "glassbox.jupyter.layertree"),
+    ("cli/cmd_daemon.py", "glassbox.daemon"),
+    # stores and managers used directly: verbs to move behind Engine methods
+    ("cli/cmd_cp.py", "glassbox.containers.archive"),
+    ("cli/cmd_cp.py", "glassbox.images.layers"),
+    ("cli/commands.py", "glassbox.images.archive"),
+    ("cli/commands.py", "glassbox.images.graph"),
+    ("cli/commands.py", "glassbox.rootless.features"),
+    ("cli/commands.py", "glassbox.seccomp"),
+    ("cli/cmd_system.py", "glassbox.rootless.setup"),
+    ("cli/main.py", "glassbox.quota"),
+    ("cli/front", "glassbox._native"),
+    ("daemon/containers.py", "glassbox.containers.stdin"),
+    ("daemon/containers.py", "glassbox.network.attach"),
+    ("daemon/events.py", "glassbox.containers.state"),
+    ("daemon/events.py", "glassbox.network.store"),
+    ("daemon/execs.py", "glassbox"),               # import glassbox (its path)
+    ("daemon/images.py", "glassbox.images.manifest"),
+    ("daemon/images.py", "glassbox.images.archive"),
+    ("daemon/images.py", "glassbox.images.graph"),
+    ("daemon/system.py", "glassbox.seccomp"),
+    ("daemon/translate.py", "glassbox.cgroups.devices"),
+    ("daemon/translate.py", "glassbox.network.attach"),
+    ("lab/views.py", "glassbox.images.graph"),
+}
+
+
+def imported_names(source: str, module: str, is_package: bool = False) -> set[str]:
+    """Every ``glassbox...`` name ``source`` (the module ``module``) imports, made
+    absolute: ``from ..network import attach`` in ``glassbox.daemon.x`` is
+    ``glassbox.network.attach``."""
+    pkg = module if is_package else module.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = pkg.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([base] if base else []))
+            out |= {f"{base}.{a.name}" for a in node.names}
+    return {n for n in out if n == "glassbox" or n.startswith("glassbox.")}
+
+
+def _covered(name: str, rules) -> str | None:
+    """The rule naming ``name`` or a package above it (bare ``glassbox`` only itself)."""
+    for r in rules:
+        if name == r or ("." in r and name.startswith(r + ".")):
+            return r
+    return None
+
+
+def _front_end_files():
+    for fe in FRONT_ENDS:
+        for base, dirs, files in os.walk(os.path.join(PKG, fe)):
+            dirs[:] = [d for d in dirs if d != "__pycache__"]
+            for f in sorted(files):
+                if f.endswith(".py"):
+                    path = os.path.join(base, f)
+                    yield os.path.relpath(path, PKG), path
+
+
+def _module(rel: str) -> tuple[str, bool]:
+    mod = "glassbox." + rel[:-3].replace(os.sep, ".")
+    if mod.endswith(".__init__"):
+        return mod[: -len(".__init__")], True
+    return mod, False
+
+
+def _file_key(rel: str) -> str:
+    """``cli/front/x.py`` -> ``cli/front`` (a subpackage is one entry), else the file."""
+    parts = rel.split(os.sep)
+    return "/".join(parts[:2]) if len(parts) > 2 else "/".join(parts)
+
+
+def violations() -> tuple[list[str], set[tuple[str, str]]]:
+    bad, used = [], set()
+    for rel, path in _front_end_files():
+        key = _file_key(rel)
+        if key in EXEMPT_FILES:
+            continue
+        mod, is_pkg = _module(rel)
+        own = mod.split(".")[1]
+        with open(path) as f:
+            names = imported_names(f.read(), mod, is_pkg)
+        for name in sorted(names):
+            if name.split(".")[1:2] == [own] or _covered(name, ALLOWED):
+                continue                          # its own package, or a value module
+            known = _covered(name, {m for k, m in KNOWN if k == key})
+            if known:
+                used.add((key, known))
+                continue
+            bad.append(f"{rel}: imports {name}")
+    return bad, used
+
+
+def test_front_ends_reach_the_engine_only_through_the_facade():
+    bad, _ = violations()
+    assert not bad, ("front ends must go through glassbox.engine (add an Engine method) "
+                     "or a value module in ALLOWED:\n" + "\n".join(bad))
+
+
+def test_the_known_list_only_holds_reaches_that_are_still_there():
+    _, used = violations()
+    stale = KNOWN - used
+    assert not stale, f"fixed: remove from KNOWN: {sorted(stale)}"
+
+
+def test_the_checker_catches_a_runtime_import_absolute_relative_or_lazy():
+    src = ("from glassbox.runtime.shim import run\n"
+           "def f():\n    from ..runtime import shim\n    import glassbox._sys.real\n")
+    names = imported_names(src, "glassbox.lab.views")
+    assert names == {"glassbox.runtime.shim.run", "glassbox.runtime.shim",
+                     "glassbox._sys.real"}
+    assert not any(_covered(n, ALLOWED) for n in names)
+    assert imported_names("from . import views\n", "glassbox.lab", is_package=True) == \
+        {"glassbox.lab.views"}
+
+
+def test_a_runtime_import_added_to_a_front_end_fails_the_contract(tmp_path, monkeypatch):
+    import shutil
+    shutil.copytree(os.path.join(PKG, "lab"), tmp_path / "lab",
+                    ignore=shutil.ignore_patterns("__pycache__", "labextension"))
+    (tmp_path / "lab" / "sneaky.py").write_text(
+        "def f():\n    from glassbox.runtime.shim import refresh_hosts\n")
+    monkeypatch.setitem(globals(), "PKG", str(tmp_path))
+    monkeypatch.setitem(globals(), "FRONT_ENDS", ("lab",))
+    bad, _ = violations()
+    assert bad == ["lab/sneaky.py: imports glassbox.runtime.shim.refresh_hosts"]
