@@ -256,9 +256,8 @@ def check_bridges() -> Check:
     ok, err = _try(_userns_prefix(rootless) + ["--net", "ip", "link", "add", "gbxdoctor0",
                                               "type", "bridge"])
     if ok and rootless:
-        return Check("bridges", WARN, "the kernel lets this user make bridges in a network "
-                     "namespace of their own, but rootless glassbox has no user networks yet: "
-                     "containers run with --network none", "run as root for networks")
+        return Check("bridges", OK, "bridges in a network namespace of this user's own "
+                     "(bridge and user networks; -p on ports >= 1024)")
     if ok:
         return Check("bridges", OK, "a bridge can be made")
     return Check("bridges", NO, err or "ip link add type bridge refused",

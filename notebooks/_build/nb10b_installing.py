@@ -104,7 +104,7 @@ print("what it allows:", TIER_MEANING[report["Tier"]])
 | --- | --- | --- |
 | **full** | root on a Linux machine (a laptop, a VM, this lab's container) | everything: namespaces, cgroup limits, bridges and published ports, the whole course |
 | **rootless (limits)** | an ordinary user, with user namespaces and a cgroup subtree delegated (systemd does it per user) | containers in a user namespace, with `-m`, `--cpus`, `--pids-limit` |
-| **rootless** | an ordinary user with user namespaces, nothing delegated (a JupyterHub account, often) | containers in a user namespace; limits refused; `--network none` |
+| **rootless** | an ordinary user with user namespaces, nothing delegated (a JupyterHub account, often) | containers in a user namespace; limits refused; bridge and user networks in a network namespace of your own, `-p` on ports ≥ 1024; no `--network host` |
 | **user-space** | no user namespaces, no mounts (a mybinder.org pod) | no container starts; pull/push, manifests and layers, the layer tree, Dockerfile parsing and cache keys still run for real |
 
 Root vs rootless in one sentence: as root, the container's root is the host's uid 0 with
@@ -116,7 +116,7 @@ the same two modes (`dockerd` as root, or "rootless mode" with `rootlesskit`).
 | --- | --- | --- |
 | **full** | root numa máquina Linux (um laptop, uma VM, o contêiner deste laboratório) | tudo: namespaces, limites de cgroup, bridges e portas publicadas, o curso inteiro |
 | **rootless (limits)** | um usuário comum, com user namespaces e uma subárvore de cgroup delegada (o systemd faz isso por usuário) | contêineres num user namespace, com `-m`, `--cpus`, `--pids-limit` |
-| **rootless** | um usuário comum com user namespaces, nada delegado (uma conta de JupyterHub, muitas vezes) | contêineres num user namespace; limites recusados; `--network none` |
+| **rootless** | um usuário comum com user namespaces, nada delegado (uma conta de JupyterHub, muitas vezes) | contêineres num user namespace; limites recusados; redes bridge e de usuário num network namespace só seu, `-p` em portas ≥ 1024; sem `--network host` |
 | **user-space** | sem user namespaces, sem montagens (um pod do mybinder.org) | nenhum contêiner inicia; pull/push, manifests e camadas, a árvore de camadas, o parsing do Dockerfile e as chaves de cache continuam funcionando de verdade |
 
 Root versus rootless numa frase: como root, o root do contêiner é o uid 0 do host com a

@@ -436,15 +436,97 @@ def test_no_subuid_entry_runs_single_and_names_the_fix(users):
     assert carol.out("ps", "-a", "-q") == ""
 
 
-def test_networks_and_devices_are_refused_clearly(users):
+def test_host_network_devices_and_low_ports_are_refused_clearly(users):
     alice = users["alice"]
-    for args, what in ((["-p", "127.0.0.1:18080:80"], "published ports"),
-                       (["--network", "bridge"], "--network bridge"),
+    for args, what in ((["--network", "host"], "--network host"),
+                       (["-p", "127.0.0.1:80:80"], "port 80"),
                        (["--privileged"], "--privileged"),
                        (["--device", "/dev/null"], "--device")):
         p = alice.gbx("run", "--rm", *args, "busybox", "true")
         assert p.returncode == 125 and what in p.stderr, (args, p.stderr)
     assert alice.out("ps", "-a", "-q") == ""
+    assert _holder(alice) is None, "a refusal started the per-user netns holder"
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _holder(u: User) -> int | None:
+    """The user's per-user network namespace holder (rootless/netns.py), if running."""
+    for pid in u.owned_pids():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"glassbox-netns-holder" in f.read().split(b"\0"):
+                    return pid
+        except OSError:
+            pass
+    return None
+
+
+def _host_links() -> set[str]:
+    return set(os.listdir("/sys/class/net"))
+
+
+def test_user_networks_names_and_published_ports_work_rootless(users):
+    """alice's bridge lives in her own network namespace (the holder's), not the host's:
+    containers on it find each other by name, a published port answers on the host's
+    loopback, bob sees none of it, and once the last user of it is gone the holder
+    (and with it the bridge and veths) is gone too."""
+    import urllib.request
+    alice, bob = users["alice"], users["bob"]
+    tag = uuid.uuid4().hex[:6]
+    net, web, port = f"lab-{tag}", f"web-{tag}", _free_port()
+    links_before = _host_links()
+    alice.out("network", "create", net)
+    try:
+        holder = _holder(alice)
+        assert holder is not None and _host_uid(holder) == alice.uid
+        alice.out("run", "-d", "--name", web, "--network", net, "-p", f"127.0.0.1:{port}:80",
+                  "busybox", "sh", "-c",
+                  "mkdir /www && echo hello-from-alice > /www/index.html && "
+                  "exec httpd -f -p 80 -h /www")
+        got = alice.out("run", "--rm", "--network", net, "busybox", "sh", "-c",
+                        f"for i in 1 2 3 4 5 6 7 8 9 10; do wget -qO- http://{web}/ && exit 0; "
+                        "sleep 0.2; done; exit 1")
+        assert got == "hello-from-alice\n"
+        body = b""
+        for _ in range(50):
+            try:
+                body = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert body == b"hello-from-alice\n"
+        nets = json.loads(alice.out("inspect", web))[0]["NetworkSettings"]["Networks"]
+        assert list(nets) == [net] and nets[net]["IPAddress"].count(".") == 3, nets
+        # nothing of alice's network is on the host: no bridge, no veth
+        assert _host_links() == links_before
+        # bob has his own records and namespace: alice's network is not his
+        assert net not in bob.out("network", "ls")
+        p = bob.gbx("run", "--rm", "--network", net, "busybox", "true")
+        assert p.returncode != 0 and net in p.stderr
+        # a port taken on the host is refused by name; as in Docker the container
+        # stays created, not running, and holds no address on the network
+        p = alice.gbx("run", "-d", "--name", f"clash-{tag}", "--network", net,
+                      "-p", f"127.0.0.1:{port}:80", "busybox", "sleep", "30")
+        assert p.returncode == 125 and "port is already allocated" in p.stderr \
+            and str(port) in p.stderr, p.stderr
+        assert len(alice.out("ps", "-q").split()) == 1     # only web runs
+        alice.out("rm", f"clash-{tag}")
+        ends = json.loads(alice.out("network", "inspect", net))[0]["Containers"]
+        assert len(ends) == 1, ends
+    finally:
+        alice.gbx("rm", "-f", web, f"clash-{tag}")
+        alice.gbx("network", "rm", net)
+    deadline = time.monotonic() + 10
+    while _holder(alice) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _holder(alice) is None, "the holder outlived the last network"
+    assert net not in alice.out("network", "ls")
 
 
 def test_newuidmap_refusing_is_named_and_leaves_nothing(users):

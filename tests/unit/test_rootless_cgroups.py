@@ -78,8 +78,16 @@ def test_policy_refuses_networks_devices_and_limits(monkeypatch):
     from glassbox.rootless import features
     monkeypatch.setattr(features, "userns_available", lambda: (True, ""))
     check_create(_Opts(), Limits(), "none", None)
-    with pytest.raises(InvalidArgument, match="--network bridge is not available rootless"):
-        check_create(_Opts(), Limits(), "bridge", None)
+    check_create(_Opts(), Limits(), "bridge", None)       # in the user's own netns
+    with pytest.raises(InvalidArgument, match="--network host is not available rootless"):
+        check_create(_Opts(), Limits(), "host", None)
+    with pytest.raises(InvalidArgument, match="container:NAME is not available rootless"):
+        check_create(_Opts(), Limits(), "container:0123abcd", None)
+    from glassbox.network.ports import PortBinding
+    with pytest.raises(InvalidArgument, match=r"host port 80 is below .* \(-p 1104:80\)"):
+        check_create(_Opts(), Limits(), "bridge", None, [PortBinding(80, host_port=80)])
+    check_create(_Opts(), Limits(), "bridge", None, [PortBinding(80, host_port=8080),
+                                                     PortBinding(81)])   # 0: any free port
     o = _Opts()
     o.privileged = True
     with pytest.raises(InvalidArgument, match="--privileged"):

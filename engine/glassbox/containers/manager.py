@@ -414,7 +414,7 @@ class ContainerManager:
         net_mode, publish = self._network_mode(opts, icfg)
         if os.geteuid() != 0:   # rootless (issue 14): what it cannot have, refused up front
             from ..rootless.policy import check_create
-            check_create(opts, limits, net_mode, self.cgroup_parent)
+            check_create(opts, limits, net_mode, self.cgroup_parent, publish)
         if hooks is None and (opts.volumes or opts.mounts or opts.tmpfs or opts.volumes_from
                               or icfg.get("Volumes")):
             hooks = self.hooks          # the volumes package, only when there are mounts

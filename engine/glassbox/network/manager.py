@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from ..containers.names import new_id
 from ..errors import Conflict, InvalidArgument, NotFound
+from ..rootless.netns import host_root, in_holder
 from . import ipam, netlink, rtnl
 from .netlink import off_loop
 
@@ -131,6 +132,10 @@ class NetworkManager:
         self.store = NetworkStore(self.root)
         self.tag = sha256_hex(self.root)[:10]
         self.default_bridge = default_bridge_name(self.root)
+        if host_lock == HOST_LOCK and not host_root():
+            # rootless (also the shim inside the per-user netns, uid 0 there): the
+            # subnets of this root's own namespace are chosen under this root's lock
+            host_lock = os.path.join(self.root, "networks", ".host.lock")
         self.host_lock = host_lock
         self.proc_sys = proc_sys
 
@@ -217,6 +222,7 @@ class NetworkManager:
         return idx
 
     @off_loop
+    @in_holder()
     def ensure_default(self) -> Network:
         """The pre-defined ``bridge`` network (created on first use), bridge up."""
         # the common case, on every `run`: the record and its bridge exist
@@ -250,6 +256,7 @@ class NetworkManager:
         return net
 
     @off_loop
+    @in_holder()
     def create(self, name: str, *, subnet: str | None = None, gateway: str | None = None,
                driver: str = "bridge", internal: bool = False,
                labels: dict[str, str] | None = None, ip_range: str | None = None,
@@ -352,6 +359,7 @@ class NetworkManager:
         self.store.delete(net)
 
     @off_loop
+    @in_holder(idle_after=True)
     def remove(self, name_or_id: str) -> None:
         """Remove a network and its bridge. Conflict while containers are attached."""
         with self.store.lock(), netlink.host_ipr() as ipr, rtnl.Rtnl() as nl:
@@ -361,6 +369,7 @@ class NetworkManager:
             self._remove_locked(ipr, nl, net)
 
     @off_loop
+    @in_holder(idle_after=True)
     def prune(self) -> list[str]:
         """Remove every user network without live endpoints; their names."""
         removed = []
@@ -377,6 +386,7 @@ class NetworkManager:
 
     # ---------------------------------------------------------------- endpoints
     @off_loop
+    @in_holder()
     def connect(self, network: str, container_id: str, netns_pid: int, *, name: str = "",
                 aliases: Iterable[str] = (), ip: str | None = None,
                 ifname: str | None = None) -> Endpoint:
@@ -438,6 +448,7 @@ class NetworkManager:
         return ep
 
     @off_loop
+    @in_holder(idle_after=True)
     def disconnect(self, network: str, container_id: str) -> None:
         """Detach a container: delete its veth pair, release its address."""
         with self.store.lock(), rtnl.Rtnl() as nl:
@@ -450,6 +461,7 @@ class NetworkManager:
             self.store.save(net)
 
     @off_loop
+    @in_holder(idle_after=True)
     def release_container(self, container_id: str) -> list[str]:
         """Everything of a container: endpoints on all networks, port proxies.
 
@@ -492,7 +504,7 @@ class NetworkManager:
 
     # ------------------------------------------------------------------- ports
     def publish(self, container_id: str, bindings: Iterable[PortBinding],
-                container_ip: str, *, watch_pid: int = 0) -> ProxyHandle:
+                container_ip: str, *, watch_pid: int = 0, bound=None) -> ProxyHandle:
         """Start a proxy for ``bindings`` to ``container_ip`` and record it.
 
         Conflict when a host port is taken (nothing is left running then).
@@ -500,7 +512,7 @@ class NetworkManager:
         """
         from .ports import start_proxy, stop_proxy
         handle = start_proxy(list(bindings), container_ip, container_id=container_id,
-                             watch_pid=watch_pid, owner=f"glassbox:{self.tag}")
+                             watch_pid=watch_pid, owner=f"glassbox:{self.tag}", bound=bound)
         try:
             with self.store.lock():
                 records = self.store.proxies().get(container_id, [])
@@ -535,6 +547,7 @@ class NetworkManager:
 
     # ------------------------------------------------------------------ repair
     @off_loop
+    @in_holder(idle_after=True)
     def check(self) -> dict:
         """Find and remove what a crashed engine left behind; a report of what went.
 

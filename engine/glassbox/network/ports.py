@@ -246,21 +246,37 @@ def proxy_program(python: str | None = None) -> list[str]:
     return [python or sys.executable, "-S", "-E", "-c", _LAUNCHER, _PROXY_SCRIPT]
 
 
+def bind_all(bindings: Iterable[PortBinding]) -> list[tuple[socket.socket, PortBinding]]:
+    """Bind every host port, all or nothing (a Conflict closes those already bound)."""
+    socks: list[tuple[socket.socket, PortBinding]] = []
+    try:
+        for b in bindings:
+            socks.append((_bind_one(b), b))
+    except BaseException:
+        for s, _ in socks:
+            s.close()
+        raise
+    return socks
+
+
 def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
                 container_id: str = "", watch_pid: int = 0, owner: str = "",
-                python: str | None = None) -> ProxyHandle:
+                python: str | None = None,
+                bound: list[tuple[socket.socket, PortBinding]] | None = None) -> ProxyHandle:
     """Bind every host port (all or nothing) and start one proxy process for them.
 
     ``owner`` is only a label on the command line (``ps`` shows whose proxy it is).
     ``watch_pid`` (the container's init): the proxy exits when it is gone. The
     proxy is double-forked (its parent is init, not the caller), so no caller ever
-    has to reap it; stop it with :func:`stop_proxy`.
+    has to reap it; stop it with :func:`stop_proxy`. ``bound``: sockets already
+    bound by :func:`bind_all` (rootless: on the host, before the shim joined the
+    per-user network namespace), used instead of ``bindings`` and closed here.
     """
     from .netlink import process_start_time
-    socks: list[tuple[socket.socket, PortBinding]] = []
+    socks: list[tuple[socket.socket, PortBinding]] = list(bound or [])
     try:
-        for b in bindings:
-            socks.append((_bind_one(b), b))
+        if bound is None:
+            socks = bind_all(bindings)
         if not socks:
             raise InvalidArgument("no ports to publish")
         ports, specs = [], []

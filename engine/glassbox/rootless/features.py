@@ -95,8 +95,9 @@ class Features:
             from .cgroups import missing_delegation_message
             rows.append(("Cgroups", "none: containers run without limits or stats; "
                                     + missing_delegation_message("a limit")))
-        rows.append(("Networks", "none only (loopback in the container's own netns); no "
-                                 "bridges or published ports rootless yet"))
+        rows.append(("Networks", "none, bridge and user networks, in a network namespace of "
+                                 "the user's own (no --network host); -p on host ports >= "
+                                 "net.ipv4.ip_unprivileged_port_start"))
         return rows
 
 

@@ -291,13 +291,22 @@ def open_console(console_fd: int) -> None:
 
 def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
                console_fd: int | None = None, netns_fd: int | None = None,
-               seccomp: tuple[bytes, int] | None = None) -> None:
-    """Never returns: execs the command or exits with Docker's error code."""
+               seccomp: tuple[bytes, int] | None = None,
+               dumpable_until_wired: bool = False) -> None:
+    """Never returns: execs the command or exits with Docker's error code.
+
+    ``dumpable_until_wired`` (rootless, in the per-user network namespace's user
+    namespace): the shim must open our ``/proc/<pid>/ns/net`` to wire the veth,
+    and with no ``CAP_SYS_PTRACE`` over the host it may only do so while we are
+    dumpable. We stay so until wired — before any container process exists, and
+    container root is the user, who may not write the host's binaries anyway —
+    then become non-dumpable as always."""
     if sys_ is None:
         from .._sys import real as sys_
     code = 125
     try:
-        sys_.set_dumpable(False)     # before any container process can see us
+        # before any container process can see us (see dumpable_until_wired)
+        sys_.set_dumpable(dumpable_until_wired and netns_fd is not None)
         os.read(sync_fd, 1)          # wait until the shim has put us in our cgroup
         enter_namespaces(sys_, spec)
         if netns_fd is not None:     # our network namespace exists: let the shim wire it
@@ -306,6 +315,7 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
         build_rootfs(sys_, spec)
         if netns_fd is not None:
             os.read(sync_fd, 1)      # wired: eth0 is up before the command starts
+            sys_.set_dumpable(False)
         os.close(sync_fd)
         user = resolve_user(spec.user)
         env = list(spec.env)

@@ -97,10 +97,16 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     limits = Limits(**config["Limits"])
     in_fd, out_fd, err_fd = attach
     rootless = os.geteuid() != 0
+    net_lock, bound = None, None
     if rootless:  # issue 14: root of our own user namespace first; it owns all the others
         try:
-            from ..rootless.userns import enter_for_container
-            spec.userns = enter_for_container(cdir)
+            if _needs_wiring(hc.get("NetworkMode") or "none"):
+                # a network: the per-user netns holder's user namespace (rootless/netns.py)
+                from ..rootless.netns import enter_for_network
+                spec.userns, net_lock, bound = enter_for_network(cdir, config)
+            else:
+                from ..rootless.userns import enter_for_container
+                spec.userns = enter_for_container(cdir)
         except Exception as e:  # noqa: BLE001
             msg = getattr(e, "message", None) or str(e)
             cstate.update_state(cdir, Status="created", ExitCode=125, Error=msg)
@@ -187,7 +193,8 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
             reset_signals()
             child_main(spec, sync_r, err_w2,
                        console_fd=console_child.fileno() if console_child else None,
-                       netns_fd=netns_w, seccomp=seccomp)
+                       netns_fd=netns_w, seccomp=seccomp,
+                       dumpable_until_wired=net_lock is not None)
         finally:
             os._exit(125)
 
@@ -222,11 +229,14 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
     if wire:
         if os.read(netns_r, 1):      # empty: the child died early; its error follows
             try:
-                settings = _wire_network(cdir, config, pid)
+                settings = _wire_network(cdir, config, pid, bound)
                 cstate.update_state(cdir, NetworkSettings=settings)
             except Exception as e:  # noqa: BLE001
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                if net_lock is not None:    # let the release stop an idle holder
+                    os.close(net_lock)
+                    net_lock = None
                 _release_network(cdir, config)
                 cg.destroy()
                 msg = getattr(e, "message", None) or str(e)
@@ -236,11 +246,17 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
                 if hc.get("AutoRemove"):
                     cstate.remove_container_dir(cdir)
                 return 125
+            finally:
+                if net_lock is not None:    # our endpoint is recorded: the holder may stop
+                    os.close(net_lock)
+                    net_lock = None
             try:
                 os.write(sync_w, b"2")
             except BrokenPipeError:  # it failed building its rootfs: its error follows
                 pass
         os.close(netns_r)
+        if net_lock is not None:             # the child died before its netns was wired
+            os.close(net_lock)
     os.close(sync_w)
     if console_parent is not None:
         console_child.close()
@@ -376,7 +392,7 @@ def _container_netns(cdir: str, mode: str) -> str:
     return f"/proc/{st['Pid']}/ns/net"
 
 
-def _wire_network(cdir: str, config: dict, pid: int) -> dict:
+def _wire_network(cdir: str, config: dict, pid: int, bound=None) -> dict:
     """Connect the new netns to its network, publish ports, write /etc/hosts."""
     from ..network import NetworkManager, attach
     root = os.path.dirname(os.path.dirname(cdir))
@@ -394,7 +410,7 @@ def _wire_network(cdir: str, config: dict, pid: int) -> dict:
             bindings += publish_all(list((cfg.get("ExposedPorts") or {}).keys()))
     ports: dict = {}
     if bindings:
-        handle = nm.publish(config["Id"], bindings, ep.ip, watch_pid=pid)
+        handle = nm.publish(config["Id"], bindings, ep.ip, watch_pid=pid, bound=bound)
         for p in handle.ports:
             ports.setdefault(f"{p.container_port}/{p.proto}", []).append(
                 {"HostIp": p.host_ip, "HostPort": str(p.host_port)})
