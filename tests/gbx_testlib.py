@@ -33,3 +33,18 @@ def shim_pids(root: str = "/") -> set[int]:
             except OSError:
                 pass
     return out
+
+
+class FakeVerbs:
+    """Mixed into a unit test's fake Engine: the Engine's typed verbs played by its
+    fake parts (``ps`` is ``containers.list``, ``image_X`` is ``images.X``, every
+    other verb the fake ``containers``' method of that name)."""
+
+    def __getattr__(self, name):
+        if name == "ps":
+            return self.containers.list
+        if name.startswith("image_"):
+            return getattr(self.images, name[len("image_"):])
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.containers, name)

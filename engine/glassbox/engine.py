@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from .containers.options import CreateOptions
-from .errors import ContainerExit
+from .errors import ContainerExit, InvalidArgument
 
 TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing at CLI start)
 if TYPE_CHECKING:
     from .cgroups.stats import Stats
+    from typing import Any
 
 DEFAULT_ROOT = "/var/lib/glassbox"
 
@@ -77,7 +78,109 @@ def _user_root() -> str:
     return state_root(create=True)
 
 
-class Engine:
+class ContainerVerbs:
+    """The verbs that are one call on a component, shared by :class:`Engine` and
+    :class:`~glassbox.daemon.client.RemoteEngine` (each has ``containers`` and
+    ``images`` with the same methods: the local stores, or their API clients)."""
+
+    containers: Any
+    images: Any
+
+    # ---- containers: one typed method each (what ``docker <verb>`` does) ----
+    def ps(self, all: bool = True) -> list:  # noqa: A002 (docker's flag)
+        """``glassbox ps``: the containers (running ones only when ``all`` is false),
+        each a :class:`~glassbox.containers.manager.Container` read from its state dir."""
+        return self.containers.list(all=all)
+
+    def get(self, ref: str):
+        """One container by id, id prefix or name (:class:`~glassbox.errors.NotFound`
+        otherwise): its ``config`` (Docker's inspect shape), ``status``, ``pid``, ..."""
+        return self.containers.get(ref)
+
+    def stop(self, ref: str, timeout: int | None = None) -> None:
+        """``glassbox stop``: SIGTERM (or the image's ``StopSignal``), then SIGKILL
+        after ``timeout`` seconds (the container's own ``StopTimeout``, else 10)."""
+        self.containers.stop(ref, timeout)
+
+    def kill(self, ref: str, sig: str | int | None = None) -> None:
+        """``glassbox kill``: send ``sig`` (default SIGKILL) to the container's init."""
+        self.containers.kill(ref, sig)
+
+    def restart(self, ref: str, timeout: int | None = None) -> None:
+        """``glassbox restart``: stop (with ``timeout``), then start again detached."""
+        self.containers.restart(ref, timeout)
+
+    def pause(self, ref: str) -> None:
+        """``glassbox pause``: freeze every process of the container's cgroup."""
+        self.containers.pause(ref)
+
+    def unpause(self, ref: str) -> None:
+        """``glassbox unpause``: thaw the cgroup frozen by :meth:`pause`."""
+        self.containers.unpause(ref)
+
+    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
+        """``glassbox rm``: delete a stopped container (``force`` kills a running one
+        first; ``volumes`` also drops its anonymous volumes). Returns its id."""
+        return self.containers.remove(ref, force=force, volumes=volumes)
+
+    def rename(self, ref: str, new: str) -> None:
+        """``glassbox rename``: a new name (peers' ``/etc/hosts`` keep the old one
+        until they restart, as in Docker)."""
+        self.containers.rename(ref, new)
+
+    def wait(self, ref: str, timeout: float | None = None) -> int:
+        """``glassbox wait``: block until the container exits, return its exit code."""
+        return self.containers.wait(ref, timeout)
+
+    def top(self, ref: str) -> dict:
+        """``glassbox top``: ``{"Titles": [...], "Processes": [[...], ...]}``, the
+        processes of the container's cgroup as the host sees them."""
+        return self.containers.top(ref)
+
+    def stats(self, ref: str) -> Stats | None:
+        """One reading of the container's cgroup (:class:`~glassbox.cgroups.stats.Stats`:
+        CPU ns, memory, pids, OOM kills), or None when it is not running. CPU % needs
+        two readings: :func:`glassbox.cgroups.stats.cpu_percent`."""
+        return self.containers.stats(ref)
+
+    def update(self, ref: str, restart=None, **limits) -> dict:
+        """``glassbox update``: new limits (``memory``, ``memory_swap``, ``cpus``,
+        ``cpu_shares``, ``pids`` — bytes, CPUs, counts), written live into the running
+        cgroup and into the record; ``restart`` a new restart policy. Returns the
+        limits now in force (:class:`~glassbox.cgroups.limits.Limits` as a dict)."""
+        return self.containers.update(ref, restart=restart, **limits)
+
+    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
+             since: str | None = None) -> Iterator[tuple[str, str, str]]:
+        """``glassbox logs``: ``(stream, text, time)`` entries, the last ``tail`` only
+        when given, those after ``since`` (an RFC 3339 time) only when given; with
+        ``follow`` the generator waits for more until the container stops."""
+        return self.containers.logs(ref, follow=follow, tail=tail, since=since)
+
+    def container_prune(self) -> list[str]:
+        """``glassbox container prune``: remove every stopped container; their ids."""
+        return self.containers.prune()
+
+    # ---- images ----
+    def image_list(self) -> list:
+        """``glassbox images``: every image in the store (id, ``repo_tags``, size, ...)."""
+        return self.images.list()
+
+    def image_resolve(self, ref: str):
+        """One image by name[:tag], digest or id prefix (NotFound otherwise)."""
+        return self.images.resolve(ref)
+
+    def image_history(self, ref: str) -> list[dict]:
+        """``glassbox history``: Docker's rows, newest first (Id, Created, CreatedBy,
+        Tags, Size, Comment); metadata-only steps are rows of size 0."""
+        return self.images.history(ref)
+
+    def tag(self, source: str, target: str) -> None:
+        """``glassbox tag``: ``target`` (name[:tag]) now also names ``source``."""
+        self.images.tag(source, target)
+
+
+class Engine(ContainerVerbs):
     def __init__(self, root: str | None = None, *, cgroup_parent: str | None = None):
         self.root = os.path.abspath(root or os.environ.get("GLASSBOX_ROOT") or
                                     (DEFAULT_ROOT if os.geteuid() == 0 else _user_root()))
@@ -85,7 +188,6 @@ class Engine:
             "glassbox"
         os.makedirs(self.root, exist_ok=True)
         if not os.access(self.root, os.R_OK | os.W_OK | os.X_OK):   # (root: always true)
-            from .errors import InvalidArgument
             raise InvalidArgument(f"state root {self.root}: permission denied — it belongs to "
                                   "another user; use your own (unset GLASSBOX_ROOT)")
 
@@ -128,7 +230,7 @@ class Engine:
     def ensure_image(self, ref: str, pull: str = "missing", progress=None):
         """``--pull missing|always|never``: have ``ref`` locally, pulling it from its
         registry when asked (Docker's ``Unable to find image ... locally``)."""
-        from .errors import InvalidArgument, NotFound
+        from .errors import NotFound
         if pull not in ("missing", "always", "never"):
             raise InvalidArgument(f'invalid pull option: {pull!r}: must be one of '
                                   '"always", "missing", "never"')
@@ -232,63 +334,6 @@ class Engine:
         return RunResult(cid, msg.get("exit"), bytes(bufs["stdout"]), bytes(bufs["stderr"]),
                          msg.get("oom", False))
 
-    # ---- container verbs: one typed method each (what ``docker <verb>`` does) ----
-    def ps(self, all: bool = True) -> list:  # noqa: A002 (docker's flag)
-        """``glassbox ps``: the containers (running ones only when ``all`` is false),
-        each a :class:`~glassbox.containers.manager.Container` read from its state dir."""
-        return self.containers.list(all=all)
-
-    def get(self, ref: str):
-        """One container by id, id prefix or name (:class:`~glassbox.errors.NotFound`
-        otherwise): its ``config`` (Docker's inspect shape), ``status``, ``pid``, ..."""
-        return self.containers.get(ref)
-
-    def stop(self, ref: str, timeout: int | None = None) -> None:
-        """``glassbox stop``: SIGTERM (or the image's ``StopSignal``), then SIGKILL
-        after ``timeout`` seconds (the container's own ``StopTimeout``, else 10)."""
-        self.containers.stop(ref, timeout)
-
-    def kill(self, ref: str, sig: str | int | None = None) -> None:
-        """``glassbox kill``: send ``sig`` (default SIGKILL) to the container's init."""
-        self.containers.kill(ref, sig)
-
-    def restart(self, ref: str, timeout: int | None = None) -> None:
-        """``glassbox restart``: stop (with ``timeout``), then start again detached."""
-        self.containers.restart(ref, timeout)
-
-    def pause(self, ref: str) -> None:
-        """``glassbox pause``: freeze every process of the container's cgroup."""
-        self.containers.pause(ref)
-
-    def unpause(self, ref: str) -> None:
-        """``glassbox unpause``: thaw the cgroup frozen by :meth:`pause`."""
-        self.containers.unpause(ref)
-
-    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
-        """``glassbox rm``: delete a stopped container (``force`` kills a running one
-        first; ``volumes`` also drops its anonymous volumes). Returns its id."""
-        return self.containers.remove(ref, force=force, volumes=volumes)
-
-    def rename(self, ref: str, new: str) -> None:
-        """``glassbox rename``: a new name (peers' ``/etc/hosts`` keep the old one
-        until they restart, as in Docker)."""
-        self.containers.rename(ref, new)
-
-    def wait(self, ref: str, timeout: float | None = None) -> int:
-        """``glassbox wait``: block until the container exits, return its exit code."""
-        return self.containers.wait(ref, timeout)
-
-    def top(self, ref: str) -> dict:
-        """``glassbox top``: ``{"Titles": [...], "Processes": [[...], ...]}``, the
-        processes of the container's cgroup as the host sees them."""
-        return self.containers.top(ref)
-
-    def stats(self, ref: str) -> Stats | None:
-        """One reading of the container's cgroup (:class:`~glassbox.cgroups.stats.Stats`:
-        CPU ns, memory, pids, OOM kills), or None when it is not running. CPU % needs
-        two readings: :func:`glassbox.cgroups.stats.cpu_percent`."""
-        return self.containers.stats(ref)
-
     def stats_stream(self, ref: str, interval: float = 1.0) -> Iterator[Stats]:
         """``glassbox stats`` without ``--no-stream``: a reading every ``interval``
         seconds while the container runs; ends once it has stopped."""
@@ -300,38 +345,7 @@ class Engine:
             yield st
             time.sleep(interval)
 
-    def update(self, ref: str, restart=None, **limits) -> dict:
-        """``glassbox update``: new limits (``memory``, ``memory_swap``, ``cpus``,
-        ``cpu_shares``, ``pids`` — bytes, CPUs, counts), written live into the running
-        cgroup and into the record; ``restart`` a new restart policy. Returns the
-        limits now in force (:class:`~glassbox.cgroups.limits.Limits` as a dict)."""
-        return self.containers.update(ref, restart=restart, **limits)
-
-    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
-             since: str | None = None) -> Iterator[tuple[str, str, str]]:
-        """``glassbox logs``: ``(stream, text, time)`` entries, the last ``tail`` only
-        when given, those after ``since`` (an RFC 3339 time) only when given; with
-        ``follow`` the generator waits for more until the container stops."""
-        return self.containers.logs(ref, follow=follow, tail=tail, since=since)
-
-    def container_prune(self) -> list[str]:
-        """``glassbox container prune``: remove every stopped container; their ids."""
-        return self.containers.prune()
-
     # ---- images ---------------------------------------------------------------
-    def image_list(self) -> list:
-        """``glassbox images``: every image in the store (id, ``repo_tags``, size, ...)."""
-        return self.images.list()
-
-    def image_resolve(self, ref: str):
-        """One image by name[:tag], digest or id prefix (NotFound otherwise)."""
-        return self.images.resolve(ref)
-
-    def image_history(self, ref: str) -> list[dict]:
-        """``glassbox history``: Docker's rows, newest first (Id, Created, CreatedBy,
-        Tags, Size, Comment); metadata-only steps are rows of size 0."""
-        return self.images.history(ref)
-
     def image_layers(self, ref: str) -> list[LayerInfo]:
         """The image's filesystem layers, base first, each with its unpacked size and
         the instruction that made it (``created_by``): what the layer diagram draws.
@@ -351,10 +365,6 @@ class Engine:
             out.append(LayerInfo(layer.diff_id, size,
                                  made[i].get("created_by", "") if i < len(made) else ""))
         return out
-
-    def tag(self, source: str, target: str) -> None:
-        """``glassbox tag``: ``target`` (name[:tag]) now also names ``source``."""
-        self.images.tag(source, target)
 
     def image_remove(self, ref: str, force: bool = False) -> list[dict]:
         """``glassbox rmi``: untag, and delete the image (and untagged parents) once no

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
+from gbx_testlib import FakeVerbs  # noqa: E402
 from glassbox.cgroups.stats import Stats  # noqa: E402
 from glassbox.containers.manager import Container as StoredContainer  # noqa: E402
 from glassbox.errors import InvalidArgument, NotFound  # noqa: E402
@@ -231,20 +232,10 @@ class FakeContainers:
         self.removed.append(self.get(ref).id)
 
 
-class FakeEngine:
+class FakeEngine(FakeVerbs):
     def __init__(self, containers):
         self.containers = containers
         self.runs = []
-
-    def __getattr__(self, name):
-        """The Engine's typed verbs, played by the fake parts (``ps`` is ``list``)."""
-        if name == "ps":
-            return self.containers.list
-        if name.startswith("image_"):
-            return getattr(self.images, name[len("image_"):])
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.containers, name)
 
     def run(self, image, command, *, name, detach, **opts):
         assert detach

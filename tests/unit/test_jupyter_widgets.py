@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 
 import pytest  # noqa: E402
 
+from gbx_testlib import FakeVerbs  # noqa: E402
 from glassbox.cgroups.stats import Stats  # noqa: E402
 from glassbox.containers.manager import Container as StoredContainer  # noqa: E402
 from glassbox.errors import InvalidArgument, KernelError, NotFound  # noqa: E402
@@ -76,19 +77,9 @@ class FakeContainers:
         self.c = None
 
 
-class FakeEngine:
+class FakeEngine(FakeVerbs):
     def __init__(self, containers):
         self.containers = containers
-
-    def __getattr__(self, name):
-        """The Engine's typed verbs, played by the fake parts (``ps`` is ``list``)."""
-        if name == "ps":
-            return self.containers.list
-        if name.startswith("image_"):
-            return getattr(self.images, name[len("image_"):])
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self.containers, name)
 
 
 def reading(cpu_ns, mem, limit=64 * MIB, oom=0, t=None):

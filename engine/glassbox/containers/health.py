@@ -153,38 +153,22 @@ def _resolve_user(pid: int, user: str) -> tuple[int, int, list[int], str]:
     """The container's user as uid/gid/groups/home, looked up in *its* /etc/passwd:
     a short-lived child joins the container's mount namespace (so an absolute
     symlink in the image resolves inside it) and answers on a pipe."""
-    import json
-    r, w = os.pipe()
-    child = os.fork()
-    if child == 0:
-        code = 1
-        try:
-            os.close(r)
-            from .._sys import CLONE_NEWNS, real
-            from ..runtime.init import resolve_user
-            fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
-            real.setns(fd, CLONE_NEWNS, f"/proc/{pid}/ns/mnt")
-            u = resolve_user(user)
-            os.write(w, json.dumps([u.uid, u.gid, list(u.groups), u.home]).encode())
-            code = 0
-        except BaseException as e:  # noqa: BLE001
-            try:
-                os.write(w, json.dumps({"error": getattr(e, "message", None) or str(e)})
-                         .encode())
-            except OSError:
-                pass
-        finally:
-            os._exit(code)
-    os.close(w)
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
-    os.waitpid(child, 0)
-    got = json.loads(data or b'{"error": "user lookup failed"}')
-    if isinstance(got, dict):
-        raise ValueError(got["error"])
-    return got[0], got[1], got[2], got[3]
+    from .._child import in_child
+    return in_child(_user_in_mount_ns, pid, user)
+
+
+def _user_in_mount_ns(pid: int, user: str) -> tuple[int, int, list[int], str]:
+    """(In the child) join the container's mount namespace and resolve ``user``;
+    ValueError with the reason when that fails."""
+    from .._sys import CLONE_NEWNS, real
+    from ..runtime.init import resolve_user
+    try:
+        fd = os.open(f"/proc/{pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC)
+        real.setns(fd, CLONE_NEWNS, f"/proc/{pid}/ns/mnt")
+        u = resolve_user(user)
+    except BaseException as e:  # noqa: BLE001
+        raise ValueError(getattr(e, "message", None) or str(e)) from None
+    return u.uid, u.gid, list(u.groups), u.home
 
 
 def _procs_files(cg) -> list[str]:

@@ -19,6 +19,7 @@ import socket
 import time
 import urllib.parse
 
+from ..engine import ContainerVerbs
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
 
 API = "/v1.43"
@@ -445,7 +446,7 @@ class RemoteImages:
         return self.api.request("GET", f"/images/{ref}/history") or []
 
 
-class RemoteEngine:
+class RemoteEngine(ContainerVerbs):
     """The Engine surface the CLI commands use, over the Docker Engine API."""
 
     remote = True
@@ -506,68 +507,12 @@ class RemoteEngine:
             conn.close()
         return self.images.resolve(ref)
 
-    # ---- the Engine's typed verbs, over the API (checked by test_engine_protocol) --
-    def ps(self, all: bool = True) -> list:  # noqa: A002 (docker's flag)
-        return self.containers.list(all=all)
-
-    def get(self, ref: str):
-        return self.containers.get(ref)
-
-    def stop(self, ref: str, timeout: int | None = None) -> None:
-        self.containers.stop(ref, timeout)
-
-    def kill(self, ref: str, sig: str | int | None = None) -> None:
-        self.containers.kill(ref, sig)
-
-    def restart(self, ref: str, timeout: int | None = None) -> None:
-        self.containers.restart(ref, timeout)
-
-    def pause(self, ref: str) -> None:
-        self.containers.pause(ref)
-
-    def unpause(self, ref: str) -> None:
-        self.containers.unpause(ref)
-
-    def remove(self, ref: str, force: bool = False, volumes: bool = False) -> str:
-        return self.containers.remove(ref, force=force, volumes=volumes)
-
-    def rename(self, ref: str, new: str) -> None:
-        self.containers.rename(ref, new)
-
-    def wait(self, ref: str, timeout: float | None = None) -> int:
-        return self.containers.wait(ref, timeout)
-
-    def top(self, ref: str) -> dict:
-        return self.containers.top(ref)
-
-    def stats(self, ref: str):
-        """``GET /containers/{id}/stats?stream=0&one-shot=1`` as a
-        :class:`~glassbox.cgroups.stats.Stats` (None when not running)."""
-        return self.containers.stats(ref)
-
+    # ---- the Engine's typed verbs, over the API (checked by test_engine_protocol);
+    # those that are one call on a component come from ContainerVerbs ----------------
     def stats_stream(self, ref: str, interval: float = 1.0):
         """``GET /containers/{id}/stats`` (the daemon's stream, one reading a second);
         ends once the container has stopped. ``interval`` is the daemon's own (1 s)."""
         return self.containers.stats_stream(ref)
-
-    def update(self, ref: str, restart=None, **limits) -> dict:
-        return self.containers.update(ref, restart=restart, **limits)
-
-    def logs(self, ref: str, follow: bool = False, tail: int | None = None,
-             since: str | None = None):
-        return self.containers.logs(ref, follow=follow, tail=tail, since=since)
-
-    def container_prune(self) -> list[str]:
-        return self.containers.prune()
-
-    def image_list(self) -> list:
-        return self.images.list()
-
-    def image_resolve(self, ref: str):
-        return self.images.resolve(ref)
-
-    def image_history(self, ref: str) -> list[dict]:
-        return self.images.history(ref)
 
     def image_layers(self, ref: str) -> list:
         """The layers from ``inspect`` (``RootFS.Layers``) named by ``history``.
@@ -592,9 +537,6 @@ class RemoteEngine:
             out.append(LayerInfo(diff_ids[len(out)], size, r.get("CreatedBy", "")))
         out += [LayerInfo(d, 0, "") for d in diff_ids[len(out):]]
         return out
-
-    def tag(self, source: str, target: str) -> None:
-        self.images.tag(source, target)
 
     def image_remove(self, ref: str, force: bool = False) -> list[dict]:
         return self.images.remove(ref, force=force)

@@ -29,26 +29,21 @@ def kernel_version(release: str | None = None) -> tuple[int, int]:
 def userns_available() -> tuple[bool, str]:
     """Try it: fork a child that unshares a user namespace (~1 ms: everything it
     needs is imported before the fork)."""
+    from .._child import in_child
+    problem = in_child(_try_unshare)
+    return not problem, problem
+
+
+def _try_unshare() -> str:
+    """(In the child) unshare a user namespace; "" or why it was refused."""
     from .._sys import real
     from .._sys.constants import CLONE_NEWUSER
     from .userns import unshare_hint
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        code = 0
-        try:
-            real.unshare(CLONE_NEWUSER)
-        except Exception as e:  # noqa: BLE001
-            code = 1
-            os.write(w, unshare_hint(getattr(e, "errno", 0) or 0).encode())
-        os._exit(code)
-    os.close(w)
-    msg = b""
-    while chunk := os.read(r, 4096):
-        msg += chunk
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    return status == 0, msg.decode(errors="replace")
+    try:
+        real.unshare(CLONE_NEWUSER)
+    except Exception as e:  # noqa: BLE001
+        return unshare_hint(getattr(e, "errno", 0) or 0)
+    return ""
 
 
 @dataclass(frozen=True)

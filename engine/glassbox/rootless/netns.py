@@ -230,53 +230,22 @@ def inside(pid: int) -> bool:
         return False
 
 
+def _joined_call(pid: int, fn, args, kwargs):
+    try:
+        join(pid)
+    except BaseException as e:  # noqa: BLE001
+        raise GlassboxError(f"cannot enter the per-user network namespace: {e}") from None
+    return fn(*args, **kwargs)
+
+
 def _run_joined(root: str, fn, args, kwargs):
     """Run ``fn(*args, **kwargs)`` in a forked child inside the holder."""
-    import pickle
+    from .._child import in_child
     pid, lock = ensure_holder(root)
     try:
-        r, w = os.pipe()
-        child = os.fork()
-        if child == 0:
-            code = 0
-            try:
-                os.close(r)
-                join(pid)
-                try:
-                    out = ("ok", fn(*args, **kwargs))
-                except BaseException as e:  # noqa: BLE001 — re-raised by the caller
-                    out = ("error", e)
-                try:
-                    data = pickle.dumps(out)
-                except Exception:  # noqa: BLE001 — an exception that does not pickle
-                    data = pickle.dumps(("error", GlassboxError(str(out[1]))))
-                os.write(w, data)
-            except BaseException as e:  # noqa: BLE001
-                code = 125
-                try:
-                    os.write(w, pickle.dumps(("error", GlassboxError(
-                        f"cannot enter the per-user network namespace: {e}"))))
-                except Exception:  # noqa: BLE001
-                    pass
-            finally:
-                os._exit(code)
-        os.close(w)
-        data = b""
-        while chunk := os.read(r, 1 << 16):
-            data += chunk
-        os.close(r)
-        os.waitpid(child, 0)
+        return in_child(_joined_call, pid, fn, args, kwargs)
     finally:
         os.close(lock)
-    if not data:
-        raise GlassboxError("the network operation in the per-user network namespace died")
-    try:
-        kind, value = pickle.loads(data)
-    except Exception as e:  # noqa: BLE001 — an exception class that does not unpickle
-        raise GlassboxError(f"the network operation failed ({e})") from None
-    if kind == "error":
-        raise value
-    return value
 
 
 def in_holder(idle_after: bool = False):
