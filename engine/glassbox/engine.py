@@ -247,9 +247,23 @@ class Engine(ContainerVerbs):
         return self.registry.pull(ref, progress=progress)
 
     def create(self, opts: CreateOptions, progress=None):
-        """``glassbox create``: pull the image if needed, then create the container."""
+        """``glassbox create``: pull the image if needed, then create the container
+        (with ``opts.ip``, its fixed address planned on the network: refused, and the
+        container removed, when the network cannot give it)."""
+        mode = opts.network or "none"
+        if opts.ip is not None and (mode in ("none", "host") or mode.startswith("container:")):
+            raise InvalidArgument(f"--ip needs --network NAME (a user-defined network), not "
+                                  f"--network {mode}")
         self.ensure_image(opts.image, opts.pull, progress)
-        return self.containers.create(opts)
+        c = self.containers.create(opts)
+        if opts.ip is not None:
+            from .network import attach
+            try:
+                attach.plan(self.networks, c, c.config["HostConfig"]["NetworkMode"], ip=opts.ip)
+            except BaseException:
+                self.containers.remove(c.id, force=True)
+                raise
+        return c
 
     def start(self, ref: str, attach=(None, None, None)):
         return self.containers.start(ref, attach)

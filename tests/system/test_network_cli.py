@@ -676,3 +676,27 @@ def test_a_command_that_cannot_start_gives_its_network_back(gbx, net, command, c
     finally:
         gbx.cli("rm", "-f", "failed")
         gbx.cli("network", "rm", name)
+
+
+def test_run_ip_fixes_the_address_on_a_user_network(gbx, net):
+    """``run --ip``: the address on the user network, as Docker; refused by name
+    where the network cannot give it, and no container is left then."""
+    name = uniq("fixip")
+    sub = unrouted_subnet()
+    fixed = str(sub.network_address + 77)
+    gbx.out("network", "create", "--subnet", str(sub), name)
+    try:
+        out = gbx.out("run", "--rm", "--network", name, "--ip", fixed, "busybox",
+                      "ip", "-4", "-o", "addr", "show", "eth0")
+        assert f"inet {fixed}/{sub.prefixlen}" in out
+        for args, why in ((["--network", name, "--ip", str(sub.network_address + 1)],
+                           "gateway"),
+                          (["--network", name, "--ip", "10.255.255.7"], "subnet"),
+                          (["--network", "bridge", "--ip", fixed], "user defined networks"),
+                          (["--ip", fixed], "--ip needs --network NAME")):
+            p = gbx.cli("run", "--rm", *args, "busybox", "true")
+            err = p.stderr.decode()
+            assert p.returncode == 125 and why in err, (args, err)
+        assert gbx.out("ps", "-a", "-q") == ""
+    finally:
+        gbx.out("network", "rm", name)

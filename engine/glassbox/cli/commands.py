@@ -54,7 +54,7 @@ def create_options(args):
         security_opt=args.security_opt, labels=labels,
         volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
         volumes_from=args.volumes_from, network=args.network,
-        network_aliases=args.network_alias, publish=args.publish,
+        network_aliases=args.network_alias, ip=args.ip, publish=args.publish,
         publish_all=args.publish_all, expose=args.expose, add_hosts=args.add_host,
         dns=args.dns, stop_signal=args.stop_signal, stop_timeout=args.stop_timeout,
         pull=args.pull, restart=args.restart, healthcheck=_healthcheck_flags(args))

@@ -82,6 +82,7 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network", "--net", help="Connect a container to a network")
     p.add_argument("--network-alias", action="append", default=[],
                    help="Add network-scoped alias for the container")
+    p.add_argument("--ip", help="IPv4 address on the --network (a user-defined network)")
     p.add_argument("-p", "--publish", action="append", default=[],
                    help="Publish a container's port(s) to the host")
     p.add_argument("-P", "--publish-all", action="store_true",

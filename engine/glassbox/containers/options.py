@@ -42,6 +42,7 @@ _FIELDS: dict[str, object] = {
     "volumes_from": list,
     "network": None,
     "network_aliases": list,
+    "ip": None,                    # --ip: a fixed IPv4 address on a user network
     "publish": list,
     "publish_all": False,
     "expose": list,

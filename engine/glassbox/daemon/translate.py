@@ -697,9 +697,11 @@ def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
             "StopSignal": opts.stop_signal, "StopTimeout": opts.stop_timeout,
             "ExposedPorts": {p if "/" in p else p + "/tcp": {} for p in opts.expose} or None,
             "HostConfig": hc, **({"Healthcheck": opts.healthcheck} if opts.healthcheck else {})}
-    if opts.network and opts.network_aliases:
-        body["NetworkingConfig"] = {"EndpointsConfig": {
-            opts.network: {"Aliases": list(opts.network_aliases)}}}
+    if opts.network and (opts.network_aliases or opts.ip):
+        ep: dict = {"Aliases": list(opts.network_aliases)}
+        if opts.ip:
+            ep["IPAMConfig"] = {"IPv4Address": opts.ip}
+        body["NetworkingConfig"] = {"EndpointsConfig": {opts.network: ep}}
     return body, opts.name
 
 
