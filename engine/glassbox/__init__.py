@@ -17,6 +17,7 @@ _EXPORTS = {
     "CreateOptions": "glassbox.containers.options",
     "GlassboxError": "glassbox.errors", "NotFound": "glassbox.errors",
     "Conflict": "glassbox.errors", "InvalidArgument": "glassbox.errors",
+    "Forbidden": "glassbox.errors",
     "BuildError": "glassbox.errors", "RegistryError": "glassbox.errors",
     "KernelError": "glassbox.errors", "ContainerExit": "glassbox.errors",
 }

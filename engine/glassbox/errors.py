@@ -44,6 +44,13 @@ class InvalidArgument(GlassboxError):
     http_status = 400
 
 
+class Forbidden(GlassboxError):
+    """Well-formed, but not allowed here: Docker's 403 (an address pool that
+    overlaps another network or a route of the host)."""
+
+    http_status = 403
+
+
 class BuildError(GlassboxError):
     """A Dockerfile step failed; carries the file, line and the line's text."""
 
@@ -82,3 +89,10 @@ class ContainerExit(GlassboxError):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def http_status(e: BaseException) -> int:
+    """The HTTP status an error answers with (the daemon, the lab's routes): its
+    class says (``http_status``); anything that is not a GlassboxError is the
+    server's own fault, 500."""
+    return e.http_status if isinstance(e, GlassboxError) else 500

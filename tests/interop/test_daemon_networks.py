@@ -91,6 +91,12 @@ def test_bad_network_requests_get_docker_errors(daemon):
     daemon.docker("network", "create", "--subnet", sub, a)
     p = daemon.docker("network", "create", "--subnet", sub, uniq("fb"), check=False)
     assert p.returncode != 0 and b"Pool overlaps with other one on this address space" in p.stderr
+    import docker
+    api = docker.APIClient(base_url=daemon.url)
+    with pytest.raises(docker.errors.APIError) as ei:       # Docker's status: 403 Forbidden
+        api.create_network(uniq("fb"), ipam=docker.types.IPAMConfig(
+            pool_configs=[docker.types.IPAMPool(subnet=sub)]))
+    assert ei.value.status_code == 403 and "Pool overlaps" in str(ei.value)
     p = daemon.docker("network", "create", "--ipv6", uniq("fb"), check=False)
     assert p.returncode != 0 and b"IPv6" in p.stderr
     p = daemon.docker("network", "create", "-o", "com.docker.network.driver.mtu=9000",

@@ -33,7 +33,7 @@ import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
+from ..errors import Conflict, GlassboxError, InvalidArgument, http_status
 from .translate import loads_json, version_tuple
 
 API_VERSION = "1.43"
@@ -121,16 +121,6 @@ def tcp_listener(spec: str | None, tlscacert: str | None = None, tlscert: str | 
                "Any local user or process that can connect to it is root on this host. "
                "Use the unix socket, or --tlscacert/--tlscert/--tlskey.")
     return TcpListener(host, port, None, warning)
-
-
-def http_status(e: BaseException) -> int:
-    if isinstance(e, NotFound):
-        return 404
-    if isinstance(e, Conflict):
-        return 409
-    if isinstance(e, InvalidArgument):
-        return 400
-    return 500
 
 
 class Daemon:

@@ -4,10 +4,11 @@ Every handler needs Jupyter's login (``@tornado.web.authenticated``; the socket
 refuses an unauthenticated upgrade with 403) and every POST passes Jupyter's
 XSRF check (a token in the header, or the ``_xsrf`` cookie the lab sends). A
 route does one thing: run one function of :mod:`.views` on the hub's threads and
-answer its JSON. The engine's errors map to HTTP as the daemon maps them:
-``NotFound`` 404, ``Conflict`` 409, ``InvalidArgument`` 400, any other
-:class:`~glassbox.errors.GlassboxError` 500 — each with the engine's message —
-and an engine that cannot be reached is a 503 whose body says how to fix it.
+answer its JSON. The engine's errors map to HTTP as the daemon maps them, by
+their class's ``http_status`` (``NotFound`` 404, ``Conflict`` 409,
+``InvalidArgument`` 400, ``Forbidden`` 403, ...; anything else 500) — each with
+the engine's message — and an engine that cannot be reached is a 503 whose body
+says how to fix it.
 
 =========================================  ======  =========================================
 route (under /glassbox)                    method  answer
@@ -44,14 +45,8 @@ HUB_KEY = "glassbox_hub"
 
 
 def _status_of(err) -> int:
-    from ..errors import Conflict, InvalidArgument, NotFound
-    if isinstance(err, NotFound):
-        return 404
-    if isinstance(err, Conflict):
-        return 409
-    if isinstance(err, InvalidArgument):
-        return 400
-    return 500
+    from ..errors import http_status
+    return http_status(err)
 
 
 class _Base(APIHandler):

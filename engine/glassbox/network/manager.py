@@ -36,7 +36,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ..containers.names import new_id
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import Conflict, Forbidden, InvalidArgument, NotFound
 from ..rootless.netns import host_root, in_holder
 from . import ipam, netlink, rtnl
 from .netlink import off_loop
@@ -291,12 +291,12 @@ class NetworkManager:
             if want is not None:
                 for n in nets:
                     if want.overlaps(n.pool.subnet):
-                        raise InvalidArgument(f"{OVERLAP_MESSAGE}: subnet {want} overlaps "
+                        raise Forbidden(f"{OVERLAP_MESSAGE}: subnet {want} overlaps "
                                               f"network {n.name!r} ({n.subnet}); choose a "
                                               f"disjoint subnet")
                 clash = ipam.overlaps(want, netlink.host_networks(ipr))
                 if clash is not None:
-                    raise InvalidArgument(f"{OVERLAP_MESSAGE}: subnet {want} overlaps {clash}, "
+                    raise Forbidden(f"{OVERLAP_MESSAGE}: subnet {want} overlaps {clash}, "
                                           f"which this host already routes (see `ip route`); "
                                           f"choose another subnet")
                 pool = ipam.AddressPool(want, gw, ip_range=rng)
