@@ -19,11 +19,13 @@ a **character device 0:0**, an opaque directory carries the xattr
 
 Layer tars come from the internet: :func:`safe_extract` never writes outside
 ``dest``. It walks every parent directory with ``openat(O_NOFOLLOW)`` from a
-directory fd (so a symlink anywhere in a path is never followed), refuses
-``..`` components, strips leading ``/``, refuses hardlinks to anything it did
-not itself extract, skips device nodes, strips setuid/setgid bits, ignores
-overlay-private xattrs and caps pax/GNU long-name header sizes. Each refused
-member is recorded in the report's ``warnings``.
+directory fd (so a symlink anywhere in a path is never followed), strips
+leading ``/``, refuses hardlinks to anything it did not itself extract, skips
+device nodes, strips setuid/setgid bits, ignores overlay-private xattrs and caps
+pax/GNU long-name header sizes. Each skipped member is recorded in the report's
+``warnings``. A member name or hardlink target with a ``..`` component is no
+accident of packing but an attempt to climb out: the whole layer is refused
+(:class:`~glassbox.errors.InvalidArgument`), as Docker refuses it ("breakout").
 """
 
 from __future__ import annotations
@@ -294,7 +296,8 @@ class _Extractor:
         try:
             parts = clean_member_name(m.name)
         except ValueError as e:
-            raise _Skip(str(e)) from None
+            raise InvalidArgument(f"layer refused: member {e} (a path out of the "
+                                  "layer)") from None
         if not parts:
             return  # the layer root itself: its attributes belong to the layer dir
         base = parts[-1]
@@ -350,7 +353,8 @@ class _Extractor:
         try:
             target = clean_member_name(m.linkname)
         except ValueError as e:
-            raise _Skip(f"hardlink target {e}") from None
+            raise InvalidArgument(f"layer refused: hardlink {m.name!r} -> target {e} (a "
+                                  "path out of the layer)") from None
         if not target or target == parts:
             raise _Skip(f"hardlink to {m.linkname!r} refused")
         tfd = self.dir_fd(target[:-1], create=False)
