@@ -43,7 +43,7 @@ venv: $(VPY)
 	@h=$$(sed -n 's/^home = //p' $(VENV)/pyvenv.cfg); want=$$(dirname $$(readlink -f $$(command -v $(PY)))); \
 	  if [ "$$h" != "$$want" ]; then echo "venv: remade on $(PY) (usable by non-root users)"; \
 	    rm -rf $(VENV) && $(PY) -m venv $(VENV) && $(VPY) -m pip install -q --upgrade pip; fi
-	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal, mypy, ruff, kubespawner, kubernetes_validate, yaml, pytest_jupyter" 2>/dev/null || \
+	@$(VPY) -c "import glassbox, pytest, pyroute2, aiohttp, docker, ipywidgets, matplotlib, nbclient, isal, mypy, ruff, kubespawner, kubernetes_validate, yaml, pytest_jupyter, testcontainers" 2>/dev/null || \
 	  $(VPY) -m pip install -q -e ".[lab,daemon,dev]"
 	@$(VPY) -m compileall -q engine/glassbox  # PYTHONDONTWRITEBYTECODE is common: ship the .pyc
 	@$(VPY) -c "import glassbox.runtime.monitor as m; m.binary() or m.build()"
