@@ -112,6 +112,8 @@ async def test_a_running_container_through_every_route(gbx, jp_fetch):
     assert tree["columns"] == ["busybox:latest"]
     layer = next(b for b in tree["boxes"] if b["kind"] == "layer")
     assert layer["size"] > 0 and layer["images"] == ["busybox:latest"]
+    # an imported layer: no instruction made it, the history's comment says what did
+    assert layer["created_by"] == "" and layer["comment"] == "Imported from -", layer
 
     # the memory limit the Stats tab edits: the same live update as `glassbox update`
     out = await _post(jp_fetch, "containers", name, "update", body={"memory": "48m"})

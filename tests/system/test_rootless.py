@@ -275,6 +275,41 @@ def test_subordinate_ids_let_images_use_other_users(users):
     assert name not in alice.out("ps", "-a")
 
 
+def test_a_build_with_copy_chown_and_run_works_rootless_and_caches(users):
+    """COPY of a root-owned host file, COPY --chown to another user, RUN, then the
+    same build again: every step a cache hit. With subordinate ids the --chown owner
+    is kept (through the id map); with a single id the build still succeeds and
+    says the owner could not be kept."""
+    ctx = tempfile.mkdtemp(prefix="gbx-rootless-ctx-")
+    try:
+        os.chmod(ctx, 0o755)
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write("FROM busybox\nCOPY hello.txt /hello.txt\n"
+                    "COPY --chown=1000:1000 hello.txt /owned.txt\n"
+                    "RUN cat /hello.txt > /copied && ls -ln /owned.txt > /owner\n")
+        with open(os.path.join(ctx, "hello.txt"), "w") as f:
+            f.write("hello from the context\n")
+        for who, owner in (("alice", "1000 1000"), ("carol", "0 0")):
+            u = users[who]
+            tag = f"rlbuild-{uuid.uuid4().hex[:6]}:1"
+            p = u.gbx("build", "-t", tag, ctx, timeout=120)
+            assert p.returncode == 0, (who, p.stderr)
+            if who == "carol":
+                assert "not kept" in p.stderr + p.stdout, p.stderr
+            out = u.out("run", "--rm", tag, "sh", "-c",
+                        "cat /copied; ls -ln /hello.txt; cat /owner")
+            lines = out.splitlines()
+            assert lines[0] == "hello from the context"
+            assert lines[1].split()[2:4] == ["0", "0"], out        # COPY: container root
+            assert lines[2].split()[2:4] == owner.split(), out     # --chown via the map
+            again = u.gbx("build", "-t", tag, ctx, timeout=120)
+            assert again.returncode == 0 and again.stdout.count("CACHED") + \
+                again.stderr.count("CACHED") >= 3, again.stdout + again.stderr
+            u.out("rmi", tag)
+    finally:
+        shutil.rmtree(ctx)
+
+
 def test_image_owners_are_kept_through_the_map_and_ignored_without_one(users):
     """commit records the container's ids (not the host's subordinate ones); the
     layer is stored with them mapped; a single-id user (carol) loading the same

@@ -291,12 +291,32 @@ class _LayerWriter:
     Parent directories that already exist in the image are created with the image's
     metadata (so the layer does not change them); new ones are 0755 and owned by the
     ``--chown`` owner (root otherwise). Directory mtimes are restored at :meth:`finish`.
+
+    Rootless, the user may not ``chown`` on the host: files the user writes belong to
+    the user, which *is* container root (uid 0 in the id map, so the layer's tar says
+    0:0). Any other owner is recorded in :attr:`owners` — container ids, as
+    :func:`glassbox.rootless.ownership.restore` sets them through the id map.
     """
 
     def __init__(self, root: str, view: ImageView, owner: tuple[int, int] | None,
                  chmod: int | None):
         self.root, self.view, self.owner, self.chmod = root, view, owner, chmod
         self._dir_times: list[tuple[str, int, int]] = []
+        self.rootless = os.geteuid() != 0
+        self.owners: list[tuple[str, int, int]] = []
+
+    def _own(self, hp: str, uid: int, gid: int) -> None:
+        if not self.rootless:
+            os.lchown(hp, uid, gid)
+        elif (uid, gid) != (0, 0):
+            self.owners.append((os.path.relpath(hp, self.root), uid, gid))
+
+    def _image_owner(self, st: os.stat_result) -> tuple[int, int]:
+        """The container's owner of a file of the image (rootless: host ids mapped back)."""
+        if not self.rootless:
+            return st.st_uid, st.st_gid
+        from ..rootless.ownership import container_owner
+        return container_owner(st)
 
     def host(self, image_path: str) -> str:
         return os.path.join(self.root, image_path.lstrip("/"))
@@ -317,18 +337,16 @@ class _LayerWriter:
                 st = hit[1]
                 os.mkdir(hp)
                 os.chmod(hp, _stat.S_IMODE(st.st_mode))
-                os.lchown(hp, st.st_uid, st.st_gid)
+                self._own(hp, *self._image_owner(st))
                 self._dir_times.append((hp, st.st_atime_ns, st.st_mtime_ns))
             else:
                 os.mkdir(hp)
                 os.chmod(hp, self.chmod if self.chmod is not None else 0o755)
-                uid, gid = self.owner or (0, 0)
-                os.lchown(hp, uid, gid)
+                self._own(hp, *(self.owner or (0, 0)))
         return self.host(image_path)
 
     def _meta(self, hp: str, st: os.stat_result, *, is_link: bool = False) -> None:
-        uid, gid = self.owner or (0, 0)
-        os.lchown(hp, uid, gid)
+        self._own(hp, *(self.owner or (0, 0)))
         if not is_link:
             os.chmod(hp, self.chmod if self.chmod is not None else _stat.S_IMODE(st.st_mode))
         os.utime(hp, ns=(st.st_atime_ns, st.st_mtime_ns), follow_symlinks=not is_link)
@@ -1133,6 +1151,11 @@ class _Job:
                     with open(payload, "rb") as f:
                         w.put_bytes(target, f.read(), 0o600)
             w.finish()
+            if w.owners:                # rootless: the --chown / image owners, via the id map
+                from ..rootless.ownership import restore
+                note = restore(root, w.owners)
+                if note:
+                    self.warn(note)
             return self.images.create_layer(root)
         finally:
             shutil.rmtree(root, ignore_errors=True)
