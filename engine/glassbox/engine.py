@@ -157,6 +157,10 @@ class ContainerVerbs:
         ``follow`` the generator waits for more until the container stops."""
         return self.containers.logs(ref, follow=follow, tail=tail, since=since)
 
+    def logs_count(self, ref: str) -> int:
+        """How many entries ``logs`` would give: where a pager's last page starts."""
+        return self.containers.logs_count(ref)
+
     def container_prune(self) -> list[str]:
         """``glassbox container prune``: remove every stopped container; their ids."""
         return self.containers.prune()

@@ -15,7 +15,7 @@ import tracemalloc
 
 import pytest
 
-from glassbox.containers.logfile import last_lines, lines_from
+from glassbox.containers.logfile import count_lines, last_lines, lines_from
 from glassbox.containers.manager import _entry
 
 LINE_TEXT = 4000            # bytes of text per log line: 200 MB is ~50 000 lines
@@ -51,6 +51,10 @@ class LogEngine:
             for raw in lines:
                 yield _entry(raw)
 
+    def logs_count(self, ref):
+        with io.BufferedReader(CountingFile(self.path, "r")) as f:
+            return count_lines(f)
+
 
 @pytest.fixture(scope="module")
 def big_log(tmp_path_factory):
@@ -66,6 +70,12 @@ def big_log(tmp_path_factory):
             f.write(batch)
             n += 256
     return str(path), n
+
+
+@pytest.mark.parametrize("data, n", [(b"", 0), (b"a\n", 1), (b"a", 1), (b"a\nb", 2),
+                                     (b"a\n\nb\n", 3), (b"x" * 70_000 + b"\n" + b"y", 2)])
+def test_count_lines_counts_like_splitlines(data, n):
+    assert count_lines(io.BytesIO(data), block=4096) == n == len(data.splitlines())
 
 
 @pytest.mark.parametrize("trailing", [True, False])

@@ -5,7 +5,8 @@ A log can be hundreds of megabytes. ``glassbox logs --tail N`` and the lab's las
 page need only the end: :func:`last_lines` seeks to the end and reads fixed-size
 blocks backwards until it has seen N line ends — the work is proportional to what
 is shown, not to the file. Everything else (paging forward, search) streams the
-file a line at a time (:func:`lines_from`), so memory stays one line plus a buffer.
+file a line at a time (:func:`lines_from`), so memory stays one line plus a buffer,
+and :func:`count_lines` counts a log's lines without decoding any of them.
 """
 
 from __future__ import annotations
@@ -44,3 +45,15 @@ def last_lines(f, n: int, block: int = BLOCK) -> list[bytes]:
 def lines_from(f):
     """Every line of ``f`` from where it is, one at a time (nothing read ahead)."""
     return iter(f.readline, b"")
+
+
+def count_lines(f, block: int = BLOCK) -> int:
+    """How many lines ``f`` holds from its start (a last line without its newline
+    counts): newlines counted a block at a time, in C, no line decoded — what a
+    pager needs to know where the last page starts."""
+    f.seek(0)
+    n, last = 0, b"\n"
+    while chunk := f.read(block):
+        n += chunk.count(b"\n")
+        last = chunk[-1:]
+    return n + (last != b"\n")

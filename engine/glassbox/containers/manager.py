@@ -870,6 +870,10 @@ class ContainerManager:
         return {"Titles": ["UID", "PID", "PPID", "C", "TIME", "CMD"], "Processes": rows}
 
     # ---- logs ---------------------------------------------------------------
+    def logs_count(self, ref: str) -> int:
+        """How many entries the container's log holds (counted, not decoded)."""
+        return _log_count(os.path.join(self.get(ref).dir, "container.log"))
+
     def logs(self, ref: str, follow: bool = False, tail: int | None = None,
              since: str | None = None):
         """Yield ``(stream, text, time)`` entries from the container's log."""
@@ -912,6 +916,15 @@ class ContainerManager:
     def _still_running(self, cid: str) -> bool:
         c = self._load(cid)
         return bool(c and c.running)
+
+
+def _log_count(path: str) -> int:
+    from .logfile import count_lines
+    try:
+        with open(path, "rb") as f:
+            return count_lines(f)
+    except FileNotFoundError:
+        return 0
 
 
 def _entry(raw: bytes) -> tuple[str, str, str]:

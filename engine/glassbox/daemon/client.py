@@ -270,6 +270,10 @@ class RemoteContainers:
         return (self.api.request("POST", "/containers/prune") or {}).get(
             "ContainersDeleted") or []
 
+    def logs_count(self, ref) -> int:
+        """The API has no count: the log is streamed once and its entries counted."""
+        return sum(1 for _ in self.logs(ref))
+
     def logs(self, ref, follow=False, tail=None, since=None):
         c = self.get(ref)
         tty = bool((c.doc.get("Config") or {}).get("Tty"))

@@ -81,7 +81,7 @@ def logs(eng, ref: str, start: int | None = None, limit: int = LOG_PAGE,
         entries = (e for e in entries if query in e[1])
     if start is None and not query:     # the last page: read from the end (seek back)
         page = list(eng.logs(ref, tail=limit))
-        total = max(len(page), sum(1 for _ in entries))
+        total = max(len(page), eng.logs_count(ref))
         start = total - len(page)
     elif start is None:         # the last matching page: a ring of `limit`, counting all
         ring: collections.deque = collections.deque(maxlen=limit)
