@@ -10,7 +10,12 @@ Rows (medians of ``-n`` runs, each a fresh process, as a user would type it):
 4. ``runc run`` of a ``runc spec --rootless`` bundle as that user (runc's own
    single-id map; the anchor);
 5. ``--detached N``: N detached ``sleep`` containers started one after the
-   other, rootless vs rootful (total seconds).
+   other, rootless vs rootful (total seconds);
+6. networks, rootless: ``--network none`` beside a user network whose
+   per-user network namespace holder is already running (veth, address,
+   bridge port in the user's own netns), and the default ``bridge`` when each
+   run starts and stops the holder (the first network use);
+7. a cached build (every step a cache hit), rootless vs rootful.
 
 The user is made with ``useradd -m`` and removed (``userdel -r``) at the end,
 with every container and temporary directory. Run as root from the repository
@@ -129,6 +134,40 @@ def main() -> None:
                 run(mk("rm", "-f", *ids))
                 print(f"  glassbox {label:9s} {a.detached} x run -d: {total:6.2f} s "
                       f"({total / a.detached * 1000:.0f} ms each)")
+        net = f"benchnet{os.getpid()}"
+        run(as_user("network", "create", net))
+        try:
+            nets = [("rootless --network none", as_user(*true[:2], "--network", "none",
+                                                        *true[2:])),
+                     ("rootless --network USERNET (holder up)",
+                      as_user(*true[:2], "--network", net, *true[2:]))]
+            cold = as_user(*true[:2], "--network", "bridge", *true[2:])
+            print(f"== rootless networks: run --rm busybox true (n={a.n}, interleaved) ==")
+            ntimes: dict[str, list[float]] = {label: [] for label, _ in nets}
+            for _ in range(a.n):
+                for label, argv in nets:
+                    ntimes[label] += timed(lambda: run(argv), 1)  # noqa: B023
+            report(list(ntimes.items()), anchor="rootless --network none")
+        finally:
+            run(as_user("network", "rm", net))
+        cold_t = timed(lambda: run(cold), max(3, a.n // 4))
+        report([("rootless --network bridge (holder started + stopped)", cold_t)])
+        ctx = os.path.join(shared, "ctx")
+        os.makedirs(ctx)
+        with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+            f.write("FROM busybox\nRUN echo one > /one\nCOPY Dockerfile /d\n"
+                    "ENV A=1\nRUN echo two > /two\n")
+        os.chmod(ctx, 0o755)
+        builds = [("rootful cached build", as_root("build", "-q", "-t", "b:1", ctx)),
+                  ("rootless cached build", as_user("build", "-q", "-t", "b:1", ctx))]
+        for _, argv in builds:
+            run(argv)                                   # fill the cache
+        print(f"== a cached build, 4 steps all hits (n={a.n}, interleaved) ==")
+        btimes: dict[str, list[float]] = {label: [] for label, _ in builds}
+        for _ in range(a.n):
+            for label, argv in builds:
+                btimes[label] += timed(lambda: run(argv), 1)  # noqa: B023
+        report(list(btimes.items()), anchor="rootful cached build")
     finally:
         for mk in (lambda *x: gbx_argv(rootful, "/root", None, x),
                    lambda *x: gbx_argv(uroot, home, user, x)):
@@ -140,7 +179,9 @@ def main() -> None:
                 os.rmdir(os.path.join("/sys/fs/cgroup", hier, f"glassbox-bench-{os.getpid()}"))
             except OSError:
                 pass
+        uid = pwd.getpwnam(user).pw_uid
         subprocess.run(["userdel", "-r", user], capture_output=True)
+        shutil.rmtree(f"/tmp/glassbox-{uid}", ignore_errors=True)   # its runtime dir
         shutil.rmtree(shared, ignore_errors=True)
 
 
