@@ -105,7 +105,7 @@ bench: setup
 # cgroup2 (stock Debian kernel, host root over 9p, see tests/v2/README.md)
 V2_DEBS := qemu-system-x86 linux-image-amd64 busybox-static
 V2_TESTS ?= tests/system/test_cgroups_system.py tests/system/test_devices.py tests/system/test_lifecycle.py \
-  tests/system/test_run.py
+  tests/system/test_run.py tests/system/test_experiment.py
 .PHONY: test-v2
 test-v2: venv
 	@missing=""; for p in $(V2_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
