@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from glassbox.errors import Conflict, InvalidArgument, NotFound
+from glassbox.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from glassbox.network import NetworkManager, parse_publish
 from glassbox.network import netlink
 from glassbox.network import proxy as native_proxy
@@ -236,10 +236,10 @@ def test_bad_input(nm, netns):
     assert nm.inspect(name).labels == {"k": "v"}
     with pytest.raises(Conflict, match="already exists"):
         nm.create(name)
-    with pytest.raises(InvalidArgument, match="overlaps network"):
+    with pytest.raises(Forbidden, match="overlaps network"):      # Docker's 403
         nm.create(uname(), subnet="10.213.9.128/25")
     host_route = next(n for n in netlink_host_networks() if not n.is_loopback)
-    with pytest.raises(InvalidArgument, match="overlaps"):
+    with pytest.raises(Forbidden, match="overlaps"):
         nm.create(uname(), subnet=str(host_route))
     with pytest.raises(InvalidArgument):
         nm.create("bad name")
