@@ -319,7 +319,10 @@ async def attach(d, request):
             d.hijacked.discard(raw)
         return _empty(200)
     # running or finished: replay (logs=1) and/or follow (stream=1) the log; stdin
-    # goes to the FIFO an OpenStdin container without a TTY keeps (containers.stdin)
+    # goes to the FIFO an OpenStdin container without a TTY keeps (containers.stdin).
+    # Without logs=1, where the log ends is taken *before* the client may send: what
+    # the container answers to its first input is after it, never lost in between
+    start = None if logs else log_end(c)
     raw = await hijack(request, _stream_type(tty))
     d.hijacked.add(raw)
     feeder = None
@@ -336,7 +339,7 @@ async def attach(d, request):
             feeder = asyncio.ensure_future(pump_input(raw, in_fd, close_in))
     try:
         async for s, text, _ts in follow_log(d, c, follow=stream and c.running,
-                                              tail=None if logs else 0):
+                                              tail=None, start=start):
             if (s == "stdout" and not stdout) or (s == "stderr" and not stderr):
                 continue
             data = text.encode()
@@ -388,10 +391,19 @@ def _entry(raw: bytes):
     return e.get("stream", "stdout"), e.get("log", ""), e.get("time", "")
 
 
+def log_end(c) -> int:
+    """The byte length of the container's log now (0 before its first line)."""
+    try:
+        return os.path.getsize(os.path.join(c.dir, "container.log"))
+    except FileNotFoundError:
+        return 0
+
+
 async def follow_log(d, c, follow: bool, tail: int | None, since: float = 0,
-                     until: float = 0):
+                     until: float = 0, start: int | None = None):
     """``(stream, text, time)`` from the container's json-file log; with ``follow``,
-    keep reading until the container is no longer running."""
+    keep reading until the container is no longer running. ``start``: a byte offset
+    taken earlier (:func:`log_end`): only what was written after it, nothing before."""
     path = os.path.join(c.dir, "container.log")
 
     def keep(e):
@@ -414,7 +426,11 @@ async def follow_log(d, c, follow: bool, tail: int | None, since: float = 0,
                 return
             await asyncio.sleep(0.1)
     with f:
-        data = await d.run(f.read)
+        if start is not None:
+            f.seek(start)
+            data = b""
+        else:
+            data = await d.run(f.read)
         lines = data.split(b"\n")
         buf = lines.pop()
         if tail is not None and tail >= 0:
