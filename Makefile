@@ -76,7 +76,10 @@ $(LABEXT): $(LABEXT_SRC) | venv
 
 labext: $(LABEXT)
 	@mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
-	@ln -sfn $(CURDIR)/engine/glassbox/lab/labextension $(VENV)/share/jupyter/labextensions/glassbox-lab
+	@# pip install -e copies a build into the venv (shared-data): replace that copy by a link to
+	@# the live build, or the lab keeps serving the copy made at install time
+	@d=$(VENV)/share/jupyter/labextensions/glassbox-lab; [ -L $$d ] || rm -rf $$d; \
+	  ln -sfn $(CURDIR)/engine/glassbox/lab/labextension $$d
 	@cp labext/jupyter-config/jupyter_server_config.d/glassbox.json $(VENV)/etc/jupyter/jupyter_server_config.d/
 
 # the classroom's JupyterHub (deploy/hub/) routes through configurable-http-proxy, from npm

@@ -14,8 +14,11 @@ installed), then measures:
    baseline with the socket open, per watched container.
 3. **event → screen** (needs chromium + playwright-core, tests/browser): from ``glassbox
    run -d`` until the container's row is in the panel's DOM.
-4. **kernel CPU per open notebook chart**: ``monitor(c)`` (kernel samples and redraws a
-   PNG) against ``livechart.live(c)`` (the browser draws from the lab's 10 Hz stream).
+4. **kernel CPU per open notebook chart**: ``monitor(c)`` where no front end claims it
+   (classic Notebook, a lab without the extension: the kernel samples and redraws a PNG)
+   against ``monitor(c)`` claimed by the lab's chart (the comm the extension opens: the
+   kernel only samples, the browser draws from the lab's 10 Hz stream), beside an idle
+   kernel.
 5. **500 containers**: one panel refresh (GET /glassbox/containers + JSON + redraw, rows
    whose data did not change kept) and a redraw with every row new, in chromium, with
    ``--rows`` created containers in the root.
@@ -81,6 +84,7 @@ class Lab:
         self.env["PATH"] = VENV_BIN + os.pathsep + self.env.get("PATH", "")
         for var in ("GLASSBOX_HOST", "DOCKER_HOST"):
             self.env.pop(var, None)
+        self.env["JUPYTER_PREFER_ENV_PATH"] = "0"     # the tmp data dir (this build) first
         self.port, self.token = _free_port(), uuid.uuid4().hex
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = open(os.path.join(self.tmp, "lab.log"), "wb")
@@ -209,33 +213,51 @@ async def stats_stream(lab: Lab, root: Root, counts: list[int], seconds: float) 
 
 
 def kernel_cpu(root: Root, seconds: float) -> None:
-    """The notebook kernel's CPU with one chart open: ``monitor(c)`` (samples in the
-    kernel, redraws a PNG) against ``live(c)`` (the browser draws; the kernel only
-    displayed a JSON document)."""
+    """The notebook kernel's CPU with one chart open: ``monitor(c)`` that nothing claims
+    (the kernel samples at 5 Hz and redraws a PNG at 2 Hz) against ``monitor(c)`` claimed
+    by the lab's chart (the kernel only samples; the comm_open is sent here as the
+    extension sends it), and an idle kernel."""
     from jupyter_client import KernelManager
+    from glassbox.jupyter.livechart import COMM_TARGET, MIME
     cid = root.cli("run", "-d", "--network", "none", "busybox", "sh", "-c",
                    "while :; do :; done", check=True).stdout.decode().strip()
-    codes = {"monitor(c): PNG redrawn by the kernel":
-             f"import glassbox.jupyter as gj\nm = gj.monitor({cid!r})\ndisplay(m)",
-             "live(c): drawn by the browser":
-             f"from glassbox.jupyter.livechart import live\ndisplay(live({cid!r}))"}
+    show = f"import glassbox.jupyter as gj\nm = gj.monitor({cid!r})\ndisplay(m)"
+    cases = {"idle kernel (no chart)": ("import glassbox.jupyter as gj", False),
+             "monitor(c), no front end claims it: PNG": (show, False),
+             "monitor(c), drawn by the browser": (show, True)}
     try:
-        for what, code in codes.items():
+        for what, (code, claim) in cases.items():
             km = KernelManager(kernel_name="python3")
             km.start_kernel(env=dict(root.env, MPLBACKEND="agg"))
             kc = km.client()
             kc.start_channels()
             try:
                 kc.wait_for_ready(timeout=60)
-                reply = kc.execute_interactive(code, timeout=60, output_hook=lambda m: None)
+                shown: list = []
+
+                def hook(msg, shown=shown):
+                    if msg["msg_type"] == "display_data" and MIME in msg["content"]["data"]:
+                        shown.append(msg["content"]["data"][MIME]["monitor"])
+                reply = kc.execute_interactive(code, timeout=60, output_hook=hook)
                 if reply["content"]["status"] != "ok":
                     raise SystemExit(f"{what}: the cell failed: {reply['content']}")
-                time.sleep(1.0)
+                if claim:
+                    kc.shell_channel.send(kc.session.msg("comm_open", {
+                        "comm_id": uuid.uuid4().hex, "target_name": COMM_TARGET,
+                        "data": {"monitor": shown[0]}}))
+                time.sleep(2.0)     # past the monitor's wait for a claim
                 pid = km.provisioner.process.pid
                 c0 = _cpu_seconds(pid)
                 time.sleep(seconds)
                 cpu = (_cpu_seconds(pid) - c0) / seconds * 100
-                print(f"  kernel CPU, {what:40s} {cpu:6.2f} %")
+                out: list = []
+                if shown:
+                    kc.execute_interactive(
+                        'print(m.browser, m.draws, len(m.samples))', timeout=60,
+                        output_hook=lambda m: out.append(m["content"].get("text", "")))
+                said = (" (claimed, PNGs drawn, samples: " + " ".join("".join(out).split()) + ")"
+                        if out else "")
+                print(f"  kernel CPU, {what:42s} {cpu:6.2f} %{said}")
             finally:
                 kc.stop_channels()
                 km.shutdown_kernel(now=True)

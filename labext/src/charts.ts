@@ -84,9 +84,11 @@ export function drawChart(canvas: HTMLCanvasElement, samples: Sample[]): void {
   const x = (t: number) => 40 + ((t - t0) / span) * (w - 90);
   const cpuMax = Math.max(100, ...samples.map(s => s.cpu));
   const limit = samples[samples.length - 1].limit;
-  const memMax = Math.max(limit || 0, ...samples.map(s => s.memory)) * 1.1 || 1;
+  // every limit on screen fits (a limit lowered live is drawn as a step down from the old one)
+  const memMax = Math.max(...samples.map(s => Math.max(s.limit || 0, s.memory))) * 1.1 || 1;
   const y = (v: number, max: number) => h - 20 - (v / max) * (h - 40);
-  const line = (vals: number[], max: number, color: string, dash: number[] = []) => {
+  // `step`: a value that holds until it changes (a limit), drawn flat then straight down/up
+  const line = (vals: number[], max: number, color: string, dash: number[] = [], step = false) => {
     ctx.beginPath();
     ctx.setLineDash(dash);
     ctx.strokeStyle = color;
@@ -97,6 +99,9 @@ export function drawChart(canvas: HTMLCanvasElement, samples: Sample[]): void {
       if (i === 0) {
         ctx.moveTo(px, py);
       } else {
+        if (step) {
+          ctx.lineTo(px, y(vals[i - 1], max));
+        }
         ctx.lineTo(px, py);
       }
     });
@@ -106,7 +111,7 @@ export function drawChart(canvas: HTMLCanvasElement, samples: Sample[]): void {
   line(samples.map(s => s.cpu), cpuMax, '#e07020');
   line(samples.map(s => s.memory), memMax, '#2070c0');
   if (limit) {
-    line(samples.map(s => s.limit || 0), memMax, '#c02020', [5, 4]);
+    line(samples.map(s => s.limit || 0), memMax, '#c02020', [5, 4], true);
   }
   const last = samples[samples.length - 1];
   ctx.fillStyle = '#e07020';
@@ -123,5 +128,5 @@ export function drawChart(canvas: HTMLCanvasElement, samples: Sample[]): void {
   ctx.fillText('0', 2, y(0, cpuMax));
   ctx.fillStyle = '#2070c0';
   ctx.fillText(`${(memMax / 1048576).toFixed(0)} MiB`, w - 48, y(memMax, memMax) + 4);
-  ctx.fillText(`${span.toFixed(0)} s`, w - 40, h - 5);
+  ctx.fillText(`last ${span.toFixed(0)} s`, w - 62, h - 5);
 }

@@ -22,6 +22,7 @@ export class ContainerDetail extends BoxPanel {
   private logLines = el('pre', 'gbx-log');
   private logInfo = el('span', 'gbx-sub');
   private logStart = 0;
+  private logOlder = el('button', 'gbx-btn gbx-log-older', 'older');
   private search = el('input', 'gbx-search');
   private followBox = el('input');
   private canvas = el('canvas', 'gbx-chart');
@@ -112,9 +113,11 @@ export class ContainerDetail extends BoxPanel {
     return line;
   }
 
-  private async loadLogs(start?: number): Promise<void> {
+  /** One page of the log: the last one (start undefined), or `limit` lines from `start`
+   * put above what is shown (the "older" button: the lines just before the first one). */
+  private async loadLogs(start?: number, limit = 500): Promise<void> {
     const q = this.search.value;
-    const args = [`limit=500`, q ? `q=${encodeURIComponent(q)}` : '', start !== undefined ? `start=${start}` : '']
+    const args = [`limit=${limit}`, q ? `q=${encodeURIComponent(q)}` : '', start !== undefined ? `start=${start}` : '']
       .filter(Boolean).join('&');
     try {
       const page = await api(`${this.path('logs')}?${args}`);
@@ -126,7 +129,9 @@ export class ContainerDetail extends BoxPanel {
         this.logLines.prepend(...lines);
       }
       this.logStart = page.start;
-      this.logInfo.textContent = `lines ${page.start + 1}–${page.total} of ${page.total}${q ? ` matching “${q}”` : ''}`;
+      this.logOlder.disabled = page.start <= 0;
+      this.logInfo.textContent = !page.total ? (q ? `no line matches “${q}”` : 'no output yet')
+        : `lines ${page.start + 1}–${page.total} of ${page.total}${q ? ` matching “${q}”` : ''}`;
     } catch (e) {
       this.logLines.replaceChildren(el('div', 'gbx-error', String((e as Error).message)));
     }
@@ -134,10 +139,11 @@ export class ContainerDetail extends BoxPanel {
 
   private logsTab(): Widget {
     const tab = new Tab('Logs', 'gbx-tab-logs');
-    const older = el('button', 'gbx-btn', 'older');
+    const older = this.logOlder;
     older.onclick = () => {
-      if (this.logStart > 0) {
-        void this.loadLogs(Math.max(0, this.logStart - 500));
+      if (this.logStart > 0) {     // only the lines above the first one shown: no repeats
+        const from = Math.max(0, this.logStart - 500);
+        void this.loadLogs(from, this.logStart - from);
       }
     };
     this.search.placeholder = 'search';

@@ -42,8 +42,19 @@ const plugin: JupyterFrontEndPlugin<void> = {
     panel.title.icon = glassboxIcon;
     shell.add(panel, 'left', { rank: 150 });
 
-    // notebook output of glassbox.jupyter.livechart.live(c): a chart drawn here, not in the kernel
-    rendermime?.addFactory(liveChartFactory(live));
+    // the notebook output of glassbox.jupyter.monitor(c): a chart drawn here, not in the kernel.
+    // Its kernel is the one of the notebook panel the output sits in (told by comm to stop
+    // redrawing its PNG).
+    const kernelOf = (node: HTMLElement) => {
+      for (const w of shell.widgets('main')) {
+        const ctx = (w as any).sessionContext;
+        if (ctx && w.node.contains(node)) {
+          return ctx.session?.kernel ?? null;
+        }
+      }
+      return null;
+    };
+    rendermime?.addFactory(liveChartFactory(live, kernelOf));
 
     app.commands.addCommand('glassbox:open-panel', {
       label: 'Show the glassbox panel',

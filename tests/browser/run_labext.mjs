@@ -1,10 +1,16 @@
 // Drive the glassbox JupyterLab panel in Debian's chromium, as a student would use it:
 // open the panel, start a busy container from a notebook and watch it appear with a moving
-// CPU sparkline, lower its memory limit in the Stats tab, run `hostname` in its Terminal
-// tab, stop it from the panel, and open the busybox image's layer tree.
+// CPU sparkline, run `monitor(c)` and watch the browser draw its chart (and the kernel stop
+// redrawing its PNG), lower the memory limit in the Stats tab, run `hostname` in its
+// Terminal tab, stop it from the panel, open the busybox image's layer tree, and page
+// through a long log in the Logs tab.
 //
 //   node run_labext.mjs --url http://127.0.0.1:PORT/lab/tree/labext.ipynb?token=T \
-//        --profile /tmp/fresh-profile --out tests/browser/artifacts [--limit 32m]
+//        --profile /tmp/fresh-profile --out tests/browser/artifacts [--limit 32m] \
+//        [--name t1] [--logname t1-log --loglines 1200]
+//
+// The notebook: cell 0 starts the container, cell 1 is `m = gj.monitor(NAME); m`, cell 2
+// prints what the kernel did (`browser: True draws: 0 samples: 57`), cell 3 is `m.stop()`.
 //
 // playwright-core from tests/browser/node_modules (scripts/setup-browser.sh) or
 // $PLAYWRIGHT_CORE; no bundled browser, and chromium talks to 127.0.0.1 only.
@@ -26,6 +32,8 @@ const profile = option('profile');
 const out = option('out', 'artifacts');
 const limit = option('limit', '32m');
 const name = option('name', 't1');
+const logname = option('logname', '');
+const loglines = Number(option('loglines', '0'));
 const unreachable = process.argv.includes('--unreachable');
 const executablePath = option('chromium', '/usr/bin/chromium');
 if (!url || !profile) {
@@ -53,6 +61,37 @@ const shot = async (file) => {
   report.screenshots.push(p);
 };
 const row = () => page.locator(`#glassbox-panel .gbx-row[data-name="${name}"]`);
+
+/** Run notebook cell `i` through JupyterLab's command (a probe, not a student's action)
+ * and return the text of its outputs once it ran. */
+async function runCell(i) {
+  const before = await page.evaluate((idx) => {
+    const app = window.jupyterapp;
+    const p = [...app.shell.widgets('main')].find((w) => w.content && w.sessionContext);
+    const count = p.content.widgets[idx].model.executionCount;
+    p.content.activeCellIndex = idx;
+    app.commands.execute('notebook:run-cell');
+    return count;
+  }, i);
+  await page.waitForFunction(([idx, was]) => {
+    const p = [...window.jupyterapp.shell.widgets('main')].find((w) => w.content && w.sessionContext);
+    const c = p.content.widgets[idx].model;
+    return c.executionCount != null && c.executionCount !== was;
+  }, [i, before], { timeout: 30000, polling: 100 });
+  return page.evaluate((idx) => {
+    const p = [...window.jupyterapp.shell.widgets('main')].find((w) => w.content && w.sessionContext);
+    return p.content.widgets[idx].model.outputs.toJSON()
+      .map((o) => o.text || (o.data && o.data['text/plain']) || o.evalue || '').join('');
+  }, i);
+}
+
+/** What the kernel's monitor did: claimed by the browser chart, PNGs drawn, samples taken. */
+async function kernelSide() {
+  const text = await runCell(2);
+  const m = /browser: (True|False) draws: (\d+) samples: (\d+)/.exec(text);
+  if (!m) throw new Error(`the kernel's monitor did not answer: ${text.slice(0, 300)}`);
+  return { browser: m[1] === 'True', draws: Number(m[2]), samples: Number(m[3]) };
+}
 
 async function unreachableChecks() {
   // the engine cannot be reached: the panel says so, where, and how to fix it
@@ -122,18 +161,42 @@ async function panelChecks() {
   await sleep(3000);                  // a few more samples: what a student looks at
   await shot('labext-running.png');
 
-  // 2b. the notebook's live chart (second cell): drawn by the browser from the lab's socket
+  // 2b. `m = gj.monitor(NAME); m` (second cell): the browser draws the chart from the lab's
+  // socket, the widget (the kernel's PNG) is not what shows, and the kernel stops redrawing
   await page.keyboard.press('Shift+Enter');
   const chart = page.locator('.jp-Notebook .gbx-livechart');
   await chart.waitFor({ timeout: 30000 });
   await page.waitForFunction(() => {
     const c = document.querySelector('.gbx-livechart');
-    return !!(c && Number(c.dataset.samples) >= 30);
+    return !!(c && Number(c.dataset.samples) >= 30 && c.dataset.claimed === 'true');
   }, null, { timeout: 30000, polling: 200 });
   report.timings.livechart_rate_hz = Number(await chart.getAttribute('data-rate'));
-  check('live chart in the notebook gets samples', report.timings.livechart_rate_hz > 0,
+  check('monitor(c) chart drawn by the browser gets samples', report.timings.livechart_rate_hz > 0,
     report.timings.livechart_rate_hz);
-  await shot('labext-livechart.png');
+  const widgetImages = await page.evaluate(() =>
+    document.querySelectorAll('.jp-Notebook .jp-OutputArea-output .jupyter-widgets img').length);
+  check('the kernel\'s PNG widget is not what shows', widgetImages === 0, widgetImages);
+  const frame = () => chart.evaluate((c) => ({
+    frames: Number(c.dataset.frames || 0), pixels: c.querySelector('canvas').toDataURL() }));
+  const f1 = await frame();
+  await sleep(1500);
+  const f2 = await frame();
+  check('the chart\'s canvas keeps changing', f2.frames > f1.frames && f2.pixels !== f1.pixels,
+    { frames: [f1.frames, f2.frames] });
+  await chart.scrollIntoViewIfNeeded();
+  await shot('labext-monitor.png');
+  // the kernel: the comm from the chart arrived before this cell (one shell channel, in order)
+  report.kernel = { first: await kernelSide() };
+  await sleep(2000);
+  report.kernel.later = await kernelSide();
+  check('the kernel stopped redrawing the PNG once the browser drew',
+    report.kernel.first.browser && report.kernel.later.draws === report.kernel.first.draws,
+    report.kernel);
+  // `m.stop()` in the kernel: the browser chart stops too (the comm stays open for that)
+  await runCell(3);
+  await page.waitForFunction(() => document.querySelector('.gbx-livechart').dataset.state === 'stopped',
+    null, { timeout: 15000, polling: 100 });
+  check('m.stop() stops the browser chart', true, await chart.locator('.gbx-sub').innerText());
 
   // 3. the detail view: Stats tab, lower the memory limit in place
   await row().locator('.gbx-name').click();
@@ -199,6 +262,9 @@ async function panelChecks() {
   check('layer tree with sizes', layers.length >= 1 && /\d+(\.\d)? (KiB|MiB)/.test(layers[0]), layers);
   await shot('labext-layers.png');
 
+  // 6b. the Logs tab on a long log: the last page shows, earlier pages load on demand
+  if (logname) await logPages();
+
   // 7. the WebSocket drops: the panel says so and reconnects by itself
   const sockets = await page.evaluate(() => window.__gbxSockets.length);
   await page.evaluate(() => window.__gbxSockets[window.__gbxSockets.length - 1].close());
@@ -209,6 +275,41 @@ async function panelChecks() {
     .waitFor({ timeout: 10000 });
   check('reconnects by itself after the socket dropped', true,
     { sockets: await page.evaluate(() => window.__gbxSockets.length) });
+}
+
+async function logPages() {
+  const lrow = page.locator(`#glassbox-panel .gbx-row[data-name="${logname}"]`);
+  const lid = await lrow.getAttribute('data-id');
+  await lrow.locator('.gbx-name').click();
+  const d = page.locator(`#glassbox-container-${lid.slice(0, 12)}.gbx-detail`);
+  await d.waitFor({ timeout: 15000 });
+  await d.locator('.lm-TabBar-tab', { hasText: 'Logs' }).click();
+  const lines = () => d.locator('.gbx-tab-logs .gbx-log > div').allInnerTexts();
+  const info = () => d.locator('.gbx-tab-logs .gbx-sub').innerText();
+  const shown = async (n) => {
+    await page.waitForFunction(([sel, k]) => document.querySelectorAll(sel).length >= k,
+      [`#glassbox-container-${lid.slice(0, 12)}.gbx-detail .gbx-tab-logs .gbx-log > div`, n],
+      { timeout: 15000, polling: 100 });
+    return lines();
+  };
+  // numbers from..to, each once, in order
+  const exactly = (got, from, to) => got.length === to - from + 1 &&
+    got.every((t, i) => t.trim() === String(from + i));
+  const page1 = await shown(Math.min(500, loglines));
+  const first = Math.max(1, loglines - 499);
+  check('logs: the last page shows first', exactly(page1, first, loglines) &&
+    (await info()).includes(`lines ${first}–${loglines} of ${loglines}`),
+  { n: page1.length, head: page1.slice(0, 2), tail: page1.slice(-2), info: await info() });
+  await shot('labext-logs.png');
+  const older = d.locator('.gbx-log-older');
+  let all = page1;
+  while (!(await older.isDisabled())) {
+    await older.click();
+    all = await shown(all.length + 1);
+  }
+  check('logs: earlier pages load on demand, each line once', exactly(all, 1, loglines) &&
+    (await info()).includes(`lines 1–${loglines} of ${loglines}`),
+  { n: all.length, head: all.slice(0, 2), info: await info() });
 }
 
 try {

@@ -105,7 +105,7 @@ def _pids_mentioning(marker: str) -> set[int]:
 
 def _lab_world(tmp) -> dict[str, str]:
     """Jupyter/IPython dirs under ``tmp``: config with no outside traffic, the extension
-    loaded in kernels, a notebook folder with a copy of the tour. Returns env vars."""
+    loaded in kernels, the panel's built front end. Returns env vars."""
     dirs = {k: os.path.join(tmp, k.lower()) for k in (
         "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR",
         "JUPYTERLAB_SETTINGS_DIR", "JUPYTERLAB_WORKSPACES_DIR")}
@@ -126,7 +126,14 @@ def _lab_world(tmp) -> dict[str, str]:
     os.makedirs(notif)
     with open(os.path.join(notif, "notification.jupyterlab-settings"), "w") as f:
         json.dump({"fetchNews": "false", "checkForUpdates": False}, f)
-    return dirs
+    # the panel's front end as built now (labext/ → engine/glassbox/lab/labextension), linked
+    # as `jupyter labextension develop` would, in tmp only; the tmp data dir must come before
+    # the venv's (which holds the copy `pip install` made, possibly of an older build)
+    built = os.path.join(REPO, "engine", "glassbox", "lab", "labextension")
+    if os.path.exists(os.path.join(built, "package.json")):
+        os.makedirs(os.path.join(dirs["JUPYTER_DATA_DIR"], "labextensions"))
+        os.symlink(built, os.path.join(dirs["JUPYTER_DATA_DIR"], "labextensions", "glassbox-lab"))
+    return dict(dirs, JUPYTER_PREFER_ENV_PATH="0")
 
 
 def _get(url: str, timeout: float = 2.0):

@@ -8,11 +8,14 @@ Nothing is installed into the venv for it.
 
 ``run_labext.mjs`` drives Debian's chromium: it opens the panel, runs
 ``%container run -d --name t1 -m 64m busybox sh -c 'while :; do :; done'`` in a notebook
-and waits for ``t1`` with a moving CPU sparkline, lowers its memory limit in the Stats tab,
-types ``hostname`` in the Terminal tab, stops ``t1`` from the panel and opens the busybox
-layer tree, keeping screenshots in tests/browser/artifacts/. This test then checks with the
-CLI that the engine agrees (``glassbox inspect`` shows the new limit, ``ps -a`` the exit),
-and that no server, kernel, terminal, chromium, container or cgroup is left.
+and waits for ``t1`` with a moving CPU sparkline, runs ``monitor(c)`` and checks that the
+browser draws that chart (a canvas that keeps changing) and that the kernel stopped
+redrawing its PNG, lowers the memory limit in the Stats tab, types ``hostname`` in the
+Terminal tab, stops ``t1`` from the panel, opens the busybox layer tree, and pages through
+a long log in the Logs tab (the last page first, earlier pages on demand), keeping
+screenshots in tests/browser/artifacts/. This test then checks with the CLI that the engine
+agrees (``glassbox inspect`` shows the new limit, ``ps -a`` the exit), and that no server,
+kernel, terminal, chromium, container or cgroup is left.
 """
 
 from __future__ import annotations
@@ -44,13 +47,19 @@ if not os.path.exists(os.path.join(BUILT, "package.json")):
 # (names match [a-zA-Z0-9][a-zA-Z0-9_.-]+): the closest valid name
 NAME = "t1"
 CELL = f"%container run -d --name {NAME} -m 64m busybox sh -c 'while :; do :; done'"
-LIVE = f"from glassbox.jupyter.livechart import live\nlive({NAME!r})"   # the browser-drawn chart
+MONITOR = f"import glassbox.jupyter as gj\nm = gj.monitor({NAME!r})\nm"  # drawn by the browser
+# what the kernel did meanwhile: claimed by the browser chart, PNGs drawn in the kernel
+KERNEL_SIDE = 'print("browser:", m.browser, "draws:", m.draws, "samples:", len(m.samples))'
+LOGNAME = "t1-log"
+LOG_LINES = 1200          # the Logs tab shows 500 a page: the last page, then two older ones
 
 
 def _notebook(nbdir: str) -> str:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(CELL),
-                nbformat.v4.new_code_cell(LIVE)]
+                nbformat.v4.new_code_cell(MONITOR),
+                nbformat.v4.new_code_cell(KERNEL_SIDE),
+                nbformat.v4.new_code_cell("m.stop()")]         # the browser chart stops too
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
     path = os.path.join(nbdir, "labext.ipynb")
@@ -65,11 +74,7 @@ def _lab(gbx, tmp: str, **extra_env):
     nbdir = os.path.join(tmp, "notebooks")
     os.makedirs(nbdir)
     _notebook(nbdir)
-    world = _lab_world(tmp)
-    # the front end as `jupyter labextension develop` would link it, but in tmp only
-    ext_dir = os.path.join(world["JUPYTER_DATA_DIR"], "labextensions")
-    os.makedirs(ext_dir)
-    os.symlink(BUILT, os.path.join(ext_dir, "glassbox-lab"))
+    world = _lab_world(tmp)         # links the built front end into the tmp data dir
     env = dict(gbx.env, **world)
     env["PATH"] = VENV_BIN + os.pathsep + env.get("PATH", "")
     for var in ("MPLBACKEND", "GLASSBOX_HOST", "DOCKER_HOST"):
@@ -77,8 +82,11 @@ def _lab(gbx, tmp: str, **extra_env):
     env.update(extra_env)
     listed = subprocess.run([os.path.join(VENV_BIN, "jupyter"), "labextension", "list"],
                             env=env, capture_output=True, text=True, timeout=60)
+    listing = listed.stdout + listed.stderr
     assert any("glassbox-lab" in ln and "enabled" in ln and "OK" in ln
-               for ln in (listed.stdout + listed.stderr).splitlines()), listed.stdout + listed.stderr
+               for ln in listing.splitlines()), listing
+    # the build under test is the one the lab serves, not the venv's copy
+    assert listing.index(world["JUPYTER_DATA_DIR"]) < listing.index("glassbox-lab"), listing
     port, token = _free_port(), uuid.uuid4().hex
     base = f"http://127.0.0.1:{port}"
     log = open(os.path.join(tmp, "lab.log"), "wb")
@@ -155,24 +163,33 @@ def _fresh_artifacts(prefix: str) -> None:
 def test_the_panel_in_jupyterlab_in_chromium(gbx, tmp_path):
     tmp = str(tmp_path)
     try:
+        # a long log to page through (seq exits at once: its whole output is in the log)
+        gbx.out("run", "--name", LOGNAME, "--network", "none", "busybox", "seq", "1",
+                str(LOG_LINES))
         with _lab(gbx, tmp) as (base, token):
             _fresh_artifacts("labext-")
             report = _drive(tmp, f"{base}/lab/tree/labext.ipynb?token={token}",
-                            "--limit", "32m", "--name", NAME)
+                            "--limit", "32m", "--name", NAME, "--logname", LOGNAME,
+                            "--loglines", str(LOG_LINES))
             assert report["exit"] == 0 and not report.get("errors"), (
                 "browser checks failed:\n" + json.dumps(report, indent=1) + "\n" + _tail(tmp))
-            assert len(report["checks"]) >= 7, "the driver reported too few checks"
+            assert len(report["checks"]) >= 11, "the driver reported too few checks"
+            # the kernel: claimed by the browser chart, and no PNG drawn after the claim
+            kernel = report["kernel"]
+            assert kernel["first"]["browser"] and kernel["later"]["browser"], kernel
+            assert kernel["later"]["draws"] == kernel["first"]["draws"], kernel
+            assert kernel["later"]["samples"] > kernel["first"]["samples"], kernel
             # the engine agrees with what the panel showed and did
             assert gbx.out("inspect", "-f", "{{.HostConfig.Memory}}", NAME).strip() == \
                 str(32 << 20)
             ps = gbx.out("ps", "-a", "--filter", f"name={NAME}")
             assert "Exited (" in ps, ps
-            for png in ("labext-running.png", "labext-stats.png", "labext-terminal.png",
-                        "labext-layers.png"):
+            for png in ("labext-running.png", "labext-monitor.png", "labext-stats.png",
+                        "labext-terminal.png", "labext-layers.png", "labext-logs.png"):
                 assert os.path.getsize(os.path.join(ARTIFACTS, png)) > 20_000, \
                     f"{png} is (nearly) empty"
     finally:
-        gbx.cli("rm", "-f", NAME)
+        gbx.cli("rm", "-f", NAME, LOGNAME)
 
 
 @pytest.mark.skipif(bool(_need), reason="labext browser check needs: " + "; ".join(_need))

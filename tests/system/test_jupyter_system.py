@@ -80,8 +80,7 @@ def test_monitor_samples_a_busy_container_and_stops_when_it_exits(gbx):
     m = monitor(c.id, engine=eng)
     assert m.wait(30), "sampling did not stop after the container exited"
     s = m.sampler
-    assert len(s.samples) >= 4
-    assert s.rate >= 4.0, f"only {s.rate:.2f} samples/s"
+    assert len(s.samples) >= 4             # a 2 s busy loop, sampled (the rate: bench/labext.py)
     assert max(x.cpu_percent for x in s.samples) > 20      # the loop really burns CPU
     assert all(x.memory_limit == 64 * MIB for x in s.samples)
     assert s.exit_code == 0 and not s.oom and s.status == "exited"

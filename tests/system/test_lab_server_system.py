@@ -226,16 +226,19 @@ async def test_a_huge_log_is_paged_not_loaded_whole(gbx, jp_fetch):
 
 async def test_a_live_chart_asks_for_10_hz_and_the_panel_falls_back_to_2(
         gbx, jp_ws_fetch, jp_serverapp):
-    from glassbox.jupyter.livechart import MIME, live
+    from glassbox.jupyter import monitor
+    from glassbox.jupyter.livechart import MIME
     from glassbox.lab.hub import FAST_INTERVAL, STATS_INTERVAL
     hub = jp_serverapp.web_app.settings["glassbox_hub"]
     name = _name()
     gbx.out("run", "-d", "--name", name, "--network", "none", "busybox", "sleep", "600")
     ws = await jp_ws_fetch("glassbox", "events")
     try:
-        bundle = live(name, engine=gbx.engine)._repr_mimebundle_()
+        m = monitor(name, engine=gbx.engine, render=False)
+        bundle = m._repr_mimebundle_()
+        m.stop()
         cid = bundle[MIME]["id"]
-        assert bundle[MIME]["name"] == name and "monitor(c).show()" in bundle["text/plain"]
+        assert bundle[MIME]["name"] == name and "m.show()" in bundle["text/plain"]
         ws.write_message(json.dumps({"watch": [cid], "fast": [cid]}))
         await _until(ws, lambda m: m["type"] == "stats" and m["id"] == cid)
         assert hub.samplers[cid].interval == FAST_INTERVAL

@@ -205,7 +205,8 @@ def test_choose_follows_the_clis_convention():
 
 def test_a_live_chart_of_a_missing_container_is_refused_at_once(tmp_path):
     from glassbox.engine import Engine
-    from glassbox.errors import NotFound
-    from glassbox.jupyter.livechart import live
-    with pytest.raises(NotFound, match="nosuch"):
-        live("nosuch", engine=Engine(str(tmp_path / "root")))
+    from glassbox.jupyter import monitor
+    from glassbox.jupyter.livechart import MIME
+    m = monitor("nosuch", engine=Engine(str(tmp_path / "root")))
+    assert m.sampler is None and "nosuch" in m.error
+    assert MIME not in m._repr_mimebundle_()        # no chart for the lab to draw

@@ -109,6 +109,11 @@ class StatsSampler:
         return self.done.wait(timeout)
 
     @property
+    def stop_requested(self) -> bool:
+        """True once :meth:`stop` was called (not when the container exited by itself)."""
+        return self._stop.is_set()
+
+    @property
     def running(self) -> bool:
         return self._thread is not None and not self.done.is_set()
 
