@@ -25,6 +25,16 @@ def timed(fn, n: int) -> list[float]:
     return out
 
 
+def interleaved(variants, n: int, run) -> dict[str, list[float]]:
+    """Time ``run(argv)`` for each ``(label, argv)`` of ``variants``, ``n`` rounds, the
+    variants taking turns within a round, so a busy machine weighs on all of them alike."""
+    times: dict[str, list[float]] = {label: [] for label, _ in variants}
+    for _ in range(n):
+        for label, argv in variants:
+            times[label] += timed(lambda: run(argv), 1)  # noqa: B023
+    return times
+
+
 def ms(xs: list[float]) -> str:
     return f"{statistics.median(xs) * 1000:8.1f} ms"
 

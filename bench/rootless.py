@@ -19,7 +19,7 @@ Rows (medians of ``-n`` runs, each a fresh process, as a user would type it):
 
 The user is made with ``useradd -m`` and removed (``userdel -r``) at the end,
 with every container and temporary directory. Run as root from the repository
-root: ``.venv/bin/python bench/rootless.py [-n 20] [--detached 20]``.
+root: ``.venv/bin/python bench/rootless.py [-n 20] [--detached 100]``.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import report, timed  # noqa: E402
+from _common import interleaved, report, timed  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENGINE = os.path.join(REPO, "engine")
@@ -77,7 +77,7 @@ def runc_rootless_bundle(user: str, home: str, tar: str) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=20)
-    ap.add_argument("--detached", type=int, default=20)
+    ap.add_argument("--detached", type=int, default=100)
     a = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the bench makes (and removes) a test user")
@@ -113,12 +113,9 @@ def main() -> None:
                               "--bundle", bundle, f"b{os.getpid()}"]))
         print(f"== start latency: run --rm busybox true (n={a.n}, the variants interleaved "
               "so a busy machine weighs on all alike) ==")
-        times: dict[str, list[float]] = {label: [] for label, _ in variants}
         for label, argv in variants:
             run(argv)                                   # warm caches
-        for _ in range(a.n):
-            for label, argv in variants:
-                times[label] += timed(lambda: run(argv), 1)  # noqa: B023
+        times = interleaved(variants, a.n, run)
         rows = [(label, times.get(label)) for label in
                 ("glassbox rootful (root)", "glassbox rootless (subids, newuidmap)",
                  "glassbox rootless (single id, no_new_privs)", "runc run --rootless (bundle)")]
@@ -143,11 +140,7 @@ def main() -> None:
                       as_user(*true[:2], "--network", net, *true[2:]))]
             cold = as_user(*true[:2], "--network", "bridge", *true[2:])
             print(f"== rootless networks: run --rm busybox true (n={a.n}, interleaved) ==")
-            ntimes: dict[str, list[float]] = {label: [] for label, _ in nets}
-            for _ in range(a.n):
-                for label, argv in nets:
-                    ntimes[label] += timed(lambda: run(argv), 1)  # noqa: B023
-            report(list(ntimes.items()), anchor="rootless --network none")
+            report(list(interleaved(nets, a.n, run).items()), anchor="rootless --network none")
         finally:
             run(as_user("network", "rm", net))
         cold_t = timed(lambda: run(cold), max(3, a.n // 4))
@@ -163,11 +156,7 @@ def main() -> None:
         for _, argv in builds:
             run(argv)                                   # fill the cache
         print(f"== a cached build, 4 steps all hits (n={a.n}, interleaved) ==")
-        btimes: dict[str, list[float]] = {label: [] for label, _ in builds}
-        for _ in range(a.n):
-            for label, argv in builds:
-                btimes[label] += timed(lambda: run(argv), 1)  # noqa: B023
-        report(list(btimes.items()), anchor="rootful cached build")
+        report(list(interleaved(builds, a.n, run).items()), anchor="rootful cached build")
     finally:
         for mk in (lambda *x: gbx_argv(rootful, "/root", None, x),
                    lambda *x: gbx_argv(uroot, home, user, x)):

@@ -145,7 +145,8 @@ class ContainerVerbs:
 
     def update(self, ref: str, restart=None, **limits) -> dict:
         """``glassbox update``: new limits (``memory``, ``memory_swap``, ``cpus``,
-        ``cpu_shares``, ``pids`` — bytes, CPUs, counts), written live into the running
+        ``cpu_shares``, ``pids`` — bytes, CPUs, counts; ``cpuset_cpus``/``cpuset_mems``
+        — CPU and node lists like ``"0-1"``), written live into the running
         cgroup and into the record; ``restart`` a new restart policy. Returns the
         limits now in force (:class:`~glassbox.cgroups.limits.Limits` as a dict)."""
         return self.containers.update(ref, restart=restart, **limits)
@@ -363,6 +364,13 @@ class Engine(ContainerVerbs):
             yield st
             time.sleep(interval)
 
+    def removed_exit_codes(self) -> dict[str, int]:
+        """``{id: exit code}`` of the containers removed in the last couple of minutes:
+        an event watcher that saw one running and then gone (``run --rm`` between two
+        looks) still reports its ``die`` with the right code."""
+        from .containers.state import removed_exit_codes
+        return removed_exit_codes(self.containers.dir)
+
     # ---- images ---------------------------------------------------------------
     def image_layers(self, ref: str) -> list[LayerInfo]:
         """The image's filesystem layers, base first, each with its unpacked size and
@@ -389,10 +397,40 @@ class Engine(ContainerVerbs):
         name is left, like Docker; refuses an image a container uses unless ``force``.
         Returns Docker's ``[{"Untagged": ...}, {"Deleted": ...}]`` rows."""
         from .images.graph import remove_with_parents
+        return list(remove_with_parents(self.images, ref, force=force,
+                                        in_use=self._image_in_use))
 
-        def in_use(image_id: str) -> bool:
-            return any(c.config.get("Image") == image_id for c in self.containers.list())
-        return list(remove_with_parents(self.images, ref, force=force, in_use=in_use))
+    def _image_in_use(self, image_id: str) -> bool:
+        """Is ``image_id`` some container's image? (Docker will not delete it then.)"""
+        return any(c.config.get("Image") == image_id for c in self.containers.list())
+
+    def image_prune(self, all: bool = False) -> list[str]:  # noqa: A002 (docker's flag)
+        """``glassbox image prune [-a]``: delete the dangling images (untagged), or with
+        ``all`` every image no container uses; returns the deleted ids."""
+        return self.images.prune(all=all, in_use=self._image_in_use)
+
+    def image_save(self, refs: list[str], out, format: str = "docker") -> None:  # noqa: A002
+        """``glassbox save``: the images ``refs`` name as one tar written to the binary
+        file ``out`` (it may be a pipe): a docker-archive, or an OCI layout with
+        ``format="oci"`` (:mod:`glassbox.images.archive`)."""
+        from .images.archive import save
+        save(self.images, list(refs), out, format=format)
+
+    def image_import(self, src, reference: str | None = None, changes=(),
+                     message: str = "") -> str:
+        """``glassbox import``: the root filesystem tar read from the binary file ``src``
+        (plain, gzip or zstd; it may be a pipe) becomes a one-layer image, named
+        ``reference`` when given; ``changes`` are Dockerfile instructions for its
+        config (``CMD ["sh"]``). Returns the new image's id."""
+        return self.images.import_tarball(src, reference, list(changes), message).id
+
+    def image_load(self, src) -> list[str]:
+        """``glassbox load``: the images of a docker-archive or OCI-layout tar read from
+        the binary file ``src`` into the store. Returns what was loaded, as Docker
+        names it: each tag (``busybox:latest``), or the id of an image that came
+        untagged (``sha256:...``)."""
+        from .images.archive import load
+        return [tag for img in load(self.images, src) for tag in img.repo_tags or [img.id]]
 
     def pull(self, ref: str, progress=None):
         """``glassbox pull``: fetch ``ref`` from its registry (``progress(event)`` is
@@ -414,9 +452,36 @@ class Engine(ContainerVerbs):
         return self.registry.logout(registry)
 
     # ---- volumes and networks: the records front ends list ------------------
-    def volume_list(self) -> list[dict]:
-        """``glassbox volume ls``: Docker's volume documents (Name, Driver, Mountpoint, ...)."""
-        return self.volumes.list()
+    def volume_list(self, filters: dict | None = None) -> list[dict]:
+        """``glassbox volume ls``: Docker's volume documents (Name, Driver, Mountpoint, ...);
+        ``filters`` as ``volume ls -f`` (``{"name": [...], "label": [...], "dangling":
+        ["true"]}``)."""
+        return self.volumes.list(filters)
+
+    def volume_create(self, name: str | None = None, *, labels: dict | None = None,
+                      driver: str = "local", options: dict | None = None) -> dict:
+        """``glassbox volume create``: a new empty volume (a random 64-hex name without
+        ``name``), or the existing one of that name unchanged, as Docker answers."""
+        return self.volumes.create(name, labels=labels, driver=driver, options=options)
+
+    def volume_inspect(self, name: str) -> dict:
+        """``glassbox volume inspect``: the volume's document (NotFound otherwise)."""
+        return self.volumes.get(name)
+
+    def volume_remove(self, name: str, force: bool = False) -> None:
+        """``glassbox volume rm``: refused while a container uses it (even with ``force``,
+        as Docker); ``force`` only hides "no such volume"."""
+        self.volumes.remove(name, force=force)
+
+    def volume_prune(self, all: bool = False,  # noqa: A002 (docker's flag)
+                     filters: dict | None = None) -> dict:
+        """``glassbox volume prune``: remove the unused anonymous volumes (``all``: named
+        ones too). Docker's answer: ``{"VolumesDeleted": [names], "SpaceReclaimed":
+        bytes}`` (the sizes are measured before they go)."""
+        sizes = {v["Name"]: self.volumes.size(v["Name"]) for v in self.volumes.list()}
+        removed = self.volumes.prune(all=all, filters=filters)
+        return {"VolumesDeleted": removed,
+                "SpaceReclaimed": sum(sizes.get(n, 0) for n in removed)}
 
     def volume_users(self, name: str) -> list[str]:
         """Ids of the containers that mount volume ``name``."""
@@ -580,27 +645,35 @@ class Engine(ContainerVerbs):
         return report
 
     def info(self) -> dict:
+        """``glassbox info``: counts, the kernel's facts, the security options
+        (seccomp) and, for an ordinary user, what rootless glassbox can do here
+        (:mod:`glassbox.rootless.features`: user namespaces, id map, cgroups)."""
         from .cgroups import detect_version
         from .seccomp import host_security_options
         import platform
         cs = self.containers.list()
-        return {"Containers": len(cs), "Running": len([c for c in cs if c.running]),
+        info = {"Containers": len(cs), "Running": len([c for c in cs if c.running]),
                 "Stopped": len([c for c in cs if not c.running]),
                 "Images": len(self.images.list()), "Storage Driver": "overlay",
                 "Cgroup Version": detect_version(), "Kernel Version": platform.release(),
                 "Operating System": "linux", "Architecture": platform.machine(),
                 "CPUs": os.cpu_count(), "Docker Root Dir": self.root,
                 "Security Options": " ".join(host_security_options())}
+        if os.geteuid() != 0:                                        # issue 14
+            from .rootless.features import detect
+            info.update(detect(self.containers.cgroup_parent).rows())
+        return info
 
     # ---- networks: connect/disconnect is one operation for every front end ---
     def network_connect(self, network: str, container: str, *, aliases=(),
-                        ip: str | None = None) -> None:
+                        ip: str | None = None, mac: str | None = None, links=()) -> None:
         """``network connect``: a live endpoint now if the container runs, and in its
         plan either way (a created container is wired at its start); the record,
-        ``inspect`` and every peer's ``/etc/hosts`` follow."""
+        ``inspect`` and every peer's ``/etc/hosts`` follow. ``mac`` fixes the
+        endpoint's MAC address, ``links`` (``name:alias``) are legacy links."""
         from .network import attach
         attach.connect(self.networks, self.containers.get(container), network,
-                       aliases=list(aliases or ()), ip=ip)
+                       aliases=list(aliases or ()), ip=ip, mac=mac, links=list(links or ()))
 
     def network_disconnect(self, network: str, container: str, *, force: bool = False) -> None:
         """``network disconnect``; ``force`` also drops the stale endpoint of a

@@ -120,12 +120,18 @@ SETUP_PT = {
 }
 """The set-up cell's comments in Portuguese (the code is the same)."""
 
-ATTEMPT_PT = {"# your code here": "# seu código aqui", "# your commands here": "# seus comandos aqui",
+ATTEMPT_PT = {": run nbinst-who, then read /proc/<pid>/status and uid_map":
+              ": rode o nbinst-who, depois leia /proc/<pid>/status e uid_map",
+              "# your code here": "# seu código aqui", "# your commands here": "# seus comandos aqui",
               "# your command here": "# seu comando aqui", "e.g.": "p.ex.", ", then ": ", depois ",
+              ": the Dockerfile, ": ": o Dockerfile, ",
               "then the number of distinct layers": "depois o número de camadas distintas",
               "work only on `merged`": "trabalhe só em `merged`",
               "then commit it while it runs": "depois faça o commit com ele rodando",
-              "% of the CPU for shares": "% da CPU para os shares"}
+              "% of the CPU for shares": "% da CPU para os shares",
+              " and then ": " e depois ", "depois the reader": "depois o leitor",
+              "depois the number of distinct layers": "depois o número de camadas distintas",
+              "depois commit it while it runs": "depois faça o commit com ele rodando"}
 """The attempt cells' comments in Portuguese."""
 
 
@@ -133,6 +139,15 @@ def _pt(src: str, table: dict) -> str:
     for en, pt in table.items():
         src = src.replace(en, pt)
     return src
+
+
+def code_pt(src: str, table: dict[str, str], meta: dict | None = None):
+    """A code cell whose Portuguese twin is ``src`` with ``table``'s replacements (the
+    printed words and the comments; the code itself stays the same)."""
+    src = src.strip("\n")
+    pt = _pt(src, table)
+    assert pt != src, "code_pt: no replacement applied (the table does not match the code)"
+    return code(src, pt, meta=meta)
 
 
 def setup(prefix: str):
@@ -152,8 +167,9 @@ def notes_vs_kernel(say_en: str, shows_en: str, say_pt: str, shows_pt: str):
                          shows=shows_pt.strip()))
 
 
-def finish(extra_en: str = "", extra_pt: str = "", extra_code: str = ""):
-    """The last cells: remove what the notebook made and show nothing is left."""
+def finish(extra_en: str = "", extra_pt: str = "", extra_code: str = "", extra_code_pt: dict | None = None):
+    """The last cells: remove what the notebook made and show nothing is left.
+    ``extra_code`` runs first; ``extra_code_pt`` translates what it prints (see :func:`_pt`)."""
     src = (extra_code.strip("\n") + "\n" if extra_code else "") + '''
 cleanup()
 for img in eng.images.list():                 # build steps' untagged images made here
@@ -169,8 +185,8 @@ left += [t for i in eng.images.list() for t in i.repo_tags if t.startswith(P) or
 print("left behind:", left or "nothing")
 assert not left, left
 '''
-    src_pt = src.replace('print("left behind:", left or "nothing")',
-                         'print("ficou para trás:", left or "nada")').replace(
+    src_pt = _pt(src, extra_code_pt or {}).replace('print("left behind:", left or "nothing")',
+                                                   'print("ficou para trás:", left or "nada")').replace(
         "# build steps' untagged images made here", "# imagens sem tag deixadas pelos builds daqui")
     return [md("### Clean-up\n\nRemove every container, image, volume and network this "
                "notebook made." + ("\n\n" + extra_en if extra_en else ""),
@@ -212,3 +228,11 @@ def exercise(task_en: str, task_pt: str, attempt: str, check_fn: str, check_fn_p
         code(attempt, _pt(attempt, ATTEMPT_PT), meta={"tags": ["attempt"], "glassbox": {"exercise": n}}),
         code(check_fn, check_fn_pt, meta={"tags": ["check"], "glassbox": {"exercise": n}}),
     ]
+
+
+def summary(points_en: list[str], points_pt: list[str], next_en: str, next_pt: str):
+    """The closing cell every chapter has: what it showed, in a few lines, and where to go
+    next (a markdown link to the following notebook)."""
+    assert len(points_en) == len(points_pt), "a summary has the same points in both languages"
+    return md("## Summary\n\n" + "\n".join(f"- {p}" for p in points_en) + f"\n\nNext: {next_en}",
+              "## Resumo\n\n" + "\n".join(f"- {p}" for p in points_pt) + f"\n\nPróximo: {next_pt}")

@@ -41,4 +41,21 @@ An image is a stack of layers. `layers()` draws them: shared layers once at the 
 Uma imagem é uma pilha de camadas. `layers()` as desenha: as camadas compartilhadas uma vez só, embaixo; as de cada imagem por cima; e a camada de leitura/escrita de um container acima de tudo.
 """),
     code('import glassbox.jupyter as gj\ngj.layers("busybox")'),
+    md("""
+## Summary
+
+- `%container ...` is the `glassbox` CLI in a cell: `run`, `ps -a`, `rm`, `images`, the same
+  commands as Docker's.
+- `gj.layers(...)` draws an image's layers from the local store.
+
+Next: [00 · Is a container a light VM?](00-not-a-vm.ipynb), the course's first chapter.
+""", """
+## Resumo
+
+- `%container ...` é a CLI `glassbox` numa célula: `run`, `ps -a`, `rm`, `images`, os mesmos
+  comandos do Docker.
+- `gj.layers(...)` desenha as camadas de uma imagem a partir do armazenamento local.
+
+Próximo: [00 · Um container é uma VM leve?](00-not-a-vm.ipynb), o primeiro capítulo do curso.
+"""),
 ]

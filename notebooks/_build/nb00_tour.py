@@ -1,6 +1,7 @@
 """00 · the tour: the whole Jupyter front end in one pass (build, run, cache, cgroup
-monitor, live limits, layers, an OOM kill). Markdown in both languages; the code, and
-so what it prints, is shared (tests/notebooks/test_tour.py asserts on it).
+monitor, live limits, layers, an OOM kill). Markdown in both languages; the code is shared
+but for the Portuguese tour's ``language("pt-BR")`` and one translated print
+(tests/notebooks/test_tour.py asserts on what the cells show, in either language).
 
 Not under en/ and pt-BR/: the English tour stays at notebooks/00-tour.ipynb (the lab
 opens it, tests/browser uses it), the Portuguese one sits next to it.
@@ -13,7 +14,8 @@ PATHS = {"en": "00-tour.ipynb", "pt-BR": "00-tour.pt-BR.ipynb"}
 CELLS = [
     md("# glassbox in ten minutes\n\nEverything the Jupyter front end does, in one pass: build an image from a cell, run it,\nrebuild from the layer cache, run a container under a memory limit and **watch its cgroup**\nlive, move its limits with sliders, draw the layers images share, and let the kernel's\nOOM killer stop a container that asks for too much.\n\nEvery container here is real: its own namespaces, a cgroup, an overlay root filesystem.\nThe code behind the cells is in `engine/glassbox/jupyter/` (magics, widgets, plots).\nRun the cells in order; the whole tour takes well under a minute of machine time.",
        '# O glassbox em dez minutos\n\nTudo o que a interface Jupyter faz, de uma vez só: construir uma imagem a partir de uma célula,\nrodá-la, reconstruí-la a partir do cache de camadas, rodar um container com limite de memória e\n**observar o cgroup dele** ao vivo, mexer nos limites com sliders, desenhar as camadas que as\nimagens compartilham, e deixar o OOM killer do kernel parar um container que pede demais.\n\nCada container aqui é de verdade: seus próprios namespaces, um cgroup, um sistema de arquivos\nraiz overlay. O código por trás das células está em `engine/glassbox/jupyter/` (magics,\nwidgets, gráficos). Rode as células em ordem; o tour inteiro leva bem menos de um minuto de\nmáquina.'),
-    code('%load_ext glassbox\nimport glassbox.jupyter'),
+    code('%load_ext glassbox\nimport glassbox.jupyter',
+         '%load_ext glassbox\nimport glassbox.jupyter\nglassbox.jupyter.language("pt-BR")   # gráficos, tabelas e widgets em português'),
     md("## 1. Build an image: `%%dockerfile`\n\nThe cell *is* the Dockerfile. The step log streams in as the build runs (`[2/3] RUN ...`),\nthen a picture of the new image's layers: busybox's layer at the bottom, the layer that\n`RUN` made on top (`CMD` only changes the image's config, it adds no layer).",
        '## 1. Construir uma imagem: `%%dockerfile`\n\nA célula *é* o Dockerfile. O log dos passos aparece enquanto o build roda (`[2/3] RUN ...`),\ne depois uma figura das camadas da nova imagem: a camada do busybox embaixo, e por cima a\ncamada que o `RUN` criou (o `CMD` só muda a configuração da imagem, não acrescenta camada).'),
     code('%%dockerfile -t tour:1\nFROM busybox\nRUN echo hi > /hi\nCMD ["cat", "/hi"]'),
@@ -32,7 +34,8 @@ CELLS = [
     md('### Change its limits while it runs: `limits(c)`\n\nEach slider calls `glassbox update`, which writes the cgroup files at once. Moving the\nmemory slider from code does the same as dragging it: watch the dashed limit line in the\nchart above step up from 64 to 96 MiB.',
        '### Mude os limites com ele rodando: `limits(c)`\n\nCada slider chama `glassbox update`, que grava os arquivos do cgroup na hora. Mover o slider\nde memória pelo código é o mesmo que arrastá-lo: veja a linha tracejada do limite, no gráfico\nacima, subir de 64 para 96 MiB.'),
     code('sl = glassbox.jupyter.limits(c)\nsl'),
-    code('sl.memory.value = 96          # MiB: the same as dragging the slider\nprint(sl.history[-1][1])      # what glassbox update applied\nprint("cgroup memory limit now:", c.inspect()["HostConfig"]["Memory"] // 2**20, "MiB")'),
+    code('sl.memory.value = 96          # MiB: the same as dragging the slider\nprint(sl.history[-1][1])      # what glassbox update applied\nprint("cgroup memory limit now:", c.inspect()["HostConfig"]["Memory"] // 2**20, "MiB")',
+         'sl.memory.value = 96          # MiB: o mesmo que arrastar o slider\nprint(sl.history[-1][1])      # o que o glassbox update aplicou\nprint("limite de memória do cgroup agora:", c.inspect()["HostConfig"]["Memory"] // 2**20, "MiB")'),
     md('## 5. What is there: `%container ps -a`\n\nAn HTML table with the same rows as `glassbox ps -a` (`glassbox.jupyter.ps()` gives one\nwith stop / rm buttons).',
        '## 5. O que existe: `%container ps -a`\n\nUma tabela HTML com as mesmas linhas de `glassbox ps -a` (`glassbox.jupyter.ps()` dá uma com\nbotões de stop / rm).'),
     code('%container ps -a'),
@@ -53,6 +56,6 @@ CELLS = [
        'Um build também guarda uma imagem sem tag por passo (o cache de camadas da seção 3);\n`image prune` remove as que nada mais usa.'),
     code('%container image prune -f'),
     code('%container images'),
-    md('Where next: the course notebooks (`en/01-namespaces.ipynb`, `en/02-cgroups.ipynb`)\ntake each of these pieces apart.',
-       'Próximos passos: os notebooks do curso (`pt-BR/01-namespaces.ipynb`,\n`pt-BR/02-cgroups.ipynb`) desmontam cada uma dessas peças.'),
+    md('## Summary\n\nYou built two images that share a layer, ran them, watched a cgroup live, moved its limits,\ndrew the layers, and saw the OOM killer at the limit.\n\nNext: the course takes each of these pieces apart, starting with\n[00 · Is a container a light VM?](en/00-not-a-vm.ipynb) (or the [course index](README.md)).',
+       '## Resumo\n\nVocê construiu duas imagens que compartilham uma camada, rodou-as, observou um cgroup ao vivo,\nmudou os limites dele, desenhou as camadas e viu o OOM killer agir no limite.\n\nPróximo: o curso desmonta cada uma dessas peças, a começar por\n[00 · Um container é uma VM leve?](pt-BR/00-not-a-vm.ipynb) (ou o [índice do curso](README.md)).'),
 ]

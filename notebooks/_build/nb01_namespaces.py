@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, code_pt, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "01-namespaces"
 
@@ -16,7 +16,7 @@ CELLS = [
         ["namespaces", "runtime"],
         quote_pt="""
 Namespace é a forma para isolar processos. Um processo "pai" que possuir um determinado
-namespace terão "filhos" que estão no mesmo namespace. [...]
+namespace terão [*sic*] "filhos" que estão no mesmo namespace. [...]
 Quando falamos de CONTAINER, estamos falando de processos - e seus processos filhos - em
 namespaces que isolam estes processos emulando um sistema operacional.
 """,
@@ -229,9 +229,9 @@ for k in kinds:
 '''),
     md("""
 Six namespaces are new: pid, mnt, uts, ipc, net and cgroup. Docker makes the first five
-too; its **cgroup** namespace is private by default only on cgroup v2 hosts (on a v1 host
-like this one, Docker's default is `--cgroupns=host`), while glassbox makes it private on
-both. The **user** namespace is the host's: root in the container is root on the host
+too; its **cgroup** namespace is private by default only on cgroup v2 hosts (on a v1 host,
+Docker's default is `--cgroupns=host`; notebook 02 shows which version this machine runs),
+while glassbox makes it private on both. The **user** namespace is the host's: root in the container is root on the host
 (Docker's default too — `--userns-remap` changes that), but with fewer *capabilities*
 (see "User" below). The **time** namespace (Linux 5.6, clocks such as `CLOCK_MONOTONIC`
 and `CLOCK_BOOTTIME`) is the host's as well: Docker does not make one either. The
@@ -245,8 +245,8 @@ Children inherit the namespaces of their parent — the notes' point. Check the 
 """, """
 Seis namespaces são novos: pid, mnt, uts, ipc, net e cgroup. O Docker também cria os
 cinco primeiros; o namespace de **cgroup** dele só é privado por padrão em hosts com cgroup
-v2 (num host v1 como este, o padrão do Docker é `--cgroupns=host`), enquanto o glassbox o
-torna privado nos dois. O namespace de **usuário** é o do host: root no container é root no
+v2 (num host v1, o padrão do Docker é `--cgroupns=host`; o notebook 02 mostra qual versão
+esta máquina usa), enquanto o glassbox o torna privado nos dois. O namespace de **usuário** é o do host: root no container é root no
 host (também é o padrão do Docker — `--userns-remap` muda isso), mas com menos
 *capabilities* (veja "Usuário" abaixo). O namespace de **tempo** (Linux 5.6, relógios como
 `CLOCK_MONOTONIC` e `CLOCK_BOOTTIME`) também é o do host: o Docker não cria um. As entradas
@@ -300,7 +300,7 @@ print("nsenter --uts em c1: ", end="", flush=True)
 The mount namespace gives the container its own list of mounts: its root `/` is an
 overlay (notebook 03), and the host's disks are not there at all.
 """, """
-## Mount: uma árvore de arquivos própria
+## Montagem (mount): uma árvore de arquivos própria
 
 O namespace de mount dá ao container sua própria lista de montagens: a raiz `/` é um
 overlay (notebook 03), e os discos do host nem aparecem.
@@ -378,7 +378,7 @@ conjunto padrão do Docker (14 delas: sem `CAP_SYS_ADMIN`, então sem `mount`; s
 `CAP_NET_ADMIN`, sem `CAP_SYS_MODULE`…). O `CapEff` em `/proc/self/status` é o conjunto
 efetivo, um bit por capability.
 """),
-    code('''
+    code_pt('''
 !{GB} exec {P}-c1 sh -c 'id; cat /proc/self/uid_map'
 host_caps = int(next(l for l in open("/proc/self/status") if l.startswith("CapEff")).split()[1], 16)
 inside = eng.run("busybox", ["sh", "-c", "grep CapEff /proc/self/status; mount -t tmpfs x /mnt"],
@@ -387,7 +387,7 @@ caps = int(inside.stdout.decode().split()[1], 16)
 print(f"CapEff host {host_caps:#x} ({bin(host_caps).count('1')} capabilities) · "
       f"container {caps:#x} ({bin(caps).count('1')})")
 print("mount inside:", inside.stderr.decode().strip(), f"(exit {inside.exit_code})")
-'''),
+''', {'"mount inside:"': '"mount lá dentro:"', "(exit {inside.exit_code})": "(saída {inside.exit_code})"}),
     *exercise(
         "A variation on `nsenter`: start a detached container named `nb01-student` that runs "
         "`sleep 600`, with **no** `hostname=` option. Then, **from the host**, rename it to "
@@ -450,5 +450,14 @@ pid = eng.containers.get(student.id).pid
 !nsenter --target {pid} --uts hostname student
 check_01()
 '''),
+    summary(
+        ["A container is an ordinary process of the host's kernel; namespaces give it its own view of pids, mounts, hostname, IPC, network and cgroups.",
+         '`/proc/<pid>/ns` shows which namespaces a process is in; its children inherit them.',
+         "Root in a container is the host's root unless a user namespace maps it elsewhere; by default what holds it back is a smaller set of capabilities."],
+        ['Um container é um processo comum do kernel do host; os namespaces lhe dão uma visão própria de pids, montagens, hostname, IPC, rede e cgroups.',
+         'O `/proc/<pid>/ns` mostra em quais namespaces um processo está; os filhos dele os herdam.',
+         'O root de um container é o root do host, a não ser que um user namespace o mapeie para outro uid; por padrão, o que o segura é um conjunto menor de capabilities.'],
+        '[02 · cgroups](02-cgroups.ipynb), what a container may use.',
+        '[02 · cgroups](02-cgroups.ipynb), o que um container pode usar.'),
     *finish(),
 ]

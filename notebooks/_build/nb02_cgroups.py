@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "02-cgroups"
 
@@ -19,7 +19,7 @@ CELLS = [
         quote_pt="""
 Cgroups controlam os recursos computacionais do container. [...] o Cgroup irá delimitar os
 recursos destes processos, ou seja, determinar que um determinado processo venha a consumir
-um tanto de memória, de cpu, o que acaba **não interferindo outros processos**.
+um tanto de memória, de cpu, o que acaba **não interferindo [em] outros processos**.
 """,
         quote_en="""
 Cgroups control the computing resources of the container. [...] the cgroup delimits the
@@ -449,5 +449,14 @@ check_02()
 eng.run("busybox", ["sh", "-c", BOMB], name=P + "-mine", detach=True, pids_limit=10, memory=48 * MiB)
 check_02()
 '''),
+    summary(
+        ["A container's cgroup is a directory of files under `/sys/fs/cgroup`; `-m`, `--cpus` and `--pids-limit` are values written into them, and the kernel enforces them.",
+         'Past the memory limit the OOM killer strikes (exit code 137, `OOMKilled`); a CPU quota is a ceiling, shares split a contended CPU; `pids.max` refuses new processes.',
+         'Limits change while the container runs (`update`): the file changes, the process is not restarted.'],
+        ['O cgroup de um container é um diretório de arquivos em `/sys/fs/cgroup`; `-m`, `--cpus` e `--pids-limit` são valores escritos neles, e o kernel os faz valer.',
+         'Passado o limite de memória, o OOM killer age (código de saída 137, `OOMKilled`); uma cota de CPU é um teto, e os shares dividem uma CPU disputada; o `pids.max` recusa processos novos.',
+         'Os limites mudam com o container rodando (`update`): o arquivo muda, o processo não é reiniciado.'],
+        '[03 · the overlay file system](03-overlay-filesystem.ipynb).',
+        '[03 · o sistema de arquivos overlay](03-overlay-filesystem.ipynb).'),
     *finish(),
 ]

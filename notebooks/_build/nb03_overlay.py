@@ -1,6 +1,11 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, code_pt, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "03-overlay-filesystem"
+
+OVL_PT = {'"from the lower layer\\n"': '"da camada de baixo\\n"', '"delete me\\n"': '"me apague\\n"',
+          '"me too\\n"': '"eu também\\n"', '"made in merged\\n"': '"criado em merged\\n"',
+          '"changed through merged\\n"': '"alterado através de merged\\n"'}
+"""The files' contents in Portuguese (what the student reads back)."""
 
 CELLS = [
     *header(
@@ -65,7 +70,7 @@ Quatro diretórios: `lower` (somente leitura, como uma camada de imagem), `upper
 mudanças vão, como a camada read/write de um container), `work` (rascunho do kernel) e
 `merged` (a visão que junta os dois, `lower` e `upper`). Um `mount -t overlay` cria a visão.
 """),
-    code('''
+    code_pt('''
 lab = tempfile.mkdtemp(prefix=P + "-ovl-")
 lower, upper, work, merged = (os.path.join(lab, d) for d in ("lower", "upper", "work", "merged"))
 for d in (lower, upper, work, merged):
@@ -79,7 +84,7 @@ opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
 subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, merged], check=True)
 print("mount -t overlay overlay -o", opts, merged)
 !ls -l {merged}
-'''),
+''', OVL_PT),
     md("""
 `merged` shows the lower files, and `upper` is empty: nothing was copied. Now we **write a
 new file**, **change** `a.txt` and **delete** `b.txt` — all through `merged`.
@@ -88,7 +93,7 @@ new file**, **change** `a.txt` and **delete** `b.txt` — all through `merged`.
 **escrevemos um arquivo novo**, **alteramos** `a.txt` e **apagamos** `b.txt` — tudo
 através de `merged`.
 """),
-    code('''
+    code_pt('''
 with open(os.path.join(merged, "new.txt"), "w") as f:
     f.write("made in merged\\n")
 with open(os.path.join(merged, "a.txt"), "a") as f:
@@ -97,7 +102,7 @@ os.remove(os.path.join(merged, "b.txt"))
 for d in ("lower", "upper", "merged"):
     print(f"--- {d}")
     !ls -l {lab}/{d}
-'''),
+''', OVL_PT),
     md("""
 What happened:
 
@@ -323,5 +328,14 @@ que digitamos à mão:
 pid = eng.containers.get(ids[0]).pid
 !grep ' / / ' /proc/{pid}/mountinfo
 '''),
+    summary(
+        ['An overlay mount stacks read-only lower layers under one writable upper directory; the container sees the merged view.',
+         'Writing a lower file copies it up; deleting one leaves a whiteout (a 0,0 character device) in upper, and the lower layer never changes.',
+         'The containers of one image share its layers on disk and each has a small upper directory of its own. With the host they share only the kernel, not its libraries.'],
+        ['Uma montagem overlay empilha camadas de baixo, somente leitura, sob um diretório de cima gravável; o container vê a visão combinada (merged).',
+         'Escrever num arquivo de baixo o copia para cima (copy-up); apagar um arquivo de baixo deixa um whiteout (um dispositivo de caractere 0,0) em upper, e a camada de baixo nunca muda.',
+         'Os containers de uma imagem compartilham as camadas dela no disco, e cada um tem um pequeno diretório upper só seu. Com o host eles compartilham só o kernel, não as bibliotecas.'],
+        '[04 · images](04-images.ipynb), the layers as files with names.',
+        '[04 · imagens](04-images.ipynb), as camadas como arquivos com nome.'),
     *finish(),
 ]

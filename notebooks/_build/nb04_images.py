@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, setup, summary
 
 SLUG = "04-images"
 
@@ -260,5 +260,14 @@ layer_on(P + "-app-a:1", P + "-app-c:1", "echo 'echo I am app C' > /app-c.sh")
 answer = 5      # busybox, Bash, app-a's, app-b's and app-c's own layer
 check_04()
 '''),
+    summary(
+        ["An image is a manifest, a config and the layers' tarballs, each named by the sha256 of its bytes; the image id is the config's digest.",
+         'A layer has two names: its diff_id (the uncompressed tar, listed in the config) and its blob digest (the compressed blob, listed in the manifest).',
+         'Images built on the same base share its layers: stored once, counted once. A tag (`name:version`) is a movable pointer to an image id.'],
+        ['Uma imagem é formada por um manifest, uma config e os tarballs das camadas, cada um com o nome do sha256 do seu conteúdo; o id da imagem é o digest da config.',
+         'Uma camada tem dois nomes: o diff_id (do tar descomprimido, listado na config) e o digest do blob (do blob comprimido, listado no manifest).',
+         'Imagens construídas sobre a mesma base compartilham as camadas dela: guardadas uma vez, contadas uma vez. Uma tag (`nome:versão`) é um ponteiro móvel para um id de imagem.'],
+        '[05 · the Dockerfile](05-dockerfile.ipynb), building an image from a recipe.',
+        '[05 · o Dockerfile](05-dockerfile.ipynb), construindo uma imagem a partir de uma receita.'),
     *finish(),
 ]

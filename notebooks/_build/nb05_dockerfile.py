@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "05-dockerfile"
 
@@ -327,9 +327,13 @@ eng.builder.build(ctx, dockerfile_text='FROM busybox\\nENTRYPOINT ["echo", "hell
 '''),
     *exercise(
         "Build an image `nb05-hello:1` from a Dockerfile (real syntax!) so that "
-        "`glassbox run --rm nb05-hello:1` prints `olá` — set the `CMD`.",
+        "`glassbox run --rm nb05-hello:1` prints `olá`, and `glassbox run --rm nb05-hello:1 turma` "
+        "prints `olá turma`: the arguments after the image name are *added* to the greeting, "
+        "not a new command. Which instruction makes that possible, `CMD` or `ENTRYPOINT`?",
         "Construa uma imagem `nb05-hello:1` a partir de um Dockerfile (sintaxe real!) para "
-        "que `glassbox run --rm nb05-hello:1` imprima `olá` — defina o `CMD`.",
+        "que `glassbox run --rm nb05-hello:1` imprima `olá`, e `glassbox run --rm nb05-hello:1 turma` "
+        "imprima `olá turma`: os argumentos depois do nome da imagem são *acrescentados* à "
+        "saudação, não um comando novo. Qual instrução torna isso possível, `CMD` ou `ENTRYPOINT`?",
         attempt='''
 my_dockerfile = """FROM: busybox
 CMD: echo olá
@@ -343,22 +347,43 @@ except BuildError as e:
 def check_05():
     if not eng.images.exists(P + "-hello:1"):
         return check(False, "", f"no image {P}-hello:1: did the build fail? Instructions take no colon")
-    out = eng.run(P + "-hello:1", auto_remove=True)
-    check(out.stdout.decode().strip() == "olá", "the image's CMD prints olá",
-          f"the container printed {out.stdout.decode().strip()!r}; set CMD [\\"echo\\", \\"olá\\"]")
+    alone = eng.run(P + "-hello:1", auto_remove=True).stdout.decode().strip()
+    if alone != "olá":
+        return check(False, "", f"run {P}-hello:1 printed {alone!r}, not olá: the image must run echo olá")
+    try:
+        more = eng.run(P + "-hello:1", ["turma"], auto_remove=True).stdout.decode().strip()
+    except GlassboxError as e:
+        more = f"an error: {e}"
+    check(more == "olá turma", "ENTRYPOINT is the program (echo olá); the arguments after the image name are added to it",
+          f"run {P}-hello:1 turma printed {more!r}: arguments replace the CMD; make echo olá the ENTRYPOINT")
 check_05()
 ''', check_fn_pt='''
 def check_05():
     if not eng.images.exists(P + "-hello:1"):
         return check(False, "", f"não há imagem {P}-hello:1: o build falhou? Instruções não levam dois-pontos")
-    out = eng.run(P + "-hello:1", auto_remove=True)
-    check(out.stdout.decode().strip() == "olá", "o CMD da imagem imprime olá",
-          f"o container imprimiu {out.stdout.decode().strip()!r}; defina CMD [\\"echo\\", \\"olá\\"]")
+    alone = eng.run(P + "-hello:1", auto_remove=True).stdout.decode().strip()
+    if alone != "olá":
+        return check(False, "", f"run {P}-hello:1 imprimiu {alone!r}, não olá: a imagem precisa rodar echo olá")
+    try:
+        more = eng.run(P + "-hello:1", ["turma"], auto_remove=True).stdout.decode().strip()
+    except GlassboxError as e:
+        more = f"um erro: {e}"
+    check(more == "olá turma", "o ENTRYPOINT é o programa (echo olá); os argumentos depois do nome da imagem são acrescentados a ele",
+          f"run {P}-hello:1 turma imprimiu {more!r}: argumentos substituem o CMD; faça do echo olá o ENTRYPOINT")
 check_05()
 ''',
         solution='''
-eng.builder.build(ctx, dockerfile_text='FROM busybox\\nCMD ["echo", "olá"]\\n', tags=[P + "-hello:1"])
+eng.builder.build(ctx, dockerfile_text='FROM busybox\\nENTRYPOINT ["echo", "olá"]\\n', tags=[P + "-hello:1"])
 check_05()
 '''),
+    summary(
+        ["A Dockerfile's instructions take no colon (`FROM busybox`, not `FROM: busybox`); the ones that change files become layers, the others only change the config.",
+         'The build cache reuses a step when it and every step before it are unchanged, even when running it again would give another result (`RUN date`).',
+         '`FROM scratch` is the empty base; `FROM` pulls a base only when it is missing from the local store; `ENTRYPOINT` is the program and `CMD` its default arguments; `EXPOSE` documents a port, `-p` publishes it.'],
+        ['As instruções de um Dockerfile não levam dois-pontos (`FROM busybox`, não `FROM: busybox`); as que mudam arquivos viram camadas, as outras só mudam a config.',
+         'O cache de build reaproveita um passo quando ele e todos os anteriores não mudaram, mesmo que rodá-lo de novo desse outro resultado (`RUN date`).',
+         '`FROM scratch` é a base vazia; o `FROM` só faz pull de uma base que falta no armazenamento local; o `ENTRYPOINT` é o programa e o `CMD`, os argumentos padrão dele; o `EXPOSE` documenta uma porta, o `-p` a publica.'],
+        '[06 · the read/write layer](06-read-write-layer.ipynb), where a container writes.',
+        '[06 · a camada read/write](06-read-write-layer.ipynb), onde um container escreve.'),
     *finish(extra_code='shutil.rmtree(ctx)'),
 ]

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "06-read-write-layer"
 
@@ -220,5 +220,14 @@ time.sleep(0.3)
 !{GB} commit -c 'CMD ["cat", "/etc/motd"]' {P}-live {P}-motd:1
 check_06()
 '''),
+    summary(
+        ["A container writes into its own read/write layer (the overlay's upper directory); the image does not change.",
+         'Stopping or killing the container keeps that layer, and `start` finds the changes again; only `rm` deletes it.',
+         '`commit` turns the read/write layer into a new layer on top of the image: the other way, besides a Dockerfile, to make an image.'],
+        ['Um container escreve na própria camada read/write (o diretório upper do overlay); a imagem não muda.',
+         'Parar ou matar o container mantém essa camada, e o `start` encontra as mudanças de novo; só o `rm` a apaga.',
+         'O `commit` transforma a camada read/write numa nova camada em cima da imagem: o outro jeito, além do Dockerfile, de criar uma imagem.'],
+        '[07 · the registry](07-registry.ipynb), where images travel.',
+        '[07 · o registry](07-registry.ipynb), por onde as imagens viajam.'),
     *finish(),
 ]

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, setup, summary
 
 SLUG = "07-registry"
 
@@ -357,6 +357,15 @@ push(f"{REG}/{P}-app:2")
 time.sleep(0.3)     # the registry writes its access log after answering
 check_07()
 '''),
+    summary(
+        ['A registry is an HTTP server speaking the OCI distribution API: repositories of tags, with manifests and blobs named by their digests.',
+         '`push` uploads only the blobs the registry lacks; `pull` downloads only the layers the local store lacks.',
+         '"Cache" means two things in this course: the local image store (what `pull` skips) and the build cache (notebook 05).'],
+        ['Um registry é um servidor HTTP que fala a API de distribuição OCI: repositórios de tags, com manifests e blobs nomeados pelos seus digests.',
+         'O `push` envia só os blobs que faltam no registry; o `pull` baixa só as camadas que faltam no armazenamento local.',
+         '"Cache" quer dizer duas coisas neste curso: o armazenamento local de imagens (o que o `pull` pula) e o cache de build (notebook 05).'],
+        '[08 · Docker Host and Docker Client](08-docker-host-and-client.ipynb), the API behind the CLI.',
+        '[08 · Docker Host e Docker Client](08-docker-host-and-client.ipynb), a API por trás da CLI.'),
     *finish(
         "The registry process we started is stopped and its storage deleted.",
         "O processo do registry que iniciamos é parado e o armazenamento dele apagado.",
@@ -369,5 +378,5 @@ shutil.rmtree(ctx)
 shutil.rmtree(machine_a)
 shutil.rmtree(machine_b)
 print("registry stopped:", registry.returncode)
-'''),
+''', extra_code_pt={'"registry stopped:"': '"registry parado:"'}),
 ]

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "08-docker-host-and-client"
 
@@ -15,7 +15,7 @@ CELLS = [
         quote_pt="""
 Juntando os três principais conceitos do Docker: namespaces, cgroups e file systems,
 criou-se o conceito de **Docker Host** que fica rodando um processo que roda em background-
-que é uma daemon - disponibilizando uma API que fica trabalhando com o Docker.
+que é uma [*sic*] daemon - disponibilizando uma API que fica trabalhando com o Docker.
 
 Para conseguirmos "falar" com o Docker Host, precisaremos de um **Docker Client**. Toda vez
 que no prompt de comando digitarmos `docker <comando>` estaremos então invocando o Docker
@@ -164,12 +164,12 @@ print("start :", api("POST", f"/containers/{created['Id']}/start")[0])
     md("""
 ## The `docker` CLI as the client
 
-The real Docker Client (`/usr/local/bin/docker`) only needs to be told where the host is:
+The real Docker Client (the `docker` command; `make setup` installs Debian's `docker.io` without starting its daemon) only needs to be told where the host is:
 `DOCKER_HOST=unix://<socket>`. Every command below is answered by glassbox's daemon.
 """, """
 ## A CLI `docker` como cliente
 
-O Docker Client de verdade (`/usr/local/bin/docker`) só precisa saber onde o host está:
+O Docker Client de verdade (o comando `docker`; o `make setup` instala o `docker.io` do Debian sem iniciar o daemon dele) só precisa saber onde o host está:
 `DOCKER_HOST=unix://<socket>`. Cada comando abaixo é respondido pelo daemon do glassbox.
 """),
     code('''
@@ -233,7 +233,7 @@ for i, c in enumerate(clients):
     ax.annotate("", (0.36, 0.5), (0.24, 0.8 - i * 0.25), arrowprops=dict(arrowstyle="->", color="#4a6fa5"))
 ax.text(0.3, 0.95, "Docker Client", weight="bold", fontsize=10, ha="center")
 ax.add_patch(FancyBboxPatch((0.37, 0.05), 0.6, 0.85, boxstyle="round,pad=0.01", fc="#fff4d6", ec="#c99a2e"))
-ax.text(0.39, 0.82, f"Docker Host — glassbox daemon pid {daemon.pid}", weight="bold", fontsize=10)
+ax.text(0.39, 0.82, f"Docker Host = this machine · its daemon: glassbox, pid {daemon.pid}", weight="bold", fontsize=10)
 ax.text(0.39, 0.74, f"API on unix://{SOCK}", family="monospace", fontsize=7.5)
 ax.text(0.39, 0.6, f"containers ({len(cs)}):", fontsize=9)
 for j, c in enumerate(cs[:4]):
@@ -258,7 +258,7 @@ for i, c in enumerate(clients):
     ax.annotate("", (0.36, 0.5), (0.24, 0.8 - i * 0.25), arrowprops=dict(arrowstyle="->", color="#4a6fa5"))
 ax.text(0.3, 0.95, "Docker Client", weight="bold", fontsize=10, ha="center")
 ax.add_patch(FancyBboxPatch((0.37, 0.05), 0.6, 0.85, boxstyle="round,pad=0.01", fc="#fff4d6", ec="#c99a2e"))
-ax.text(0.39, 0.82, f"Docker Host — glassbox daemon pid {daemon.pid}", weight="bold", fontsize=10)
+ax.text(0.39, 0.82, f"Docker Host = esta máquina · o daemon dela: glassbox, pid {daemon.pid}", weight="bold", fontsize=10)
 ax.text(0.39, 0.74, f"API em unix://{SOCK}", family="monospace", fontsize=7.5)
 ax.text(0.39, 0.6, f"containers ({len(cs)}):", fontsize=9)
 for j, c in enumerate(cs[:4]):
@@ -328,6 +328,15 @@ status, body = api("GET", f"/containers/{P}-from-docker/json")
 answer = body["Id"] if status == 200 else None
 check_08()
 '''),
+    summary(
+        ["The Docker host is the machine; the daemon is a process on it that serves Docker's HTTP API on a socket.",
+         'Every client (curl, a short Python script, the `docker` CLI) speaks that same API, so each sees what the others made; whoever can open the socket controls the host.',
+         'Docker chains dockerd → containerd → shim → runc; glassbox folds the chain into one library and a shim per container.'],
+        ['O Docker host é a máquina; o daemon é um processo nela que serve a API HTTP do Docker num socket.',
+         'Todo cliente (curl, um pequeno script Python, a CLI `docker`) fala essa mesma API, então cada um vê o que os outros criaram; quem consegue abrir o socket controla o host.',
+         'O Docker encadeia dockerd → containerd → shim → runc; o glassbox junta a cadeia numa biblioteca e num shim por container.'],
+        '[09 · volumes](09-volumes.ipynb), data that outlives a container.',
+        '[09 · volumes](09-volumes.ipynb), dados que sobrevivem ao container.'),
     *finish(
         "The daemon gets `SIGTERM`: it stops listening and removes its socket.",
         "O daemon recebe `SIGTERM`: para de escutar e remove o socket.",
@@ -337,5 +346,5 @@ daemon.wait(20)
 daemon_log.close()
 print("daemon exited:", daemon.returncode, "· socket still there?", os.path.exists(SOCK))
 shutil.rmtree(rundir)
-'''),
+''', extra_code_pt={'"daemon exited:"': '"o daemon saiu com:"', '"· socket still there?"': '"· o socket ainda existe?"'}),
 ]

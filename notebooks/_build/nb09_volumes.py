@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, code_pt, exercise, finish, header, md, setup, summary
 
 SLUG = "09-volumes"
 
@@ -104,13 +104,13 @@ once — handy for source code or results.
 `-v /pasta/host:/caminho` compartilha uma pasta existente do host. Os dois lados veem os
 mesmos arquivos na hora — útil para código-fonte ou resultados.
 """),
-    code('''
+    code_pt('''
 shared = tempfile.mkdtemp(prefix=P + "-bind-")
 with open(os.path.join(shared, "from-host.txt"), "w") as f:
     f.write("written on the host\\n")
 !{GB} run --rm -v {shared}:/work busybox sh -c 'cat /work/from-host.txt; echo "written in the container" > /work/from-container.txt'
 print(sorted(os.listdir(shared)), "→", open(os.path.join(shared, "from-container.txt")).read().strip())
-'''),
+''', {"written on the host": "escrito no host", "written in the container": "escrito no container"}),
     *exercise(
         "A variation: the same volume, **read-only** for one of its users. A container "
         "`nb09-writer` stores `olá` in `/data/msg` of a volume `nb09-mine`; then a container "
@@ -196,5 +196,14 @@ eng.run("busybox", ["sh", "-c", "cat /data/msg; echo x > /data/x"], name=P + "-r
         volumes=[P + "-mine:/data:ro"])
 check_09()
 '''),
+    summary(
+        ['Without a volume, what a container writes lives in its read/write layer and goes away with `rm`.',
+         'A named volume is a host directory mounted into containers: it outlives them, another container can read it, and it cannot be removed while in use.',
+         'A bind mount puts a host folder inside the container: both sides see the same files.'],
+        ['Sem volume, o que um container escreve fica na camada read/write dele e vai embora com o `rm`.',
+         'Um volume nomeado é um diretório do host montado nos containers: ele sobrevive a eles, outro container pode lê-lo, e ele não pode ser removido enquanto está em uso.',
+         'Um bind mount coloca uma pasta do host dentro do container: os dois lados veem os mesmos arquivos.'],
+        '[10 · networks](10-networks.ipynb), containers talking to each other.',
+        '[10 · redes](10-networks.ipynb), containers conversando entre si.'),
     *finish(extra_code='shutil.rmtree(shared)'),
 ]

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup
+from common import code, exercise, finish, header, md, setup, summary
 
 SLUG = "10-networks"
 
@@ -279,6 +279,15 @@ out = eng.run("busybox", ["grep", "-w", "db", "/etc/hosts"], name=P + "-probe", 
 answer = out.split()[0]
 check_10()
 '''),
+    summary(
+        ['Alone, a container has only `lo`. A user network is a Linux bridge; each container is plugged into it by a veth pair and gets its own IP.',
+         'On a user network containers find each other by name; a container on another network cannot reach them.',
+         "`-p` publishes a container's port on the host, which is how the outside world gets in."],
+        ['Sozinho, um container só tem o `lo`. Uma rede de usuário é uma bridge do Linux; cada container é ligado a ela por um par veth e ganha um IP próprio.',
+         'Numa rede de usuário os containers se encontram pelo nome; um container em outra rede não os alcança.',
+         'O `-p` publica uma porta do container no host, e é assim que o mundo de fora entra.'],
+        '[10b · installing](10b-installing.ipynb), what this machine lets the lab do.',
+        '[10b · instalando](10b-installing.ipynb), o que esta máquina deixa o laboratório fazer.'),
     *finish(
         "When a container's last process ends, the kernel deletes its veth pair together with "
         "its network namespace (glassbox only sets the host end down and gives the address "

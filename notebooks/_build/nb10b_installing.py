@@ -19,6 +19,13 @@ PT = {
     "glassbox's pieces": "As peças do glassbox",
     "The doctor's report (its JSON) as run by FLAGS...": "O relatório do doctor (o JSON dele) rodado por FLAGS...",
     "a container of glassbox": "um contêiner do glassbox",
+    "# what rootless costs: the doctor again, as the ordinary user nobody (only root can switch users)":
+        "# o que o rootless custa: o doctor de novo, como o usuário comum nobody (só o root pode trocar de usuário)",
+    '"tier as nobody:"': '"nível como nobody:"',
+    '"  lost: ': '"  perdido: ',
+    '"you are uid", os.geteuid(), "already: the report above is the rootless one"':
+        '"você já é o uid", os.geteuid(), "e o relatório acima é o do rootless"',
+    '"  limited: ': '"  limitado: ',
 }
 
 
@@ -35,12 +42,14 @@ CELLS = [
          "Know what each tier allows: full (root), rootless (with or without limits), user-space.",
          "Compare what a Docker installation puts on a machine (dockerd, containerd, the shim, "
          "runc) with what glassbox needs, and see glassbox's chain live.",
-         "Run the doctor as an ordinary user and see what rootless costs."],
+         "Run the doctor as an ordinary user and see what rootless costs.",
+         "Find out who a container's root is for the host, as root and as an ordinary user."],
         ["Perguntar ao `glassbox doctor` o que esta máquina concede e ler o nível (tier) dela.",
          "Saber o que cada nível permite: full (root), rootless (com ou sem limites), user-space.",
          "Comparar o que uma instalação do Docker põe numa máquina (dockerd, containerd, o shim, "
          "runc) com o que o glassbox precisa, e ver a cadeia do glassbox ao vivo.",
-         "Rodar o doctor como um usuário comum e ver o que o rootless custa."],
+         "Rodar o doctor como um usuário comum e ver o que o rootless custa.",
+         "Descobrir quem é o root de um contêiner para o host, como root e como usuário comum."],
         ["doctor.py", "rootless"],
         quote_pt="""
 O docker foi feito basicamente para o Linux. Para o Windows Professional se utiliza o recurso
@@ -189,80 +198,108 @@ print("the chain of parents of", "a container of glassbox" + ":", " ← ".join(c
     code('''
 !uname -s -r
 '''),
+    pcode('''
+# what rootless costs: the doctor again, as the ordinary user nobody (only root can switch users)
+GOOD = ("ok", "info", "root", "rootless")
+as_root = {c["feature"]: c["status"] for c in report["Checks"]}
+if os.geteuid() == 0:
+    home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
+    env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
+    as_nobody = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
+    shutil.rmtree(home)
+    print("tier as nobody:", as_nobody["Tier"])
+    for c in as_nobody["Checks"]:
+        if c["status"] not in GOOD and as_root.get(c["feature"]) in GOOD:
+            print(f"  lost: {c['feature']:<24} {c['status']}")
+else:
+    print("you are uid", os.geteuid(), "already: the report above is the rootless one")
+    for c in report["Checks"]:
+        if c["status"] not in GOOD:
+            print(f"  limited: {c['feature']:<24} {c['status']}")
+'''),
     *exercise(
-        "**What does rootless cost?** Run the doctor as the ordinary user `nobody` (uid "
-        "65534): `setpriv --reuid=65534 --regid=65534 --clear-groups` before the command, "
-        "with `HOME` set to a folder that user can write (`HOME=...` in an `env=` dict) and "
-        "without `GLASSBOX_ROOT` (that state root is root's). Put its parsed JSON report in "
-        "`rootless_report`, and in `lost` the set of the features that are fine as root but not "
-        "as `nobody` (`status` not in ok/info/root/rootless). The check runs the doctor again, "
-        "live, both ways, and compares.",
-        "**Quanto custa o rootless?** Rode o doctor como o usuário comum `nobody` (uid "
-        "65534): `setpriv --reuid=65534 --regid=65534 --clear-groups` antes do comando, com o "
-        "`HOME` numa pasta em que esse usuário possa escrever (`HOME=...` num dicionário "
-        "`env=`) e sem `GLASSBOX_ROOT` (aquele diretório de estado é do root). Ponha o relatório "
-        "JSON dele em `rootless_report` e em `lost` o conjunto dos recursos que estão bem como "
-        "root mas não como `nobody` (`status` fora de ok/info/root/rootless). A verificação "
-        "roda o doctor de novo, ao vivo, dos dois jeitos, e compara.",
+        "**Who is a container's root, for the host?** Inside every container `id -u` says 0; "
+        "the host's kernel may say otherwise. Start a detached busybox container `nbinst-who` "
+        "that runs `sleep 600`. Then read, **on the host**, the files of its process (the pid is "
+        "`eng.containers.get(...).pid`, or `State.Pid` in `inspect`): put in `host_uid` the real "
+        "uid on the `Uid:` line of `/proc/<pid>/status`, and in `uid_map` the first line of "
+        "`/proc/<pid>/uid_map` as three numbers (first id inside, first id on the host, how "
+        "many). This works as root and as an ordinary user (the rootless tier); only the answer "
+        "differs. The check asks the container for `id -u` and reads both files again, live.",
+        "**Quem é o root de um contêiner, para o host?** Dentro de todo contêiner o `id -u` "
+        "diz 0; o kernel do host pode dizer outra coisa. Inicie em segundo plano um contêiner "
+        "busybox `nbinst-who` que roda `sleep 600`. Depois leia, **no host**, os arquivos do "
+        "processo dele (o pid é `eng.containers.get(...).pid`, ou `State.Pid` no `inspect`): "
+        "ponha em `host_uid` o uid real da linha `Uid:` de `/proc/<pid>/status` e em `uid_map` "
+        "a primeira linha de `/proc/<pid>/uid_map` como três números (primeiro id dentro, "
+        "primeiro id no host, quantos). Isso funciona como root e como usuário comum (o nível "
+        "rootless); só a resposta muda. A verificação pergunta o `id -u` ao contêiner e lê os "
+        "dois arquivos de novo, ao vivo.",
         attempt='''
-rootless_report, lost = None, None   # your code here, e.g. doctor("setpriv", ..., env=...)
+host_uid, uid_map = None, None   # your code here: run nbinst-who, then read /proc/<pid>/status and uid_map
 ''',
         check_fn='''
-GOOD = ("ok", "info", "root", "rootless")
-
-
 def check_inst():
-    """Live: the doctor as root and as nobody, now, against what you found."""
-    if not isinstance(rootless_report, dict) or "Checks" not in rootless_report:
-        return check(False, "", "rootless_report is not the doctor's JSON report (a dict with Tier and Checks)")
-    priv = rootless_report["Checks"][0]
-    if priv.get("status") != "rootless" or "65534" not in priv.get("detail", ""):
-        return check(False, "", f"that report was made as {priv.get('detail')!r}: run it as uid 65534 with setpriv")
-    home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
-    env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
-    live = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
-    shutil.rmtree(home)
-    as_root = {c["feature"]: c["status"] for c in doctor()["Checks"]}
-    as_nobody = {c["feature"]: c["status"] for c in live["Checks"]}
-    if rootless_report["Tier"] != live["Tier"]:
-        return check(False, "", f"your report says tier {rootless_report['Tier']!r}, the doctor says {live['Tier']!r} now")
-    want = {f for f, s in as_nobody.items() if s not in GOOD and as_root.get(f) in GOOD}
-    check(set(lost or ()) == want, f"as nobody the tier is {live['Tier']!r} (root: {report['Tier']!r}); rootless loses: {', '.join(sorted(want))}",
-          f"lost is {lost!r}; the features fine as root and not as nobody are {len(want)}: compare the two reports' status")
+    """Live: the container, its uid inside, and its uid and mapping as the host's kernel sees them."""
+    name = P + "-who"
+    try:
+        c = eng.containers.get(name)
+    except NotFound:
+        return check(False, "", f"there is no container {name}: run busybox sleep 600 detached with --name {name}")
+    if not c.running:
+        return check(False, "", f"{name} is {c.status}: it must be running (-d, sleep 600)")
+    inside = subprocess.run([GB, "exec", name, "id", "-u"], capture_output=True, text=True).stdout.strip()
+    status = open(f"/proc/{c.pid}/status").read().splitlines()
+    real = int(next(ln for ln in status if ln.startswith("Uid:")).split()[1])
+    mapping = [int(x) for x in open(f"/proc/{c.pid}/uid_map").read().split()[:3]]
+    if host_uid != real:
+        return check(False, "", f"host_uid is {host_uid!r}: read the first number of the Uid: line of /proc/{c.pid}/status")
+    if list(uid_map or ()) != mapping:
+        return check(False, "", f"uid_map is {uid_map!r}: the first line of /proc/{c.pid}/uid_map, as three ints")
+    if inside != "0" or mapping[0] != 0 or mapping[1] != real:
+        return check(False, "", f"inside {name} id -u says {inside!r}: run it as root (no --user)")
+    if real == 0:
+        check(True, "root inside is uid 0 on the host (tier full): what holds it in are the dropped capabilities, "
+              "seccomp and the namespaces (notebook 13)", "")
+    else:
+        check(True, f"root inside is uid {real} on the host, you (tier rootless): the user namespace maps "
+              f"{mapping[2]} id(s) from {real}; an escape lands as you, not as root", "")
 check_inst()
 ''', check_fn_pt='''
-GOOD = ("ok", "info", "root", "rootless")
-
-
 def check_inst():
-    """Ao vivo: o doctor como root e como nobody, agora, contra o que você encontrou."""
-    if not isinstance(rootless_report, dict) or "Checks" not in rootless_report:
-        return check(False, "", "rootless_report não é o relatório JSON do doctor (um dict com Tier e Checks)")
-    priv = rootless_report["Checks"][0]
-    if priv.get("status") != "rootless" or "65534" not in priv.get("detail", ""):
-        return check(False, "", f"esse relatório foi feito como {priv.get('detail')!r}: rode-o como uid 65534 com o setpriv")
-    home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
-    env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
-    live = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
-    shutil.rmtree(home)
-    as_root = {c["feature"]: c["status"] for c in doctor()["Checks"]}
-    as_nobody = {c["feature"]: c["status"] for c in live["Checks"]}
-    if rootless_report["Tier"] != live["Tier"]:
-        return check(False, "", f"seu relatório diz nível {rootless_report['Tier']!r}, o doctor diz {live['Tier']!r} agora")
-    want = {f for f, s in as_nobody.items() if s not in GOOD and as_root.get(f) in GOOD}
-    check(set(lost or ()) == want, f"como nobody o nível é {live['Tier']!r} (root: {report['Tier']!r}); o rootless perde: {', '.join(sorted(want))}",
-          f"lost é {lost!r}; os recursos bons como root e não como nobody são {len(want)}: compare o status dos dois relatórios")
+    """Ao vivo: o contêiner, o uid dele lá dentro, e o uid e o mapeamento como o kernel do host os vê."""
+    name = P + "-who"
+    try:
+        c = eng.containers.get(name)
+    except NotFound:
+        return check(False, "", f"não há contêiner {name}: rode busybox sleep 600 em segundo plano com --name {name}")
+    if not c.running:
+        return check(False, "", f"{name} está {c.status}: ele precisa estar rodando (-d, sleep 600)")
+    inside = subprocess.run([GB, "exec", name, "id", "-u"], capture_output=True, text=True).stdout.strip()
+    status = open(f"/proc/{c.pid}/status").read().splitlines()
+    real = int(next(ln for ln in status if ln.startswith("Uid:")).split()[1])
+    mapping = [int(x) for x in open(f"/proc/{c.pid}/uid_map").read().split()[:3]]
+    if host_uid != real:
+        return check(False, "", f"host_uid é {host_uid!r}: leia o primeiro número da linha Uid: de /proc/{c.pid}/status")
+    if list(uid_map or ()) != mapping:
+        return check(False, "", f"uid_map é {uid_map!r}: a primeira linha de /proc/{c.pid}/uid_map, como três ints")
+    if inside != "0" or mapping[0] != 0 or mapping[1] != real:
+        return check(False, "", f"dentro de {name} o id -u diz {inside!r}: rode-o como root (sem --user)")
+    if real == 0:
+        check(True, "o root lá dentro é o uid 0 do host (nível full): o que o segura são as capabilities removidas, "
+              "o seccomp e os namespaces (notebook 13)", "")
+    else:
+        check(True, f"o root lá dentro é o uid {real} do host, você (nível rootless): o user namespace mapeia "
+              f"{mapping[2]} id(s) a partir de {real}; uma fuga cai como você, não como root", "")
 check_inst()
 ''',
         solution='''
-home = tempfile.mkdtemp(prefix=P + "-home-"); os.chmod(home, 0o777)
-env = {k: v for k, v in os.environ.items() if k != "GLASSBOX_ROOT"} | {"HOME": home}
-rootless_report = doctor("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", env=env)
-shutil.rmtree(home)
-good = ("ok", "info", "root", "rootless")
-as_root = {c["feature"]: c["status"] for c in report["Checks"]}
-lost = {c["feature"] for c in rootless_report["Checks"] if c["status"] not in good and as_root.get(c["feature"]) in good}
-print(rootless_report["Tier"], sorted(lost))
+!{GB} run -d --name {P}-who busybox sleep 600
+pid = eng.containers.get(P + "-who").pid
+status = open(f"/proc/{pid}/status").read().splitlines()
+host_uid = int(next(ln for ln in status if ln.startswith("Uid:")).split()[1])
+uid_map = [int(x) for x in open(f"/proc/{pid}/uid_map").read().split()[:3]]
+print("id -u: 0 · /proc/<pid>/status Uid:", host_uid, "· uid_map:", uid_map)
 check_inst()
 '''),
     md("""
@@ -271,8 +308,10 @@ check_inst()
 - Installing glassbox is `make setup` (or `make lab`); what it can then do is the machine's
   answer, which `glassbox doctor` gives as a tier: full, rootless (limits), rootless,
   user-space.
-- Rootless trades power for safety: the container's root is your own uid; limits need a
-  delegated cgroup, networks need root.
+- Rootless trades power for safety: the container's root is your own uid (its
+  `/proc/<pid>/uid_map` says so; as root it is uid 0, held in by dropped capabilities);
+  limits need a delegated cgroup, and networks live in a network namespace of your own,
+  with `-p` on ports ≥ 1024.
 - Docker installs a chain of services (dockerd → containerd → shim → runc); glassbox needs
   none running: the library forks a shim per container, and `glassbox daemon` speaks
   Docker's API when a Docker client needs it (notebook 08).
@@ -286,8 +325,10 @@ Next: [11 · Hello World](11-hello-world-commands.ipynb), the first commands.
 - Instalar o glassbox é `make setup` (ou `make lab`); o que ele consegue fazer depois é a
   resposta da máquina, que o `glassbox doctor` dá como um nível: full, rootless (limits),
   rootless, user-space.
-- O rootless troca poder por segurança: o root do contêiner é o seu próprio uid; limites
-  precisam de um cgroup delegado, redes precisam de root.
+- O rootless troca poder por segurança: o root do contêiner é o seu próprio uid (o
+  `/proc/<pid>/uid_map` dele mostra isso; como root ele é o uid 0, contido pelas capabilities
+  removidas); limites precisam de um cgroup delegado, e as redes ficam num network namespace
+  só seu, com `-p` em portas ≥ 1024.
 - O Docker instala uma cadeia de serviços (dockerd → containerd → shim → runc); o glassbox
   não precisa de nenhum rodando: a biblioteca faz o fork de um shim por contêiner, e o
   `glassbox daemon` fala a API do Docker quando um cliente Docker precisa (notebook 08).

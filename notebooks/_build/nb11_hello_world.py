@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, exercise, finish, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "11-hello-world-commands"
 
@@ -183,5 +183,14 @@ check_11()
 !{GB} start -a {P}-ex
 check_11()
 '''),
+    summary(
+        ['`run` = create + start (and a pull first when the image is missing); `ps` lists the running containers, `ps -a` all of them.',
+         'A container that exited is still there, with its logs and read/write layer; `rm` deletes it (`-f` if it runs).',
+         "`rmi` removes a tag, and the image's layers once no tag is left, from the **local** store, never from a registry; it refuses while a container uses the image."],
+        ['`run` = create + start (e antes um pull, quando falta a imagem); o `ps` lista os containers rodando, o `ps -a`, todos.',
+         'Um container que terminou continua lá, com os logs e a camada read/write dele; o `rm` o apaga (`-f` se estiver rodando).',
+         'O `rmi` remove uma tag, e as camadas da imagem quando não sobra nenhuma tag, do armazenamento **local**, nunca de um registry; ele recusa enquanto um container usa a imagem.'],
+        '[12 · limit experiments](12-limit-experiments.ipynb), predict, measure, compare.',
+        '[12 · experimentos com limites](12-limit-experiments.ipynb), prever, medir, comparar.'),
     *finish(),
 ]

@@ -426,8 +426,8 @@ check_12_mem()
   pressure. Swap changes the picture only where there is swap.
 - `--cpus` is a ceiling per container; `--cpu-shares` splits a *contended* CPU by weight.
 
-Next: [01 · namespaces](01-namespaces.ipynb) if you started here, or back to the
-[course index](../README.md).
+Next: [13 · what a container may not do](13-what-a-container-may-not-do.ipynb) — or
+[01 · namespaces](01-namespaces.ipynb) if you started here.
 """, """
 ## Resumo
 
@@ -439,8 +439,8 @@ Next: [01 · namespaces](01-namespaces.ipynb) if you started here, or back to th
   memória na máquina inteira. O swap só muda o quadro onde existe swap.
 - `--cpus` é um teto por container; `--cpu-shares` divide uma CPU *disputada* por peso.
 
-Próximo: [01 · namespaces](01-namespaces.ipynb) se você começou por aqui, ou volte ao
-[índice do curso](../README.md).
+Próximo: [13 · o que um contêiner não pode fazer](13-what-a-container-may-not-do.ipynb) — ou
+[01 · namespaces](01-namespaces.ipynb), se você começou por aqui.
 """),
     *finish(),
 ]

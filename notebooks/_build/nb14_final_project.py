@@ -8,6 +8,12 @@ PT = {
     "# a free port on 127.0.0.1 for your service": "# uma porta livre em 127.0.0.1 para o seu serviço",
     "the app folder:": "a pasta do app:",
     "publish your service on": "publique seu serviço em",
+    "# machine A is this notebook's state root; machine B, an empty one next to it":
+        "# a máquina A é o diretório de estado deste notebook; a máquina B, um vazio ao lado",
+    "# a private registry on a free loopback port (as in notebook 07), storage in a temp folder":
+        "# um registry privado numa porta livre do loopback (como no notebook 07), o armazenamento numa pasta temporária",
+    '"registry pid", registry.pid, "listening on", REG': '"registry pid", registry.pid, "escutando em", REG',
+    '"machine B (empty):", MACHINE_B': '"máquina B (vazia):", MACHINE_B',
 }
 
 APP_CELL = '''
@@ -22,10 +28,39 @@ echo "visits: $(wc -l < /data/visits) (served by $(hostname))"
 """)
 
 # a free port on 127.0.0.1 for your service
-import socket
+import socket, urllib.request
 with socket.socket() as s:
     s.bind(("127.0.0.1", 0)); PORT = s.getsockname()[1]
 print("the app folder:", APP, sorted(os.listdir(APP)), "· publish your service on", f"127.0.0.1:{PORT}")
+'''
+
+
+REGISTRY_CELL = '''
+# a private registry on a free loopback port (as in notebook 07), storage in a temp folder
+REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
+regdir = tempfile.mkdtemp(prefix=P + "-registry-")
+with socket.socket() as s:
+    s.bind(("127.0.0.1", 0)); REG = f"127.0.0.1:{s.getsockname()[1]}"
+with open(os.path.join(regdir, "config.yml"), "w") as f:
+    f.write(f"""version: 0.1
+log: {{level: error}}
+storage: {{filesystem: {{rootdirectory: {regdir}/storage}}, delete: {{enabled: true}}}}
+http: {{addr: "{REG}", secret: notebook-secret}}
+""")
+reglog = open(os.path.join(regdir, "registry.log"), "wb")
+registry = subprocess.Popen([REGISTRY_BIN, "serve", os.path.join(regdir, "config.yml")],
+                            stdout=reglog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+for _ in range(200):
+    try:
+        urllib.request.urlopen(f"http://{REG}/v2/", timeout=1).close()
+        break
+    except OSError:
+        assert registry.poll() is None, open(reglog.name).read()
+        time.sleep(0.05)
+# machine A is this notebook's state root; machine B, an empty one next to it
+MACHINE_B = tempfile.mkdtemp(prefix=P + "-machine-b-")
+print("registry pid", registry.pid, "listening on", REG)
+print("machine B (empty):", MACHINE_B)
 '''
 
 CHECK = '''
@@ -101,8 +136,25 @@ def check_14():
     if me not in hosts or len(hosts) < 2:
         return check(False, "", f"the volume's visits were served by {len(hosts)} container(s): re-create {name} "
                      "(rm -f, run again with the same flags) and visit it again: the count must go on")
+    ref = f"{REG}/{name}:1"
+    want = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json"
+    try:
+        answer = urllib.request.urlopen(urllib.request.Request(f"http://{REG}/v2/{name}/manifests/1",
+                                                               headers={"Accept": want}), timeout=5)
+        pushed, manifest = answer.headers["Docker-Content-Digest"], json.load(answer)
+    except OSError as e:
+        return check(False, "", f"the registry {REG} has no {name}:1 ({e}): tag your image as {ref} and push it")
+    if manifest["config"]["digest"] != eng.images.resolve(name).id:
+        return check(False, "", f"the registry's {name}:1 is not the image {name} you built: tag {name} as {ref} again and push it")
+    try:
+        pulled = Engine(MACHINE_B).images.resolve(ref)
+    except NotFound:
+        return check(False, "", f"machine B has no {ref}: pull it there with {GB} --root {MACHINE_B} pull {ref}")
+    if pulled.manifest_digest != pushed:
+        return check(False, "", f"machine B's {ref} is {pulled.manifest_digest}, the registry holds {pushed}: pull it again")
     check(True, f"{name} (healthy) answers on 127.0.0.1:{PORT} and by name to {P}-poller on {P}-net, its cgroup holds 32 MiB, "
-          f"and {len(lines)} visits by {len(hosts)} containers live on in the volume {P}-data", "")
+          f"{len(lines)} visits by {len(hosts)} containers live on in the volume {P}-data, "
+          f"and machine B pulled {ref} with the digest that was pushed ({pushed[:19]}…)", "")
 check_14()
 '''
 
@@ -137,8 +189,17 @@ CHECK_PT = {
         "o {P}-poller precisa estar rodando na {P}-net (ele está {poller.status})",
     "{P}-poller's log shows no page served by the current {name} ({me}): does it wget http://{name}:8080/cgi-bin/app in a loop?":
         "o log do {P}-poller não mostra nenhuma página servida pelo {name} atual ({me}): ele faz wget de http://{name}:8080/cgi-bin/app em loop?",
-    "and {len(lines)} visits by {len(hosts)} containers live on in the volume {P}-data":
-        "e {len(lines)} visitas de {len(hosts)} contêineres continuam vivas no volume {P}-data",
+    "{len(lines)} visits by {len(hosts)} containers live on in the volume {P}-data, ":
+        "{len(lines)} visitas de {len(hosts)} contêineres continuam vivas no volume {P}-data, ",
+    "and machine B pulled {ref} with the digest that was pushed":
+        "e a máquina B fez o pull de {ref} com o digest que foi enviado",
+    "the registry {REG} has no {name}:1 ({e}): tag your image as {ref} and push it":
+        "o registry {REG} não tem {name}:1 ({e}): dê à sua imagem a tag {ref} e faça o push",
+    "the registry's {name}:1 is not the image {name} you built: tag {name} as {ref} again and push it":
+        "o {name}:1 do registry não é a imagem {name} que você construiu: dê de novo a tag {ref} a {name} e faça o push",
+    "machine B has no {ref}: pull it there with": "a máquina B não tem {ref}: faça o pull lá com",
+    "machine B's {ref} is {pulled.manifest_digest}, the registry holds {pushed}: pull it again":
+        "o {ref} da máquina B é {pulled.manifest_digest}, o registry guarda {pushed}: faça o pull de novo",
 }
 
 SOLUTION = '''
@@ -162,6 +223,9 @@ print(urllib.request.urlopen(f"http://127.0.0.1:{PORT}/cgi-bin/app", timeout=5).
 !{GB} run -d --name {P}-poller --network {P}-net busybox sh -c 'while true; do wget -q -O- http://{P}-web:8080/cgi-bin/app; sleep 1; done'
 time.sleep(1.5)
 print(urllib.request.urlopen(f"http://127.0.0.1:{PORT}/cgi-bin/app", timeout=5).read().decode())
+!{GB} tag {P}-web {REG}/{P}-web:1
+!{GB} push {REG}/{P}-web:1
+!{GB} --root {MACHINE_B} pull {REG}/{P}-web:1
 check_14()
 '''
 
@@ -171,14 +235,17 @@ CELLS = [
         ["Write a Dockerfile for a tiny web service on the busybox base image, with a healthcheck.",
          "Run it on a user network, with a volume, a memory limit and a port published on 127.0.0.1.",
          "Reach it from the host through the port, and from a second container by name.",
-         "Re-create the container and keep its data in the volume."],
+         "Re-create the container and keep its data in the volume.",
+         "Push the image to a registry and pull it on a second machine, with the same digest."],
         ["Escrever um Dockerfile para um pequeno serviço web sobre a imagem base busybox, com um "
          "healthcheck.",
          "Rodá-lo numa rede de usuário, com um volume, um limite de memória e uma porta publicada "
          "em 127.0.0.1.",
          "Alcançá-lo do host pela porta e de um segundo contêiner pelo nome.",
-         "Recriar o contêiner e manter os dados dele no volume."],
-        ["build", "network", "volumes", "cgroups"],
+         "Recriar o contêiner e manter os dados dele no volume.",
+         "Enviar a imagem (push) para um registry e baixá-la (pull) numa segunda máquina, com o "
+         "mesmo digest."],
+        ["build", "network", "volumes", "cgroups", "registry"],
         quote_pt="""
 Um container é um processo, e precisa de uma forma de se comunicar com outro container
 (exemplo: container A está rodando uma aplicação que necessita conectar num banco de dados
@@ -206,8 +273,11 @@ and run it; the pieces, and the notebook that taught each:
 | memory limit | `-m 32m`, read back from the cgroup file | 02 |
 | published port | `-p 127.0.0.1:PORT:8080`, only on loopback | 10 |
 | second service `nb14-poller` | a busybox on `nb14-net` that fetches `http://nb14-web:8080/cgi-bin/app` every second | 10, 11 |
+| push and pull | `tag` it `REG/nb14-web:1`, `push` it to the registry below, `pull` it on "machine B" (`{GB} --root MACHINE_B pull ...`, an empty state root) | 07 |
 
-The app's code is ready:
+The app's code is ready, and so are a registry on 127.0.0.1 (Docker's distribution registry,
+Debian's `docker-registry`, as in notebook 07) and an empty second state root that plays the
+other machine:
 """, """
 ## O projeto
 
@@ -224,13 +294,17 @@ Dockerfile e o roda; as peças, e o notebook que ensinou cada uma:
 | limite de memória | `-m 32m`, lido de volta do arquivo do cgroup | 02 |
 | porta publicada | `-p 127.0.0.1:PORTA:8080`, só no loopback | 10 |
 | segundo serviço `nb14-poller` | um busybox na `nb14-net` que busca `http://nb14-web:8080/cgi-bin/app` a cada segundo | 10, 11 |
+| push e pull | dê a tag `REG/nb14-web:1`, faça o `push` para o registry abaixo e o `pull` na "máquina B" (`{GB} --root MAQUINA_B pull ...`, um diretório de estado vazio) | 07 |
 
-O código do app já está pronto:
+O código do app já está pronto, e também um registry em 127.0.0.1 (o registry de distribuição
+do Docker, o `docker-registry` do Debian, como no notebook 07) e um segundo diretório de
+estado, vazio, que faz o papel da outra máquina:
 """),
     code(APP_CELL.strip("\n"), _pt(APP_CELL.strip("\n"), PT)),
     code('''
 !cat {APP}/app.sh
 '''),
+    code(REGISTRY_CELL.strip("\n"), _pt(REGISTRY_CELL.strip("\n"), PT)),
     *exercise(
         "**Build and run the app.** Write `{APP}/Dockerfile` (base `busybox`, the CGI script at "
         "`/www/cgi-bin/app`, executable, a `HEALTHCHECK`, `httpd` in the foreground on port "
@@ -238,22 +312,30 @@ O código do app já está pronto:
         "`nb14-data`, and run a detached container `nb14-web` on that network, with the volume "
         "at `/data`, `-m 32m` and `-p 127.0.0.1:{PORT}:8080`. Visit it, then **re-create** it "
         "(`rm -f`, `run` again with the same flags) and visit it again. Add the second service, a detached "
-        "busybox `nb14-poller` on `nb14-net` that fetches the page by name in a loop. The check looks at the "
+        "busybox `nb14-poller` on `nb14-net` that fetches the page by name in a loop. Then ship it: tag "
+        "the image `{REG}/nb14-web:1`, push it, and pull it on machine B "
+        "(`{GB} --root {MACHINE_B} pull ...`). The check looks at the "
         "image's healthcheck, the container's network, mounts and health, the limit in its "
         "cgroup file, the page through the port and by name from another container on "
-        "`nb14-net`, and the visits in the volume, written by both containers.",
+        "`nb14-net`, the visits in the volume, written by both containers, and the registry: "
+        "the image it holds must be the one you built, and machine B's copy must have the "
+        "digest that was pushed.",
         "**Construa e rode o app.** Escreva `{APP}/Dockerfile` (base `busybox`, o script CGI em "
         "`/www/cgi-bin/app`, executável, um `HEALTHCHECK`, o `httpd` em primeiro plano na "
         "porta 8080), faça o build como `nb14-web`, crie a rede `nb14-net` e o volume "
         "`nb14-data` e rode em segundo plano um contêiner `nb14-web` nessa rede, com o volume "
         "em `/data`, `-m 32m` e `-p 127.0.0.1:{PORT}:8080`. Visite-o, depois **recrie-o** "
         "(`rm -f`, `run` de novo com as mesmas flags) e visite-o de novo. Acrescente o segundo serviço, um "
-        "busybox `nb14-poller` em segundo plano na `nb14-net` que busca a página pelo nome em loop. A verificação olha o "
+        "busybox `nb14-poller` em segundo plano na `nb14-net` que busca a página pelo nome em loop. Depois "
+        "distribua o app: dê à imagem a tag `{REG}/nb14-web:1`, faça o push para o registry e o pull na máquina B "
+        "(`{GB} --root {MACHINE_B} pull ...`). A verificação olha o "
         "healthcheck da imagem, a rede, as montagens e a saúde do contêiner, o limite no "
         "arquivo do cgroup dele, a página pela porta e pelo nome a partir de outro contêiner "
-        "na `nb14-net`, e as visitas no volume, escritas pelos dois contêineres.",
+        "na `nb14-net`, as visitas no volume, escritas pelos dois contêineres, e o registry: a "
+        "imagem que ele guarda precisa ser a que você construiu, e a cópia da máquina B precisa "
+        "ter o digest que foi enviado.",
         attempt='''
-# your commands here: the Dockerfile, then !{GB} build ..., network, volume, run, rm -f, run
+# your commands here: the Dockerfile, then !{GB} build ..., network, volume, run, rm -f, run, tag, push, pull
 ''',
         check_fn=CHECK, check_fn_pt=_pt(CHECK, CHECK_PT), solution=SOLUTION),
     md("""
@@ -266,6 +348,8 @@ O código do app já está pronto:
   volume for what must outlive it, and a port on the host for the outside world.
 - Re-creating a container is cheap and loses nothing that lives in a volume: that is how
   services are upgraded.
+- A registry moves an image between machines: `push` uploads only the blobs it lacks, and
+  `pull` on the other machine gets the very same manifest, named by the same digest.
 
 You have reached the end of the course. Back to the [course index](../README.md).
 """, """
@@ -279,8 +363,20 @@ You have reached the end of the course. Back to the [course index](../README.md)
   de fora.
 - Recriar um contêiner é barato e não perde nada do que vive num volume: é assim que serviços
   são atualizados.
+- Um registry leva uma imagem de uma máquina para outra: o `push` envia só os blobs que faltam
+  lá, e o `pull` na outra máquina recebe exatamente o mesmo manifest, com o mesmo digest.
 
 Você chegou ao fim do curso. Volte ao [índice do curso](../README.md).
 """),
-    *finish(extra_code="shutil.rmtree(APP)"),
+    *finish(
+        "The registry process is stopped; its storage, machine B and the app folder are deleted.",
+        "O processo do registry é parado; o armazenamento dele, a máquina B e a pasta do app são apagados.",
+        extra_code="""
+registry.terminate()
+registry.wait(10)
+reglog.close()
+shutil.rmtree(regdir)
+shutil.rmtree(MACHINE_B)
+shutil.rmtree(APP)
+"""),
 ]

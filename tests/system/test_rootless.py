@@ -89,9 +89,9 @@ class User:
                                   f"{p.returncode}: {p.stderr}"
         return p.stdout
 
-    def sh(self, *cmd) -> subprocess.CompletedProcess:
+    def sh(self, *cmd, timeout: float = 30) -> subprocess.CompletedProcess:
         return subprocess.run(["runuser", "-u", self.name, "--", *cmd], capture_output=True,
-                              text=True, timeout=30, cwd="/")
+                              text=True, timeout=timeout, cwd="/")
 
     def owned_pids(self) -> list[int]:
         """Processes running as this user or one of their subordinate ids."""
@@ -175,8 +175,8 @@ def users(people):
             left.append(f".trash/{os.listdir(trash)}")
         if left:
             leaks.append(f"{u.name}: container dirs left {left}")
-        for hier in ("memory", "pids", "freezer"):
-            base = f"/sys/fs/cgroup/{hier}/glassbox-user-{u.uid}/glassbox"
+        for hier in ("memory/", "pids/", "freezer/", ""):        # "": v2's one hierarchy
+            base = f"/sys/fs/cgroup/{hier}glassbox-user-{u.uid}/glassbox"
             if os.path.isdir(base):
                 sub = [d for d in os.listdir(base) if os.path.isdir(os.path.join(base, d))]
                 if sub:
@@ -349,6 +349,63 @@ def test_image_owners_are_kept_through_the_map_and_ignored_without_one(users):
     left = subprocess.run(["find", alice.root, "-uid", str(start + 999)], capture_output=True,
                           text=True)
     assert left.stdout == "", f"subordinate-id files left after rmi: {left.stdout}"
+
+
+def test_named_and_anonymous_volumes_work_rootless(users):
+    """A named volume lives in the user's state root; files of container root are the
+    user's, files of container uid 1000 a subordinate id's — and ``volume rm`` still
+    removes them (a directory of a subordinate id is not the user's to empty); an
+    anonymous volume goes with ``--rm``."""
+    alice = users["alice"]
+    start, _ = alice.subids()[0]
+    vol = f"v{uuid.uuid4().hex[:6]}"
+    alice.out("volume", "create", vol)
+    mp = json.loads(alice.out("volume", "inspect", vol))[0]["Mountpoint"]
+    assert mp.startswith(alice.root + "/")
+    alice.out("run", "--rm", "-v", f"{vol}:/data", "busybox", "sh", "-c",
+              "echo kept > /data/f && mkdir /data/d && echo u > /data/d/u && chmod 700 /data/d "
+              "&& chown -R 1000:1000 /data/d")
+    assert os.stat(os.path.join(mp, "f")).st_uid == alice.uid       # container root = alice
+    assert os.stat(os.path.join(mp, "d")).st_uid == start + 999     # uid 1000 via the map
+    p = alice.gbx("run", "--rm", "-v", f"{vol}:/data:ro", "-u", "1000", "busybox", "sh", "-c",
+                  "cat /data/f /data/d/u; touch /data/x; echo rc=$?")
+    assert p.returncode == 0 and p.stdout == "kept\nu\nrc=1\n", p.stdout + p.stderr
+    assert "Read-only file system" in p.stderr
+    alice.out("run", "--rm", "-v", "/anon", "busybox", "sh", "-c",
+              "touch /anon/x && chown 1000 /anon/x")
+    assert alice.out("volume", "ls", "-q").split() == [vol]          # the anonymous one went
+    alice.out("volume", "rm", vol)
+    assert not os.path.exists(mp)
+    assert alice.out("volume", "ls", "-q") == ""
+
+
+def test_push_and_pull_through_a_local_registry_rootless(users, tmp_path):
+    """alice commits and pushes to a real docker-registry on loopback; bob (another
+    user, another id map) pulls and runs it, with the image's file owners kept."""
+    sys.path.insert(0, os.path.join(REPO, "tests", "interop"))
+    from registry_fixtures import REGISTRY_BIN, RegistryProcess
+    if not os.path.exists(REGISTRY_BIN):
+        pytest.skip("docker-registry (Debian package docker-registry) is not installed")
+    alice, bob = users["alice"], users["bob"]
+    reg = RegistryProcess(tmp_path / "registry").start()
+    try:
+        tag = uuid.uuid4().hex[:6]
+        ref, name = f"{reg.host}/rl/hello-{tag}:1", f"mk-{tag}"
+        alice.out("run", "--name", name, "busybox", "sh", "-c",
+                  "echo made by alice > /msg && touch /owned && chown 1000:1001 /owned")
+        alice.out("commit", "-c", 'CMD ["cat", "/msg"]', name, ref)
+        alice.out("rm", name)
+        assert "digest: sha256:" in alice.out("push", ref, timeout=120)
+        assert reg.count("PUT", "/v2/rl/hello-") >= 2                # blobs and the manifest
+        alice.out("rmi", ref)
+        bob.out("pull", ref, timeout=120)
+        assert bob.out("run", "--rm", ref) == "made by alice\n"
+        assert bob.out("run", "--rm", ref, "stat", "-c", "%u:%g", "/owned") == "1000:1001\n"
+        bob.out("rmi", ref)
+        p = alice.gbx("pull", f"{reg.host}/rl/nosuch-{tag}:1", timeout=60)
+        assert p.returncode != 0 and "nosuch" in p.stderr
+    finally:
+        reg.stop()
 
 
 def test_a_bind_mount_does_not_let_container_root_write_a_root_file(users):
@@ -754,6 +811,54 @@ def test_setup_user_delegates_a_v2_subtree_then_limits_work(users, busybox_tar):
                 time.sleep(0.1)
         setup.remove(bob.name)
     assert not os.path.exists(sub)
+
+
+TOUR_RUN = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+NotebookClient(nb, timeout=180, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[2]}}).execute()
+nbformat.write(nb, sys.argv[3])
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/memory"),
+                    reason="cgroup v1 lane (a v2 delegation needs the kernel inside it)")
+def test_the_tour_notebook_runs_as_the_user(users):
+    """notebooks/00-tour.ipynb top to bottom in a Jupyter kernel of alice's (nbclient,
+    as alice): build, run, a memory limit changed live, the OOM kill, the charts —
+    with her delegated cgroup subtree; no cell shows a glassbox error."""
+    pytest.importorskip("nbclient")
+    import nbformat
+    from glassbox.rootless import setup
+    alice = users["alice"]
+    work = tempfile.mkdtemp(prefix="gbx-rootless-tour-")
+    setup.setup_user(alice.name)
+    try:
+        os.chmod(work, 0o755)
+        os.chown(work, alice.uid, alice.gid)
+        tour = shutil.copy(os.path.join(REPO, "notebooks", "00-tour.ipynb"), work)
+        os.chmod(tour, 0o644)
+        out = os.path.join(work, "out.ipynb")
+        p = alice.sh("env", "-i", *alice.env(MPLBACKEND="module://matplotlib_inline.backend_"
+                                             "inline"), PYTHON, "-c", TOUR_RUN, tour, work, out,
+                     timeout=900)
+        assert p.returncode == 0, p.stderr[-3000:]
+        nb = nbformat.read(out, as_version=4)
+        text = ""
+        for c in nb.cells:
+            for o in c.get("outputs", []):
+                text += o.get("text", "") + "".join(
+                    v for k, v in (o.get("data") or {}).items() if k.startswith("text/"))
+        assert "<b>Error:</b>" not in text, text[-3000:]
+        assert "Successfully tagged tour:1" in text and "exit code 0" in text
+        assert "cgroup memory limit now: 96 MiB" in text
+    finally:
+        alice.gbx("rm", "-f", *alice.gbx("ps", "-a", "-q").stdout.split())
+        alice.gbx("rmi", "-f", "tour:1", "tour:2")
+        shutil.rmtree(work)
+        setup.remove(alice.name)
 
 
 @pytest.mark.parametrize("who", ["alice", "carol"])

@@ -52,7 +52,8 @@ def test_named_volume_outlives_the_container(gbx, hooks):
     assert (code, out) == (0, "1\n")
     # the container config records the mount the runtime made
     assert c1.config["Mounts"] == [{"type": "bind", "source": gbx.engine.volumes.data_dir(vol),
-                                    "target": "/data", "readonly": False, "options": ""}]
+                                    "target": "/data", "readonly": False, "options": "",
+                                    "propagation": "", "subpath": ""}]
     # in use: refused, with the container's id in the message
     p = gbx.cli("volume", "rm", vol)
     assert p.returncode == 1 and f"volume is in use - [{c1.id}]" in p.stderr.decode()

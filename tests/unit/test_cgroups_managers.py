@@ -279,6 +279,7 @@ def test_v2_create_enables_controllers_top_down(v2):
         (f"{v2.root}/cgroup.subtree_control", "+cpu"),
         (f"{v2.root}/cgroup.subtree_control", "+memory"),
         (f"{v2.root}/cgroup.subtree_control", "+pids"),
+        (f"{v2.root}/cgroup.subtree_control", "+cpuset"),   # offered at the root only
         (f"{v2.dir('glassbox')}/cgroup.subtree_control", "+cpu"),
         (f"{v2.dir('glassbox')}/cgroup.subtree_control", "+memory"),
         (f"{v2.dir('glassbox')}/cgroup.subtree_control", "+pids"),
@@ -304,7 +305,7 @@ def test_v2_create_reports_enable_failure_with_hint(v2, monkeypatch):
         return real_write(path, value, **kw)
     monkeypatch.setattr(_files, "write", busy)
     cg = v2.open().create()                # as runc: the container may still run ...
-    assert cg.exists() and set(cg.not_enabled) == {"cpu", "memory", "pids"}
+    assert cg.exists() and set(cg.not_enabled) == {"cpu", "memory", "pids", "cpuset"}
     assert "no internal processes" in cg.warnings[0]
     with pytest.raises(KernelError) as ei:  # ... until a limit needs what is missing
         cg.apply(Limits(memory=64 * MiB))
@@ -319,7 +320,7 @@ def test_v2_create_writes_nothing_where_processes_live(v2):
     write_files(v2.dir("busy"), {"cgroup.controllers": "cpu memory pids",
                                  "cgroup.subtree_control": "", "cgroup.procs": "4242\n"})
     with open(os.path.join(v2.root, "cgroup.subtree_control"), "w") as f:
-        f.write("cpu memory pids")
+        f.write("cpu memory pids cpuset")
     cg = v2.open(parent="busy/glassbox").create()
     assert cg.journal == []                             # not one +controller written
     assert set(cg.not_enabled) == {"cpu", "memory", "pids"}

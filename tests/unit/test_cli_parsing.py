@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from glassbox.cli import format as fmt
+from glassbox import present as fmt
 from glassbox.cli.commands import _template, create_options
 from glassbox.cli.parser import build_parser
 from glassbox.errors import InvalidArgument

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from glassbox.daemon.events import diff, matches
+from glassbox.events import diff, matches
 
 
 def snap(containers=None, images=None, networks=(), volumes=()):

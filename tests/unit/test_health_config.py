@@ -114,7 +114,7 @@ def _snap(**c) -> dict:
 
 
 def test_events_health_status_and_missed_restarts():
-    from glassbox.daemon.events import diff, matches
+    from glassbox.events import diff, matches
     evs = diff(_snap(health="starting"), _snap(health="healthy"), now=1.0)
     assert [e["Action"] for e in evs] == ["health_status: healthy"]
     assert matches(evs[0], {"event": ["health_status"]})          # docker's filter form

@@ -73,11 +73,17 @@ def test_endpoint_requests():
     assert endpoint_request({"Aliases": ["a"], "IPAMConfig": {"IPv4Address": "10.1.0.5"}},
                             "EndpointConfig") == (["a"], "10.1.0.5")
     assert endpoint_request(None, "EndpointConfig") == ([], None)
-    for bad in ({"MacAddress": "02:42:ac:11:00:02"}, {"Links": ["x:y"]},
-                {"IPAMConfig": {"IPv6Address": "fd00::5"}}, {"DriverOpts": {"k": "v"}},
+    for bad in ({"IPAMConfig": {"IPv6Address": "fd00::5"}}, {"DriverOpts": {"k": "v"}},
                 {"Aliases": "notalist"}):
         with pytest.raises(InvalidArgument):
             endpoint_request(bad, "EndpointConfig")
+    # a chosen MAC and links are honoured (issue 20): endpoint_extras, checked
+    from glassbox.daemon.translate import endpoint_extras
+    assert endpoint_extras({"MacAddress": "02:42:AC:11:00:02", "Links": ["x:y"]}, "E") == \
+        {"mac": "02:42:ac:11:00:02", "links": ["x:y"]}
+    assert endpoint_extras(None, "E") == {}
+    with pytest.raises(InvalidArgument, match="E.MacAddress"):
+        endpoint_extras({"MacAddress": "01:00:5e:00:00:01"}, "E")     # multicast
     assert create_endpoints({"NetworkingConfig": {"EndpointsConfig": {
         "n": {"Aliases": ["x"]}}}}) == {"n": (["x"], None)}
 

@@ -29,6 +29,14 @@ MS_STRICTATIME = 1 << 24
 MNT_FORCE = 1
 MNT_DETACH = 2
 
+# the new mount API (<linux/mount.h>, Linux >= 5.2; idmapped mounts >= 5.12)
+OPEN_TREE_CLONE = 1              # open_tree: a detached copy of the mount, not the mount itself
+OPEN_TREE_CLOEXEC = 0o2000000    # = O_CLOEXEC
+AT_EMPTY_PATH = 0x1000           # act on the fd itself, path ""
+AT_RECURSIVE = 0x8000            # the whole subtree of mounts
+MOVE_MOUNT_F_EMPTY_PATH = 0x4    # move_mount: the source is the fd itself
+MOUNT_ATTR_IDMAP = 0x00100000    # mount_setattr: show the files' owners through a userns map
+
 # prctl
 PR_SET_PDEATHSIG = 1
 PR_GET_DUMPABLE = 3

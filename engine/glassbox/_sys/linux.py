@@ -16,6 +16,9 @@ _SYS_capget = 125
 _SYS_setns = 308
 _SYS_close_range = 436  # same number on every architecture
 _SYS_bpf = 321  # x86_64
+_SYS_open_tree = 428      # the new mount API: same numbers on every architecture
+_SYS_move_mount = 429
+_SYS_mount_setattr = 442
 _BPF_PROG_LOAD, _BPF_PROG_ATTACH, _BPF_PROG_QUERY = 5, 8, 16
 
 
@@ -60,6 +63,35 @@ class Sys:
 
     def umount(self, target: str, flags: int = 0) -> None:
         _check(_libc.umount2(_b(target), ctypes.c_int(flags)), "umount2", target)
+
+    # --- the new mount API: idmapped mounts (--userns=private, glassbox.rootless.private) ---
+
+    def open_tree(self, path: str, flags: int) -> int:
+        """open_tree(2): with OPEN_TREE_CLONE, a *detached* copy of the mount at
+        ``path`` (attached nowhere yet) as an fd; only a detached mount may be idmapped."""
+        return _check(_libc.syscall(_SYS_open_tree, ctypes.c_int(-100), _b(path),
+                                    ctypes.c_uint(flags)), "open_tree", path)
+
+    def mount_setattr(self, fd: int, attr_set: int, userns_fd: int = -1, flags: int = 0,
+                      path: str | None = None) -> None:
+        """mount_setattr(2) on the mount ``fd`` itself (AT_EMPTY_PATH | ``flags``).
+        With MOUNT_ATTR_IDMAP, ``userns_fd``'s uid/gid maps translate every owner
+        seen through this mount: with ``0 100000 65536`` a file root owns on disk
+        shows as uid 100000 on the host — root in that user namespace."""
+        import struct
+        from .constants import AT_EMPTY_PATH
+        raw = struct.pack("<QQQQ", attr_set, 0, 0, userns_fd if userns_fd >= 0 else 0)
+        buf = ctypes.create_string_buffer(raw, len(raw))
+        _check(_libc.syscall(_SYS_mount_setattr, ctypes.c_int(fd), b"",
+                             ctypes.c_uint(AT_EMPTY_PATH | flags), buf,
+                             ctypes.c_size_t(len(raw))), "mount_setattr", path)
+
+    def move_mount(self, fd: int, target: str) -> None:
+        """move_mount(2): attach the detached mount ``fd`` at ``target``."""
+        from .constants import MOVE_MOUNT_F_EMPTY_PATH
+        _check(_libc.syscall(_SYS_move_mount, ctypes.c_int(fd), b"", ctypes.c_int(-100),
+                             _b(target), ctypes.c_uint(MOVE_MOUNT_F_EMPTY_PATH)),
+               "move_mount", target)
 
     def pivot_root(self, new_root: str, put_old: str) -> None:
         _check(_libc.syscall(_SYS_pivot_root, _b(new_root), _b(put_old)), "pivot_root",

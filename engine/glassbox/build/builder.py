@@ -32,11 +32,32 @@ final image of the target stage is tagged, at the very end: a failed build tags 
 and leaves no container behind (the intermediate images of the steps that succeeded
 stay, untagged, as cache — Docker does the same).
 
-Network during RUN: by default a build container gets its own, empty network namespace
-(loopback only): a RUN that downloads packages fails. ``network="host"``
-(``glassbox build --network host``, or ``RUN --network=host`` on one step) shares the
-host's network so ``apk add`` / ``pip install`` work. Bridge networking with NAT for
-builds is a known gap until bridge NAT lands in :mod:`glassbox.network`.
+Network during RUN (``network=``, ``glassbox build --network``, the API's
+``networkmode``), checked before the first step — an unknown network is an
+:class:`~glassbox.errors.InvalidArgument` naming it:
+
+- ``None``, ``"default"`` (what the docker CLI sends when ``--network`` is not given)
+  and ``"none"``: a network namespace of its own, loopback only — as a glassbox
+  container without ``--network``. A RUN that downloads packages fails.
+- ``"bridge"``: the default bridge network (``gbx0``): an address on it, the host's
+  side as gateway, no NAT (glassbox bridges do not route to the outside).
+- a user network's name (or id prefix): an address on it, and its containers by
+  name in ``/etc/hosts`` — a RUN can fetch from a service running there.
+- ``"host"`` (root only): the host's network namespace, so ``apk add`` /
+  ``pip install`` reach the outside.
+
+``RUN --network=none|host|default`` (BuildKit's flag) overrides it for one step.
+``extra_hosts`` (``--add-host name:ip``, the API's ``extrahosts``) are added to the
+``/etc/hosts`` every RUN sees. Neither is part of the cache key (as Docker's).
+
+``cache_from`` (``--cache-from IMAGE``): images, pulled or loaded from elsewhere, whose
+history can stand in for the local cache — the rule is :func:`~glassbox.build.cache.
+match_cache_from`'s. A step restored from one is committed with the source's history
+entry and its ``created`` time, so a build that is cached all the way down ends at the
+very image it was cached from (same id), as Docker's classic builder does.
+
+RUN output: the container's stdout *and* stderr go into one pipe, read as they come:
+``log`` events in the order the command wrote them, while the step runs.
 
 Progress: ``progress(event)`` receives dicts, the same for the CLI and the Jupyter
 widgets — ``{"type": "step", "index", "total", "stage", "instruction", "cached"}``
@@ -70,7 +91,7 @@ from ..errors import BuildError, ContainerExit, GlassboxError, InvalidArgument, 
 from . import dockerfile as D
 from .cache import BuildCache, FileHashMemo, cache_key, match_cache_from
 
-__all__ = ["Builder", "ImageView", "DEFAULT_SHELL"]
+__all__ = ["Builder", "ImageView", "DEFAULT_SHELL", "resolve_network", "check_extra_hosts"]
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 _URL_PREFIXES = ("http://", "https://")
@@ -535,6 +556,40 @@ class _StageState:
         return getattr(self.image, "id", None)
 
 
+def resolve_network(root: str, mode: str | None) -> str | None:
+    """A build's ``network`` → the RUN containers' network mode (None: each its own
+    empty network namespace). Refuses, naming it, what cannot work — before any step."""
+    mode = (mode or "").strip()
+    if mode in ("", "default", "none"):
+        return None
+    if mode == "host":
+        if os.geteuid() != 0:
+            raise InvalidArgument("build --network host is not available rootless: the "
+                                  "host's network namespace belongs to root; use --network "
+                                  "bridge, a user network or none")
+        return "host"
+    if mode.startswith("container:"):
+        raise InvalidArgument(f"build --network {mode}: a build cannot join another "
+                              "container's network; use none, bridge, host or a user network")
+    if mode == "bridge":
+        return "bridge"
+    from ..network.store import NetworkStore    # JSON only: no netlink here
+    nets = NetworkStore(root).all()
+    found = [n for n in nets if n.name == mode] or [n for n in nets if n.id.startswith(mode)]
+    if len(found) != 1:
+        raise InvalidArgument(f"build --network {mode}: no such network (use none, default, "
+                              "bridge, host or a network from `glassbox network ls`)")
+    return found[0].name
+
+
+def check_extra_hosts(hosts) -> None:
+    """``--add-host`` values (``name:ip`` or ``name=ip``): a bad one is refused by name."""
+    if hosts:
+        from ..network.dns import parse_add_host
+        for h in hosts:
+            parse_add_host(h)
+
+
 class Builder:
     """``docker build`` on this engine (see the module docstring)."""
 
@@ -542,25 +597,32 @@ class Builder:
         self.engine = engine
         self.cache = BuildCache(engine.root)
 
+    def check_options(self, *, network: str | None = None, extra_hosts=()) -> None:
+        """Check a build's network and extra hosts without building (the daemon asks
+        before it answers, so a bad one is a 400 rather than an error in the stream)."""
+        resolve_network(self.engine.root, network)
+        check_extra_hosts(extra_hosts)
+
     def build(self, context, *, dockerfile: str = "Dockerfile",
               dockerfile_text: str | bytes | None = None, tags=(),
               build_args: dict | None = None, target: str | None = None,
               no_cache: bool = False, cache_from=(), labels: dict | None = None,
               progress: Callable[[dict], None] | None = None, pull: bool = False,
-              network: str | None = None):
+              network: str | None = None, extra_hosts=()):
         """Build and return the :class:`~glassbox.images.store.Image`.
 
         ``context``: a directory path, a binary stream holding a tar (plain or
         compressed) or a bare Dockerfile (``glassbox build - < ctx.tar``), or a
         :class:`~glassbox.build.context.BuildContext`. ``dockerfile`` is its path in the
         context (or ``dockerfile_text`` gives the text directly). ``tags`` are applied
-        to the final image only after every step succeeded. ``network="host"`` lets RUN
-        reach the network (default: an isolated network namespace).
+        to the final image only after every step succeeded. ``network`` is the RUN
+        steps' network and ``extra_hosts`` (``"name:ip"``) their extra ``/etc/hosts``
+        lines (see the module docstring); ``cache_from``: image references.
         """
         job = _Job(self, context, dockerfile=dockerfile, dockerfile_text=dockerfile_text,
                    tags=tags, build_args=dict(build_args or {}), target=target,
                    no_cache=no_cache, cache_from=cache_from, labels=dict(labels or {}),
-                   progress=progress, pull=pull, network=network)
+                   progress=progress, pull=pull, network=network, extra_hosts=extra_hosts)
         return job.run()
 
 
@@ -568,7 +630,8 @@ class _Job:
     """One build: the state shared by its steps."""
 
     def __init__(self, builder: Builder, context, *, dockerfile, dockerfile_text, tags,
-                 build_args, target, no_cache, cache_from, labels, progress, pull, network):
+                 build_args, target, no_cache, cache_from, labels, progress, pull, network,
+                 extra_hosts=()):
         self.builder, self.eng = builder, builder.engine
         self.images, self.cache = self.eng.images, builder.cache
         self.context_arg, self.dockerfile = context, dockerfile or "Dockerfile"
@@ -576,11 +639,14 @@ class _Job:
         self.tags, self.build_args, self.target = list(tags or ()), build_args, target
         self.no_cache, self.cache_from_refs = no_cache, list(cache_from or ())
         self.labels, self.progress, self.pull, self.network = labels, progress, pull, network
+        self.extra_hosts = [str(h) for h in extra_hosts or ()]
+        self.run_network: str | None = None   # what RUN gets: resolve_network()
         self.ctx = None
         self.built: dict[int, object] = {}
         self.index = 0
         self.total = 0
-        self.cache_from: list = []
+        self.cache_from: list = []          # the --cache-from images this stage may use
+        self.cache_from_all: list = []      # all of them (each stage starts with these)
         self.tmp_root = os.path.join(self.eng.root, "build-tmp")
 
     # -- events ---------------------------------------------------------------------------
@@ -601,6 +667,8 @@ class _Job:
                 raise InvalidArgument(f"invalid tag {t!r}: {e}") from None
             if r.digest:
                 raise InvalidArgument(f"invalid tag {t!r}: a tag cannot carry a digest")
+        self.run_network = resolve_network(self.eng.root, self.network)
+        check_extra_hosts(self.extra_hosts)   # a bad one: refused before anything runs
         self.ctx, owned = self._open_context()
         from . import context as _context
         memo = FileHashMemo(self.eng.root)
@@ -691,7 +759,7 @@ class _Job:
     def _load_cache_from(self) -> None:
         for ref in self.cache_from_refs:
             try:
-                self.cache_from.append(self.images.resolve(ref))
+                self.cache_from_all.append(self.images.resolve(ref))
             except NotFound:
                 self.warn(f"--cache-from {ref}: no such image in the store (pull it first); "
                           "ignored")
@@ -742,6 +810,7 @@ class _Job:
 
     def _build_stage(self, stage: D.Stage, *, is_goal: bool):
         self._stage = stage
+        self.cache_from = list(self.cache_from_all)
         frm = self.sub.expand_from(stage.from_)
         self.index += 1
         self.emit({"type": "step", "index": self.index, "total": self.total,
@@ -855,6 +924,7 @@ class _Job:
                              plan.created_by, plan.make_layer is None, self.cache_from)
         if m is None:
             return None
+        self.cache_from = [m.source]   # as Docker: the stage's next steps follow this one
         layer = m.source.layers[m.layer_index] if m.layer_index is not None else None
         image = self._commit(state, cfg, plan.created_by, layer, history=m.history)
         self.cache.put(key, image.id, parent=state.parent_id or "",
@@ -872,8 +942,9 @@ class _Job:
                 history: dict | None = None):
         cfg = copy.deepcopy(cfg)
         now = _now()
-        cfg["created"] = now
         entry = dict(history) if history else {"created": now, "created_by": created_by}
+        # a step restored from --cache-from keeps the source's time: same config, same id
+        cfg["created"] = entry.get("created") or now
         if layer is None:
             entry["empty_layer"] = True
         else:
@@ -907,12 +978,16 @@ class _Job:
             raise inst.error(f"RUN --security={inst.security} is not supported")
         argv = list(inst.command) if inst.json_form else [*state.shell, _run_script(inst)]
         created_by = scope.run_history(" ".join(argv))
-        network = inst.network or self.network
-        if network in ("default", "none"):
-            network = None
-        if network not in (None, "host"):
-            raise inst.error(f"network mode {network!r} is not supported for RUN (use "
-                             "--network=host or none)")
+        if inst.network in (None, "", "default"):      # BuildKit's RUN --network=
+            network = self.run_network
+        elif inst.network in ("none", "host"):
+            try:
+                network = resolve_network(self.eng.root, inst.network)
+            except InvalidArgument as e:
+                raise inst.error(f"RUN --network={inst.network}: {e}") from None
+        else:
+            raise inst.error(f"RUN --network={inst.network} is not supported: use default, "
+                             "none or host (or the build's --network for a named network)")
         return _Plan(key_text="RUN " + json.dumps(argv), args=scope.cache_args(),
                      created_by=created_by,
                      make_layer=lambda: self._run_container(state, inst, scope, argv,
@@ -928,7 +1003,7 @@ class _Job:
         cmd_text = " ".join(argv)
         env = [f"{k}={v}" for k, v in scope.run_env().items()]
         opts = CreateOptions(image=state.image.id, command=argv, entrypoint=[], env=env,
-                             network=network,
+                             network=network, add_hosts=list(self.extra_hosts),
                              labels={"glassbox.build": "intermediate"})
         containers = self.eng.containers
         c = containers.create(opts)

@@ -20,10 +20,15 @@ lock to contend on. An entry points at an image id; a hit counts only while that
 is still in the store (``rmi``/``prune`` of an intermediate image is a cache miss, never
 an error).
 
-``--cache-from IMAGE`` (an image pulled from a registry has no local cache entries)
-is matched the way the classic builder does: an image whose history starts with the
-parent's history and whose next history line is the step's ``created_by``, with the
-same layers below (:func:`match_cache_from`).
+``--cache-from IMAGE``: an image pulled from a registry, or saved and loaded from
+another machine, comes without its intermediate images and without cache entries —
+only its final config, whose ``history`` says which instruction made each layer.
+The classic builder's rule reads that history instead (:func:`match_cache_from`,
+the exact rule there): the step is found in the image when the image's history
+starts like the parent's, over the same layers, and continues with this step's
+``created_by``. The step is then *restored*, not run: the image's layer and its
+history entry (with its time) go onto the parent, so a chain restored to the end is
+the cached image itself, byte for byte.
 
 Shown in the notebook on Dockerfiles, section "the layer cache".
 """
@@ -187,13 +192,29 @@ class CacheFromHit:
 
 def match_cache_from(parent_config: dict | None, created_by: str, empty_layer: bool,
                      candidates: Iterable) -> CacheFromHit | None:
-    """Find the step in a ``--cache-from`` image (classic builder semantics).
+    """Find the step in a ``--cache-from`` image: the first candidate, in the order
+    given, for which all of these hold (``n`` = the parent's number of history
+    entries, ``k`` = its number of layers; ``parent_config`` None is ``scratch``:
+    n = k = 0):
 
-    A candidate matches when its history begins with the parent's history (same
-    ``created_by`` and ``empty_layer`` line by line), its ``rootfs.diff_ids`` begin with
-    the parent's, and its next history entry is ``created_by`` with the same
-    ``empty_layer``. ``parent_config`` is the parent image config (None: scratch).
-    ``candidates`` have a ``.config`` (image config dict).
+    1. the candidate has more than ``n`` history entries, and its first ``n`` have
+       the parent's ``created_by`` and ``empty_layer``, line by line;
+    2. its ``rootfs.diff_ids`` begin with the parent's ``k`` diff ids (the same
+       layers below, by content);
+    3. its entry ``n`` has ``created_by`` equal to the step's — the expanded
+       instruction as the history records it: RUN's argv (after ``|N A=1 ...``
+       when it sees build args), COPY/ADD's checksum of what they read, a
+       metadata instruction's ``#(nop)`` text — and the same ``empty_layer``;
+    4. for a step with a layer, it has a layer ``k``: that layer is the step's.
+
+    This is Docker's classic builder (moby ``image/cache``: ``isValidParent`` +
+    ``isValidConfig``) with one difference: Docker compares the parent's history
+    entries whole, times included, where this compares their commands and, through
+    the diff ids, the layers' content — so a base image imported separately on each
+    machine still matches. The builder tries its local cache first, the candidates
+    only on a local miss (Docker ignores its local cache when ``--cache-from`` is
+    given), and after a hit follows that candidate alone for the stage's next
+    steps, as Docker does (Docker: for the rest of the build). ``candidates`` have a ``.config`` (image config dict).
     """
     pcfg = parent_config or {}
     p_hist = history_signature(pcfg.get("history"))

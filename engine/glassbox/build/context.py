@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import os
 import posixpath
 import re
 import shutil
 import stat as _stat
-import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -741,7 +741,11 @@ def _tar_checksum_ok(block: bytes) -> bool:
 
 
 def _member_name(name: str) -> str | None:
-    """A tar member name → clean relative path, None for the root; ValueError if hostile."""
+    """A tar member name → clean relative path, None for the root; ValueError if hostile.
+
+    Stricter than a layer's (:func:`glassbox.images.layers.clean_member_name`): a
+    context tar is made by a client from a directory, so an absolute name is no
+    packing habit but a mistake or an attack."""
     if name.startswith("/"):
         raise ValueError(f"absolute path {name!r}")
     if "\0" in name:
@@ -752,92 +756,110 @@ def _member_name(name: str) -> str | None:
     return "/".join(parts) or None
 
 
-def _ensure_parent_dirs(root: Path, rel: str, create: bool = True) -> Path:
-    """Create the parents of ``rel`` as real directories; refuse to pass a symlink."""
-    cur = root
-    for part in rel.split("/")[:-1]:
-        cur = cur / part
-        try:
-            st = os.lstat(cur)
-        except FileNotFoundError:
-            if not create:
-                raise
-            os.mkdir(cur, 0o755)
-            continue
-        if not _stat.S_ISDIR(st.st_mode):
-            what = "symlink" if _stat.S_ISLNK(st.st_mode) else "non-directory"
-            raise ValueError(f"{rel!r} would be written through the {what} "
-                             f"{cur.relative_to(root).as_posix()!r}")
-    return root / rel
-
-
-def _remove_existing(path: Path, is_dir: bool) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    if _stat.S_ISDIR(st.st_mode):
-        if not is_dir:
-            shutil.rmtree(path)
-    else:
-        os.unlink(path)
-
-
 def _safe_extract(stream: BinaryIO, root: Path, *, max_bytes: int | None = None) -> None:
-    """Extract a tar stream under ``root`` and nowhere else (see BuildContext.from_tar)."""
-    total = 0
-    dir_modes: list[tuple[Path, int]] = []
+    """Extract a tar stream under ``root`` and nowhere else (see BuildContext.from_tar).
+
+    The one safe tar walker of glassbox does the work — the layer extractor
+    (:mod:`glassbox.images.layers`: every parent opened with ``O_NOFOLLOW`` from a
+    directory fd, hostile headers capped, gzip/zstd/xz/bzip2) — with a build
+    context's stricter rules on top: a member it cannot place safely refuses the
+    *whole* context instead of being skipped with a warning; absolute names are
+    refused; device nodes and FIFOs are skipped; a hard link must name a regular
+    file of the archive; directories stay readable by their owner; ``max_bytes``
+    caps the file data."""
+    from ..errors import InvalidArgument
+    from ..images import layers
+    from ..images.compression import open_decompressed
+    from ..images.streams import TarStream
+
+    class ContextExtractor(layers._Extractor):
+        total = 0
+
+        def dir_fd(self, parts: tuple[str, ...], create: bool = True) -> int:
+            try:
+                return super().dir_fd(parts, create)
+            except layers._Skip as why:   # (finish() skips a dir replaced later)
+                raise layers._Skip(self._blocked(parts) or str(why)) from None
+
+        def _blocked(self, parts: tuple[str, ...]) -> str | None:
+            """Which parent stops the walk: a symlink or a non-directory (for the error)."""
+            for i in range(1, len(parts) + 1):
+                try:
+                    st = os.lstat(os.path.join(root, *parts[:i]))
+                except OSError:
+                    return None
+                if not _stat.S_ISDIR(st.st_mode):
+                    what = "symlink" if _stat.S_ISLNK(st.st_mode) else "non-directory"
+                    return f"it would be written through the {what} {'/'.join(parts[:i])!r}"
+            return None
+
+        def _mode(self, m) -> int:
+            return m.mode & 0o7777        # a context is the user's own files: bits as sent
+
+        def member(self, tar, m) -> None:
+            rel = _member_name(m.name)
+            if rel is None:
+                return
+            if m.isdir():
+                m.mode |= 0o700           # the owner reads it back and cleans it up
+            elif m.isreg():
+                self.total += m.size
+                if max_bytes is not None and self.total > max_bytes:
+                    raise BuildError(f"the build context is larger than the "
+                                     f"{max_bytes}-byte limit", file="context")
+            elif m.islnk():
+                self._regular_target(m)
+            elif not m.issym():           # devices, FIFOs, others: not context material
+                self.dir_fd(layers.clean_member_name(rel)[:-1])
+                return
+            super().member(tar, m)
+
+        def _regular_target(self, m) -> None:
+            link = _member_name(m.linkname)
+            if link is None:
+                raise ValueError(f"hard link {m.name!r} to the root")
+            parts = layers.clean_member_name(link)
+            try:
+                st = os.stat(parts[-1], dir_fd=self.dir_fd(parts[:-1], create=False),
+                             follow_symlinks=False)
+            except FileNotFoundError:
+                raise ValueError(f"hard link {m.name!r} -> {m.linkname!r}: no such member "
+                                 "earlier in the archive") from None
+            if not _stat.S_ISREG(st.st_mode):
+                raise ValueError(f"hard link {m.name!r} -> {m.linkname!r} does not name a "
+                                 "regular file of the archive")
+
+    ex = ContextExtractor(str(root), "keep", False, layers.ExtractReport())
+    seen = 0
+
+    def visit(tar, m) -> None:
+        nonlocal seen
+        seen += 1
+        try:
+            ex.member(tar, m)
+        except (ValueError, FileNotFoundError, layers._Skip) as e:
+            raise BuildError(f"refusing the build context tar: member {m.name!r}: {e}",
+                             file="context") from None
+
     try:
-        tf = tarfile.open(fileobj=stream, mode="r|*")
-    except tarfile.TarError as e:
-        raise BuildError(f"the build context is not a valid tar archive ({e}): send a tar "
+        ts = TarStream(open_decompressed(stream, "auto"))
+        if not layers.walk_tar(ts, visit, what="build context tar"):
+            raise InvalidArgument("empty file")
+        ex.finish()
+    except layers.UnsafeTar as e:
+        raise BuildError(f"refusing the build context tar: {e.message}",
+                         file="context") from None
+    except (InvalidArgument, EOFError, OSError, lzma.LZMAError) as e:
+        # bz2 says "Invalid data stream" as an OSError without an errno, xz says "Corrupt
+        # input data" (LZMAError): bad data. An OSError with an errno (a full disk) is not.
+        if isinstance(e, OSError) and e.errno is not None:
+            raise
+        msg = getattr(e, "message", None) or str(e) or "unexpected end of data"
+        if seen:
+            raise BuildError(f"the build context tar is corrupt: {msg}",
+                             file="context") from None
+        raise BuildError(f"the build context is not a valid tar archive ({msg}): send a tar "
                          "(optionally gzip-compressed) or a directory",
                          file="context") from None
-    try:
-        with tf:
-            for m in tf:
-                try:
-                    rel = _member_name(m.name)
-                    if rel is None:
-                        continue
-                    target = _ensure_parent_dirs(root, rel)
-                    if m.isdir():
-                        _remove_existing(target, True)
-                        if not os.path.lexists(target):
-                            os.mkdir(target, 0o700)
-                        dir_modes.append((target, m.mode & 0o7777))
-                    elif m.isreg():
-                        total += m.size
-                        if max_bytes is not None and total > max_bytes:
-                            raise BuildError(f"the build context is larger than the "
-                                             f"{max_bytes}-byte limit", file="context")
-                        _remove_existing(target, False)
-                        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                                     | os.O_NOFOLLOW, 0o600)
-                        with os.fdopen(fd, "wb") as out:
-                            src = tf.extractfile(m)
-                            if src is not None:
-                                shutil.copyfileobj(src, out, 1 << 20)
-                        os.chmod(target, m.mode & 0o7777)
-                    elif m.issym():
-                        _remove_existing(target, False)
-                        os.symlink(m.linkname, target)
-                    elif m.islnk():
-                        link_rel = _member_name(m.linkname)
-                        if link_rel is None:
-                            raise ValueError(f"hard link {m.name!r} to the root")
-                        src_path = _ensure_parent_dirs(root, link_rel, create=False)
-                        st = os.lstat(src_path)
-                        if not _stat.S_ISREG(st.st_mode):
-                            raise ValueError(f"hard link {m.name!r} -> {m.linkname!r} "
-                                             "does not name a regular file of the archive")
-                        _remove_existing(target, False)
-                        os.link(src_path, target, follow_symlinks=False)
-                    # devices, FIFOs and others: not build context material, skipped
-                except (ValueError, FileNotFoundError) as e:
-                    raise BuildError(f"refusing the build context tar: member {m.name!r}: "
-                                     f"{e}", file="context") from None
-    except tarfile.TarError as e:
-        raise BuildError(f"the build context tar is corrupt: {e}", file="context") from None
-    for path, mode in reversed(dir_modes):
-        os.chmod(path, mode | 0o700)  # keep the owner able to read it back and clean up
+    finally:
+        ex.close()

@@ -9,7 +9,9 @@ Units are Docker's: ``memory`` and ``memory_swap`` in bytes, where
 ``memory_swap`` is memory *plus* swap (``-1`` = unlimited swap); ``cpus`` in
 cores (``1.5`` = one and a half cores of CPU time per wall second);
 ``cpu_shares`` the relative weight (default 1024); ``pids`` the maximum number
-of processes (``-1`` = unlimited).
+of processes (``-1`` = unlimited); ``cpuset_cpus``/``cpuset_mems`` the CPUs and
+memory nodes the container may run on, in the kernel's list syntax (``"0-2,4"``,
+Docker's ``--cpuset-cpus``/``--cpuset-mems``): not a share of time but a set of places.
 """
 
 from __future__ import annotations
@@ -69,10 +71,24 @@ class Limits:
     cpus: float | None = None
     cpu_shares: int | None = None
     pids: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
 
-    def validate(self, ncpus: int | None = None) -> "Limits":
-        """Check the values like ``docker run`` does; return self or raise InvalidArgument."""
+    def validate(self, ncpus: int | None = None, online_cpus: str | None = None,
+                 online_mems: str | None = None) -> "Limits":
+        """Check the values like ``docker run`` does; return self or raise InvalidArgument.
+
+        ``online_cpus``/``online_mems`` (list syntax) are what the machine has; by
+        default they are read from ``/sys/devices/system/{cpu,node}/online``."""
         ncpus = ncpus or os.cpu_count() or 1
+        if self.cpuset_cpus is not None:
+            check_cpuset(self.cpuset_cpus, "--cpuset-cpus",
+                         online_cpus or _online("/sys/devices/system/cpu/online",
+                                                f"0-{ncpus - 1}"), "CPUs")
+        if self.cpuset_mems is not None:
+            check_cpuset(self.cpuset_mems, "--cpuset-mems",
+                         online_mems or _online("/sys/devices/system/node/online", "0"),
+                         "memory nodes")
         if self.memory is not None and self.memory < MIN_MEMORY:
             raise InvalidArgument(
                 f"Minimum memory limit allowed is 6MB (got --memory={self.memory} bytes): "
@@ -116,6 +132,42 @@ class Limits:
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) is None for f in fields(self))
+
+
+def parse_cpu_list(text: str, flag: str = "--cpuset-cpus") -> frozenset[int]:
+    """The kernel's list syntax (``"0-2,4"``: numbers and ranges, comma-separated) as a set.
+
+    This is the format of ``cpuset.cpus``, of ``/sys/devices/system/cpu/online`` and of
+    ``Cpus_allowed_list`` in ``/proc/PID/status``. Anything else raises
+    :class:`InvalidArgument` naming ``flag`` and the value."""
+    out: set[int] = set()
+    for item in str(text).strip().split(","):
+        lo, dash, hi = item.strip().partition("-")
+        if not lo.isdigit() or (dash and not hi.isdigit()) or (dash and int(hi) < int(lo)):
+            raise InvalidArgument(
+                f"Invalid value {text!r} for {flag}: expected CPU or memory node numbers and "
+                "ranges like 0, 0-2 or 0,2-3")
+        out.update(range(int(lo), int(hi if dash else lo) + 1))
+    return frozenset(out)
+
+
+def check_cpuset(text: str, flag: str, online: str, what: str = "CPUs") -> frozenset[int]:
+    """Parse ``text`` and check every number is in ``online`` (what the machine has)."""
+    wanted = parse_cpu_list(text, flag)
+    missing = sorted(wanted - parse_cpu_list(online, "the online list"))
+    if missing:
+        raise InvalidArgument(
+            f"Requested {what} are not available - requested {text} ({flag}), available: "
+            f"{online} (missing: {','.join(map(str, missing))})")
+    return wanted
+
+
+def _online(path: str, fallback: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read().strip() or fallback
+    except OSError:
+        return fallback
 
 
 # --- conversions shared by the v1 and v2 managers (pure, unit-tested) ---

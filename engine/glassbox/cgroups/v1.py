@@ -10,6 +10,13 @@ v1 quirks handled here: ``memory.limit_in_bytes`` must always stay at or below
 ``memory.memsw.limit_in_bytes`` (memory + swap), so the order of the two writes
 depends on whether the limits go up or down; freezing is asynchronous
 (``FREEZING`` → ``FROZEN``); "unlimited" reads back as a huge number.
+
+The ``cpuset`` hierarchy has one more: a new cpuset cgroup starts with *empty*
+``cpuset.cpus`` and ``cpuset.mems`` (unless its parent sets ``cgroup.clone_children``),
+and the kernel refuses to put a task into a cgroup with no CPU or no memory node to
+run on (``ENOSPC``). So :meth:`V1Cgroup.create` copies both files from each parent,
+top-down, into every level of ``glassbox/<id>`` that has them empty (Docker and runc
+do the same); ``--cpuset-cpus`` then narrows the leaf.
 """
 
 from __future__ import annotations
@@ -25,7 +32,12 @@ from .limits import CPU_PERIOD_US, Limits, cpu_quota_us
 from .stats import Stats, memory_usage
 
 CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer", "devices")
-"""The v1 hierarchies a container joins (cpuset would need cpus/mems seeded first)."""
+"""The v1 hierarchies a container must join (a rootless user's delegated subtree has these)."""
+
+OPTIONAL = ("cpuset",)
+"""Hierarchies a container joins when it can: a cpuset cgroup needs its cpus/mems
+seeded from the parent, which a rootless user's subtree (not delegated there) cannot.
+When it fails the container runs without one, and only ``--cpuset-*`` is refused."""
 
 
 class V1Cgroup:
@@ -34,7 +46,7 @@ class V1Cgroup:
     version = 1
 
     def __init__(self, name: str, parent: str, mounts: dict[str, str],
-                 controllers: tuple[str, ...] = CONTROLLERS):
+                 controllers: tuple[str, ...] = CONTROLLERS + OPTIONAL):
         self.name = name
         self.parent = parent
         self.rel = _files.check_relpath(parent, name)
@@ -45,6 +57,8 @@ class V1Cgroup:
         self.journal: list[tuple[str, str]] = []
         """Every (file, value) this manager wrote, in order — to see what the kernel was told."""
         self.warnings: list[str] = []
+        self.not_joined: dict[str, str] = {}
+        """Optional controller → why :meth:`create` could not make its cgroup."""
         self._created: list[str] = []
         self._preexisting: set[str] = set()
 
@@ -62,10 +76,49 @@ class V1Cgroup:
         for mp in self.hierarchies:
             existing = {os.path.join(mp, *parent_parts[:i + 1]) for i in range(len(parent_parts))
                         if os.path.isdir(os.path.join(mp, *parent_parts[:i + 1]))}
-            made = _files.mkdir_chain(mp, self.rel)
+            if self._optional(mp):
+                made = self._create_optional(mp)
+            else:
+                made = _files.mkdir_chain(mp, self.rel)
             self._created += made
             self._preexisting |= existing - set(made) - set(self._created)
         return self
+
+    def _optional(self, mp: str) -> str | None:
+        """The optional controller mounted (alone) at ``mp``, else None."""
+        for c in OPTIONAL:
+            if self.mounts.get(c) == mp and list(self.mounts.values()).count(mp) == 1:
+                return c
+        return None
+
+    def _create_optional(self, mp: str) -> list[str]:
+        """mkdir and seed the cpuset chain; on failure undo what was made and note why."""
+        made: list[str] = []
+        try:
+            made = _files.mkdir_chain(mp, self.rel)
+            self._seed_cpuset(mp)
+            return made
+        except KernelError as e:
+            for d in reversed(made):
+                _files.rmdir_retry(d, 0.1)
+            why = f"the cpuset cgroup could not be set up: {e}"
+            self.not_joined["cpuset"] = why
+            self.warnings.append(why)
+            return []
+
+    def _seed_cpuset(self, mp: str) -> None:
+        """Copy ``cpuset.cpus``/``cpuset.mems`` from each parent into every empty level."""
+        parent = mp
+        for part in self.rel.split("/"):
+            here = os.path.join(parent, part)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not (_files.read_text(os.path.join(here, name)) or "").strip():
+                    value = (_files.read_text(os.path.join(parent, name)) or "").strip()
+                    if not value:
+                        raise KernelError(errno.ENOSPC, f"seed {name}", parent,
+                                          "the parent cpuset cgroup has none to copy")
+                    self._write(os.path.join(here, name), value)
+            parent = here
 
     def exists(self) -> bool:
         return any(os.path.isdir(os.path.join(mp, self.rel)) for mp in self.hierarchies)
@@ -120,6 +173,16 @@ class V1Cgroup:
             self._write(self._file("cpu", "cpu.shares"), limits.cpu_shares or 1024)
         if limits.pids is not None:
             self._write(self._file("pids", "pids.max"), "max" if limits.pids == -1 else limits.pids)
+        if limits.cpuset_cpus is not None or limits.cpuset_mems is not None:
+            d = self._dir("cpuset")
+            if not os.path.isdir(d):
+                raise KernelError(errno.ENOENT, "use cpuset controller", d, self.not_joined.get(
+                    "cpuset", "this container has no cpuset cgroup (it was started before "
+                    "glassbox joined cpuset): restart it"))
+            if limits.cpuset_cpus is not None:
+                self._write(os.path.join(d, "cpuset.cpus"), limits.cpuset_cpus)
+            if limits.cpuset_mems is not None:
+                self._write(os.path.join(d, "cpuset.mems"), limits.cpuset_mems)
 
     def _apply_memory(self, memory: int | None, memsw: int | None) -> None:
         mem_file = self._file("memory", "memory.limit_in_bytes")
@@ -162,12 +225,14 @@ class V1Cgroup:
         """Move process ``pid`` into this cgroup in every hierarchy.
 
         A container started before glassbox wrote device rules has no devices
-        cgroup; an ``exec`` into it skips that one hierarchy rather than fail."""
+        cgroup; an ``exec`` into it skips that one hierarchy rather than fail. The
+        same goes for an optional one (cpuset) that :meth:`create` could not make."""
         self._require()
-        devices = self.mounts.get("devices")
+        skippable = {self.mounts.get("devices")} | {mp for mp in self.hierarchies
+                                                    if self._optional(mp)}
         for mp in self.hierarchies:
             leaf = os.path.join(mp, self.rel)
-            if mp == devices and not os.path.isdir(leaf):
+            if mp in skippable and not os.path.isdir(leaf):
                 continue
             self._write(os.path.join(leaf, "cgroup.procs"), pid)
 
@@ -267,8 +332,9 @@ class V1Cgroup:
         _files.signal_pids(self.pids(), sig)
 
     def paths(self) -> dict[str, str]:
-        """Controller → this cgroup's directory in that controller's hierarchy."""
-        return dict(self.dirs)
+        """Controller → this cgroup's directory in that controller's hierarchy (an
+        optional one only when it was made)."""
+        return {c: d for c, d in self.dirs.items() if c not in OPTIONAL or os.path.isdir(d)}
 
 
 def mounts_from(mounts: list[_files.Mount], root: str) -> dict[str, str]:

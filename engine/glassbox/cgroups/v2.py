@@ -25,7 +25,9 @@ from . import _files
 from .limits import CPU_PERIOD_US, Limits, cpu_quota_us, shares_to_weight
 from .stats import Stats, memory_usage
 
-WANTED = ("cpu", "memory", "pids")
+WANTED = ("cpu", "memory", "pids", "cpuset")
+"""Controllers enabled on the way down. v2's cpuset needs no seeding (unlike v1): an
+empty ``cpuset.cpus`` means "whatever the parent has" (``cpuset.cpus.effective``)."""
 
 
 class V2Cgroup:
@@ -163,6 +165,10 @@ class V2Cgroup:
             self._write(self._file("cpu.weight"), shares_to_weight(limits.cpu_shares))
         if limits.pids is not None:
             self._write(self._file("pids.max"), "max" if limits.pids == -1 else limits.pids)
+        if limits.cpuset_cpus is not None:
+            self._write(self._file("cpuset.cpus"), limits.cpuset_cpus)
+        if limits.cpuset_mems is not None:
+            self._write(self._file("cpuset.mems"), limits.cpuset_mems)
 
     def restrict_devices(self, allow: tuple[str, ...] | None = None, sys_=None) -> None:
         """Default-deny device access, then allow ``allow`` (Docker's list by default).

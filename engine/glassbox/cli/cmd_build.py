@@ -6,10 +6,12 @@
     glassbox build -t app:2 -f Dockerfile.dev --build-arg V=2 --target runtime --no-cache ctx/
     glassbox build -q .                  # only the image id
     glassbox build - < ctx.tar           # a tar (or a bare Dockerfile) on stdin
+    glassbox build --network mynet --add-host db:10.0.0.5 --cache-from app:1 .
 
 Prints ``Step 1/4 : FROM busybox``, `` ---> Using cache``, `` ---> Running in <id>``, the
-RUN output, ``Removing intermediate container <id>``, `` ---> <image id>``, then
-``Successfully built <id>`` / ``Successfully tagged app:1``. A failed build exits 1
+RUN output (its stdout and stderr, as they come), ``Removing intermediate container
+<id>``, `` ---> <image id>``, then ``Successfully built <id>`` / ``Successfully tagged
+app:1``. A failed build exits 1
 (as docker does) with the Dockerfile file:line and the quoted line.
 """
 
@@ -46,7 +48,11 @@ def register(cmd, sub) -> None:
     p.add_argument("--pull", action="store_true",
                    help="Always attempt to pull a newer version of the image")
     p.add_argument("--network", help="Networking mode for the RUN instructions: 'default' "
-                   "(an isolated network namespace, no outside access) or 'host'")
+                   "or 'none' (an isolated network namespace, no outside access), 'bridge', "
+                   "a user network's name, or 'host'")
+    p.add_argument("--add-host", action="append", default=[], metavar="HOST:IP",
+                   help="Add a custom host-to-IP mapping (host:ip) to the RUN "
+                   "instructions' /etc/hosts")
     p.add_argument("--rm", action="store_true", default=True,
                    help="Remove intermediate containers after a successful build (always)")
     p.add_argument("--force-rm", action="store_true",
@@ -201,7 +207,7 @@ def cmd_build(eng, args) -> int:
             build_args=key_values(args.build_arg, "--build-arg", from_env=True),
             target=args.target, no_cache=args.no_cache, cache_from=args.cache_from,
             labels=key_values(args.label, "--label"), progress=printer, pull=args.pull,
-            network=args.network, **kw)
+            network=args.network, extra_hosts=args.add_host, **kw)
     except BuildError as e:
         if not printer.at_line_start and not args.quiet:
             out.write("\n")

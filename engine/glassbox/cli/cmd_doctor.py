@@ -10,11 +10,11 @@ from __future__ import annotations
 
 def cmd_doctor(eng, args) -> int:
     from .. import doctor
-    from . import format as fmt
+    from .. import present
     from .commands import _print
     report = doctor.diagnose(args.root)
     if args.format == "json":
-        _print(args, fmt.as_json(report.as_dict()))
+        _print(args, present.as_json(report.as_dict()))
         return 0
     rows = [[c.feature, c.status, c.detail + (f"\n    fix: {c.fix}" if c.fix and not c.ok
                                                 else "")] for c in report.checks]
@@ -23,7 +23,7 @@ def cmd_doctor(eng, args) -> int:
         first, *rest = detail.split("\n")
         flat.append([feature, status, first])
         flat += [["", "", more] for more in rest]
-    _print(args, fmt.table(["FEATURE", "STATUS", "DETAIL"], flat))
+    _print(args, present.table(["FEATURE", "STATUS", "DETAIL"], flat))
     _print(args, f"\ntier: {report.tier} — {doctor.TIER_MEANING[report.tier]}")
     return 0
 

@@ -79,7 +79,7 @@ def cmd_network_create(eng, args) -> int:
 
 
 def cmd_network_ls(eng, args) -> int:
-    from . import format as fmt
+    from .. import present
     from .commands import _print, _template
     rows = network_rows(eng, _filters(args.filter))
     if args.quiet:
@@ -91,14 +91,14 @@ def cmd_network_ls(eng, args) -> int:
             r["ID"] = r["_Id"]
     if args.format == "json":
         if rows:
-            _print(args, fmt.one_json_per_line(
+            _print(args, present.one_json_per_line(
                 [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]))
         return 0
     if args.format and args.format != "table":
         for r in rows:
             _print(args, _template(args.format, r))
         return 0
-    _print(args, fmt.table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
+    _print(args, present.table(["NETWORK ID", "NAME", "DRIVER", "SCOPE"],
                            [[r["ID"], r["Name"], r["Driver"], r["Scope"]] for r in rows]))
     return 0
 

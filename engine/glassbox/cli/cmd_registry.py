@@ -112,7 +112,7 @@ def cmd_push(eng, args) -> int:
     ref = parse(args.reference)
     _allow_insecure(eng, args)
     view = ProgressView(out, quiet=args.quiet)
-    digest = eng.registry.push(str(ref), progress=view)
+    digest = eng.push(str(ref), progress=view)
     if args.quiet:
         out.write(f"{ref.familiar}@{digest}\n")
     return 0
@@ -147,14 +147,14 @@ def cmd_login(eng, args) -> int:
         import getpass
         password = getpass.getpass("Password: ")
     _allow_insecure(eng, args)
-    out.write(eng.registry.login(server, user, password) + "\n")
+    out.write(eng.login(server, user, password) + "\n")
     return 0
 
 
 def cmd_logout(eng, args) -> int:
     out = _out(args)
     server = args.server or "docker.io"
-    if eng.registry.logout(server):
+    if eng.logout(server):
         out.write(f"Removing login credentials for {server}\n")
     else:
         out.write(f"Not logged in to {server}\n")

@@ -1,7 +1,8 @@
 """``glassbox volume create|ls|inspect|rm|prune`` — Docker's volume commands.
 
 Each function takes the Engine and the parsed arguments and returns the exit
-code; the engine's :class:`~glassbox.volumes.VolumeManager` does the work.
+code; the Engine's ``volume_*`` verbs (:class:`~glassbox.volumes.VolumeManager`
+locally, the daemon's API over ``-H``) do the work.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ def cmd_volume_create(eng, args) -> int:
         raise InvalidArgument("conflicting options: either specify --name or provide "
                               "positional arg, not both")
     name = args.name or args.volume_name
-    meta = eng.volumes.create(name or None, labels=key_values(args.label, "label"),
-                              driver=args.driver, options=key_values(args.opt, "option"))
+    meta = eng.volume_create(name or None, labels=key_values(args.label, "label"),
+                             driver=args.driver, options=key_values(args.opt, "option"))
     _print(args, meta["Name"])
     return 0
 
@@ -44,7 +45,7 @@ def cmd_volume_create(eng, args) -> int:
 def volume_rows(eng, filters=None) -> list[dict]:
     """``docker volume ls`` rows (the ``--format json`` shape)."""
     rows = []
-    for v in eng.volumes.list(filters):
+    for v in eng.volume_list(filters):
         rows.append({"Availability": "N/A", "Driver": v.get("Driver", "local"), "Group": "N/A",
                      "Labels": ",".join(f"{k}={val}" for k, val in
                                         (v.get("Labels") or {}).items()),
@@ -54,7 +55,7 @@ def volume_rows(eng, filters=None) -> list[dict]:
 
 
 def cmd_volume_ls(eng, args) -> int:
-    from . import format as fmt
+    from .. import present
     from .commands import _print, _template
     rows = volume_rows(eng, _filters(args.filter))
     if args.quiet:
@@ -63,38 +64,37 @@ def cmd_volume_ls(eng, args) -> int:
         return 0
     if args.format == "json":
         if rows:
-            _print(args, fmt.one_json_per_line(rows))
+            _print(args, present.one_json_per_line(rows))
         return 0
     if args.format and args.format != "table":
         for r in rows:
             _print(args, _template(args.format, r))
         return 0
-    _print(args, fmt.table(["DRIVER", "VOLUME NAME"], [[r["Driver"], r["Name"]] for r in rows]))
+    _print(args, present.table(["DRIVER", "VOLUME NAME"], [[r["Driver"], r["Name"]] for r in rows]))
     return 0
 
 
 def cmd_volume_inspect(eng, args) -> int:
     from .commands import _emit_docs
-    return _emit_docs(args, [eng.volumes.get(n) for n in args.names])
+    return _emit_docs(args, [eng.volume_inspect(n) for n in args.names])
 
 
 def cmd_volume_rm(eng, args) -> int:
     from .commands import _each
-    return _each(args, args.names, lambda n: eng.volumes.remove(n, force=args.force))
+    return _each(args, args.names, lambda n: eng.volume_remove(n, force=args.force))
 
 
 def cmd_volume_prune(eng, args) -> int:
-    from . import format as fmt
+    from .. import present
     from .commands import _print
-    sizes = {v["Name"]: eng.volumes.size(v["Name"]) for v in eng.volumes.list()}
-    removed = eng.volumes.prune(all=args.all, filters=_filters(args.filter))
+    pruned = eng.volume_prune(all=args.all, filters=_filters(args.filter))
+    removed = pruned["VolumesDeleted"]
     if removed:
         _print(args, "Deleted Volumes:")
         for name in removed:
             _print(args, name)
         _print(args, "")
-    _print(args, "Total reclaimed space: " +
-           fmt.human_size(sum(sizes.get(n, 0) for n in removed)))
+    _print(args, "Total reclaimed space: " + present.human_size(pruned["SpaceReclaimed"]))
     return 0
 
 

@@ -9,7 +9,7 @@ import os
 import sys
 
 from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
-from . import format as fmt
+from .. import present
 
 
 def _out(args):
@@ -48,9 +48,11 @@ def create_options(args):
         hostname=args.hostname, tty=args.tty, interactive=args.interactive, auto_remove=args.rm,
         memory=parse_bytes(args.memory, "--memory") if args.memory is not None else None,
         memory_swap=swap, cpus=_float(args.cpus, "--cpus"), cpu_shares=args.cpu_shares,
+        cpuset_cpus=args.cpuset_cpus, cpuset_mems=args.cpuset_mems,
+        mac_address=args.mac_address, links=args.link,
         pids_limit=args.pids_limit, cap_add=args.cap_add, cap_drop=args.cap_drop,
         init=args.init, read_only=args.read_only, privileged=args.privileged,
-        devices=args.device, device_cgroup_rules=args.device_cgroup_rule,
+        userns=args.userns, devices=args.device, device_cgroup_rules=args.device_cgroup_rule,
         security_opt=args.security_opt, labels=labels,
         volumes=args.volume, mounts=args.mount, tmpfs=args.tmpfs,
         volumes_from=args.volumes_from, network=args.network,
@@ -93,7 +95,7 @@ def cmd_run(eng, args) -> int:
         c = eng.create(opts)
         _forward_signals(eng, c.id, args.tty)
         try:
-            started = eng.containers.start(c.id, (attach_in, 1, 2))
+            started = eng.start(c.id, (attach_in, 1, 2))
         except ContainerExit:
             if opts.auto_remove:
                 eng._forget(c.id)
@@ -155,98 +157,18 @@ def cmd_start(eng, args) -> int:
     code = 0
     for ref in args.containers:
         if args.attach:
-            started = eng.containers.start(ref, (0 if args.interactive else None, 1, 2))
+            started = eng.start(ref, (0 if args.interactive else None, 1, 2))
             msg = started.wait_exit() or {}
             code = msg.get("exit", 0)
         else:
-            eng.containers.start(ref).detach()
+            eng.start(ref).detach()
             _print(args, ref)
     return code
 
 
-def _status_text(c) -> str:
-    import time
-    st = c.status
-    if st == "running" or st == "paused":
-        t = fmt.parse_time(c.state.get("StartedAt", ""))
-        up = "Up " + fmt.human_duration(time.time() - t) if t else "Up"
-        if st == "paused":
-            return up + " (Paused)"
-        if c.config["Config"].get("Healthcheck"):      # "Up 3 seconds (healthy)", as docker
-            from ..containers.health import current, status_suffix
-            up += status_suffix(current(c.dir, c.config))
-        return up
-    if st == "restarting":
-        t = fmt.parse_time(c.state.get("FinishedAt", ""))
-        return f"Restarting ({c.exit_code}) " + (fmt.human_duration(time.time() - t) + " ago"
-                                                 if t else "")
-    if st == "exited":
-        t = fmt.parse_time(c.state.get("FinishedAt", ""))
-        return f"Exited ({c.exit_code}) " + (fmt.human_duration(time.time() - t) + " ago"
-                                             if t else "")
-    return st.capitalize()
-
-
-def _filters(specs: list[str]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for spec in specs:
-        k, sep, v = spec.partition("=")
-        if not sep:
-            raise InvalidArgument(f"bad format of filter (expected name=value): {spec}")
-        if k not in ("status", "name", "id", "label", "ancestor", "exited"):
-            raise InvalidArgument(f"invalid filter '{k}'")
-        out.setdefault(k, []).append(v)
-    return out
-
-
-def _match(c, filters) -> bool:
-    for k, values in filters.items():
-        if k == "status" and c.status not in values:
-            return False
-        if k == "name" and not any(v in c.name for v in values):
-            return False
-        if k == "id" and not any(c.id.startswith(v) for v in values):
-            return False
-        if k == "exited" and not (c.status == "exited" and str(c.exit_code) in values):
-            return False
-        if k == "ancestor" and not any(v in (c.config["Config"]["Image"], c.config["Image"])
-                                       for v in values):
-            return False
-        if k == "label":
-            labels = c.config["Config"].get("Labels") or {}
-            for v in values:
-                lk, sep, lv = v.partition("=")
-                if lk not in labels or (sep and labels[lk] != lv):
-                    return False
-    return True
-
-
-def ps_rows(eng, all_: bool, filters=None) -> list[dict]:
-    """``docker ps`` rows as dicts (the ``--format json`` shape)."""
-    rows = []
-    for c in eng.ps(all=True):
-        # like docker: without -a only running ones, unless a status/exited
-        # filter asks for others
-        asks_status = filters and ("status" in filters or "exited" in filters)
-        if not (all_ or c.running or c.status == "restarting" or asks_status):
-            continue
-        if filters and not _match(c, filters):
-            continue
-        argv = [c.config["Path"]] + c.config["Args"]
-        cmd = " ".join(argv)
-        rows.append({"ID": c.id[:12], "Image": c.config["Config"]["Image"],
-                     "Command": f'"{cmd}"', "CreatedAt": c.config["Created"],
-                     "RunningFor": fmt.ago(c.config["Created"]), "Status": _status_text(c),
-                     "State": c.status, "Ports": "", "Names": c.name,
-                     "Labels": ",".join(f"{k}={v}" for k, v in
-                                        (c.config["Config"].get("Labels") or {}).items()),
-                     "_full_id": c.id, "_cmd": cmd})
-    return rows
-
-
 def cmd_ps(eng, args) -> int:
-    filters = _filters(args.filter)
-    rows = ps_rows(eng, args.all, filters)
+    filters = present.ps_filters(args.filter)
+    rows = present.ps_rows(eng, args.all, filters)
     if args.last and args.last > 0:
         rows = rows[:args.last]
     if args.quiet:
@@ -256,7 +178,7 @@ def cmd_ps(eng, args) -> int:
     if args.format == "json":
         clean = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
         if clean:
-            _print(args, fmt.one_json_per_line(clean))
+            _print(args, present.one_json_per_line(clean))
         return 0
     if args.format and args.format != "table":
         for r in rows:
@@ -269,7 +191,7 @@ def cmd_ps(eng, args) -> int:
             cmd = cmd[:19] + '…"'
         table.append([r["_full_id"] if args.no_trunc else r["ID"], r["Image"], cmd,
                       r["RunningFor"], r["Status"], r["Ports"], r["Names"]])
-    _print(args, fmt.table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
+    _print(args, present.table(["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
                             "NAMES"], table))
     return 0
 
@@ -371,7 +293,7 @@ def cmd_wait(eng, args) -> int:
 
 
 def cmd_container_prune(eng, args) -> int:
-    removed = eng.containers.prune()
+    removed = eng.container_prune()
     _print(args, "Deleted Containers:")
     for cid in removed:
         _print(args, cid)
@@ -408,27 +330,7 @@ def _emit_docs(args, docs) -> int:
         for d in docs:
             _print(args, _template(args.format, d))
     else:
-        _print(args, fmt.as_json(docs))
-    return 0
-
-
-def stats_row(c, stats, prev=None) -> dict:
-    from ..cgroups.stats import cpu_percent
-    cpu = cpu_percent(prev, stats) if prev else 0.0
-    limit = stats.memory_limit or _host_memory()
-    mem = stats.memory_usage
-    return {"ID": c.id[:12], "Name": c.name, "CPUPerc": f"{cpu:.2f}%",
-            "MemUsage": f"{fmt.bytes_size(mem)} / {fmt.bytes_size(limit)}",
-            "MemPerc": f"{100.0 * mem / limit:.2f}%" if limit else "0.00%",
-            "PIDs": str(stats.pids_current), "OOMKills": stats.oom_kills,
-            "Cgroup": f"v{stats.cgroup_version}"}   # memory is v1 usage_in_bytes or v2 memory.current
-
-
-def _host_memory() -> int:
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
+        _print(args, present.as_json(docs))
     return 0
 
 
@@ -448,14 +350,14 @@ def cmd_stats(eng, args) -> int:
                 rows.append({"ID": c.id[:12], "Name": c.name, "CPUPerc": "0.00%",
                              "MemUsage": "0B / 0B", "MemPerc": "0.00%", "PIDs": "0"})
                 continue
-            rows.append(stats_row(c, cur, first.get(c.id)))
+            rows.append(present.stats_row(c, cur, first.get(c.id)))
             first[c.id] = cur
         if args.format == "json":
-            _print(args, fmt.one_json_per_line(rows))
+            _print(args, present.one_json_per_line(rows))
         else:
             if not args.no_stream:
                 _out(args).write("\x1b[2J\x1b[H")
-            _print(args, fmt.table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
+            _print(args, present.table(["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT",
                                     "MEM %", "PIDS"],
                                    [[r["ID"], r["Name"], r["CPUPerc"], r["MemUsage"],
                                      r["MemPerc"], r["PIDs"]] for r in rows]))
@@ -466,7 +368,7 @@ def cmd_stats(eng, args) -> int:
 
 def cmd_top(eng, args) -> int:
     top = eng.top(args.container)
-    _print(args, fmt.table(top["Titles"], top["Processes"]))
+    _print(args, present.table(top["Titles"], top["Processes"]))
     return 0
 
 
@@ -479,6 +381,8 @@ def cmd_update(eng, args) -> int:
         if args.memory_swap else None,
         "cpus": _float(args.cpus, "--cpus"), "cpu_shares": args.cpu_shares,
         "pids": args.pids_limit}
+    changes.update({k: v for k, v in (("cpuset_cpus", args.cpuset_cpus),
+                                      ("cpuset_mems", args.cpuset_mems)) if v})
     if all(v is None for v in changes.values()) and args.restart is None:
         raise InvalidArgument("you must provide one or more flags when using this command")
     if args.restart is not None:
@@ -494,40 +398,19 @@ def cmd_rename(eng, args) -> int:
 # ---- images ---------------------------------------------------------------------
 def cmd_import_(eng, args) -> int:
     if args.file == "-":
-        img = eng.images.import_tarball(sys.stdin.buffer, args.reference, args.change,
-                                        args.message)
+        image_id = eng.image_import(sys.stdin.buffer, args.reference, args.change,
+                                    args.message)
     else:
         if not os.path.exists(args.file):
             raise NotFound(f"open {args.file}: no such file or directory")
         with open(args.file, "rb") as f:
-            img = eng.images.import_tarball(f, args.reference, args.change, args.message)
-    _print(args, img.id)
+            image_id = eng.image_import(f, args.reference, args.change, args.message)
+    _print(args, image_id)
     return 0
 
 
-def image_rows(eng, all_=False, reference=None) -> list[dict]:
-    rows = []
-    images = eng.image_list()
-    from ..images.graph import intermediate_ids
-    hidden = set() if all_ else intermediate_ids(images)
-    for img in images:
-        if img.id in hidden:
-            continue
-        tags = list(img.repo_tags) or ["<none>:<none>"]
-        for tag in tags:
-            repo, _, t = tag.rpartition(":")
-            if reference and not (tag == reference or repo == reference or
-                                  tag.startswith(reference)):
-                continue
-            rows.append({"Repository": repo or "<none>", "Tag": t or "<none>",
-                         "ID": img.id.split(":")[1][:12], "Digest": img.manifest_digest,
-                         "CreatedSince": fmt.ago(img.created), "CreatedAt": img.created,
-                         "Size": fmt.human_size(img.size), "_full_id": img.id})
-    return rows
-
-
 def cmd_images(eng, args) -> int:
-    rows = image_rows(eng, args.all, args.reference)
+    rows = present.image_rows(eng, args.all, args.reference)
     if args.quiet:
         seen = []
         for r in rows:
@@ -538,7 +421,7 @@ def cmd_images(eng, args) -> int:
         return 0
     if args.format == "json":
         if rows:
-            _print(args, fmt.one_json_per_line([{k: v for k, v in r.items()
+            _print(args, present.one_json_per_line([{k: v for k, v in r.items()
                                                  if not k.startswith("_")} for r in rows]))
         return 0
     headers = ["REPOSITORY", "TAG"] + (["DIGEST"] if args.digests else []) + \
@@ -546,7 +429,7 @@ def cmd_images(eng, args) -> int:
     table = [[r["Repository"], r["Tag"]] + ([r["Digest"]] if args.digests else []) +
              [r["_full_id"] if args.no_trunc else r["ID"], r["CreatedSince"], r["Size"]]
              for r in rows]
-    _print(args, fmt.table(headers, table))
+    _print(args, present.table(headers, table))
     return 0
 
 
@@ -563,19 +446,11 @@ def cmd_tag(eng, args) -> int:
     return 0
 
 
-def _in_use(eng):
-    def in_use(image_id: str) -> bool:
-        return any(c.config.get("Image") == image_id for c in eng.ps())
-    return in_use
-
-
 def cmd_rmi(eng, args) -> int:
     code = 0
     for ref in args.images:
         try:
-            from ..images.graph import remove_with_parents
-            for item in remove_with_parents(eng.images, ref, force=args.force,
-                                            in_use=_in_use(eng)):
+            for item in eng.image_remove(ref, force=args.force):
                 for k, v in item.items():
                     _print(args, f"{k}: {v}")
         except GlassboxError as e:
@@ -585,7 +460,7 @@ def cmd_rmi(eng, args) -> int:
 
 
 def cmd_image_prune(eng, args) -> int:
-    removed = eng.images.prune(all=args.all, in_use=_in_use(eng))
+    removed = eng.image_prune(all=args.all)
     _print(args, "Deleted Images:")
     for d in removed:
         _print(args, f"deleted: {d}")
@@ -599,7 +474,7 @@ def cmd_history(eng, args) -> int:
             _print(args, r.get("Id", "<missing>"))
         return 0
     if args.format == "json":
-        _print(args, fmt.one_json_per_line(rows))
+        _print(args, present.one_json_per_line(rows))
         return 0
     table = []
     for r in rows:
@@ -612,22 +487,21 @@ def cmd_history(eng, args) -> int:
         created = r.get("Created")
         if isinstance(created, (int, float)) and created > 0:
             import time
-            created_s = fmt.human_duration(time.time() - created) + " ago"
+            created_s = present.human_duration(time.time() - created) + " ago"
         else:
-            created_s = fmt.ago(created) if isinstance(created, str) else ""
-        table.append([iid, created_s, created_by, fmt.human_size(r.get("Size", 0)),
+            created_s = present.ago(created) if isinstance(created, str) else ""
+        table.append([iid, created_s, created_by, present.human_size(r.get("Size", 0)),
                       r.get("Comment", "")])
-    _print(args, fmt.table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], table))
+    _print(args, present.table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], table))
     return 0
 
 
 def cmd_save(eng, args) -> int:
-    from ..images.archive import save
     if args.output:
         tmp = args.output + ".tmp"
         try:
             with open(tmp, "wb") as f:
-                save(eng.images, args.images, f, format=args.format)
+                eng.image_save(args.images, f, format=args.format)
             os.replace(tmp, args.output)
         except BaseException:
             if os.path.exists(tmp):
@@ -637,20 +511,18 @@ def cmd_save(eng, args) -> int:
     if os.isatty(1):
         raise InvalidArgument("cowardly refusing to save to a terminal. Use the -o flag or "
                               "redirect")
-    save(eng.images, args.images, sys.stdout.buffer, format=args.format)
+    eng.image_save(args.images, sys.stdout.buffer, format=args.format)
     return 0
 
 
 def cmd_load(eng, args) -> int:
-    from ..images.archive import load
     if args.input:
         with open(args.input, "rb") as f:
-            images = load(eng.images, f)
+            loaded = eng.image_load(f)
     else:
-        images = load(eng.images, sys.stdin.buffer)
-    for img in images:
-        for tag in img.repo_tags or [img.id]:
-            _print(args, f"Loaded image{'' if img.repo_tags else ' ID'}: {tag}")
+        loaded = eng.image_load(sys.stdin.buffer)
+    for name in loaded:
+        _print(args, f"Loaded image{' ID' if name.startswith('sha256:') else ''}: {name}")
     return 0
 
 
@@ -677,14 +549,14 @@ def cmd_system_df(eng, args) -> int:
     if args.format == "json":
         _print(args, json.dumps(df))
         return 0
-    _print(args, fmt.table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
+    _print(args, present.table(["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],
                            [[r["Type"], str(r["TotalCount"]), str(r["Active"]),
-                             fmt.human_size(r["Size"]), fmt.human_size(r["Reclaimable"])]
+                             present.human_size(r["Size"]), present.human_size(r["Reclaimable"])]
                             for r in df["Summary"]]))
     if args.verbose and df.get("Layers"):
         _print(args, "\nLayers (shared layers are stored once):")
-        _print(args, fmt.table(["LAYER", "SIZE", "USED BY"],
-                               [[l["DiffID"][7:19], fmt.human_size(l["Size"]),
+        _print(args, present.table(["LAYER", "SIZE", "USED BY"],
+                               [[l["DiffID"][7:19], present.human_size(l["Size"]),
                                  ", ".join(l["Images"])] for l in df["Layers"]]))
     return 0
 
@@ -700,13 +572,6 @@ def cmd_info(eng, args) -> int:
     info = eng.info()
     for k, v in info.items():
         _print(args, f"{k}: {v}")
-    if "SecurityOptions" not in info and "Security Options" not in info:   # issue 18
-        from ..seccomp import host_security_options
-        _print(args, "Security Options: " + " ".join(host_security_options()))
-    if os.geteuid() != 0 and not getattr(eng, "remote", False):   # issue 14
-        from ..rootless.features import detect
-        for k, v in detect(eng.containers.cgroup_parent).rows():
-            _print(args, f"{k}: {v}")
     return 0
 
 

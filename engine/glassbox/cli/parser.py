@@ -54,6 +54,8 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
                    "enable unlimited swap")
     p.add_argument("--cpus", help="Number of CPUs (e.g. 0.5)")
     p.add_argument("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)")
+    p.add_argument("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
+    p.add_argument("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)")
     p.add_argument("--pids-limit", type=int, help="Tune container pids limit (-1 for "
                    "unlimited)")
     p.add_argument("--cap-add", action="append", default=[], help="Add Linux capabilities")
@@ -71,6 +73,8 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
                    "that forwards signals and reaps processes")
     p.add_argument("--read-only", action="store_true",
                    help="Mount the container's root filesystem as read only")
+    p.add_argument("--userns", metavar="MODE", help="User namespace: 'private' (root inside "
+                   "is an unprivileged host uid, from root's /etc/subuid range) or 'host'")
     p.add_argument("-l", "--label", action="append", default=[], help="Set meta data on a "
                    "container")
     p.add_argument("-v", "--volume", action="append", default=[], help="Bind mount a volume")
@@ -83,6 +87,9 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--network-alias", action="append", default=[],
                    help="Add network-scoped alias for the container")
     p.add_argument("--ip", help="IPv4 address on the --network (a user-defined network)")
+    p.add_argument("--mac-address", help="Container MAC address (e.g., 92:d0:c6:0a:29:33)")
+    p.add_argument("--link", action="append", default=[],
+                   help="Add link to another container (NAME[:ALIAS])")
     p.add_argument("-p", "--publish", action="append", default=[],
                    help="Publish a container's port(s) to the host")
     p.add_argument("-P", "--publish-all", action="store_true",
@@ -234,6 +241,8 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--memory-swap", help="Swap limit equal to memory plus swap")
     p.add_argument("--cpus", help="Number of CPUs")
     p.add_argument("-c", "--cpu-shares", type=int, help="CPU shares (relative weight)")
+    p.add_argument("--cpuset-cpus", help="CPUs in which to allow execution (0-3, 0,1)")
+    p.add_argument("--cpuset-mems", help="MEMs in which to allow execution (0-3, 0,1)")
     p.add_argument("--pids-limit", type=int, help="Tune container pids limit")
     p.add_argument("--restart", help="Restart policy to apply when a container exits")
     p.add_argument("containers", nargs="+")

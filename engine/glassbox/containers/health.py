@@ -245,8 +245,11 @@ def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
         sections.append(("error", [f"healthcheck: cannot load the container's seccomp "
                                    f"filter: {e}"]))
     order = [n for n in NS_ORDER if n in namespaces]
-    if _own_userns(pid):   # rootless: the container's user namespace is joined first
-        order.insert(0, "user")
+    if _own_userns(pid):   # rootless: the container's user namespace is joined first;
+        if os.geteuid() == 0:   # rootful --userns=private: last (rootless/private.py)
+            order.append("user")
+        else:
+            order.insert(0, "user")
     sections += [("ns", order),
                  ("cg", _procs_files(cg)), ("frz", [f for f in [_freezer_file(cg)] if f]),
                  ("argv", hc["argv"]), ("env", env),

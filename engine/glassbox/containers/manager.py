@@ -111,8 +111,8 @@ class Container:
         c["HostnamePath"] = os.path.join(self.dir, "hostname")
         c["HostsPath"] = os.path.join(self.dir, "hosts")
         c["ResolvConfPath"] = os.path.join(self.dir, "resolv.conf")
-        if self.state.get("IdMap"):   # rootless: the user namespace's maps (issue 14)
-            c["IdMap"] = self.state["IdMap"]
+        if self.state.get("IdMap") or self.config.get("IdMap"):   # the user namespace's
+            c["IdMap"] = self.state.get("IdMap") or self.config["IdMap"]   # maps (issue 14)
         c["Cgroup"] = {"Parent": self.config.get("CgroupParent"), "Name": self.id,
                        "Version": _cgroup_version()}   # 1 or 2: which files hold its limits
         ns = dict(self.state.get("NetworkSettings") or {})
@@ -385,7 +385,9 @@ class ContainerManager:
         icfg = (image.config or {}).get("config") or {}
         argv = merge_command(icfg, opts.command, opts.entrypoint)
         limits = Limits(memory=opts.memory, memory_swap=opts.memory_swap, cpus=opts.cpus,
-                        cpu_shares=opts.cpu_shares, pids=opts.pids_limit).validate()
+                        cpu_shares=opts.cpu_shares, pids=opts.pids_limit,
+                        cpuset_cpus=opts.cpuset_cpus or None,
+                        cpuset_mems=opts.cpuset_mems or None).validate()
         caps = cap_set(opts.cap_add, opts.cap_drop)
         secopts = security_options(opts.security_opt)  # refuse a bad one before anything is written
         devices = _devices(opts)                     # likewise --device, --device-cgroup-rule
@@ -412,9 +414,15 @@ class ContainerManager:
         if len(hostname) > 64:
             raise InvalidArgument(f"invalid hostname {hostname!r}: longer than 64 characters")
         net_mode, publish = self._network_mode(opts, icfg)
+        if opts.mac_address or opts.links:   # --mac-address, --link (network.attach)
+            from ..network.attach import check_create as check_endpoint
+            check_endpoint(opts, net_mode, self.get)
         if os.geteuid() != 0:   # rootless (issue 14): what it cannot have, refused up front
             from ..rootless.policy import check_create
             check_create(opts, limits, net_mode, self.cgroup_parent, publish)
+        if opts.userns:   # --userns=private (issue 14): checked before anything is written
+            from ..rootless.private import check_create as check_userns
+            check_userns(opts)
         if hooks is None and (opts.volumes or opts.mounts or opts.tmpfs or opts.volumes_from
                               or icfg.get("Volumes")):
             hooks = self.hooks          # the volumes package, only when there are mounts
@@ -459,7 +467,10 @@ class ContainerManager:
                 mounts=mounts, caps=caps, readonly_rootfs=opts.read_only, tty=opts.tty,
                 init=opts.init, no_new_privs=not opts.privileged,
                 devices=[n.__dict__ for n in devices[1]], privileged=opts.privileged,
-                seccomp=seccomp_choice(secopts, opts.privileged))
+                seccomp=seccomp_choice(secopts, opts.privileged),
+                network_mode=net_mode, open_stdin=opts.interactive,
+                device_cgroup_rules=list(opts.device_cgroup_rules or ()),
+                auto_remove=opts.auto_remove)
             if net_mode == "host":
                 spec.namespaces = [n for n in spec.namespaces if n != "net"]
                 spec.etc_files.pop("/etc/hosts")
@@ -485,6 +496,8 @@ class ContainerManager:
                 "HostConfig": {"Memory": limits.memory or 0, "MemorySwap": limits.memory_swap or 0,
                                "NanoCpus": int((limits.cpus or 0) * 1e9),
                                "CpuShares": limits.cpu_shares or 0,
+                               "CpusetCpus": limits.cpuset_cpus or "",
+                               "CpusetMems": limits.cpuset_mems or "",
                                "PidsLimit": limits.pids, "AutoRemove": opts.auto_remove,
                                "CapAdd": opts.cap_add, "CapDrop": opts.cap_drop,
                                "Init": opts.init, "ReadonlyRootfs": opts.read_only,
@@ -505,6 +518,11 @@ class ContainerManager:
                 "Spec": spec.to_json(), "RestartCount": 0, "Driver": "overlay",
                 "Platform": "linux",
             }
+            if opts.userns and opts.userns != "host":   # issue 14: rootless/private.py
+                from ..rootless.private import host_range
+                config["Spec"]["userns"] = "private"
+                config["HostConfig"]["UsernsMode"] = "private"
+                config["IdMap"] = host_range().to_json()
             cstate.write_json(os.path.join(tmp, "state.json"),
                               {"Status": "created", "Running": False, "Pid": 0, "ExitCode": 0})
             with cstate.locked(os.path.join(self.dir, ".lock")):
@@ -519,6 +537,9 @@ class ContainerManager:
                                        f'container "{owner}". You have to remove (or rename) '
                                        'that container to be able to reuse that name.')
                 config["Name"] = "/" + name
+                if opts.mac_address or opts.links:
+                    from ..network.attach import create_fields
+                    create_fields(config, opts, name)
                 cstate.write_json(os.path.join(tmp, "config.json"), config)
                 self._claim_name(name, cid)
                 try:
@@ -830,6 +851,7 @@ class ContainerManager:
             hc["Memory"], hc["MemorySwap"] = new.memory or 0, new.memory_swap or 0
             hc["NanoCpus"], hc["CpuShares"] = int((new.cpus or 0) * 1e9), new.cpu_shares or 0
             hc["PidsLimit"] = new.pids
+            hc["CpusetCpus"], hc["CpusetMems"] = new.cpuset_cpus or "", new.cpuset_mems or ""
             cstate.write_json(os.path.join(c.dir, "config.json"), config)
         return new.__dict__
 

@@ -26,12 +26,15 @@ _FIELDS: dict[str, object] = {
     "memory_swap": None,
     "cpus": None,
     "cpu_shares": None,
+    "cpuset_cpus": None,           # --cpuset-cpus 0-1,3: the CPUs it may run on
+    "cpuset_mems": None,           # --cpuset-mems 0: the memory (NUMA) nodes
     "pids_limit": None,
     "cap_add": list,
     "cap_drop": list,
     "init": False,
     "read_only": False,
     "privileged": False,
+    "userns": None,                # --userns private|host (glassbox.rootless.private)
     "devices": list,               # --device HOST[:CONTAINER][:PERMS]
     "device_cgroup_rules": list,   # --device-cgroup-rule 'c 1:3 rwm'
     "security_opt": list,
@@ -43,6 +46,8 @@ _FIELDS: dict[str, object] = {
     "network": None,
     "network_aliases": list,
     "ip": None,                    # --ip: a fixed IPv4 address on a user network
+    "mac_address": None,           # --mac-address 02:42:ac:11:00:09: the veth's container end
+    "links": list,                 # --link NAME[:ALIAS]: /etc/hosts names for another container
     "publish": list,
     "publish_all": False,
     "expose": list,

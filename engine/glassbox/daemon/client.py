@@ -6,7 +6,8 @@ socket (``http.client`` on an ``AF_UNIX`` socket; nothing else needed) instead
 of an :class:`~glassbox.engine.Engine` on a local state root. It has the part
 of the Engine's surface those commands use — ``ps``, ``images``, ``run``
 (detached, or attached without stdin), ``stop``, ``rm``, ``logs``, ``inspect``,
-``start``, ``kill``, ``wait``, ``tag``, ``rmi``; anything else raises a
+``start``, ``kill``, ``wait``, ``tag``, ``rmi``, ``image prune``, ``save``, ``load``,
+``import``; anything else raises a
 :class:`~glassbox.errors.GlassboxError` saying it is not supported over -H yet.
 """
 
@@ -337,7 +338,8 @@ class RemoteContainers:
         names; the limits in force after it, read back from ``inspect``."""
         body = {"Memory": limits.get("memory"), "MemorySwap": limits.get("memory_swap"),
                 "NanoCpus": int(limits["cpus"] * 1e9) if limits.get("cpus") else None,
-                "CpuShares": limits.get("cpu_shares"), "PidsLimit": limits.get("pids")}
+                "CpuShares": limits.get("cpu_shares"), "PidsLimit": limits.get("pids"),
+                "CpusetCpus": limits.get("cpuset_cpus"), "CpusetMems": limits.get("cpuset_mems")}
         body = {k: v for k, v in body.items() if v is not None}
         if restart is not None:
             from ..containers.restart import RestartPolicy, parse
@@ -350,7 +352,9 @@ class RemoteContainers:
         hc = doc.get("HostConfig") or {}
         return {"memory": hc.get("Memory") or None, "memory_swap": hc.get("MemorySwap") or None,
                 "cpus": (hc.get("NanoCpus") or 0) / 1e9 or None,
-                "cpu_shares": hc.get("CpuShares") or None, "pids": hc.get("PidsLimit") or None}
+                "cpu_shares": hc.get("CpuShares") or None, "pids": hc.get("PidsLimit") or None,
+                "cpuset_cpus": hc.get("CpusetCpus") or None,
+                "cpuset_mems": hc.get("CpusetMems") or None}
 
 
 def _stats(doc: dict, c: RemoteContainer):
@@ -542,14 +546,89 @@ class RemoteEngine(ContainerVerbs):
         out += [LayerInfo(d, 0, "") for d in diff_ids[len(out):]]
         return out
 
+    def removed_exit_codes(self) -> dict[str, int]:
+        """The API keeps no such record: empty. (The daemon's own ``GET /events``
+        reports those ``die`` events with their codes.)"""
+        return {}
+
     def image_remove(self, ref: str, force: bool = False) -> list[dict]:
         return self.images.remove(ref, force=force)
+
+    def image_prune(self, all: bool = False) -> list[str]:  # noqa: A002 (docker's flag)
+        """``POST /images/prune``: Docker's ``dangling`` filter says which ones
+        (``false``: every unused image, as ``prune -a``)."""
+        doc = self.api.request("POST", "/images/prune", {"filters": json.dumps(
+            {"dangling": ["false" if all else "true"]})}) or {}
+        return [r["Deleted"] for r in doc.get("ImagesDeleted") or [] if r.get("Deleted")]
+
+    def image_save(self, refs: list[str], out, format: str = "docker") -> None:  # noqa: A002
+        """``GET /images/get?names=...``: the daemon's docker-archive, copied to ``out``
+        as it comes. The API has no OCI format: ``format="oci"`` needs the daemon's
+        host."""
+        if format == "oci":
+            raise _unsupported("save --format oci")
+        if format != "docker":
+            raise InvalidArgument(f"unknown archive format {format!r}: use 'docker' or 'oci'")
+        self._copy_out("/images/get", {"names": list(refs)}, out)
+
+    def image_import(self, src, reference: str | None = None, changes=(),
+                     message: str = "") -> str:
+        """``POST /images/create?fromSrc=-`` with the tar read from ``src`` as the body;
+        the daemon's last ``status`` line is the new image's id."""
+        conn, resp = self._upload("POST", "/images/create", {
+            "fromSrc": "-", **({"repo": reference} if reference else {}),
+            "changes": "\n".join(changes), "message": message}, src)
+        image_id = ""
+        try:
+            for ev in _json_lines(resp):
+                image_id = ev.get("status", image_id)
+        finally:
+            conn.close()
+        if not image_id:
+            raise GlassboxError("the daemon answered the import without an image id")
+        return image_id
+
+    def image_load(self, src) -> list[str]:
+        """``POST /images/load`` with the tar read from ``src`` as the body; the names
+        come back in the daemon's ``Loaded image: ...`` lines (an error line raises)."""
+        conn, resp = self._upload("POST", "/images/load", {}, src)
+        loaded = []
+        try:
+            for ev in _json_lines(resp):
+                kind, sep, name = str(ev.get("stream", "")).strip().partition(": ")
+                if sep and kind in ("Loaded image", "Loaded image ID"):
+                    loaded.append(name)
+        finally:
+            conn.close()
+        return loaded
 
     def pull(self, ref: str, progress=None):
         return self.ensure_image(ref, "always", progress)
 
-    def volume_list(self) -> list[dict]:
-        return (self.api.request("GET", "/volumes") or {}).get("Volumes") or []
+    def volume_list(self, filters: dict | None = None) -> list[dict]:
+        q = {"filters": json.dumps(filters)} if filters else None
+        return (self.api.request("GET", "/volumes", q) or {}).get("Volumes") or []
+
+    def volume_create(self, name: str | None = None, *, labels: dict | None = None,
+                      driver: str = "local", options: dict | None = None) -> dict:
+        return self.api.request("POST", "/volumes/create", body={
+            "Name": name or "", "Labels": labels or {}, "Driver": driver,
+            "DriverOpts": options or {}})
+
+    def volume_inspect(self, name: str) -> dict:
+        return self.api.request("GET", f"/volumes/{_q(name)}")
+
+    def volume_remove(self, name: str, force: bool = False) -> None:
+        self.api.request("DELETE", f"/volumes/{_q(name)}", {"force": "1" if force else "0"})
+
+    def volume_prune(self, all: bool = False,  # noqa: A002 (docker's flag)
+                     filters: dict | None = None) -> dict:
+        """``POST /volumes/prune``; ``all`` travels as Docker's ``all=true`` filter."""
+        f = {**(filters or {}), **({"all": ["true"]} if all else {})}
+        doc = self.api.request("POST", "/volumes/prune",
+                               {"filters": json.dumps(f)} if f else None) or {}
+        return {"VolumesDeleted": doc.get("VolumesDeleted") or [],
+                "SpaceReclaimed": int(doc.get("SpaceReclaimed") or 0)}
 
     def volume_users(self, name: str) -> list[str]:
         return [c.id for c in self.ps(all=True)
@@ -582,11 +661,13 @@ class RemoteEngine(ContainerVerbs):
             "Images": images, "Layers": []}
 
     def network_connect(self, network: str, container: str, *, aliases=(),
-                        ip: str | None = None) -> None:
+                        ip: str | None = None, mac: str | None = None, links=()) -> None:
         ipam = {"IPv4Address": ip} if ip else None
         self.api.request("POST", f"/networks/{_q(network)}/connect", body={
             "Container": container, "EndpointConfig": {
-                "Aliases": list(aliases or ()), **({"IPAMConfig": ipam} if ipam else {})}})
+                "Aliases": list(aliases or ()), **({"IPAMConfig": ipam} if ipam else {}),
+                **({"MacAddress": mac} if mac else {}),
+                **({"Links": list(links)} if links else {})}})
 
     def network_disconnect(self, network: str, container: str, *, force: bool = False) -> None:
         self.api.request("POST", f"/networks/{_q(network)}/disconnect",
@@ -641,25 +722,54 @@ class RemoteEngine(ContainerVerbs):
 
     def archive_put(self, ref: str, path: str, src, *, no_overwrite_dir_non_dir: bool = False,
                     copy_uid_gid: bool = False) -> None:
-        q = urllib.parse.urlencode({"path": path, "noOverwriteDirNonDir":
-                                    int(no_overwrite_dir_non_dir),
-                                    "copyUIDGID": int(copy_uid_gid)})
-        conn = _UnixConnection(self.api.path)
+        conn, resp = self._upload("PUT", f"/containers/{_q(ref)}/archive",
+                                  {"path": path, "noOverwriteDirNonDir":
+                                   int(no_overwrite_dir_non_dir),
+                                   "copyUIDGID": int(copy_uid_gid)}, src)
         try:
-            conn.request("PUT", f"{API}/containers/{_q(ref)}/archive?{q}", body=src,
-                         headers={"Content-Type": "application/x-tar"}, encode_chunked=True)
-            resp = conn.getresponse()
-            body = resp.read()
-            if resp.status >= 400:
-                raise _error(resp.status, body)
-        except (OSError, http.client.HTTPException) as e:
-            raise GlassboxError(f"the daemon at unix://{self.api.path} did not answer: "
-                                f"{e}") from None
+            resp.read()
         finally:
             conn.close()
+
+    def _upload(self, method: str, url: str, query: dict, src):
+        """Send the binary file ``src`` as a chunked tar body (it may be a pipe: its
+        size is not known); returns ``(conn, resp)`` for the caller to read and close,
+        or raises the daemon's error."""
+        q = urllib.parse.urlencode(query)
+        conn = _UnixConnection(self.api.path)
+        try:
+            conn.request(method, f"{API}{url}" + (f"?{q}" if q else ""), body=src,
+                         headers={"Content-Type": "application/x-tar"}, encode_chunked=True)
+            resp = conn.getresponse()
+            if resp.status >= 400:
+                raise _error(resp.status, resp.read())
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            raise GlassboxError(f"the daemon at unix://{self.api.path} did not answer: "
+                                f"{e}") from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn, resp
 
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
-        raise GlassboxError(f"'{name}' is not supported over -H yet: run the command on the "
-                            "daemon's host without -H")
+        raise _unsupported(name)
+
+
+def _json_lines(resp):
+    """The objects of a JSON-lines progress answer; an ``error`` line raises it."""
+    for line in resp:
+        if not line.strip():
+            continue
+        ev = json.loads(line)
+        if "error" in ev:
+            raise GlassboxError(ev["error"])
+        yield ev
+
+
+def _unsupported(what: str) -> GlassboxError:
+    """The error of a verb this client cannot do over the API (yet)."""
+    return GlassboxError(f"'{what}' is not supported over -H yet: run the command on the "
+                         "daemon's host without -H")

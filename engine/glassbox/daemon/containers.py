@@ -24,7 +24,7 @@ import os
 import threading
 
 from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
-from .hijack import hijack, pump_input, pump_output
+from .hijack import hijack, parse_detach_keys, pump_input, pump_output
 from .server import json_response, qbool, qint, read_json
 from .translate import (STDERR, STDOUT, container_inspect, container_summary,
                         create_endpoints, create_options, epoch, frame, parse_filters,
@@ -165,22 +165,25 @@ async def create(d, request):
     body = await read_json(request, required=True)
     opts = create_options(body, request.query.get("name") or None)
     endpoints = create_endpoints(body)
+    from .translate import create_endpoint_extras
+    extras = create_endpoint_extras(body)       # a MAC, links: per endpoint
     if not await d.run(d.eng.images.exists, opts.image):
         raise NotFound(f"No such image: {opts.image}")
     c = await d.run(d.eng.containers.create, opts)
     try:
-        await d.run(_plan_endpoints, d, c, endpoints)
+        await d.run(_plan_endpoints, d, c, endpoints, extras)
     except BaseException:
         await d.run(d.eng.remove, c.id, force=True)
         raise
     return _json({"Id": c.id, "Warnings": []}, 201)
 
 
-def _plan_endpoints(d, c, endpoints: dict) -> None:
+def _plan_endpoints(d, c, endpoints: dict, extras: dict | None = None) -> None:
     """The rest of a create's ``EndpointsConfig`` into the container's network plan
     (:mod:`glassbox.network.attach`): the primary network's fixed address (its
     aliases are in the options already), and any further network as a connect
-    before start."""
+    before start. The primary's MAC and links came with the options (Config.MacAddress,
+    HostConfig.Links); another network's are its connect's."""
     from ..network import attach
     mode = c.config["HostConfig"].get("NetworkMode") or "none"
     for net, (aliases, ip) in endpoints.items():
@@ -188,7 +191,8 @@ def _plan_endpoints(d, c, endpoints: dict) -> None:
             if ip is not None:
                 attach.plan(d.eng.networks, c, mode, aliases=aliases, ip=ip)
         else:
-            attach.connect(d.eng.networks, c, net, aliases=aliases, ip=ip)
+            attach.connect(d.eng.networks, c, net, aliases=aliases, ip=ip,
+                           **(extras or {}).get(net, {}))
 
 
 async def start(d, request):
@@ -300,6 +304,8 @@ async def attach(d, request):
     logs, stream = qbool(request, "logs"), qbool(request, "stream")
     if not (stdin or stdout or stderr):
         raise InvalidArgument("attach: choose at least one of stdin, stdout or stderr")
+    # a TTY's input is scanned for the detach keys (daemon/hijack.py), checked up front
+    keys = parse_detach_keys(request.query.get("detachKeys")) if tty and stdin else None
     if c.status == "created" and stream:
         p = Pending(tty, stdin, stdout, stderr)
         d.hub.park(c.id, p)
@@ -307,7 +313,7 @@ async def attach(d, request):
         d.hijacked.add(raw)
         tasks = [asyncio.ensure_future(pump_output(raw, p.ours, tty)),
                  asyncio.ensure_future(raw.closed.wait())]
-        feeder = asyncio.ensure_future(pump_input(raw, p.in_w, p.close_in))
+        feeder = asyncio.ensure_future(pump_input(raw, p.in_w, p.close_in, detach_keys=keys))
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -323,7 +329,13 @@ async def attach(d, request):
     # Without logs=1, where the log ends is taken *before* the client may send: what
     # the container answers to its first input is after it, never lost in between
     start = None if logs else log_end(c)
-    raw = await hijack(request, _stream_type(tty))
+    log = await open_log(d, c, stream and c.running)   # before the hijack: see open_log
+    try:
+        raw = await hijack(request, _stream_type(tty))
+    except BaseException:
+        if log is not None:
+            log.close()
+        raise
     d.hijacked.add(raw)
     feeder = None
     if stdin and stream and c.running and not tty:
@@ -337,16 +349,37 @@ async def attach(d, request):
                     closed.append(True)
                     os.close(fd)
             feeder = asyncio.ensure_future(pump_input(raw, in_fd, close_in))
-    try:
-        async for s, text, _ts in follow_log(d, c, follow=stream and c.running,
-                                              tail=None, start=start):
+    elif keys is not None and stream and c.running:
+        # a running TTY container's stdin is not reachable here (its pty is the
+        # monitor's), but its detach keys are: they end this attach
+        feeder = asyncio.ensure_future(pump_input(raw, None, lambda: None, detach_keys=keys))
+
+    async def copy_log():
+        entries = follow_log(d, c, follow=stream and c.running, tail=None, start=start,
+                             f=log) if log is not None else None
+        async for s, text, _ts in entries or _nothing():
             if (s == "stdout" and not stdout) or (s == "stderr" and not stderr):
                 continue
             data = text.encode()
             if not await raw.write(data if tty else frame(STDERR if s == "stderr" else STDOUT,
                                                            data)):
                 break
+    try:
+        if feeder is None:
+            await copy_log()
+        else:   # the client may detach (or go away) while the log is quiet: stop then too
+            copier = asyncio.ensure_future(copy_log())
+            gone = asyncio.ensure_future(raw.closed.wait())
+            try:
+                await asyncio.wait([copier, gone], return_when=asyncio.FIRST_COMPLETED)
+                if copier.done():
+                    copier.result()          # its error, if it had one
+            finally:
+                copier.cancel()
+                gone.cancel()
     finally:
+        if log is not None:
+            log.close()
         if feeder is not None:
             feeder.cancel()
         raw.close()
@@ -399,12 +432,45 @@ def log_end(c) -> int:
         return 0
 
 
+async def open_log(d, c, follow: bool):
+    """The container's log, opened for reading — or None when it has none and, with
+    ``follow``, is no longer running.
+
+    Callers open it *before* they answer (before the response headers, before the
+    hijack): a client may remove the container as soon as it has the answer's
+    headers (docker-py's ``containers.run(remove=True)``: ``logs(follow)``, ``wait``,
+    ``remove``, and only then reads the body). An open file outlives the removal; a
+    path opened later does not — the output was lost. Right after ``start`` the
+    monitor may not have created the file yet: a running container's log is waited
+    for (it appears within milliseconds). When the container is found stopped, the
+    file is looked for once more: it may have been made, written and the exit
+    recorded between the first look and that check (``echo hi`` takes no longer)."""
+    path = os.path.join(c.dir, "container.log")
+    while True:
+        try:
+            return open(path, "rb")
+        except FileNotFoundError:
+            pass
+        if not follow or not await d.run(d.eng.containers._still_running, c.id):
+            try:
+                return open(path, "rb")
+            except FileNotFoundError:
+                return None
+        await asyncio.sleep(0.02)
+
+
+async def _nothing():
+    """An empty log (a container that never wrote one)."""
+    return
+    yield
+
+
 async def follow_log(d, c, follow: bool, tail: int | None, since: float = 0,
-                     until: float = 0, start: int | None = None):
+                     until: float = 0, start: int | None = None, f=None):
     """``(stream, text, time)`` from the container's json-file log; with ``follow``,
     keep reading until the container is no longer running. ``start``: a byte offset
-    taken earlier (:func:`log_end`): only what was written after it, nothing before."""
-    path = os.path.join(c.dir, "container.log")
+    taken earlier (:func:`log_end`): only what was written after it, nothing before.
+    ``f``: the log already opened by :func:`open_log` (else it is opened here)."""
 
     def keep(e):
         if e is None:
@@ -417,14 +483,10 @@ async def follow_log(d, c, follow: bool, tail: int | None, since: float = 0,
                 return False
         return True
 
-    f = None
-    while f is None:
-        try:
-            f = open(path, "rb")
-        except FileNotFoundError:
-            if not follow or not await d.run(d.eng.containers._still_running, c.id):
-                return
-            await asyncio.sleep(0.1)
+    if f is None:
+        f = await open_log(d, c, follow)
+        if f is None:
+            return
     with f:
         if start is not None:
             f.seek(start)
@@ -491,20 +553,27 @@ async def logs(d, request):
         raise InvalidArgument(f"invalid tail value {tail_s!r}: a number or 'all'") from None
     since, until = _since(request.query.get("since")), _since(request.query.get("until"))
     tty = bool(c.config["Config"].get("Tty"))
-    resp = web.StreamResponse(headers={"Content-Type": _stream_type(tty)})
-    await resp.prepare(request)
-    async for s, text, t in follow_log(d, c, follow, tail, since, until):
-        if (s == "stdout" and not stdout) or (s == "stderr" and not stderr):
-            continue
-        data = ((t + " ") if ts else "").encode() + text.encode()
-        await resp.write(data if tty else frame(STDERR if s == "stderr" else STDOUT, data))
+    f = await open_log(d, c, follow)   # before the headers: see open_log
+    try:
+        resp = web.StreamResponse(headers={"Content-Type": _stream_type(tty)})
+        await resp.prepare(request)
+        if f is not None:
+            async for s, text, t in follow_log(d, c, follow, tail, since, until, f=f):
+                if (s == "stdout" and not stdout) or (s == "stderr" and not stderr):
+                    continue
+                data = ((t + " ") if ts else "").encode() + text.encode()
+                await resp.write(data if tty else frame(STDERR if s == "stderr" else STDOUT,
+                                                        data))
+    finally:
+        if f is not None:
+            f.close()
     await resp.write_eof()
     return resp
 
 
 # ---- list / inspect ---------------------------------------------------------------
 async def ps(d, request):
-    from ..cli.commands import _match
+    from ..present import matches as _match
     all_ = qbool(request, "all")
     limit = qint(request, "limit", -1)
     filters = parse_filters(request.query.get("filters"))
@@ -595,7 +664,8 @@ async def update(d, request):
     changes_ = update_changes(body)
     if all(v is None for v in changes_.values()):
         return _json({"Warnings": ["nothing to update: only Memory, MemorySwap, NanoCpus, "
-                                   "CpuShares, PidsLimit and RestartPolicy can be changed"]})
+                                   "CpuShares, CpusetCpus, CpusetMems, PidsLimit and "
+                                   "RestartPolicy can be changed"]})
     await d.run(d.eng.update, request.match_info["id"], **changes_)
     return _json({"Warnings": []})
 

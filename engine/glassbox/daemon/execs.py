@@ -44,12 +44,16 @@ async def exec_create(d, request):
         raise Conflict(f"Container {c.id} is not running")
     if c.status == "paused":
         raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
+    from .hijack import parse_detach_keys
+    # (docker-py spells it detachKeys: dockerd's JSON decoding ignores the case)
+    keys = body.get("DetachKeys") or body.get("detachKeys") or ""
+    parse_detach_keys(keys or None, "DetachKeys")   # a bad one: 400 now
     eid = secrets.token_hex(32)
     d.execs[eid] = {
         "ID": eid, "ContainerID": c.id, "Running": False, "ExitCode": None, "Pid": 0,
         "OpenStdin": bool(body.get("AttachStdin")), "OpenStdout": bool(body.get("AttachStdout")),
         "OpenStderr": bool(body.get("AttachStderr")), "CanRemove": False,
-        "DetachKeys": body.get("DetachKeys") or "",
+        "DetachKeys": keys,
         "ProcessConfig": {"tty": bool(body.get("Tty")), "entrypoint": cmd[0],
                           "arguments": cmd[1:], "privileged": bool(body.get("Privileged")),
                           "user": body.get("User") or ""},
@@ -104,6 +108,9 @@ async def exec_start(d, request):
         raise Conflict(f"Container {c.id} is not running")
     rec["_started"] = True
     tty = rec["ProcessConfig"]["tty"]
+    from .hijack import parse_detach_keys
+    keys = parse_detach_keys(body.get("DetachKeys") or rec["DetachKeys"] or None, "DetachKeys") \
+        if tty and rec["OpenStdin"] else None
     detach = bool(body.get("Detach"))
     if detach:
         proc = await d.run(_spawn, d, rec, subprocess.DEVNULL, subprocess.DEVNULL,
@@ -156,7 +163,9 @@ async def exec_start(d, request):
     d.hijacked.add(raw)
     out = asyncio.ensure_future(pump_output(raw, ours, tty))
     gone = asyncio.ensure_future(raw.closed.wait())
-    feeder = asyncio.ensure_future(pump_input(raw, in_w, close_in))
+    detached: list[bool] = []
+    feeder = asyncio.ensure_future(pump_input(raw, in_w, close_in, detach_keys=keys,
+                                              on_detach=lambda: detached.append(True)))
     try:
         await asyncio.wait([out, gone], return_when=asyncio.FIRST_COMPLETED)
         if out.done():
@@ -166,15 +175,50 @@ async def exec_start(d, request):
     finally:
         for t in (out, gone, feeder):
             t.cancel()
-        close_in()
-        for fd in ours:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+        if detached:   # the process runs on: its terminal stays open, its output drained
+            asyncio.ensure_future(_drain(dict(ours), close_in))
+        else:
+            close_in()
+            for fd in ours:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
         raw.close()
         d.hijacked.discard(raw)
     return web.Response(status=200)
+
+
+async def _drain(fds: dict[int, int], on_done) -> None:
+    """A detached exec's output, read and dropped until it ends (a closed pipe would
+    kill the process writing to it); then its fds and stdin are closed."""
+    loop = asyncio.get_running_loop()
+    left = set(fds)
+    done = asyncio.Event()
+
+    def readable(fd):
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            loop.remove_reader(fd)
+            os.close(fd)
+            left.discard(fd)
+            if not left:
+                done.set()
+    for fd in fds:
+        loop.add_reader(fd, readable, fd)
+    try:
+        if left:
+            await done.wait()
+    finally:
+        for fd in left:
+            loop.remove_reader(fd)
+            os.close(fd)
+        on_done()
 
 
 async def _reap(d, rec: dict, proc: subprocess.Popen) -> None:

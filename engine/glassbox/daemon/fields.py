@@ -27,19 +27,20 @@ _EMPTY = (None, 0, "", False, [], {})
 
 CONFIG_HONOURED = frozenset({
     "Image", "Cmd", "Entrypoint", "Env", "WorkingDir", "User", "Hostname", "Labels", "Tty",
-    "OpenStdin", "ExposedPorts", "StopSignal", "StopTimeout", "Healthcheck", "Volumes"})
+    "OpenStdin", "ExposedPorts", "StopSignal", "StopTimeout", "Healthcheck", "Volumes",
+    "MacAddress"})
 CONFIG_CLIENT_SIDE = frozenset({"AttachStdin", "AttachStdout", "AttachStderr", "StdinOnce",
                                 "ArgsEscaped"})
 CONFIG_DEFAULTS: dict[str, tuple] = {
     "Domainname": _EMPTY, "NetworkDisabled": _EMPTY, "OnBuild": _EMPTY, "Shell": _EMPTY,
-    "MacAddress": _EMPTY,   # Config.MacAddress until API 1.44
 }
 
 HOST_HONOURED = frozenset({
-    "AutoRemove", "Binds", "CapAdd", "CapDrop", "CpuShares", "Devices", "DeviceCgroupRules",
+    "AutoRemove", "Binds", "CapAdd", "CapDrop", "CpuShares", "CpusetCpus", "CpusetMems",
+    "Devices", "DeviceCgroupRules", "Links",
     "Dns", "ExtraHosts", "Init", "Memory", "MemorySwap", "Mounts", "NanoCpus", "NetworkMode",
     "PidsLimit", "PortBindings", "Privileged", "PublishAllPorts", "ReadonlyRootfs",
-    "RestartPolicy", "SecurityOpt", "Tmpfs", "VolumesFrom"})
+    "RestartPolicy", "SecurityOpt", "Tmpfs", "UsernsMode", "VolumesFrom"})
 HOST_CLIENT_SIDE = frozenset({"ContainerIDFile", "ConsoleSize"})
 _SHM_DEFAULT = 64 << 20   # /dev/shm is a 64 MiB tmpfs, as Docker's default
 HOST_DEFAULTS: dict[str, tuple] = {
@@ -47,10 +48,10 @@ HOST_DEFAULTS: dict[str, tuple] = {
         "Annotations", "BlkioDeviceReadBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteBps",
         "BlkioDeviceWriteIOps", "BlkioWeight", "BlkioWeightDevice", "Cgroup", "CgroupParent",
         "CpuCount", "CpuPercent", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod",
-        "CpuRealtimeRuntime", "CpusetCpus", "CpusetMems", "DeviceRequests", "DnsOptions",
-        "DnsSearch", "GroupAdd", "IOMaximumBandwidth", "IOMaximumIOps", "Links",
+        "CpuRealtimeRuntime", "DeviceRequests", "DnsOptions",
+        "DnsSearch", "GroupAdd", "IOMaximumBandwidth", "IOMaximumIOps",
         "MaskedPaths", "MemoryReservation", "OomKillDisable", "OomScoreAdj", "PidMode",
-        "ReadonlyPaths", "StorageOpt", "Sysctls", "UTSMode", "Ulimits", "UsernsMode",
+        "ReadonlyPaths", "StorageOpt", "Sysctls", "UTSMode", "Ulimits",
         "KernelMemory", "KernelMemoryTCP")},
     "MemorySwappiness": (None, -1),
     "CgroupnsMode": (None, "", "private"),       # glassbox: always a private cgroup namespace
@@ -66,7 +67,7 @@ HOST_DEFAULTS: dict[str, tuple] = {
 
 #: ``POST /containers/{id}/update``: the Resources glassbox changes live
 UPDATE_HONOURED = frozenset({"Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit",
-                             "RestartPolicy"})
+                             "CpusetCpus", "CpusetMems", "RestartPolicy"})
 
 
 def _is_default(value, allowed: tuple) -> bool:

@@ -12,6 +12,16 @@ aiohttp parses the request; then :func:`hijack` swaps the transport's
 protocol for a :class:`RawConn`, which keeps the socket open on half-close
 (aiohttp's own protocol would close it) and tells aiohttp when the peer is
 really gone, so its bookkeeping stays right.
+
+**Detaching.** On a container or exec with a TTY, the client's input is scanned
+for the *detach keys* (``ctrl-p,ctrl-q`` unless ``?detachKeys=`` or the exec's
+``DetachKeys`` says otherwise, :func:`parse_detach_keys`): when they arrive the
+daemon ends the attach and closes the connection, and the container (or exec'd
+process) goes on running with its stdin left open, as dockerd does. Bytes that
+begin the sequence are held back until it is clear whether they complete it
+(:class:`DetachScanner`). The docker CLI also watches for the keys on its side;
+a raw-socket client (docker-py's ``attach_socket``) relies on the daemon's.
+Without a TTY the keys are ordinary input, as in Docker.
 """
 
 from __future__ import annotations
@@ -141,16 +151,96 @@ async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
                 pass
 
 
-async def pump_input(raw: RawConn, in_fd: int | None, on_eof) -> None:
+DEFAULT_DETACH_KEYS = b"\x10\x11"
+"""ctrl-p ctrl-q: Docker's default detach sequence."""
+
+_CTRL = {**{chr(c): c - ord("a") + 1 for c in range(ord("a"), ord("z") + 1)},
+         "@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
+
+
+def parse_detach_keys(text: str | None, what: str = "detachKeys") -> bytes:
+    """Docker's ``--detach-keys`` syntax → the bytes the terminal sends.
+
+    A comma-separated list of keys, each ``ctrl-<c>`` (``c`` a letter or one of
+    ``@ [ \\ ] ^ _``: the control character) or one plain character: ``ctrl-p,ctrl-q``
+    is ``b"\\x10\\x11"``, ``ctrl-a,d`` is ``b"\\x01d"``. Empty or None: the default.
+    Anything else raises :class:`InvalidArgument` naming it."""
+    from ..errors import InvalidArgument
+    if not text:
+        return DEFAULT_DETACH_KEYS
+    out = bytearray()
+    for key in text.split(","):
+        k = key.strip()
+        if len(k) == 6 and k.lower().startswith("ctrl-") and k[5:].lower() in _CTRL:
+            out.append(_CTRL[k[5:].lower()])
+        elif len(k) == 1 and k.isascii():
+            out.append(ord(k))
+        else:
+            raise InvalidArgument(f"Invalid detach keys ({text}) provided in {what}: use keys "
+                                  "like ctrl-p,ctrl-q (ctrl-<letter> or ctrl-@ [ \\ ] ^ _, or "
+                                  "single characters, comma-separated)")
+    return bytes(out)
+
+
+class DetachScanner:
+    """Finds the detach sequence in a stream of input chunks.
+
+    :meth:`feed` returns ``(data to pass on, detached)``. A byte that continues the
+    sequence is held back; when the next one does not, what was held goes on after
+    all (so ``ctrl-p`` alone still reaches the program). Once the whole sequence is
+    seen, everything held and anything after it in the chunk is dropped."""
+
+    def __init__(self, keys: bytes = DEFAULT_DETACH_KEYS):
+        self.keys = keys
+        self.held = 0            # how many bytes of ``keys`` are matched and held back
+
+    def feed(self, data: bytes) -> tuple[bytes, bool]:
+        out = bytearray()
+        for b in data:
+            if b == self.keys[self.held]:
+                self.held += 1
+                if self.held == len(self.keys):
+                    self.held = 0
+                    return bytes(out), True
+                continue
+            if self.held:
+                out += self.keys[:self.held]
+                self.held = 0
+                if b == self.keys[0]:
+                    self.held = 1
+                    continue
+            out.append(b)
+        return bytes(out), False
+
+
+async def pump_input(raw: RawConn, in_fd: int | None, on_eof, *,
+                     detach_keys: bytes | None = None, on_detach=None) -> bool:
     """Copy the client's bytes into ``in_fd`` (the container's stdin) until it
     half-closes or goes away; then call ``on_eof()`` (which closes ``in_fd``, so
-    the container reads EOF)."""
+    the container reads EOF).
+
+    With ``detach_keys`` (a TTY's attach), the input is scanned for them: when they
+    arrive, ``on_detach()`` is called instead of ``on_eof`` (stdin stays open, the
+    program keeps running), the connection is closed, and True is returned."""
     loop = asyncio.get_running_loop()
+    scanner = DetachScanner(detach_keys) if detach_keys else None
+    detached = False
     try:
         while True:
             data = await raw.read()
             if not data:
-                return
+                return False
+            if scanner is not None:
+                data, detached = scanner.feed(data)
+                if detached:
+                    if data and in_fd is not None:
+                        await loop.run_in_executor(None, _write_all, in_fd, data)
+                    if on_detach is not None:
+                        on_detach()
+                    raw.close()
+                    return True
+                if not data:
+                    continue
             if in_fd is None:
                 continue
             try:
@@ -159,7 +249,8 @@ async def pump_input(raw: RawConn, in_fd: int | None, on_eof) -> None:
                 in_fd = None
                 on_eof()
     finally:
-        on_eof()
+        if not detached:
+            on_eof()
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -169,4 +260,5 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-__all__ = ["RawConn", "hijack", "pump_output", "pump_input"]
+__all__ = ["DEFAULT_DETACH_KEYS", "DetachScanner", "RawConn", "hijack", "parse_detach_keys",
+           "pump_output", "pump_input"]

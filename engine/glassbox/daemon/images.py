@@ -100,22 +100,13 @@ def _registry(d):
     return reg(d)
 
 
-def _in_use(d):
-    from ..cli.commands import _in_use as f
-    return f(d.eng)
-
-
 # ---- list / inspect / history -------------------------------------------------------
 async def image_list(d, request):
     filters = parse_filters(request.query.get("filters"))
     imgs = await d.run(d.eng.image_list)
-    from ..images.graph import intermediate_ids
-    hidden = set() if request.query.get("all") in ("1", "true", "True") else \
-        intermediate_ids(imgs)
+    from ..present import shown_images
     rows = []
-    for img in imgs:
-        if img.id in hidden:
-            continue
+    for img in shown_images(imgs, request.query.get("all") in ("1", "true", "True")):
         if "dangling" in filters:
             want = filters["dangling"][0].lower() in ("1", "true")
             if bool(img.repo_tags) == want:
@@ -181,16 +172,15 @@ async def tag(d, request):
 
 
 async def remove(d, request):
-    from ..images.graph import remove_with_parents
-    out = await d.run(remove_with_parents, d.eng.images, request.match_info["name"],
-                      force=qbool(request, "force"), in_use=_in_use(d))
+    out = await d.run(d.eng.image_remove, request.match_info["name"],
+                      force=qbool(request, "force"))
     return _json(out)
 
 
 async def prune(d, request):
     filters = parse_filters(request.query.get("filters"))
     dangling = (filters.get("dangling") or ["true"])[0].lower() in ("1", "true")
-    removed = await d.run(d.eng.images.prune, all=not dangling, in_use=_in_use(d))
+    removed = await d.run(d.eng.image_prune, all=not dangling)
     return _json({"ImagesDeleted": [{"Deleted": i} for i in removed] or None,
                   "SpaceReclaimed": 0})
 
@@ -232,9 +222,9 @@ async def _import(d, request):
     body = BodyReader(request, asyncio.get_running_loop())
 
     def job(emit):
-        img = d.eng.images.import_tarball(body, repo, changes, q.get("message", ""))
-        emit({"status": img.id})
-        return img
+        image_id = d.eng.image_import(body, repo, changes, q.get("message", ""))
+        emit({"status": image_id})
+        return image_id
     return await _progress(d, request, job)
 
 
@@ -243,8 +233,10 @@ async def push(d, request):
     t = request.query.get("tag")
     ref = f"{name}:{t}" if t and not _has_tag(name) else name
     reg = _registry(d)
-    if not await d.run(d.eng.images.exists, ref):
-        raise NotFound(f"An image does not exist locally with the tag: {ref}")
+    try:
+        await d.run(d.eng.image_resolve, ref)
+    except NotFound:
+        raise NotFound(f"An image does not exist locally with the tag: {ref}") from None
 
     def job(emit):
         return reg.push(ref, progress=emit)
@@ -291,7 +283,6 @@ def _distribution(reg, ref: str) -> dict:
 async def get(d, request):
     """``docker save``: a docker-archive tar streamed as it is written."""
     from aiohttp import web
-    from ..images.archive import save
     name = request.match_info.get("name")
     refs = [name] if name else request.query.getall("names", [])
     if not refs:
@@ -312,7 +303,7 @@ async def get(d, request):
 
     def job():
         try:
-            save(d.eng.images, refs, Sink())
+            d.eng.image_save(refs, Sink())
         finally:
             asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
     resp = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
@@ -326,17 +317,17 @@ async def get(d, request):
 
 
 async def load(d, request):
-    from ..images.archive import load as load_archive
     body = BodyReader(request, asyncio.get_running_loop())
     quiet = qbool(request, "quiet")
 
     def job(emit):
-        imgs = load_archive(d.eng.images, body)
-        for img in imgs:
-            for t in img.repo_tags or [img.id]:
-                kind = "image" if img.repo_tags else "image ID"
-                emit({"stream": f"Loaded {kind}: {_familiar(t) if img.repo_tags else t}\n"})
-        return imgs
+        loaded = d.eng.image_load(body)
+        for t in loaded:
+            if t.startswith("sha256:"):                     # an image that came untagged
+                emit({"stream": f"Loaded image ID: {t}\n"})
+            else:
+                emit({"stream": f"Loaded image: {_familiar(t)}\n"})
+        return loaded
     del quiet
     return await _progress(d, request, job)
 
@@ -350,11 +341,76 @@ def _builder(d):
                             "build is not available through the daemon") from None
 
 
+#: Build parameters accepted only at the value that asks for nothing (what the docker
+#: CLI and docker-py send when the option is not used); anything else is refused with
+#: 400 and the parameter's name, before the context is read. Honoured: t, dockerfile,
+#: buildargs, labels, target, nocache, pull, q, cachefrom, networkmode, extrahosts.
+#: Ignored: rm/forcerm (intermediate containers are always removed), session, buildid.
+#: Parameters the API does not have are ignored, as dockerd ignores them.
+_BUILD_DEFAULTS_ONLY: dict[str, tuple[str, ...]] = {
+    "memory": ("", "0"), "memswap": ("", "0", "-1"), "cpushares": ("", "0"),
+    "cpuquota": ("", "0"), "cpuperiod": ("", "0"), "cpusetcpus": ("",), "cpusetmems": ("",),
+    "cgroupparent": ("",), "shmsize": ("", "0"), "ulimits": ("", "null", "[]"),
+    "squash": ("", "0", "false", "False"), "isolation": ("", "default"), "outputs": ("",),
+    "version": ("", "1"), "securityopt": ("",),
+}
+
+
+_BUILD_WHY = {
+    "version": "BuildKit (version=2) is not available: glassbox builds as Docker's classic "
+               "builder (version=1)",
+    "squash": "the image keeps one layer per step", "outputs": "the image goes to the store",
+    "isolation": "Linux containers have only the default isolation",
+}
+
+
+def _refuse_build_options(q) -> None:
+    """Refuse (400, by name) the build options glassbox does not implement."""
+    for key, fine in _BUILD_DEFAULTS_ONLY.items():
+        for value in q.getall(key, []):
+            if value.strip() not in fine:
+                why = _BUILD_WHY.get(key, "the build's RUN containers take no resource "
+                                          "limits or security options")
+                raise InvalidArgument(f"build option {key}={value!r} is not supported by "
+                                      f"glassbox: {why}")
+    platform = (q.get("platform") or "").strip().lower()
+    if platform:
+        from ..images.manifest import host_platform
+        host = host_platform()
+        mine = f"{host.get('os', 'linux')}/{host['architecture']}"
+        full = mine + (f"/{host['variant']}" if host.get("variant") else "")
+        if platform not in (mine, full):
+            raise InvalidArgument(f"build option platform={platform!r} is not supported: "
+                                  f"glassbox builds for this host's platform ({full}) only")
+    if q.get("remote"):
+        raise InvalidArgument("remote build contexts (git, URLs) are not supported: send "
+                              "the context as a tar")
+
+
+def _cache_from(q) -> list[str]:
+    """``cachefrom``: a JSON list of image references (docker CLI, docker-py)."""
+    raw = q.get("cachefrom") or ""
+    if raw.strip() in ("", "null"):
+        return []
+    try:
+        refs = loads_json(raw, "cachefrom")
+    except ValueError:
+        refs = None
+    if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
+        raise InvalidArgument(f"cachefrom must be a JSON list of image names, not {raw!r}")
+    return [r for r in refs if r]
+
+
 async def build(d, request):
     """``POST /build``: the body is the context as a tar (maybe compressed), handed
     as a stream to the Engine's builder, which unpacks it with its own context
     extractor (no path escapes, no writes through symlinks) into a private temp
-    dir under the state root, and removes it after the build."""
+    dir under the state root, and removes it after the build.
+
+    ``networkmode`` (``default``/``none``, ``bridge``, a user network, ``host``),
+    ``extrahosts`` (``name:ip``, repeated) and ``cachefrom`` go to the builder, which
+    checks them before the first step (an unknown network: 400 naming it). A RUN's
+    stdout and stderr both stream as ``{"stream": ...}`` lines while it runs."""
     q = request.query
     builder = _builder(d)
     tags = q.getall("t", [])
@@ -363,11 +419,14 @@ async def build(d, request):
         labels = loads_json(q.get("labels") or "{}", "labels")
     except ValueError:
         raise InvalidArgument("buildargs and labels must be JSON objects") from None
-    if not isinstance(build_args, dict) or not isinstance(labels, dict):
+    if not isinstance(build_args or {}, dict) or not isinstance(labels or {}, dict):
         raise InvalidArgument("buildargs and labels must be JSON objects")
-    if q.get("remote"):
-        raise InvalidArgument("remote build contexts (git, URLs) are not supported: send "
-                              "the context as a tar")
+    build_args, labels = build_args or {}, labels or {}
+    _refuse_build_options(q)
+    cache_from = _cache_from(q)
+    extra_hosts = [h for h in q.getall("extrahosts", []) if h.strip()]
+    network = q.get("networkmode") or None
+    await d.run(_check_build_options, builder, network, extra_hosts)
     body = BodyReader(request, asyncio.get_running_loop())
     quiet = qbool(request, "q")
 
@@ -383,7 +442,8 @@ async def build(d, request):
                              build_args={k: v for k, v in build_args.items() if v is not None},
                              labels=labels, no_cache=qbool(request, "nocache"),
                              target=q.get("target") or None, pull=qbool(request, "pull"),
-                             progress=progress)
+                             cache_from=cache_from, network=network,
+                             extra_hosts=extra_hosts, progress=progress)
 
     def final(img):
         iid = getattr(img, "id", None) or (img if isinstance(img, str) else "")
@@ -397,6 +457,14 @@ async def build(d, request):
             evs += [{"stream": f"Successfully tagged {_familiar(t)}\n"} for t in tags]
         return evs
     return await _progress(d, request, job, final=final)
+
+
+def _check_build_options(builder, network: str | None, extra_hosts: list[str]) -> None:
+    """The network and the extra hosts, checked before the response begins: a bad one
+    is a 400 (the docker CLI's "Error response from daemon"), not an error line."""
+    check = getattr(builder, "check_options", None)
+    if check is not None:
+        check(network=network, extra_hosts=extra_hosts)
 
 
 async def build_prune(d, request):

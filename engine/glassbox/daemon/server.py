@@ -134,7 +134,7 @@ class Daemon:
         from .containers import AttachHub
         self.hub = AttachHub(self)
         self.hijacked: set = set()
-        from .events import EventWatcher
+        from ..events import EventWatcher
         self.events = EventWatcher(self)
 
     async def run(self, fn, *args, **kw):

@@ -53,13 +53,12 @@ async def version(d, request):
 
 
 def _mem_total() -> int:
-    from .translate import host_memory
+    from ..present import host_memory
     return host_memory()
 
 
 async def info(d, request):
     from .. import __version__
-    from ..seccomp import host_security_options
     base = await d.run(d.eng.info)
     cs = await d.run(d.eng.ps)
     paused = len([c for c in cs if c.status == "paused"])
@@ -93,7 +92,8 @@ async def info(d, request):
                      "ControlAvailable": False, "Error": "", "RemoteManagers": None},
            "LiveRestoreEnabled": True, "Isolation": "", "InitBinary": "",
            "ContainerdCommit": {"ID": ""}, "RuncCommit": {"ID": ""},
-           "InitCommit": {"ID": ""}, "SecurityOptions": host_security_options(), "Warnings": None}
+           "InitCommit": {"ID": ""}, "Warnings": None,
+           "SecurityOptions": str(base.get("Security Options", "")).split()}
     return json_response(doc)
 
 
@@ -190,41 +190,37 @@ def _volume_doc(v: dict) -> dict:
 
 
 async def volume_list(d, request):
-    vm = _volumes(d)
     filters = parse_filters(request.query.get("filters"))
-    vols = await d.run(vm.list, filters or None)
+    vols = await d.run(d.eng.volume_list, filters or None)
     return json_response({"Volumes": [_volume_doc(v) for v in vols], "Warnings": []})
 
 
 async def volume_create(d, request):
-    vm = _volumes(d)
     body = await read_json(request, {}) or {}
     if not isinstance(body, dict):
         raise InvalidArgument("the request body must be a JSON object")
-    v = await d.run(vm.create, body.get("Name") or None, labels=body.get("Labels") or None,
+    v = await d.run(d.eng.volume_create, body.get("Name") or None,
+                    labels=body.get("Labels") or None,
                     driver=body.get("Driver") or "local",
                     options=body.get("DriverOpts") or None)
     return json_response(_volume_doc(v), status=201)
 
 
 async def volume_inspect(d, request):
-    vm = _volumes(d)
-    return json_response(_volume_doc(await d.run(vm.get, request.match_info["name"])))
+    return json_response(_volume_doc(await d.run(d.eng.volume_inspect,
+                                                 request.match_info["name"])))
 
 
 async def volume_remove(d, request):
     from aiohttp import web
-    vm = _volumes(d)
-    await d.run(vm.remove, request.match_info["name"], force=qbool(request, "force"))
+    await d.run(d.eng.volume_remove, request.match_info["name"], force=qbool(request, "force"))
     return web.Response(status=204)
 
 
 async def volume_prune(d, request):
-    vm = _volumes(d)
     filters = parse_filters(request.query.get("filters"))
     all_ = (filters.pop("all", ["false"]) or ["false"])[0].lower() in ("1", "true")
-    removed = await d.run(vm.prune, all=all_)
-    return json_response({"VolumesDeleted": removed or [], "SpaceReclaimed": 0})
+    return json_response(await d.run(d.eng.volume_prune, all=all_, filters=filters or None))
 
 
 # ---- networks -------------------------------------------------------------------
@@ -284,8 +280,10 @@ async def network_connect(d, request):
     if not isinstance(body, dict) or not body.get("Container"):
         raise InvalidArgument("network connect needs a Container")
     aliases, ip = endpoint_request(body.get("EndpointConfig"), "EndpointConfig")
-    await d.run(d.eng.network_connect, request.match_info["id"], body["Container"],
-                aliases=aliases, ip=ip)
+    from .translate import endpoint_extras
+    extras = endpoint_extras(body.get("EndpointConfig"), "EndpointConfig")   # mac, links
+    await d.run(lambda: d.eng.network_connect(request.match_info["id"], body["Container"],
+                                              aliases=aliases, ip=ip, **extras))
     return web.Response(status=200)
 
 

@@ -15,6 +15,7 @@ import time
 
 from ..containers.options import CreateOptions
 from ..errors import InvalidArgument
+from ..present import host_memory
 
 
 # ---- JSON from the client ----------------------------------------------------------
@@ -131,6 +132,17 @@ def _mount_spec(m: dict) -> str:
     parts.append(f"target={target}")
     if m.get("ReadOnly"):
         parts.append("readonly")
+    prop = _str(_obj(m.get("BindOptions"), "Mounts.BindOptions").get("Propagation"),
+                "Mounts.BindOptions.Propagation")
+    sub = _str(_obj(m.get("VolumeOptions"), "Mounts.VolumeOptions").get("Subpath"),
+               "Mounts.VolumeOptions.Subpath")
+    for what, val in (("BindOptions.Propagation", prop), ("VolumeOptions.Subpath", sub)):
+        if val and "," in val:
+            raise InvalidArgument(f"Mounts.{what} {val!r}: ',' is not allowed")
+    if prop:
+        parts.append(f"bind-propagation={prop}")
+    if sub:
+        parts.append(f"volume-subpath={sub}")
     size = _int(_obj(m.get("TmpfsOptions"), "Mounts.TmpfsOptions").get("SizeBytes"),
                 "Mounts.TmpfsOptions.SizeBytes")
     if size:
@@ -209,12 +221,16 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
     if network == "default":
         network = None
     aliases: list[str] = []
+    mac = _str(body.get("MacAddress"), "MacAddress")    # Config.MacAddress (API < 1.44)
+    links = _list(hc.get("Links"), "HostConfig.Links")
     endpoints = _obj(_obj(body.get("NetworkingConfig"), "NetworkingConfig")
                      .get("EndpointsConfig"), "NetworkingConfig.EndpointsConfig")
     for net, ep in endpoints.items():
         ep = _obj(ep, f"NetworkingConfig.EndpointsConfig[{net!r}]")
         if network in (None, net) or len(endpoints) == 1:
             aliases += _list(ep.get("Aliases"), "Aliases")
+            mac = _str(ep.get("MacAddress"), "EndpointSettings.MacAddress") or mac
+            links += _list(ep.get("Links"), "EndpointSettings.Links")
             if network is None and net not in ("bridge", "default"):
                 network = net
     exposed = _obj(body.get("ExposedPorts"), "ExposedPorts")
@@ -240,11 +256,14 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         memory_swap=mem_swap if mem_swap else None,
         cpus=(nano / 1e9) if nano else None,
         cpu_shares=_int(hc.get("CpuShares"), "HostConfig.CpuShares") or None,
+        cpuset_cpus=_str(hc.get("CpusetCpus"), "HostConfig.CpusetCpus"),
+        cpuset_mems=_str(hc.get("CpusetMems"), "HostConfig.CpusetMems"),
         pids_limit=pids if pids and pids > 0 else None,
         cap_add=_list(hc.get("CapAdd"), "HostConfig.CapAdd"),
         cap_drop=_list(hc.get("CapDrop"), "HostConfig.CapDrop"),
         init=bool(hc.get("Init")),
         read_only=bool(hc.get("ReadonlyRootfs")),
+        userns=_str(hc.get("UsernsMode"), "HostConfig.UsernsMode") or None,   # "private"
         privileged=bool(hc.get("Privileged")),
         devices=_device_specs(hc.get("Devices")),
         device_cgroup_rules=_list(hc.get("DeviceCgroupRules"), "HostConfig.DeviceCgroupRules"),
@@ -260,6 +279,8 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         volumes_from=_list(hc.get("VolumesFrom"), "HostConfig.VolumesFrom"),
         network=network,
         network_aliases=aliases,
+        mac_address=mac,
+        links=list(dict.fromkeys(links)),
         publish=_publish_specs(hc.get("PortBindings")),
         publish_all=bool(hc.get("PublishAllPorts")),
         expose=[str(k) for k in exposed],
@@ -295,8 +316,9 @@ def endpoint_request(ep, where: str) -> tuple[list[str], str | None]:
     """A client's ``EndpointSettings`` (create's ``EndpointsConfig``, ``connect``'s
     ``EndpointConfig``) -> (aliases, fixed IPv4 address or None).
 
-    What glassbox cannot honour on an endpoint (IPv6, a chosen MAC, links, driver
-    options) is refused with the field named, never accepted and ignored."""
+    What glassbox cannot honour on an endpoint (IPv6, driver options) is refused with
+    the field named, never accepted and ignored; a chosen MAC and links are
+    :func:`endpoint_extras`."""
     ep = _obj(ep, where)
     ipam_cfg = _obj(ep.get("IPAMConfig"), f"{where}.IPAMConfig")
     ip = _str(ipam_cfg.get("IPv4Address"), f"{where}.IPAMConfig.IPv4Address")
@@ -304,11 +326,25 @@ def endpoint_request(ep, where: str) -> tuple[list[str], str | None]:
         if ipam_cfg.get(key):
             raise InvalidArgument(f"{where}.IPAMConfig.{key}: glassbox networks have no "
                                   f"{what} (IPv4 only)")
-    for key, what in (("MacAddress", "a chosen MAC address (it is derived from the IP)"),
-                      ("Links", "links (use aliases)"), ("DriverOpts", "driver options")):
+    for key, what in (("DriverOpts", "driver options"),):
         if ep.get(key):
             raise InvalidArgument(f"{where}.{key}: glassbox endpoints do not support {what}")
     return _list(ep.get("Aliases"), f"{where}.Aliases"), ip
+
+
+def endpoint_extras(ep, where: str) -> dict:
+    """An ``EndpointSettings``' ``MacAddress`` (checked) and ``Links`` as keywords of
+    :func:`glassbox.network.attach.connect` (``mac``, ``links``); only those given."""
+    ep = _obj(ep, where)
+    out: dict = {}
+    mac = _str(ep.get("MacAddress"), f"{where}.MacAddress")
+    if mac:
+        from ..network.attach import check_mac
+        out["mac"] = check_mac(mac, f"{where}.MacAddress")
+    links = _list(ep.get("Links"), f"{where}.Links")
+    if links:
+        out["links"] = links
+    return out
 
 
 def create_endpoints(body: dict) -> dict[str, tuple[list[str], str | None]]:
@@ -316,6 +352,14 @@ def create_endpoints(body: dict) -> dict[str, tuple[list[str], str | None]]:
     eps = _obj(_obj(body.get("NetworkingConfig"), "NetworkingConfig").get("EndpointsConfig"),
                "NetworkingConfig.EndpointsConfig")
     return {str(n): endpoint_request(ep, f"NetworkingConfig.EndpointsConfig[{n!r}]")
+            for n, ep in eps.items()}
+
+
+def create_endpoint_extras(body: dict) -> dict[str, dict]:
+    """``NetworkingConfig.EndpointsConfig`` of a create: network -> :func:`endpoint_extras`."""
+    eps = _obj(_obj(body.get("NetworkingConfig"), "NetworkingConfig").get("EndpointsConfig"),
+               "NetworkingConfig.EndpointsConfig")
+    return {str(n): endpoint_extras(ep, f"NetworkingConfig.EndpointsConfig[{n!r}]")
             for n, ep in eps.items()}
 
 
@@ -379,6 +423,9 @@ def update_changes(body: dict) -> dict:
            "cpus": nano / 1e9 if nano else None,
            "cpu_shares": _int(body.get("CpuShares"), "CpuShares") or None,
            "pids": pids if pids and pids > 0 else None}
+    for key, field in (("cpuset_cpus", "CpusetCpus"), ("cpuset_mems", "CpusetMems")):
+        if (value := _str(body.get(field), field)) is not None:   # "": unchanged, as dockerd
+            out[key] = value
     if body.get("RestartPolicy") is not None:
         from ..containers.restart import from_api
         out["restart"] = from_api(body["RestartPolicy"])
@@ -410,7 +457,7 @@ def parse_filters(raw: str | None) -> dict[str, list[str]]:
 def epoch(iso: str | None) -> int:
     if not iso:
         return 0
-    from ..cli.format import parse_time
+    from ..present import parse_time
     t = parse_time(iso)
     return int(t) if t else 0
 
@@ -418,7 +465,7 @@ def epoch(iso: str | None) -> int:
 # ---- containers ------------------------------------------------------------------
 def container_summary(c) -> dict:
     """One ``GET /containers/json`` entry (``ContainerSummary``)."""
-    from ..cli.commands import _status_text
+    from ..present import status_text as _status_text
     cfg = c.config
     ns = (getattr(c, "state", None) or {}).get("NetworkSettings") or {}
     cmd = " ".join([cfg["Path"]] + list(cfg["Args"]))
@@ -471,7 +518,7 @@ def mount_point(m: dict) -> dict:
     return {"Type": typ, "Name": m.get("name", ""), "Source": m.get("source", ""),
             "Destination": m.get("target", ""), "Driver": "local" if typ == "volume" else "",
             "Mode": "ro" if m.get("readonly") else "", "RW": not m.get("readonly"),
-            "Propagation": "rprivate" if typ == "bind" else ""}
+            "Propagation": (m.get("propagation") or "rprivate") if typ == "bind" else ""}
 
 
 def container_inspect(c) -> dict:
@@ -528,17 +575,6 @@ def _proc_stat_system_ns() -> int:
                 if line.startswith("cpu "):
                     ticks = sum(int(x) for x in line.split()[1:8])
                     return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-    except OSError:
-        pass
-    return 0
-
-
-def host_memory() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
     except OSError:
         pass
     return 0
@@ -674,12 +710,14 @@ def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
         tmpfs[p] = o
     hc = {"Memory": opts.memory or 0, "MemorySwap": opts.memory_swap or 0,
           "NanoCpus": int((opts.cpus or 0) * 1e9), "CpuShares": opts.cpu_shares or 0,
+          "CpusetCpus": opts.cpuset_cpus or "", "CpusetMems": opts.cpuset_mems or "",
           "PidsLimit": opts.pids_limit, "AutoRemove": opts.auto_remove,
           "CapAdd": opts.cap_add or None, "CapDrop": opts.cap_drop or None,
           "Init": opts.init or None, "ReadonlyRootfs": opts.read_only,
           "Privileged": opts.privileged,
           "Devices": [parse_device(d).docker() for d in opts.devices] or None,
           "DeviceCgroupRules": opts.device_cgroup_rules or None,
+          "UsernsMode": opts.userns or "",
           "SecurityOpt": opts.security_opt or None, "Binds": opts.volumes or None, "Tmpfs": tmpfs or None,
           "Mounts": [_parse_mount(m) for m in opts.mounts] or None,
           "NetworkMode": opts.network or "default", "PortBindings": port_bindings or None,
@@ -697,6 +735,10 @@ def create_body(opts: CreateOptions) -> tuple[dict, str | None]:
             "StopSignal": opts.stop_signal, "StopTimeout": opts.stop_timeout,
             "ExposedPorts": {p if "/" in p else p + "/tcp": {} for p in opts.expose} or None,
             "HostConfig": hc, **({"Healthcheck": opts.healthcheck} if opts.healthcheck else {})}
+    if opts.mac_address:
+        body["MacAddress"] = opts.mac_address
+    if opts.links:
+        hc["Links"] = list(opts.links)
     if opts.network and (opts.network_aliases or opts.ip):
         ep: dict = {"Aliases": list(opts.network_aliases)}
         if opts.ip:

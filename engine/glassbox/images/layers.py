@@ -580,6 +580,10 @@ def write_layer_tar(upper_dir: str | os.PathLike, out, *, translate_whiteouts: b
     rootless = os.geteuid() != 0
     if rootless:
         from ..rootless.ownership import container_owner
+    shift = None
+    if not rootless and os.stat(upper).st_uid != 0:   # a --userns=private container's layer?
+        from ..rootless import private
+        shift = private.owner_shift(upper)            # (its recorded map says)
     tar = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, bufsize=CHUNK,
                        encoding="utf-8", errors="surrogateescape")
 
@@ -590,6 +594,8 @@ def write_layer_tar(upper_dir: str | os.PathLike, out, *, translate_whiteouts: b
         ti.uid, ti.gid = st.st_uid, st.st_gid
         if rootless:    # host ids -> the container's (issue 14)
             ti.uid, ti.gid = container_owner(st)
+        elif shift:     # --userns=private: 100000 -> 0 (rootless/private.py)
+            ti.uid, ti.gid = private.container_owner(st, shift)
         ti.uname = ti.gname = ""
         ti.mtime = int(st.st_mtime)
         ti.size = 0

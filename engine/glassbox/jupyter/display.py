@@ -77,16 +77,17 @@ class Table:
                 row[col] = badge(row[col], STATE_COLORS.get(r.get("State", ""), None))
             raw = (col,)
         if not cells:
-            return f"<div><b>{esc(self.title)}</b> <i>(none)</i></div>"
+            from .messages import t
+            return f"<div><b>{esc(self.title)}</b> <i>({esc(t('table.empty'))})</i></div>"
         return html_table(self.headers, cells, title=self.title, raw_columns=raw)
 
     def __repr__(self) -> str:
-        from ..cli.format import table
+        from ..present import table
         return table([h.upper() for h in self.headers], self.cells())
 
 
 def ps_table(rows: list[dict]) -> Table:
-    """``%container ps``: the rows of :func:`glassbox.cli.commands.ps_rows`."""
+    """``%container ps``: the rows of :func:`glassbox.present.ps_rows`."""
     from .messages import t
     return Table(t("ps.headers").split("|"),
                  ["ID", "Image", "_cmd", "RunningFor", "Status", "Names"], rows,
@@ -94,7 +95,7 @@ def ps_table(rows: list[dict]) -> Table:
 
 
 def images_table(rows: list[dict]) -> Table:
-    """``%container images``: the rows of :func:`glassbox.cli.commands.image_rows`."""
+    """``%container images``: the rows of :func:`glassbox.present.image_rows`."""
     from .messages import t
     return Table(t("images.headers").split("|"),
                  ["Repository", "Tag", "ID", "CreatedSince", "Size"], rows, title=t("images.title"))
@@ -107,14 +108,16 @@ class ErrorMessage:
         self.message, self.detail = message, detail
 
     def _repr_html_(self) -> str:
+        from .messages import t
         detail = f"<pre style='margin:4px 0 0 0;color:#555'>{esc(self.detail)}</pre>" \
             if self.detail else ""
         return ('<div style="border-left:4px solid #c62828;background:#ffebee;color:#b71c1c;'
                 'padding:6px 10px;font-family:var(--jp-code-font-family,monospace);'
-                f'white-space:pre-wrap"><b>Error:</b> {esc(self.message)}{detail}</div>')
+                f'white-space:pre-wrap"><b>{esc(t("error.label"))}</b> {esc(self.message)}{detail}</div>')
 
     def __repr__(self) -> str:
-        return f"Error: {self.message}" + (f"\n{self.detail}" if self.detail else "")
+        from .messages import t
+        return f"{t('error.label')} {self.message}" + (f"\n{self.detail}" if self.detail else "")
 
 
 class ExitStatus:

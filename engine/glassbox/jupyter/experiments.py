@@ -46,10 +46,12 @@ Two ways to run the trials:
   ``cpu_share`` is each one's part of the total: the way to see ``cpu.shares``
   (v1) / ``cpu.weight`` (v2), which only matter when the CPU is contended.
 
-``cpuset_cpus="0"`` pins every trial to CPU 0 (Docker's ``--cpuset-cpus``). The
-engine has no cpuset controller support yet, so the command is started under
-``taskset -c`` instead: the same CPU affinity, set with ``sched_setaffinity``
-rather than by the cpuset cgroup (the image must have ``taskset``; busybox has).
+``cpuset_cpus="0"`` pins every trial to CPU 0: each container is created with
+Docker's ``--cpuset-cpus`` (the option ``cpuset_cpus``), so its cpuset cgroup
+(``cpuset.cpus``, seeded from the parent on v1) lets its processes run on that CPU
+only — ``Cpus_allowed_list`` in ``/proc/self/status`` shows it inside. Unlike
+``taskset``, a process in the container cannot widen it again: the cgroup bounds
+every ``sched_setaffinity`` it makes.
 
 Each trial is a fresh container named ``<name>-<n>``, removed when it has been
 measured (also on errors and interrupts): nothing is left behind. The result is
@@ -335,7 +337,7 @@ class ExperimentResult:
         return {"text/html": html, "image/png": png, "text/plain": repr(self)}
 
     def __repr__(self) -> str:
-        from ..cli.format import table
+        from ..present import table
         return table([h.upper() for h in self.headers()],
                      [[str(c) for c in r] for r in self.rows()])
 
@@ -383,8 +385,8 @@ def experiment(image: str = "busybox", command: list[str] | None = None, *, swee
     ``fixed``: options every trial gets (``memory_swap="32m"``, ``cpus=0.5``, …).
     ``together``: start all trials at once and stop them after ``duration`` s
     (default 3); otherwise one after another, each stopped after ``duration`` s
-    (default 30) if still running. ``cpuset_cpus``: pin to these CPUs (see the
-    module docstring). ``live``: show each trial's live chart in the cell.
+    (default 30) if still running. ``cpuset_cpus``: pin every trial to these CPUs
+    (``--cpuset-cpus``, see the module docstring). ``live``: show each trial's live chart in the cell.
     """
     from ..errors import InvalidArgument
     eng = resolve(engine)
@@ -400,10 +402,7 @@ def experiment(image: str = "busybox", command: list[str] | None = None, *, swee
     for label, opts in trials:
         cmd = opts.pop("command", command)
         if cpus is not None:
-            if not cmd:
-                raise InvalidArgument("cpuset_cpus needs the command to run (it is started "
-                                      "under taskset -c)")
-            cmd = ["taskset", "-c", cpus, *cmd]
+            opts["cpuset_cpus"] = cpus      # the container's cpuset cgroup pins it
         runs.append((label, opts, cmd))
     if together:
         done = _run_together(eng, image, runs, duration, interval, live, name)

@@ -68,7 +68,7 @@ def _trim(text: str, n: int = 48) -> str:
 
 
 def human(n: int) -> str:
-    from ..cli.format import human_size
+    from ..present import human_size
     return human_size(n)
 
 

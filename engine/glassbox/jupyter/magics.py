@@ -132,7 +132,7 @@ class GlassboxMagics(Magics):
             return self._fail(str(e))
 
     def _container(self, line: str):
-        from ..cli import commands
+        from .. import present
         from ..cli.parser import UnknownCommand, build_parser
         try:
             argv = shlex.split(line)
@@ -166,12 +166,12 @@ class GlassboxMagics(Magics):
             from .objects import Container
             return Container(eng, cid)
         if name == "ps" and not (args.quiet or args.format):
-            rows = commands.ps_rows(eng, args.all, commands._filters(args.filter))
+            rows = present.ps_rows(eng, args.all, present.ps_filters(args.filter))
             if args.last and args.last > 0:
                 rows = rows[:args.last]
             return ps_table(rows)
         if name == "images" and not (args.quiet or args.format):
-            return images_table(commands.image_rows(eng, args.all, args.reference))
+            return images_table(present.image_rows(eng, args.all, args.reference))
         if name in ("inspect", "image_inspect") and not args.format:
             docs = json.loads(self._text(argv, eng) or "[]")
             return JSONDoc(docs[0]) if len(docs) == 1 else JSONList(JSONDoc(d) for d in docs)

@@ -54,6 +54,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "monitor.stopped": {"en": "stopped monitoring", "pt-BR": "monitor parado"},
     "monitor.running": {"en": "running", "pt-BR": "rodando"},
     "monitor.failed": {"en": "chart failed: {error}", "pt-BR": "o gráfico falhou: {error}"},
+    "monitor.fallback": {"en": "monitor of {name} ({id}): a live chart in JupyterLab (glassbox "
+                               "extension) or an ipywidget; m.show() keeps a PNG",
+                         "pt-BR": "monitor de {name} ({id}): um gráfico ao vivo no JupyterLab "
+                                  "(extensão do glassbox) ou um ipywidget; m.show() guarda um PNG"},
     "sliders.memory": {"en": "memory (MiB)", "pt-BR": "memória (MiB)"},
     "sliders.cpus": {"en": "CPUs", "pt-BR": "CPUs"},
     "sliders.pids": {"en": "pids", "pt-BR": "pids"},
@@ -73,6 +77,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "images.headers": {"en": "Repository|Tag|Image ID|Created|Size",
                        "pt-BR": "Repositório|Tag|ID da imagem|Criada|Tamanho"},
     "images.title": {"en": "Images", "pt-BR": "Imagens"},
+    "table.empty": {"en": "none", "pt-BR": "nenhum"},
+    "error.label": {"en": "Error:", "pt-BR": "Erro:"},
     "exit.code": {"en": "exit code {code}", "pt-BR": "código de saída {code}"},
     "exit.oom": {"en": " (OOM killed)", "pt-BR": " (morto pelo OOM killer)"},
     "obj.image": {"en": "image", "pt-BR": "imagem"},

@@ -79,7 +79,7 @@ class Container:
     def stats(self, interval: float = 0.25) -> dict | None:
         """One ``glassbox stats`` row (two readings ``interval`` apart for CPU %);
         None when it is not running."""
-        from ..cli.commands import stats_row
+        from ..present import stats_row
         first = self.eng.stats(self.id)
         if first is None:
             return None
@@ -111,7 +111,7 @@ class Container:
 
     # ---- display ---------------------------------------------------------------
     def _facts(self):
-        from ..cli.format import bytes_size
+        from ..present import bytes_size
         from ..errors import NotFound
         try:
             c = self._get()

@@ -8,6 +8,8 @@ The chart is drawn with matplotlib into PNG bytes (Agg, no pyplot) and shown in
 an ``ipywidgets.Image`` that a background thread refreshes: the kernel keeps
 running cells while the chart moves. (ipympl would allow zooming; it is not a
 dependency, and a PNG also survives in a saved notebook via :meth:`Monitor.show`.)
+In JupyterLab with the glassbox extension the browser draws the chart instead and
+the kernel only samples (:mod:`.livechart`).
 """
 
 from __future__ import annotations
@@ -30,17 +32,15 @@ def _ref(c) -> str:
     return getattr(c, "id", None) or str(c)
 
 
-def _host_memory() -> int:
-    from ..cli.commands import _host_memory as host
-    return host()
-
-
 # ---- live chart -------------------------------------------------------------------
 class Monitor:
     """A live CPU % / memory chart of one container, sampled from its cgroup.
 
     ``monitor.sampler`` holds the data (:class:`~glassbox.jupyter.sampler.StatsSampler`:
-    ``samples``, ``oom``, ``exit_code``); ``monitor.widget`` is what the cell shows.
+    ``samples``, ``oom``, ``exit_code``); ``monitor.widget`` is the kernel-drawn chart
+    (a PNG the kernel redraws). Displayed in JupyterLab with the glassbox extension,
+    the browser draws the chart instead (:mod:`~glassbox.jupyter.livechart`): it
+    claims the monitor (``browser`` turns True) and the kernel stops redrawing.
     Sampling stops by itself when the container exits; :meth:`stop` stops it earlier.
     """
 
@@ -57,6 +57,11 @@ class Monitor:
         self.stop_button.on_click(lambda _b: self.stop())
         self.widget = W.VBox([self.label, self.image, self.stop_button])
         self.draws = 0
+        """PNGs drawn by the kernel so far."""
+        self.browser = False
+        """True once a browser chart (the lab's extension) draws this monitor."""
+        self._shown_at: float | None = None
+        self._comms: list = []          # one per browser chart: m.stop() tells them
         try:
             self.sampler = StatsSampler(eng, _ref(container), interval)
         except GlassboxError as e:
@@ -66,6 +71,8 @@ class Monitor:
             self.stop_button.disabled = True
             return
         self._render_thread = None
+        from .livechart import register
+        self.token = register(self)
         self.label.value = t("monitor.watching", name=esc(self.sampler.name))
         self.sampler.start()
         self._render_thread = threading.Thread(target=self._render_loop, daemon=True,
@@ -91,9 +98,11 @@ class Monitor:
         return ok
 
     def stop(self) -> None:
-        """Stop sampling (the container is left alone)."""
+        """Stop sampling (the container is left alone); a browser chart stops too."""
         if self.sampler:
             self.sampler.stop()
+        for comm in list(self._comms):
+            self._tell(comm, {"stop": True})
         if getattr(self, "_render_thread", None):
             self._render_thread.join(5)
 
@@ -122,7 +131,7 @@ class Monitor:
         last = s.samples[-1] if s.samples else None
         parts = [f"<b>{esc(s.name)}</b>"]
         if last:
-            from ..cli.format import bytes_size
+            from ..present import bytes_size
             lim = bytes_size(last.memory_limit) if last.memory_limit else t("monitor.no_limit")
             parts.append(t("monitor.line", cpu=last.cpu_percent, mem=bytes_size(last.memory),
                            limit=lim, pids=last.pids, n=len(s.samples), rate=s.rate))
@@ -136,9 +145,32 @@ class Monitor:
             parts.append(badge(t("monitor.running"), "#2e7d32"))
         return " ".join(parts)
 
+    def drawn_in_browser(self, comm=None) -> None:
+        """The lab's chart draws this monitor now: the kernel stops redrawing its PNG
+        (called from the comm a browser chart opens, :mod:`.livechart`). The comm
+        stays open: :meth:`stop` says "stop" through it."""
+        self.browser = True
+        if comm is not None:
+            self._comms.append(comm)
+            if self.sampler and self.sampler.stop_requested:   # stopped before the claim
+                self._tell(comm, {"stop": True})
+
+    @staticmethod
+    def _tell(comm, data: dict) -> None:
+        try:
+            comm.send(data)
+        except Exception:  # noqa: BLE001 - the chart is gone (closed notebook): nothing to tell
+            pass
+
+    def _waiting_for_a_claim(self) -> bool:
+        import time
+        from .livechart import CLAIM_GRACE
+        shown = self._shown_at
+        return shown is not None and time.monotonic() - shown < CLAIM_GRACE
+
     def _draw(self) -> None:
         self.label.value = self._status_html()
-        if self.render and self.sampler.samples:
+        if self.render and not self.browser and self.sampler.samples:
             from .plots import to_png
             self.image.value = to_png(self.figure(), dpi=80)
             self.draws += 1
@@ -147,6 +179,8 @@ class Monitor:
         last = -1
         while True:
             finished = self.sampler.done.wait(self.redraw)
+            if not finished and (self.browser or self._waiting_for_a_claim()):
+                continue            # the browser draws (or may claim it in a moment)
             n = len(self.sampler.samples)
             try:
                 if n != last or finished:
@@ -159,7 +193,15 @@ class Monitor:
                 return
 
     def _repr_mimebundle_(self, **kw):
-        return self.widget._repr_mimebundle_(**kw)
+        """The widget, and (when there is a container to watch) the browser chart's
+        document, which JupyterLab with the glassbox extension renders instead."""
+        data = self.widget._repr_mimebundle_(**kw)
+        if self.sampler:
+            import time
+            from .livechart import bundle
+            self._shown_at = time.monotonic()
+            data.update(bundle(self.sampler.id, self.sampler.name, self.token))
+        return data
 
     def __repr__(self):
         if not self.sampler:
@@ -172,7 +214,12 @@ def monitor(container, interval: float = 0.2, *, redraw: float = 0.5, render: bo
             engine=None) -> Monitor:
     """Live CPU % and memory chart of ``container`` (a handle, name or id), sampled
     every ``interval`` s (default 5 Hz) in a background thread. The memory limit is
-    a dashed line; an OOM kill is marked. Stops when the container exits."""
+    a dashed line; an OOM kill is marked. Stops when the container exits.
+
+    In JupyterLab with the glassbox extension the browser draws it from the lab's
+    10 Hz stream and the kernel only samples; elsewhere the kernel redraws a PNG
+    every ``redraw`` s (``render=False``: never). ``m.show()`` displays the chart
+    of the samples so far as a PNG that stays in the saved notebook."""
     return Monitor(resolve(engine), container, interval, redraw, render)
 
 
@@ -194,7 +241,8 @@ class LimitSliders:
         self.id, self.name = c.id, c.name
         hc = c.config.get("HostConfig") or {}
         mem = int(hc.get("Memory") or 0) // MIB
-        host = max(64, _host_memory() // MIB)
+        from ..present import host_memory
+        host = max(64, host_memory() // MIB)
         mem_max = max(min(host, 4096), mem * 2, 64)
         ncpu = os.cpu_count() or 1
         cpus = (hc.get("NanoCpus") or 0) / 1e9
@@ -270,7 +318,7 @@ class PsTable:
         self.refresh()
 
     def refresh(self) -> None:
-        from ..cli.commands import ps_rows
+        from ..present import ps_rows
         W = _w()
         self.rows = ps_rows(self.eng, self.all)
         self.buttons = {}
@@ -354,7 +402,7 @@ class ProgressBars:
                     bar.bar_style = "success"
                 size = ""
                 if item["total"] and key != "build":
-                    from ..cli.format import bytes_size
+                    from ..present import bytes_size
                     size = f" {bytes_size(item['current'])}/{bytes_size(item['total'])}"
                 elif key == "build":
                     size = f" step {item['current']}/{item['total']}"

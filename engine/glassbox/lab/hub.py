@@ -3,7 +3,7 @@
 Every browser tab opens one WebSocket and says what it watches. The :class:`Hub`
 is shared by all of them, so ten tabs on the same container cost one reader:
 
-- **Events** come from the daemon's :class:`~glassbox.daemon.events.EventWatcher`
+- **Events** come from :class:`~glassbox.events.EventWatcher`, the daemon's too
   (the source of ``docker events``: it diffs snapshots of the state store four
   times a second), so a container started by a notebook, the CLI or a daemon
   appears in every panel the same way. The watcher runs while a socket is open.
@@ -40,7 +40,7 @@ KEEP_SAMPLES = 4
 
 
 class _Daemonish:
-    """What :class:`~glassbox.daemon.events.EventWatcher` needs of its daemon:
+    """What :class:`~glassbox.events.EventWatcher` needs of its daemon:
     ``eng`` and ``run(fn, *args)`` off the event loop."""
 
     def __init__(self, hub: "Hub"):
@@ -122,7 +122,7 @@ class Hub:
         self.watching[sock] = set()
         self.following[sock] = set()
         if self._events is None:
-            from ..daemon.events import EventWatcher
+            from ..events import EventWatcher
             self._events = EventWatcher(_Daemonish(self))
             self._queue: asyncio.Queue = asyncio.Queue()
             self._events.subscribers.add(self._queue)

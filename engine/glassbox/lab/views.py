@@ -171,7 +171,7 @@ def layer_comments(eng, stack) -> dict[str, str]:
 
 def networks(eng) -> list[dict]:
     out = []
-    for n in eng.networks.list():
+    for n in eng.network_list():
         out.append({"id": n.id, "name": n.name, "driver": n.driver, "bridge": n.bridge,
                     "subnet": n.subnet, "gateway": n.gateway, "default": n.default,
                     "endpoints": [{"container": ep.container_id, "name": ep.name, "ip": ep.ip,
@@ -182,11 +182,11 @@ def networks(eng) -> list[dict]:
 
 def volumes(eng) -> list[dict]:
     out = []
-    for meta in eng.volumes.list():
+    for meta in eng.volume_list():
         name = meta.get("Name", "")
         out.append({"name": name, "driver": meta.get("Driver", "local"),
                     "mountpoint": meta.get("Mountpoint", ""), "created": meta.get("CreatedAt", ""),
-                    "users": list(eng.volumes.users(name))})
+                    "users": eng.volume_users(name)})
     return out
 
 
@@ -201,7 +201,7 @@ def act(eng, ref: str, action: str, body: dict) -> dict:
         raise InvalidArgument(f"unknown action {action!r}: one of {', '.join(ACTIONS)}")
     c = eng.get(ref)          # NotFound when it was removed meanwhile
     if action == "start":
-        eng.containers.start(c.id).detach()
+        eng.start(c.id).detach()
     elif action == "stop":
         eng.stop(c.id, body.get("timeout"))
     elif action == "kill":
@@ -229,8 +229,4 @@ def update(eng, ref: str, body: dict) -> dict:
 
 def remove_image(eng, ref: str, force: bool = False) -> list[dict]:
     """``glassbox rmi``: untag/delete like Docker, refusing an image a container uses."""
-    from ..images.graph import remove_with_parents
-
-    def in_use(image_id: str) -> bool:
-        return any(c.config.get("Image") == image_id for c in eng.ps())
-    return list(remove_with_parents(eng.images, ref, force=force, in_use=in_use))
+    return eng.image_remove(ref, force=force)

@@ -24,6 +24,14 @@ Values are validated before anything is written: an ``IPv4Address`` outside the
 network's subnet is an :class:`~glassbox.errors.InvalidArgument` (Docker's 400), a
 fixed address on the default ``bridge`` network too (Docker allows them on
 user-defined networks only).
+
+A MAC address is derived from the IP unless one is asked for (``--mac-address``,
+``EndpointSettings.MacAddress``; ``Config.MacAddress`` for the primary network): the
+veth's container end gets it when it is made (:func:`check_mac` says which are
+usable). Links (``--link NAME:ALIAS``, ``HostConfig.Links``; ``EndpointSettings.Links``
+on a connect) are names in this container's ``/etc/hosts`` for the linked
+container's address (:func:`link_hosts`), rewritten whenever either one (re)joins a
+network; Docker's legacy link environment variables are not set.
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ def planned(config: dict) -> dict[str, dict]:
     primary = dict(eps.get(mode) or {})
     if not primary.get("Aliases"):
         primary["Aliases"] = list((config.get("HostConfig") or {}).get("NetworkAliases") or [])
+    if not primary.get("MacAddress") and (config.get("Config") or {}).get("MacAddress"):
+        primary["MacAddress"] = config["Config"]["MacAddress"]
     out = {mode: primary}
     out.update({n: dict(e or {}) for n, e in eps.items() if n != mode})
     return out
@@ -56,6 +66,113 @@ def planned(config: dict) -> dict[str, dict]:
 
 def fixed_ip(endpoint: dict) -> str | None:
     return ((endpoint.get("IPAMConfig") or {}).get("IPv4Address")) or None
+
+
+def check_mac(mac: str, what: str = "--mac-address") -> str:
+    """A MAC address a veth can take, normalised (``02:42:ac:11:00:09``); else
+    :class:`InvalidArgument` naming ``what`` and the value.
+
+    Six bytes as ``aa:bb:cc:dd:ee:ff`` (or with ``-``); not a multicast address (the
+    lowest bit of the first byte: the kernel refuses it for an interface) and not
+    all zeros. Pick a *locally administered* one (second-lowest bit set, e.g. ``02:``)
+    so it cannot clash with a real card's."""
+    text = str(mac).strip()
+    parts = text.replace("-", ":").split(":")
+    if len(parts) != 6 or not all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p)
+                                  for p in parts):
+        raise InvalidArgument(f"invalid {what} {mac!r}: expected six hexadecimal bytes like "
+                              "02:42:ac:11:00:09")
+    octets = [int(p, 16) for p in parts]
+    if octets[0] & 1:
+        raise InvalidArgument(f"invalid {what} {mac!r}: it is a multicast address (the first "
+                              "byte is odd), which no interface may have; use e.g. 02:...")
+    if not any(octets):
+        raise InvalidArgument(f"invalid {what} {mac!r}: the all-zero address is not usable")
+    return ":".join(f"{o:02x}" for o in octets)
+
+
+def parse_link(spec: str, what: str = "--link") -> tuple[str, str]:
+    """``NAME[:ALIAS]`` (or Docker's stored ``/name:/this/alias``) → (name, alias)."""
+    text = str(spec).strip()
+    name, sep, alias = text.partition(":")
+    name = name.lstrip("/")
+    alias = alias.rsplit("/", 1)[-1] if sep else name
+    if not name or not alias or any(c.isspace() for c in name + alias):
+        raise InvalidArgument(f"invalid {what} {spec!r}: expected NAME or NAME:ALIAS")
+    return name, alias
+
+
+def links_doc(links, this: str) -> list[str] | None:
+    """``HostConfig.Links`` as Docker shows it: ``/db:/web/alias``."""
+    out = [f"/{n}:/{this}/{a}" for n, a in (parse_link(x) for x in links or ())]
+    return out or None
+
+
+def check_create(opts, net_mode: str, get) -> None:
+    """``--mac-address`` and ``--link`` of a create, checked before anything is written
+    and normalised in ``opts``: the MAC's format, links to containers that exist
+    (``get``: the container manager's lookup; a missing one is NotFound naming it),
+    and a network for them to be on."""
+    no_net = net_mode in PRIMARY_ONLY or net_mode.startswith("container:")
+    if opts.mac_address:
+        if no_net:
+            raise InvalidArgument(f"--mac-address {opts.mac_address} needs a network of the "
+                                  f"container's own, not --network {net_mode} (glassbox's "
+                                  "default is none: add --network bridge or NAME)")
+        opts.mac_address = check_mac(opts.mac_address)
+    if opts.links:
+        if no_net:
+            raise InvalidArgument(f"--link needs a network of the container's own, not "
+                                  f"--network {net_mode} (add --network bridge or NAME)")
+        out = []
+        for spec in opts.links:
+            name, alias = parse_link(spec)
+            try:
+                target = get(name)
+            except NotFound:
+                raise NotFound(f"could not get container for {name}: No such container: "
+                               f"{name} (--link {spec})") from None
+            out.append(f"{target.name}:{alias}")
+        opts.links = out
+
+
+def create_fields(config: dict, opts, name: str) -> None:
+    """What a create records of them: ``Config.MacAddress`` (the primary network's MAC,
+    read by :func:`planned`) and ``HostConfig.Links`` in Docker's form."""
+    if opts.mac_address:
+        config["Config"]["MacAddress"] = opts.mac_address
+    if opts.links:
+        config["HostConfig"]["Links"] = links_doc(opts.links, name)
+
+
+def link_hosts(nm, config: dict) -> list[tuple[str, list[str]]]:
+    """``/etc/hosts`` entries of this container's links: (address, [alias, name]).
+
+    The linked container's address on a network both are on (the default
+    ``bridge`` for classic links), else any it has; a linked container that is not
+    running has no address and no entry (it gets one when it starts: it rewrites the
+    hosts files of its networks' members, this container among them)."""
+    specs = list((config.get("HostConfig") or {}).get("Links") or ())
+    for ep in planned(config).values():
+        specs += list(ep.get("Links") or ())
+    if not specs:
+        return []
+    mine = {ep.network for ep in nm.endpoints(config["Id"])}
+    by_name: dict[str, list] = {}
+    for net in nm.list():
+        for ep in net.endpoints.values():
+            if ep.name:
+                by_name.setdefault(ep.name, []).append(ep)
+    out = []
+    for spec in specs:
+        try:
+            name, alias = parse_link(spec)
+        except InvalidArgument:
+            continue
+        eps = sorted(by_name.get(name, ()), key=lambda e: e.network not in mine)
+        if eps:
+            out.append((eps[0].ip, list(dict.fromkeys([alias, name]))))
+    return out
 
 
 def check_endpoint(net, ip: str | None, aliases) -> None:
@@ -82,10 +199,14 @@ def check_endpoint(net, ip: str | None, aliases) -> None:
                               f"broadcast or gateway address of {net.subnet}")
 
 
-def endpoint_settings(aliases=None, ip: str | None = None) -> dict:
+def endpoint_settings(aliases=None, ip: str | None = None, mac: str | None = None,
+                      links=None) -> dict:
     """A planned EndpointSettings as Docker stores it."""
-    return {"IPAMConfig": {"IPv4Address": ip} if ip else None, "Links": None,
-            "Aliases": list(aliases or []) or None, "DriverOpts": None}
+    out = {"IPAMConfig": {"IPv4Address": ip} if ip else None, "Links": list(links or []) or None,
+           "Aliases": list(aliases or []) or None, "DriverOpts": None}
+    if mac:
+        out["MacAddress"] = mac
+    return out
 
 
 def _update_config(cdir: str, change) -> dict:
@@ -109,7 +230,8 @@ def _plan(config: dict, network: str, settings: dict | None) -> None:
     nc["EndpointsConfig"] = eps
 
 
-def plan(nm, container, network: str, *, aliases=(), ip: str | None = None) -> None:
+def plan(nm, container, network: str, *, aliases=(), ip: str | None = None,
+         mac: str | None = None, links=()) -> None:
     """Record an endpoint in a created container's plan without wiring anything (the
     daemon's create, for the primary network's ``IPAMConfig``); validated first."""
     if ip is not None and network in ("bridge", "default"):
@@ -119,10 +241,31 @@ def plan(nm, container, network: str, *, aliases=(), ip: str | None = None) -> N
     aliases = list(aliases or [])
     check_endpoint(net, ip, aliases)
     _check_ip_free(nm, container.id, net, ip)
-    settings = endpoint_settings(aliases, ip)
+    settings = endpoint_settings(aliases, ip, check_mac(mac, "MacAddress") if mac else None,
+                                 _links(nm, links))
     container.config = _update_config(container.dir,
                                       lambda c: _plan(c, net.name, settings))
     refresh_settings(nm, container)
+
+
+def _links(nm, links) -> list[str]:
+    """``EndpointSettings.Links`` checked: each linked container must exist."""
+    out = []
+    for spec in links or ():
+        name, alias = parse_link(spec, "Links")
+        _container_named(nm.root, name)
+        out.append(f"{name}:{alias}")
+    return out
+
+
+def _container_named(root: str, ref: str):
+    """The container ``ref`` (name or id) of the state root, else NotFound naming it."""
+    from ..containers.manager import ContainerManager
+    try:
+        return ContainerManager(root, None).get(ref)
+    except NotFound:
+        raise NotFound(f"could not get container for {ref}: No such container: {ref} "
+                       "(the container to link to must exist)") from None
 
 
 def _check_ip_free(nm, cid: str, net, ip: str | None) -> None:
@@ -163,7 +306,8 @@ def wire(nm, config: dict, pid: int) -> dict:
         if network == "bridge":
             nm.ensure_default()
         out[network] = nm.connect(network, config["Id"], pid, name=name,
-                                  aliases=ep.get("Aliases") or (), ip=fixed_ip(ep))
+                                  aliases=ep.get("Aliases") or (), ip=fixed_ip(ep),
+                                  mac=ep.get("MacAddress") or None)
     return out
 
 
@@ -188,7 +332,8 @@ def network_settings(config: dict, live: dict, ports: dict | None) -> dict:
                  "Aliases": list(dict.fromkeys(aliases)) if network != "bridge" else None,
                  "DriverOpts": want.get("DriverOpts"), "NetworkID": "", "EndpointID": "",
                  "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-                 "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "MacAddress": ""}
+                 "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
+                 "MacAddress": want.get("MacAddress") or ""}
         if ep is not None:
             entry.update({"NetworkID": ep.network_id,
                           "EndpointID": endpoint_id(ep.network_id, config["Id"]),
@@ -220,7 +365,8 @@ def refresh_settings(nm, container) -> dict:
     return ns
 
 
-def connect(nm, container, network: str, *, aliases=(), ip: str | None = None) -> None:
+def connect(nm, container, network: str, *, aliases=(), ip: str | None = None,
+            mac: str | None = None, links=()) -> None:
     """``network connect``: a live endpoint now if the container runs, and in its
     plan either way (a created container gets it at start, a running one again
     after a restart). Peers' /etc/hosts and inspect follow."""
@@ -233,16 +379,18 @@ def connect(nm, container, network: str, *, aliases=(), ip: str | None = None) -
                        f"{net.name} ({container.name} is already connected to it)")
     aliases = list(aliases or [])
     check_endpoint(net, ip, aliases)
+    mac = check_mac(mac, "MacAddress") if mac else None
+    links = _links(nm, links)
     if container.running:
         nm.connect(net.id, container.id, container.pid, name=container.name,
-                   aliases=aliases, ip=ip)
+                   aliases=aliases, ip=ip, mac=mac)
     else:
         _check_ip_free(nm, container.id, net, ip)
     try:
         # not running: a network already planned takes the new settings (as Docker's
         # connect to a created container); the primary's settings too
         if net.name != mode or not container.running:
-            settings = endpoint_settings(aliases, ip)
+            settings = endpoint_settings(aliases, ip, mac, links)
             container.config = _update_config(
                 container.dir, lambda c: _plan(c, net.name, settings))
     except BaseException:

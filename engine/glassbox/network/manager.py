@@ -389,10 +389,13 @@ class NetworkManager:
     @in_holder()
     def connect(self, network: str, container_id: str, netns_pid: int, *, name: str = "",
                 aliases: Iterable[str] = (), ip: str | None = None,
-                ifname: str | None = None) -> Endpoint:
+                ifname: str | None = None, mac: str | None = None) -> Endpoint:
         """Attach the netns of ``netns_pid`` to ``network``: veth, address, route.
 
         ``ifname`` None picks the lowest free ``ethN`` inside (``eth0`` first).
+        ``mac`` None derives the container end's MAC from its address
+        (:func:`.ipam.mac_for_ip`); a chosen one (``--mac-address``) must not be
+        another endpoint's on this network.
         The default route goes via this network's gateway unless the container
         already has one (or the network is ``internal``).
         """
@@ -413,13 +416,21 @@ class NetworkManager:
             try:
                 with rtnl.Rtnl(rtnl.socket_in_netns(nsfd)) as inside:
                     return self._connect_locked(host, inside, net, nsfd, container_id,
-                                                netns_pid, name, list(aliases), ip, ifname)
+                                                netns_pid, name, list(aliases), ip, ifname,
+                                                mac)
             finally:
                 os.close(nsfd)
 
     def _connect_locked(self, host: rtnl.Rtnl, inside: rtnl.Rtnl, net: Network, nsfd: int,
                         cid: str, pid: int, name: str, aliases: list[str], ip: str | None,
-                        ifname: str | None) -> Endpoint:
+                        ifname: str | None, mac: str | None = None) -> Endpoint:
+        if mac is not None:
+            from .attach import check_mac
+            mac = check_mac(mac)
+            other = next((e for e in net.endpoints.values() if e.mac == mac), None)
+            if other is not None:
+                raise Conflict(f"MAC address {mac} is already used by "
+                               f"{other.name or other.container_id[:12]} on network {net.name}")
         if ifname is None:
             ifname = rtnl.free_ifname(inside)
         elif inside.get_link(ifname) is not None:
@@ -429,7 +440,7 @@ class NetworkManager:
         ep = Endpoint(network=net.name, network_id=net.id, container_id=cid,
                       name=name, ip=str(addr), prefixlen=net.prefixlen,
                       gateway="" if net.internal else net.gateway,
-                      mac=ipam.mac_for_ip(addr), host_ifname=host_ifname,
+                      mac=mac or ipam.mac_for_ip(addr), host_ifname=host_ifname,
                       ifname=ifname, aliases=[a for a in aliases if a],
                       netns_pid=pid, pid_start=netlink.process_start_time(pid) or 0)
         net.endpoints[cid] = ep

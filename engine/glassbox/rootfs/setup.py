@@ -20,14 +20,25 @@ Docker leaves writable stays writable: ``/dev`` (with ``/dev/shm`` and
 generated ``/etc/hostname``, ``/etc/hosts`` and ``/etc/resolv.conf`` are bound
 read-only then too, as Docker does (moby's ``NetworkMounts``: writable is
 ``!ReadonlyRootfs``); a ``-v`` onto one of them keeps its own mode.
+
+**Bind propagation** (``-v /src:/dst:rslave``, ``--mount ...,bind-propagation=``):
+by default the namespace is made ``rprivate`` first, so nothing mounted later on
+the host shows up in the container and nothing the container mounts leaks out.
+When a bind asks for ``(r)slave`` or ``(r)shared``, the namespace is made
+``rslave`` instead: it keeps receiving the host's mount events (a bind of a host
+mount that is *shared* then follows it: a disk mounted under ``/src`` later
+appears under ``/dst``), and every bind is then given its own propagation
+(``mount(MS_SLAVE|MS_REC)``, ``MS_SHARED``, ``MS_PRIVATE``). ``rshared`` here is
+shared among the container's own mounts and slave to the host: mounts the
+container makes do not propagate back to the host.
 """
 
 from __future__ import annotations
 
 import os
 
-from .._sys.constants import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
-                              MS_REMOUNT)
+from .._sys.constants import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
+                              MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE)
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, ProcessSpec
 from .dev import make_dev, make_device_nodes
 from .masks import mask_paths, readonly_paths
@@ -78,7 +89,21 @@ def _bind_file(sys_, rootfs: str, source: str, target: str, readonly: bool = Fal
                    (_locked_flags(source) if userns else 0))
 
 
+PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
+                     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC,
+                     "shared": MS_SHARED, "rshared": MS_SHARED | MS_REC}
+"""A bind's propagation mode → the flags of ``mount(NULL, dest, NULL, flags)``."""
+
+
+def wants_host_events(spec: ProcessSpec) -> bool:
+    """True when a bind asks for slave or shared propagation: the namespace must
+    then be made rslave (not rprivate), or there is no host peer left to follow."""
+    return any(m.type == "bind" and ("slave" in m.propagation or "shared" in m.propagation)
+               for m in spec.mounts)
+
+
 def mount_volumes(sys_, spec: ProcessSpec) -> None:
+    from_host = wants_host_events(spec)
     for m in spec.mounts:
         if m.type == "tmpfs":
             dest = _inside(spec.rootfs, m.target)
@@ -86,8 +111,19 @@ def mount_volumes(sys_, spec: ProcessSpec) -> None:
             sys_.mount("tmpfs", dest, "tmpfs",
                        MS_NOSUID | MS_NODEV | (MS_RDONLY if m.readonly else 0),
                        m.options or "mode=1777")
+        elif m.subpath:   # a volume's sub-directory: bound from the fd the safe walk ended on
+            from ..volumes.subpath import open_beneath
+            fd = open_beneath(m.source, m.subpath)
+            try:
+                _bind_file(sys_, spec.rootfs, f"/proc/self/fd/{fd}", m.target, m.readonly,
+                           bool(spec.userns))
+            finally:
+                os.close(fd)
         else:
             _bind_file(sys_, spec.rootfs, m.source, m.target, m.readonly, bool(spec.userns))
+            if from_host:   # each bind its own mode (the default rprivate included)
+                sys_.mount(None, _inside(spec.rootfs, m.target), None,
+                           PROPAGATION_FLAGS[m.propagation or "rprivate"])
 
 
 def mount_proc_sys(sys_, rootfs: str, privileged: bool = False) -> None:
@@ -102,13 +138,27 @@ def mount_proc_sys(sys_, rootfs: str, privileged: bool = False) -> None:
 def build_rootfs(sys_, spec: ProcessSpec) -> None:
     """Everything from a bare mount namespace to the container's own ``/``."""
     rootfs = spec.rootfs
-    make_private(sys_)
+    # rootful --userns=private: host root builds it all, with the image layers
+    # idmapped, then steps into the user namespace (glassbox.rootless.private)
+    private = spec.userns == "private"
+    rootless = "" if private else spec.userns
+    if wants_host_events(spec):      # a slave/shared bind: keep following the host
+        sys_.mount(None, "/", None, MS_REC | MS_SLAVE)
+    else:
+        make_private(sys_)
+    if private:
+        from ..rootless.private import become_container_root, idmap_lowers, join_owned, \
+            own_dev
+        join_owned(sys_)
+        idmap_lowers(sys_, spec.lower_dirs)
     mount_overlay(sys_, rootfs, spec.lower_dirs, spec.upper_dir, spec.work_dir,
-                  userxattr=bool(spec.userns))
+                  userxattr=bool(rootless))
     mount_proc_sys(sys_, rootfs, spec.privileged)
-    make_dev(sys_, rootfs, spec.userns)
+    make_dev(sys_, rootfs, rootless)
+    if private:
+        own_dev(rootfs)
     if spec.devices or spec.privileged:
-        make_device_nodes(sys_, rootfs, spec.devices, spec.privileged, spec.userns)
+        make_device_nodes(sys_, rootfs, spec.devices, spec.privileged, rootless)
     for target, source in spec.etc_files.items():
         _bind_file(sys_, rootfs, source, target, readonly=spec.readonly_rootfs)
     mount_volumes(sys_, spec)
@@ -118,3 +168,5 @@ def build_rootfs(sys_, spec: ProcessSpec) -> None:
     pivot(sys_, rootfs)
     if spec.readonly_rootfs:
         sys_.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+    if private:
+        become_container_root(sys_)

@@ -25,7 +25,10 @@ podman and rootless Docker do:
   ``glassbox system setup-user NAME`` (:mod:`.setup`, run once as root).
 * **What is missing** (:mod:`.features`): ``glassbox info`` lists it.
 
-The root path never comes here: :func:`is_rootless` is false for euid 0.
+The root path never comes here: :func:`is_rootless` is false for euid 0 —
+except for the same machinery asked for on purpose: ``--userns=private``
+(:mod:`.private`) gives a *rootful* container a user namespace whose root is
+an unprivileged host uid, with the image layers idmapped rather than copied.
 
 Notebook: ``notebooks/en/01-namespaces.ipynb`` (the user namespace).
 """

@@ -52,10 +52,11 @@ class IdMapPlan:
     gids: tuple[IdRange, ...]
     helper: bool
     reason: str = ""
+    kind: str = ""          # "private": a rootful --userns=private map (rootless/private.py)
 
     @property
     def mode(self) -> str:
-        return "subids" if self.helper else "single"
+        return self.kind or ("subids" if self.helper else "single")
 
     @property
     def size(self) -> int:
@@ -72,6 +73,16 @@ class IdMapPlan:
     def to_json(self) -> dict:
         return {"Mode": self.mode, "UidMap": [r.line() for r in self.uids],
                 "GidMap": [r.line() for r in self.gids], "Reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "IdMapPlan":
+        """The plan :meth:`to_json` recorded (``config.json``/``state.json``)."""
+        def ranges(lines):
+            return tuple(IdRange(*map(int, line.split())) for line in lines)
+        mode = data.get("Mode", "")
+        return cls(ranges(data["UidMap"]), ranges(data["GidMap"]), helper=mode == "subids",
+                   reason=data.get("Reason", ""),
+                   kind=mode if mode not in ("subids", "single") else "")
 
 
 def parse_subids(text: str, name: str, uid: int) -> list[tuple[int, int]]:

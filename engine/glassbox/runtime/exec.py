@@ -46,6 +46,8 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
         from ..rootless.userns import in_other_userns
         if in_other_userns(pid):
             order = ("user",) + NS_ORDER
+    elif spec.get("userns") == "private":   # rootful --userns=private: last, as host root
+        order = NS_ORDER + ("user",)        # may still join the others (rootless/private.py)
     for ns in order:
         if ns == "net" and "net" not in spec["namespaces"]:
             continue

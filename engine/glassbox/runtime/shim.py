@@ -2,18 +2,35 @@
 
 The shim is started detached (its own session, reparented away from whoever
 started it), so a container outlives the CLI, the notebook kernel or the
-daemon that ran it. It:
+daemon that ran it. It works from the container's pure spec
+(:class:`~glassbox.runtime.spec.ProcessSpec` in config.json), never from
+Docker's ``HostConfig``.
 
-1. creates the container's cgroup and applies the limits;
-2. forks the container's first process into a new PID namespace and puts it
-   in the cgroup before letting it go on (:mod:`.init` does the rest);
-3. tells the starter on the *status pipe* either ``{"pid": N}`` or
-   ``{"error": ..., "code": 127}``;
-4. copies the container's stdout/stderr (or its pty) into the JSON-lines log
-   and, when someone is attached, to their terminal too;
-5. waits for the exit, records ``ExitCode``, ``OOMKilled`` and ``FinishedAt``,
-   removes the cgroup (and the whole container for ``--rm``), and finally
-   sends ``{"exit": code}`` on the status pipe.
+The start is a straight line of named steps (``START_STEPS``). Each records
+in one :class:`Undo` stack how to give back what it acquired; when a step
+fails, the stack unwinds newest first and the failure is reported once
+(state.json ``ExitCode``/``Error``, ``{"error", "code"}`` on the status pipe)::
+
+    step                      acquires                  undone by
+    _enter_user_namespace     (rootless) holder lock    closing the lock
+    _compile_seccomp          -                         -
+    _create_cgroup            the cgroup, limits        cg.destroy()
+    _open_stdio               pipes / console socket    closing them
+    _fork_init                the init child            SIGKILL + waitpid
+    _join_cgroup              child in the cgroup,      (the cgroup's undo)
+                              state "running"           (the failure report)
+    _wire_network_step        veth, address, ports      _release_network()
+    _wait_ready               init's error, or exec     -
+        |
+        +-- ok: {"pid": N} to the starter, then _serve():
+              nobody attached: exec the C monitor (it calls finish_main at the exit)
+              attached: copy stdout/stderr (or the pty) to the JSON-lines log and
+              the terminal ourselves, wait, then finish()
+
+:func:`finish` is the other teardown, the one of a container that ran: it
+records ``ExitCode``, ``OOMKilled`` and ``FinishedAt``, removes the cgroup and
+the network endpoints (and the whole container for ``--rm``), and sends
+``{"exit": code}``; :func:`supervise` then carries out a restart policy.
 
 It imports only what this path needs, to keep start-up and memory small.
 """
@@ -27,6 +44,13 @@ import select
 import signal
 import sys
 import time
+
+TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing on this path)
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Callable
+
+    from ..cgroups.manager import CgroupManager
 
 STATUS_TIMEOUT = 30.0
 
@@ -84,210 +108,356 @@ def _write_all(fd: int | None, data: bytes) -> int | None:
         return None
 
 
-def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, int | None]) -> int:
-    """The shim's whole life for the container in ``cdir``. Returns the exit code."""
-    from ..cgroups import open_cgroup
-    from ..cgroups.limits import Limits
-    from ..containers import state as cstate
-    from .spec import ProcessSpec
+class _StartFailed(Exception):
+    """A start step failed. ``error`` and ``code`` go to state.json; ``told`` is
+    the message the starter reads on the status pipe (by default the same)."""
 
-    config = cstate.read_json(os.path.join(cdir, "config.json"))
-    spec = ProcessSpec.from_json(config["Spec"])
-    hc = config["HostConfig"]
-    limits = Limits(**config["Limits"])
-    in_fd, out_fd, err_fd = attach
-    rootless = os.geteuid() != 0
-    net_lock, bound = None, None
-    if rootless:  # issue 14: root of our own user namespace first; it owns all the others
-        try:
-            if _needs_wiring(hc.get("NetworkMode") or "none"):
-                # a network: the per-user netns holder's user namespace (rootless/netns.py)
-                from ..rootless.netns import enter_for_network
-                spec.userns, net_lock, bound = enter_for_network(cdir, config)
-            else:
-                from ..rootless.userns import enter_for_container
-                spec.userns = enter_for_container(cdir)
-        except Exception as e:  # noqa: BLE001
-            msg = getattr(e, "message", None) or str(e)
-            cstate.update_state(cdir, Status="created", ExitCode=125, Error=msg)
-            _send(status_fd, {"error": msg, "code": 125})
-            return 125
-    seccomp = None
-    if spec.seccomp != "unconfined" and not hc.get("Privileged"):
-        # compiled (or read from the cache) here, while the host's library is still
-        # reachable; init installs it right before execve (glassbox.seccomp)
-        try:
-            from ..seccomp import program_for
-            seccomp = program_for(spec.seccomp, spec.caps, os.path.dirname(os.path.dirname(cdir)))
-        except Exception as e:  # noqa: BLE001
-            msg = getattr(e, "message", None) or str(e)
-            cstate.update_state(cdir, Status="created", ExitCode=125, Error=msg)
-            _send(status_fd, {"error": f"seccomp: {msg}", "code": 125})
-            return 125
-    cg = open_cgroup(config["Id"], parent=config["CgroupParent"])
+    def __init__(self, error: str, code: int = 125, told: dict | None = None):
+        super().__init__(error)
+        self.error, self.code = error, code
+        self.told = told if told is not None else {"error": error, "code": code}
+
+
+def _why(e: BaseException) -> str:
+    """A glassbox error's message, or any exception's text."""
+    return getattr(e, "message", None) or str(e)
+
+
+class Undo:
+    """The start's one teardown, recorded as it goes (``contextlib.ExitStack``'s
+    idea, without its import on this path).
+
+    Each step pushes (:meth:`push`) how to give back what it has just acquired —
+    *before* acquiring it when a half-done acquisition must be undone too (a cgroup
+    whose limits failed). :meth:`unwind` runs the callbacks newest first, each once;
+    one that fails does not stop the others. :meth:`forget` is success: the
+    resources now belong to the running container."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, Callable[..., object], tuple]] = []
+
+    def push(self, what: str, fn, *args) -> None:
+        self.steps.append((what, fn, args))
+
+    def unwind(self) -> None:
+        while self.steps:
+            _, fn, args = self.steps.pop()
+            try:
+                fn(*args)
+            except Exception:  # noqa: BLE001 — undo the rest regardless
+                pass
+
+    def forget(self) -> None:
+        self.steps.clear()
+
+
+class _Start:
+    """What the start steps share: the container, its spec, and what has been
+    acquired so far (the shim's own ends of the pipes in :attr:`fds`)."""
+
+    def __init__(self, cdir: str, status_fd: int | None,
+                 attach: tuple[int | None, int | None, int | None]):
+        from ..cgroups.limits import Limits
+        from ..containers import state as cstate
+        from .spec import ProcessSpec
+        self.cdir, self.status_fd = cdir, status_fd
+        self.in_fd, self.out_fd, self.err_fd = attach
+        self.config = cstate.read_json(os.path.join(cdir, "config.json"))
+        self.spec = ProcessSpec.for_container(self.config)
+        self.limits = Limits(**self.config["Limits"])
+        self.rootless = os.geteuid() != 0
+        self.wire = _needs_wiring(self.spec.network_mode)
+        self.net_lock: int | None = None   # rootless: holds the netns holder up
+        self.bound: list | None = None     # rootless: ports its holder bound for us
+        self.seccomp: tuple[bytes, int] | None = None   # compiled filter for init
+        self.cg: CgroupManager | None = None
+        self.fds: set[int] = set()         # ours to close if the start fails
+        self.child_stdio: tuple[int, ...] = ()
+        self.readers: dict[int, str] = {}  # fd -> "stdout"/"stderr": what we log
+        self.console_parent: socket.socket | None = None   # tty: the console socket pair
+        self.console_child: socket.socket | None = None
+        self.sync_r = self.sync_w = self.err_r = self.err_w = -1
+        self.netns_r = self.netns_w = -1
+        self.pid = 0
+
+    def pipe(self, flags: int = 0) -> tuple[int, int]:
+        r, w = os.pipe2(flags) if flags else os.pipe()   # (os.pipe: not inheritable)
+        self.fds.update((r, w))
+        return r, w
+
+    def close(self, fd: int) -> None:
+        if fd in self.fds:
+            self.fds.discard(fd)
+            os.close(fd)
+
+    def close_all(self) -> None:
+        for fd in list(self.fds):
+            self.close(fd)
+        for sock in (self.console_parent, self.console_child):
+            if sock is not None:
+                sock.close()
+
+    def release_net_lock(self) -> None:
+        """Our endpoint is recorded (or will never be): the holder may stop."""
+        if self.net_lock is not None:
+            os.close(self.net_lock)
+            self.net_lock = None
+
+
+# ---- the start, step by step (each raises _StartFailed; run() undoes and reports)
+
+def _enter_user_namespace(st: _Start, undo: Undo) -> None:
+    """Rootless (issue 14): become root of our own user namespace first; it owns
+    all the others. With a network, it is the per-user netns holder's one.
+    Rootful ``--userns=private``: the namespaces are made for the child to join
+    (:mod:`glassbox.rootless.private`); the shim itself stays host root."""
+    if not st.rootless:
+        if st.spec.userns == "private":
+            from ..rootless.private import prepare, release
+            undo.push("private user namespace", release)
+            try:
+                prepare(st.cdir, st.config, st.spec)
+            except Exception as e:  # noqa: BLE001
+                raise _StartFailed(_why(e)) from None
+        return
+    try:
+        if st.wire:
+            from ..rootless.netns import enter_for_network
+            st.spec.userns, st.net_lock, st.bound = enter_for_network(st.cdir, st.config)
+            undo.push("netns holder lock", st.release_net_lock)
+        else:
+            from ..rootless.userns import enter_for_container
+            st.spec.userns = enter_for_container(st.cdir)
+    except Exception as e:  # noqa: BLE001
+        raise _StartFailed(_why(e)) from None
+
+
+def _compile_seccomp(st: _Start, undo: Undo) -> None:
+    """The seccomp program, compiled (or read from the cache) here, while the host's
+    library is still reachable; init installs it right before execve."""
+    if st.spec.seccomp == "unconfined" or st.spec.privileged:
+        return
+    try:
+        from ..seccomp import program_for
+        st.seccomp = program_for(st.spec.seccomp, st.spec.caps,
+                                 os.path.dirname(os.path.dirname(st.cdir)))
+    except Exception as e:  # noqa: BLE001
+        msg = _why(e)
+        raise _StartFailed(msg, told={"error": f"seccomp: {msg}", "code": 125}) from None
+
+
+def _create_cgroup(st: _Start, undo: Undo) -> None:
+    """The container's cgroup with its device allow-list and limits, before any
+    process is in it (the mknod escape: cgroups/devices.py)."""
+    from ..cgroups import open_cgroup
+    st.cg = cg = open_cgroup(st.config["Id"], parent=st.config["CgroupParent"])
+    undo.push("cgroup", cg.destroy)      # first: a half-made cgroup goes too
     try:
         cg.create()
-        # Docker's device allow-list plus --device/--device-cgroup-rule, before any
-        # process is in (the mknod escape: cgroups/devices.py): v1 devices files, v2 eBPF
-        if not hc.get("Privileged") and not rootless:  # rootless: the userns forbids mknod
+        # Docker's list plus --device/--device-cgroup-rule: v1 devices files, v2 eBPF
+        if not st.spec.privileged and not st.rootless:  # rootless: the userns forbids mknod
             from ..cgroups.devices import container_rules
-            cg.restrict_devices(container_rules(spec.devices, hc.get("DeviceCgroupRules") or ()))
-        cg.apply(limits)
+            cg.restrict_devices(container_rules(st.spec.devices, st.spec.device_cgroup_rules))
+        cg.apply(st.limits)
     except Exception as e:  # noqa: BLE001
-        cg.destroy()
-        cstate.update_state(cdir, Status="created", ExitCode=125, Error=str(e))
-        _send(status_fd, {"error": f"cgroup setup failed: {e}", "code": 125})
-        return 125
+        raise _StartFailed(str(e), told={"error": f"cgroup setup failed: {e}",
+                                         "code": 125}) from None
 
-    # the container's stdio: a pty (opened by the child inside its own devpts and
-    # handed back over a socket, as runc's console socket), or pipes we log
-    console_parent = console_child = None
+
+def _open_stdio(st: _Start, undo: Undo) -> None:
+    """The container's stdio — a pty (opened by the child inside its own devpts and
+    handed back over a socket, as runc's console socket) or pipes we log — and the
+    pipes the child and the shim talk over: *sync* (go / network ready), *err*
+    (init's failure, or EOF at a successful execve), *netns* (ready to be wired)."""
+    undo.push("pipes", st.close_all)
+    spec = st.spec
     if spec.tty:
         import socket
-        console_parent, console_child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        st.console_parent, st.console_child = socket.socketpair(socket.AF_UNIX,
+                                                                socket.SOCK_STREAM)
         null = os.open("/dev/null", os.O_RDWR)
-        child_stdio = (null, null, null)
-        readers = {}
+        st.fds.add(null)
+        st.child_stdio = (null, null, null)
     else:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        if hc.get("OpenStdin") and in_fd is not None:
-            cin = in_fd
-        elif hc.get("OpenStdin"):        # nobody attached: stdin stays open (Docker's -di)
-            from ..containers.stdin import open_for_container
-            cin = open_for_container(cdir)
+        out_r, out_w = st.pipe()
+        err_r, err_w = st.pipe()
+        if spec.open_stdin and st.in_fd is not None:
+            cin = st.in_fd                       # the attached terminal: not ours to close
         else:
-            cin = os.open("/dev/null", os.O_RDONLY)
-        child_stdio = (cin, out_w, err_w)
-        readers = {out_r: "stdout", err_r: "stderr"}
-    sync_r, sync_w = os.pipe()
-    err_r2, err_w2 = os.pipe2(os.O_CLOEXEC)
-    mode = hc.get("NetworkMode") or "none"
-    wire = _needs_wiring(mode)
-    netns_r = netns_w = None
-    if wire:
-        netns_r, netns_w = os.pipe()
-    elif mode.startswith("container:"):
-        spec.netns_path = _container_netns(cdir, mode)
+            if spec.open_stdin:                  # nobody attached: stdin stays open (-di)
+                from ..containers.stdin import open_for_container
+                cin = open_for_container(st.cdir)
+            else:
+                cin = os.open("/dev/null", os.O_RDONLY)
+            st.fds.add(cin)
+        st.child_stdio = (cin, out_w, err_w)
+        st.readers = {out_r: "stdout", err_r: "stderr"}
+    st.sync_r, st.sync_w = st.pipe()
+    st.err_r, st.err_w = st.pipe(os.O_CLOEXEC)
+    if st.wire:
+        st.netns_r, st.netns_w = st.pipe()
+    elif spec.network_mode.startswith("container:"):
+        try:
+            spec.netns_path = _container_netns(st.cdir, spec.network_mode)
+        except Exception as e:  # noqa: BLE001
+            raise _StartFailed(_why(e)) from None
 
+
+def _fork_init(st: _Start, undo: Undo) -> None:
+    """Fork the container's first process — pid 1 of a new PID namespace — which
+    waits on *sync* until it is in the cgroup (:mod:`.init` does the rest)."""
     own_pidns = None
-    if "pid" in spec.namespaces:
+    if "pid" in st.spec.namespaces:
         from .._sys import CLONE_NEWPID, real
-        if not rootless:   # (rootless: setns back to the host's pidns is not ours to do)
+        if not st.rootless:   # (rootless: setns back to the host's pidns is not ours to do)
             own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         real.unshare(CLONE_NEWPID)      # our next child is pid 1 of a new namespace
     pid = os.fork()
     if pid == 0:  # ---- the container-to-be ----
         try:
-            os.close(sync_w)
-            os.close(err_r2)
-            for target, fd in enumerate(child_stdio):
+            os.close(st.sync_w)
+            os.close(st.err_r)
+            for target, fd in enumerate(st.child_stdio):
                 os.dup2(fd, target)
-            keep = {0, 1, 2, sync_r, err_w2}
-            if netns_w is not None:
-                keep.add(netns_w)
-            if console_child is not None:
-                keep.add(console_child.fileno())
+            keep = {0, 1, 2, st.sync_r, st.err_w}
+            if st.netns_w >= 0:
+                keep.add(st.netns_w)
+            console = st.console_child.fileno() if st.console_child is not None else None
+            if console is not None:
+                keep.add(console)
             cloexec_others(keep)
             from .init import child_main, reset_signals
             reset_signals()
-            child_main(spec, sync_r, err_w2,
-                       console_fd=console_child.fileno() if console_child else None,
-                       netns_fd=netns_w, seccomp=seccomp,
-                       dumpable_until_wired=net_lock is not None)
+            child_main(st.spec, st.sync_r, st.err_w, console_fd=console,
+                       netns_fd=st.netns_w if st.netns_w >= 0 else None, seccomp=st.seccomp,
+                       dumpable_until_wired=st.net_lock is not None)
         finally:
             os._exit(125)
-
     # ---- the shim ----
+    st.pid = pid
+    undo.push("init process", _kill_and_reap, pid)
+    if st.spec.userns == "private" and not st.rootless:   # the child has its copies
+        from ..rootless.private import release
+        release()
     if own_pidns is not None:
         # back to our own namespace for children: the kernel refuses new threads
         # (which the network code uses) while they differ
         real.setns(own_pidns, CLONE_NEWPID, "/proc/self/ns/pid")
         os.close(own_pidns)
-    os.close(sync_r)
-    os.close(err_w2)
-    if netns_w is not None:
-        os.close(netns_w)
-    for fd in set(child_stdio):
-        if fd not in (in_fd,):
-            os.close(fd)
+    for fd in (st.sync_r, st.err_w, st.netns_w, *st.child_stdio):
+        st.close(fd)                     # the child's ends (never the attached stdin)
+
+
+def _kill_and_reap(pid: int) -> None:
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+
+
+def _join_cgroup(st: _Start, undo: Undo) -> None:
+    """Put the child in the cgroup, let it go on, and record it as running."""
+    from ..containers import state as cstate
     try:
-        cg.add(pid)
+        st.cg.add(st.pid)  # type: ignore[union-attr]
     except Exception as e:  # noqa: BLE001
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-        cg.destroy()
-        cstate.update_state(cdir, Status="created", ExitCode=125, Error=str(e))
-        _send(status_fd, {"error": f"cannot join cgroup: {e}", "code": 125})
-        return 125
-    os.write(sync_w, b"1")           # go: the child builds its rootfs while we write state
-    _forget_early_exit(cdir)
-    start_time = cstate.process_start_time(pid)
-    cstate.update_state(cdir, Status="running", Running=True, Pid=pid, ShimPid=os.getpid(),
-                        PidStartTime=start_time, StartedAt=_now(), ExitCode=0, Error="",
-                        OOMKilled=False, FinishedAt="0001-01-01T00:00:00Z")
-    if wire:
-        if os.read(netns_r, 1):      # empty: the child died early; its error follows
+        raise _StartFailed(str(e), told={"error": f"cannot join cgroup: {e}",
+                                         "code": 125}) from None
+    os.write(st.sync_w, b"1")         # go: the child builds its rootfs while we write state
+    _forget_early_exit(st.cdir)
+    cstate.update_state(st.cdir, Status="running", Running=True, Pid=st.pid,
+                        ShimPid=os.getpid(), PidStartTime=cstate.process_start_time(st.pid),
+                        StartedAt=_now(), ExitCode=0, Error="", OOMKilled=False,
+                        FinishedAt="0001-01-01T00:00:00Z")
+
+
+def _wire_network_step(st: _Start, undo: Undo) -> None:
+    """Bridge or user network: once the child has its netns, wire it (veth, address,
+    ports, /etc/hosts), then tell the child (``2``)."""
+    if not st.wire:
+        return
+    from ..containers import state as cstate
+    try:
+        if os.read(st.netns_r, 1):    # empty: the child died early; its error follows
+            undo.push("network", _release_network, st.cdir, st.config)  # a half-done one too
             try:
-                settings = _wire_network(cdir, config, pid, bound)
-                cstate.update_state(cdir, NetworkSettings=settings)
+                settings = _wire_network(st.cdir, st.config, st.pid, st.bound)
+                cstate.update_state(st.cdir, NetworkSettings=settings)
             except Exception as e:  # noqa: BLE001
-                os.kill(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
-                if net_lock is not None:    # let the release stop an idle holder
-                    os.close(net_lock)
-                    net_lock = None
-                _release_network(cdir, config)
-                cg.destroy()
-                msg = getattr(e, "message", None) or str(e)
-                cstate.update_state(cdir, Status="created", Running=False, Pid=0, ExitCode=125,
-                                    Error=msg)
-                _send(status_fd, {"error": msg, "code": 125})
-                if hc.get("AutoRemove"):
-                    cstate.remove_container_dir(cdir)
-                return 125
+                raise _StartFailed(_why(e)) from None
             finally:
-                if net_lock is not None:    # our endpoint is recorded: the holder may stop
-                    os.close(net_lock)
-                    net_lock = None
+                st.release_net_lock()   # before any release: it may stop an idle holder
             try:
-                os.write(sync_w, b"2")
-            except BrokenPipeError:  # it failed building its rootfs: its error follows
+                os.write(st.sync_w, b"2")
+            except BrokenPipeError:   # it failed building its rootfs: its error follows
                 pass
-        os.close(netns_r)
-        if net_lock is not None:             # the child died before its netns was wired
-            os.close(net_lock)
-    os.close(sync_w)
-    if console_parent is not None:
-        console_child.close()
-        master = _receive_console(console_parent, out_fd)
-        console_parent.close()
+    finally:
+        st.release_net_lock()       # the child died before its netns was wired
+        st.close(st.netns_r)
+
+
+def _wait_ready(st: _Start, undo: Undo) -> None:
+    """Wait until the command is exec'd: the *err* pipe ends empty (close-on-exec), or
+    carries init's ``{"error", "code"}`` (126/127: Docker's codes). A pty comes first."""
+    st.close(st.sync_w)
+    if st.console_parent is not None:
+        st.console_child.close()  # type: ignore[union-attr]
+        master = _receive_console(st.console_parent, st.out_fd)
+        st.console_parent.close()
+        st.console_parent = st.console_child = None
         if master is not None:
-            readers = {master: "stdout"}
+            st.fds.add(master)
+            st.readers = {master: "stdout"}
     err = b""
     while True:
-        chunk = os.read(err_r2, 65536)
+        chunk = os.read(st.err_r, 65536)
         if not chunk:
             break
         err += chunk
-    os.close(err_r2)
+    st.close(st.err_r)
     if err:
         info = json.loads(err)
-        os.waitpid(pid, 0)
-        for fd in readers:
-            os.close(fd)
-        cg.destroy()
-        if wire:
-            _release_network(cdir, config)
-        cstate.update_state(cdir, Status="created", Running=False, Pid=0, ExitCode=info["code"],
-                            Error=info["error"])
-        _send(status_fd, info)
-        if hc.get("AutoRemove"):
-            cstate.remove_container_dir(cdir)
-        return info["code"]
-    _send(status_fd, {"pid": pid})
+        raise _StartFailed(info["error"], info["code"], told=info)
 
-    tty_in = in_fd if spec.tty and hc.get("OpenStdin") else None
+
+#: the start, in order; a failure in any undoes what the earlier ones did
+START_STEPS = (_enter_user_namespace, _compile_seccomp, _create_cgroup, _open_stdio,
+               _fork_init, _join_cgroup, _wire_network_step, _wait_ready)
+
+
+def _report_failure(st: _Start, failed: _StartFailed) -> int:
+    """The one report of a failed start: state.json, the starter, ``--rm``."""
+    from ..containers import state as cstate
+    cstate.update_state(st.cdir, Status="created", Running=False, Pid=0,
+                        ExitCode=failed.code, Error=failed.error)
+    _send(st.status_fd, failed.told)
+    if st.spec.auto_remove:
+        cstate.remove_container_dir(st.cdir)
+    return failed.code
+
+
+def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, int | None]) -> int:
+    """The shim's whole life for the container in ``cdir``. Returns the exit code."""
+    st = _Start(cdir, status_fd, attach)
+    undo = Undo()
+    try:
+        for step in START_STEPS:
+            step(st, undo)
+    except _StartFailed as failed:
+        undo.unwind()
+        return _report_failure(st, failed)
+    except BaseException:
+        undo.unwind()           # shim_main reports it ("shim failed: ...")
+        raise
+    undo.forget()               # the container runs: what we hold is now its
+    _send(status_fd, {"pid": st.pid})
+    return _serve(st)
+
+
+def _serve(st: _Start) -> int:
+    """The running container: hand over to the C monitor when nobody is attached,
+    else copy its output to the log and the terminal ourselves; then :func:`finish`."""
+    cdir, config, spec, pid, cg = st.cdir, st.config, st.spec, st.pid, st.cg
+    readers, out_fd, err_fd = st.readers, st.out_fd, st.err_fd
+    tty_in = st.in_fd if spec.tty and spec.open_stdin else None
     if out_fd is None and err_fd is None and tty_in is None:
         health = None
         if config["Config"].get("Healthcheck"):   # else spare the import: the usual start
@@ -296,7 +466,7 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
                 health = write_probe_spec(cdir, config, pid, cg)
             except Exception as e:  # noqa: BLE001 — the container runs; its health says why
                 setup_failed(cdir, str(e))
-        _hand_over_to_monitor(cdir, pid, readers, status_fd, health)  # returns if unavailable
+        _hand_over_to_monitor(cdir, pid, readers, st.status_fd, health)  # returns if unavailable
     watcher = _watch_health(cdir, config, pid, cg) if config["Config"].get("Healthcheck") \
         else None
     log = LogWriter(os.path.join(cdir, "container.log"))
@@ -339,7 +509,7 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
         os.kill(watcher, signal.SIGKILL)     # its probes died with the container's pid ns
         os.waitpid(watcher, 0)
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
-    return finish(cdir, code, status_fd, config=config, cg=cg)
+    return finish(cdir, code, st.status_fd, config=config, cg=cg)
 
 
 def _watch_health(cdir: str, config: dict, pid: int, cg) -> int | None:
@@ -445,6 +615,9 @@ def refresh_hosts(root: str, net: str) -> None:
             if ep.network != "bridge":
                 peers += nm.hosts_entries(ep.network)
         extra = [dns.parse_add_host(h) for h in config["HostConfig"].get("ExtraHosts") or ()]
+        if config["HostConfig"].get("Links") or config.get("NetworkingConfig"):
+            from ..network.attach import link_hosts   # --link: names for another container
+            extra += link_hosts(nm, config)
         text = dns.render_hosts(config["Config"]["Hostname"], [ep.ip for ep in eps], peers,
                                 extra)
         try:
@@ -546,11 +719,19 @@ def finish(cdir: str, code: int, status_fd: int | None, *, config: dict | None =
     else:
         cstate.update_state(cdir, Status="exited", **exited)
     _forget_early_exit(cdir)
-    if config["HostConfig"].get("AutoRemove"):
+    if _auto_remove(config):
         _release_volumes(cdir, config)
         cstate.remove_container_dir(cdir)
     _send(status_fd, {"exit": code, "oom": oom})
     return code
+
+
+def _auto_remove(config: dict) -> bool:
+    """``--rm``, from the spec (configs written before issue 17: ``HostConfig``)."""
+    spec = config["Spec"]
+    if "auto_remove" in spec:
+        return bool(spec["auto_remove"])
+    return bool(config["HostConfig"].get("AutoRemove"))
 
 
 def supervise(cdir: str, code: int) -> int:

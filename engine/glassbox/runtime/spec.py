@@ -40,6 +40,8 @@ class Mount:
     target: str        # absolute path inside the container
     readonly: bool = False
     options: str = ""  # tmpfs data, e.g. "size=64m"
+    propagation: str = ""  # bind: rprivate (default), rslave, rshared, private, slave, shared
+    subpath: str = ""      # bind of a volume: this path inside it (volumes.subpath)
 
 
 @dataclass
@@ -72,6 +74,12 @@ class ProcessSpec:
     privileged: bool = False             # host /dev nodes, /sys read-write, no masked paths
     seccomp: str = "default"             # "default" (Docker's profile), "unconfined" or a
                                          # profile's JSON text (glassbox.seccomp)
+    # -- the container's side of the start, read by the shim (not by init); Docker
+    # keeps these in HostConfig, which the shim no longer reads (issue 17)
+    network_mode: str = "none"           # "bridge", a user network, "none", "host", "container:X"
+    open_stdin: bool = False             # -i: stdin stays open (attached, or a FIFO)
+    device_cgroup_rules: list[str] = field(default_factory=list)  # --device-cgroup-rule
+    auto_remove: bool = False            # --rm: the container goes when its start fails or it exits
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -81,6 +89,24 @@ class ProcessSpec:
         data = dict(data)
         data["mounts"] = [Mount(**m) for m in data.get("mounts", [])]
         return cls(**data)
+
+    @classmethod
+    def for_container(cls, config: dict) -> "ProcessSpec":
+        """The spec in a container's ``config.json``. One written before the shim's
+        fields existed takes them, once, from its ``HostConfig``."""
+        data = config["Spec"]
+        if "network_mode" not in data:
+            hc = config.get("HostConfig") or {}
+            data = {**data, **_shim_fields(hc)}
+        return cls.from_json(data)
+
+
+def _shim_fields(hc: dict) -> dict:
+    """The shim's fields from Docker's ``HostConfig`` (configs older than issue 17)."""
+    return {"network_mode": hc.get("NetworkMode") or "none",
+            "open_stdin": bool(hc.get("OpenStdin")),
+            "device_cgroup_rules": list(hc.get("DeviceCgroupRules") or ()),
+            "auto_remove": bool(hc.get("AutoRemove"))}
 
 
 def merge_command(image_config: dict, cmd: list[str] | None,

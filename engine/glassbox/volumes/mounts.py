@@ -52,7 +52,8 @@ def plan_mounts(opts, image_config: dict | None, containers=None) -> list[Volume
                 continue  # a tmpfs is private to its container
             by_target[m["target"]] = VolumeSpec(
                 "from", m["source"], m["target"], bool(m.get("readonly")) or ro,
-                options=m.get("options", ""), raw=spec)
+                options=m.get("options", ""), propagation=m.get("propagation") or "",
+                raw=spec)
     # 2. -v, then 3. --mount and --tmpfs: a target given twice by the user is an error
     user: set[str] = set()
     for values, parse in ((getattr(opts, "volumes", None), parse_volume_spec),
@@ -96,18 +97,29 @@ def resolve_mounts(vm: VolumeManager, opts, image_config: dict | None, container
                 elif not os.path.exists(vs.source):
                     raise NotFound(f"--volumes-from: the bind source {vs.source} of "
                                    f"{vs.raw!r} no longer exists")
-                out.append(Mount("bind", vs.source, vs.target, vs.readonly, vs.options))
+                out.append(Mount("bind", vs.source, vs.target, vs.readonly, vs.options,
+                                 propagation=_propagation(vs)))
             elif vs.kind == "bind":
-                out.append(Mount("bind", _bind_source(vs, made_dirs), vs.target, vs.readonly))
+                out.append(Mount("bind", _bind_source(vs, made_dirs), vs.target, vs.readonly,
+                                 propagation=_propagation(vs)))
             else:
                 labels = vs.labels
                 meta, new = vm.ensure(vs.source or None, labels=labels,
                                       anonymous=not vs.source, ref=cid or None)
                 if new:
                     created.append(meta["Name"])
-                if not vs.nocopy and layer_dirs:
+                if not vs.nocopy and layer_dirs and not vs.subpath:
                     _copy_up(vm, meta["Name"], layer_dirs, vs.target)
-                out.append(Mount("bind", vm.data_dir(meta["Name"]), vs.target, vs.readonly))
+                if vs.subpath:        # walked from a dirfd now; again at every start
+                    from .subpath import check_exists
+                    try:
+                        check_exists(vm.data_dir(meta["Name"]), vs.subpath)
+                    except BaseException:
+                        if cid:       # not in ``out`` yet: the cleanup below misses it
+                            vm.drop_ref(meta["Name"], cid)
+                        raise
+                out.append(Mount("bind", vm.data_dir(meta["Name"]), vs.target, vs.readonly,
+                                 subpath=vs.subpath))
     except BaseException:
         for name in created:
             try:
@@ -126,6 +138,42 @@ def resolve_mounts(vm: VolumeManager, opts, image_config: dict | None, container
                 pass
         raise
     return out
+
+
+def _propagation(vs: VolumeSpec, mountinfo: str = "/proc/self/mountinfo") -> str:
+    """A bind's propagation as the runtime applies it; the default (rprivate) as "".
+
+    As Docker, a ``(r)shared`` bind needs its source on a *shared* mount and a
+    ``(r)slave`` one on a shared or slave mount: on a private mount there is no
+    peer to follow, and the mode would silently do nothing."""
+    mode = "" if vs.propagation in ("", "rprivate") else vs.propagation
+    if "shared" in mode or "slave" in mode:
+        point, tags = _mount_of(os.path.realpath(vs.source), mountinfo)
+        if "shared" in mode and "shared" not in tags:
+            raise InvalidArgument(f"path {vs.source} is mounted on {point} but it is not a "
+                                  f"shared mount (needed for {mode}: mount --make-shared "
+                                  f"{point})")
+        if "slave" in mode and not tags & {"shared", "master"}:
+            raise InvalidArgument(f"path {vs.source} is mounted on {point} but it is not a "
+                                  f"shared or slave mount (needed for {mode}: mount "
+                                  f"--make-shared {point})")
+    return mode
+
+
+def _mount_of(path: str, mountinfo: str) -> tuple[str, set[str]]:
+    """The mount point ``path`` is on and its propagation tags (``shared``, ``master``)."""
+    best, tags = "/", set()
+    with open(mountinfo) as f:
+        for line in f:
+            fields = line.split()
+            if "-" not in fields:
+                continue
+            point = fields[4].replace("\\040", " ")
+            if (path == point or path.startswith(point.rstrip("/") + "/")) and \
+                    len(point) >= len(best):
+                best = point
+                tags = {t.split(":", 1)[0] for t in fields[6:fields.index("-")]}
+    return best, tags
 
 
 def _bind_source(vs: VolumeSpec, made_dirs: list[str]) -> str:
@@ -172,9 +220,12 @@ def inspect_mounts(vm: VolumeManager, mounts: list[dict]) -> list[dict]:
             out.append({"Type": "volume", "Name": name, "Source": m["source"],
                         "Destination": m["target"], "Driver": "local",
                         "Mode": "" if rw else "ro", "RW": rw, "Propagation": ""})
+            if m.get("subpath"):
+                out[-1]["Source"] = os.path.join(m["source"], m["subpath"])
         else:
             out.append({"Type": "bind", "Source": m["source"], "Destination": m["target"],
-                        "Mode": "" if rw else "ro", "RW": rw, "Propagation": "rprivate"})
+                        "Mode": "" if rw else "ro", "RW": rw,
+                        "Propagation": m.get("propagation") or "rprivate"})
     return out
 
 

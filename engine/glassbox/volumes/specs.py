@@ -63,6 +63,7 @@ class VolumeSpec:
     labels: dict[str, str] = field(default_factory=dict)   # --mount volume-label=
     mode: str = field(default="", compare=False)           # the raw mode text (inspect)
     propagation: str = field(default="", compare=False)
+    subpath: str = ""              # --mount volume-subpath=: a path inside the volume
     raw: str = field(default="", compare=False)            # what the user typed
 
     @property
@@ -198,7 +199,8 @@ def parse_mount_spec(spec: str, *, check_source: bool = True) -> VolumeSpec:
 
     Keys as docker/cli: ``type``, ``source``/``src``, ``target``/``dst``/
     ``destination``, ``readonly``/``ro``, ``volume-nocopy``, ``volume-label``,
-    ``volume-driver`` (only ``local``), ``bind-propagation``, ``bind-nonrecursive``,
+    ``volume-driver`` (only ``local``), ``volume-subpath`` (a named volume's
+    sub-directory: :mod:`.subpath`), ``bind-propagation``, ``bind-nonrecursive``,
     ``consistency``, ``tmpfs-size``, ``tmpfs-mode``. A bind source must exist
     (unlike ``-v``, ``--mount`` never creates it)."""
 
@@ -210,7 +212,7 @@ def parse_mount_spec(spec: str, *, check_source: bool = True) -> VolumeSpec:
     except (csv.Error, StopIteration):
         raise flag_err("not a comma-separated list of key=value pairs") from None
     kind, source, target, readonly = "volume", "", "", False
-    nocopy, labels, propagation = False, {}, ""
+    nocopy, labels, propagation, subpath = False, {}, "", ""
     vol_opts = bind_opts = tmpfs_opts = False
     size, tmode = None, None
     for fld in fields:
@@ -255,6 +257,11 @@ def parse_mount_spec(spec: str, *, check_source: bool = True) -> VolumeSpec:
             if val not in ("", "local"):
                 raise flag_err(f"volume driver {val!r} is not available: glassbox has only "
                                "the 'local' driver")
+        elif key == "volume-subpath":
+            vol_opts = True
+            from .subpath import check_subpath
+            check_subpath(val)
+            subpath = val
         elif key == "volume-opt":
             raise flag_err("volume-opt is not supported by glassbox's local driver; "
                            "create a plain volume instead")
@@ -309,8 +316,11 @@ def parse_mount_spec(spec: str, *, check_source: bool = True) -> VolumeSpec:
         elif readonly:
             raise InvalidArgument(_config_error(
                 kind, "must not set ReadOnly mode when using anonymous volumes"))
+        if subpath and not source:
+            raise InvalidArgument(_config_error(
+                kind, f"volume-subpath {subpath!r} needs a named volume (source=NAME)"))
         return VolumeSpec("volume", source, clean_target(target), readonly, nocopy=nocopy,
-                          labels=labels, raw=spec)
+                          labels=labels, subpath=subpath, raw=spec)
     if source:
         raise InvalidArgument(_config_error(kind, "field Source must not be specified"))
     opts = []

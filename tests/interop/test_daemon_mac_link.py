@@ -1,0 +1,125 @@
+"""``--mac-address`` and ``--link`` through the daemon (issue 20), driven by the docker
+CLI and, for what the CLI has no flag for (``EndpointConfig.MacAddress`` on a connect),
+by the API itself. The ``net`` fixture proves no veth, bridge or endpoint is left."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "system"))
+from test_daemon_docker import running_daemon, DOCKER  # noqa: E402
+from test_network_cli import net, uniq  # noqa: E402,F401
+
+pytestmark = [pytest.mark.interop,
+              pytest.mark.skipif(not os.path.exists(DOCKER), reason="docker CLI not installed")]
+
+
+@pytest.fixture
+def daemon(gbx, net, tmp_path):  # noqa: F811 — net: the network leak check
+    with running_daemon(gbx, tmp_path) as d:
+        yield d
+
+
+def inspect(daemon, ref) -> dict:
+    return json.loads(daemon.out("inspect", ref))[0]
+
+
+def test_docker_py_mac_address_and_a_connect_with_one(daemon):
+    """docker-py sends ``Config.MacAddress`` (API < 1.44). The docker CLI 28 refuses
+    ``--mac-address`` itself below API 1.44 ("specify mac-address per network"), and
+    the daemon speaks 1.43: so the client here is docker-py, and curl for connect."""
+    docker = pytest.importorskip("docker")
+    a, b = uniq("ma"), uniq("mb")
+    daemon.docker("network", "create", a)
+    daemon.docker("network", "create", b)
+    api = docker.APIClient(base_url=daemon.url, version="auto")
+    try:
+        n = uniq("m")
+        c = api.create_container("busybox", ["sleep", "600"], name=n,
+                                 mac_address="02:42:0A:0B:0C:0E",
+                                 host_config=api.create_host_config(network_mode=a))
+        api.start(c["Id"])
+        assert daemon.out("exec", n, "cat", "/sys/class/net/eth0/address").strip() == \
+            "02:42:0a:0b:0c:0e"
+        assert inspect(daemon, n)["NetworkSettings"]["Networks"][a]["MacAddress"] == \
+            "02:42:0a:0b:0c:0e"
+        code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                 json.dumps({"Container": n, "EndpointConfig": {
+                                     "MacAddress": "02:42:0a:0b:0c:0f"}}),
+                                 f"http://d/networks/{b}/connect")
+        assert code == 200, body
+        assert daemon.out("exec", n, "cat", "/sys/class/net/eth1/address").strip() == \
+            "02:42:0a:0b:0c:0f"
+        assert inspect(daemon, n)["NetworkSettings"]["Networks"][b]["MacAddress"] == \
+            "02:42:0a:0b:0c:0f"
+        code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                 json.dumps({"Container": n, "EndpointConfig": {
+                                     "MacAddress": "nonsense"}}),
+                                 f"http://d/networks/{a}/connect")
+        assert code == 400 and "EndpointConfig.MacAddress" in body, body
+        api.remove_container(c["Id"], force=True)
+    finally:
+        api.close()
+        daemon.docker("network", "rm", a, b, check=False)
+
+
+def test_a_bad_mac_is_400_naming_it(daemon):
+    code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                             json.dumps({"Image": "busybox", "MacAddress": "03:00:00:00:00:01",
+                                         "HostConfig": {"NetworkMode": "bridge"}}),
+                             "http://d/containers/create")
+    assert code == 400 and "multicast" in body and "03:00:00:00:00:01" in body, body
+    assert daemon.out("ps", "-aq") == ""
+
+
+def test_docker_link_on_the_default_bridge(daemon):
+    db, web = uniq("db"), uniq("web")
+    daemon.docker("run", "-d", "--name", db, "--network", "bridge", "busybox", "sleep", "600")
+    ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
+    daemon.docker("run", "-d", "--name", web, "--network", "bridge", "--link", f"{db}:store",
+                  "busybox", "sleep", "600")
+    hosts = daemon.out("exec", web, "cat", "/etc/hosts")
+    assert f"{ip}\tstore {db}" in hosts, hosts
+    assert inspect(daemon, web)["HostConfig"]["Links"] == [f"/{db}:/{web}/store"]
+    daemon.docker("rm", "-f", web)
+    daemon.docker("rm", "-f", db)
+
+
+def test_docker_network_connect_with_a_link_on_a_user_network(daemon):
+    """``EndpointSettings.Links`` on a connect: a name only this container resolves."""
+    n, db, web = uniq("ln"), uniq("db"), uniq("web")
+    daemon.docker("network", "create", n)
+    try:
+        daemon.docker("run", "-d", "--name", db, "--network", n, "busybox", "sleep", "600")
+        ip = inspect(daemon, db)["NetworkSettings"]["Networks"][n]["IPAddress"]
+        daemon.docker("run", "-d", "--name", web, "--network", "bridge", "busybox",
+                      "sleep", "600")
+        daemon.docker("network", "connect", "--link", f"{db}:cache", n, web)
+        hosts = daemon.out("exec", web, "cat", "/etc/hosts")
+        assert f"{ip}\tcache {db}" in hosts, hosts
+        assert inspect(daemon, web)["NetworkSettings"]["Networks"][n]["Links"] == \
+            [f"{db}:cache"]
+        assert "cache" not in daemon.out("exec", db, "cat", "/etc/hosts")   # web's name only
+        p = daemon.docker("network", "connect", "--link", "ghost:g", "bridge", db, check=False)
+        assert p.returncode != 0 and b"No such container: ghost" in p.stderr, p.stderr
+        daemon.docker("rm", "-f", web, db)
+    finally:
+        daemon.docker("network", "rm", n, check=False)
+
+
+def test_docker_link_to_a_missing_container_is_404(daemon):
+    # (a 404 on create makes the CLI pull the image and retry, as it does against dockerd,
+    # which answers 404 here too: --pull never spares the registry round trip offline)
+    p = daemon.docker("run", "--rm", "--pull", "never", "--network", "bridge", "--link",
+                      "ghost:g", "busybox", "true", check=False)
+    assert p.returncode == 125 and b"No such container: ghost" in p.stderr, p.stderr
+    code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                             json.dumps({"Image": "busybox", "HostConfig": {
+                                 "NetworkMode": "bridge", "Links": ["ghost:g"]}}),
+                             "http://d/containers/create")
+    assert code == 404 and "ghost" in body, body
+    assert daemon.out("ps", "-aq") == ""
