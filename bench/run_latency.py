@@ -6,6 +6,9 @@
    equivalent bundle (the same busybox rootfs) vs ``docker run --rm busybox
    true`` when a dockerd answers.
 2. The same run through the Python API in one process, as a notebook does.
+   The API, ``runc run`` and ``docker run`` take turns within each round. runc's
+   bundle carries Docker's seccomp profile and device allow-list, so both filter;
+   the two rows "of which" time glassbox's share of each alone.
 3. N detached ``sleep`` containers: total start time and the host memory
    glassbox keeps per container (PSS of its shim).
 Not a test: prints medians and ratios.
@@ -23,7 +26,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Root, docker_available, pss_kb, report, timed  # noqa: E402
+from _common import (Root, docker_available, interleaved, pss_kb, report,  # noqa: E402
+                     timed)
 
 
 def device_rule_cost(n: int, parent: str) -> list[float]:
@@ -84,6 +88,18 @@ def seccomp_oci() -> dict:
         return resolve(parse(f.read()), DEFAULT_CAPS).to_oci()
 
 
+def devices_oci() -> list[dict]:
+    """Docker's device allow-list (the one glassbox writes) in the OCI
+    ``linux.resources.devices`` form runc reads: deny everything, then each rule."""
+    from glassbox.cgroups.devices import DEFAULT_RULES
+    out: list[dict] = [{"allow": False, "access": "rwm"}]
+    for r in DEFAULT_RULES:
+        rule = {"allow": True, "type": r.type, "access": r.access}
+        rule.update({k: v for k, v in (("major", r.major), ("minor", r.minor)) if v is not None})
+        out.append(rule)
+    return out
+
+
 def runc_bundle(rootfs_tar: str) -> str | None:
     if not shutil.which("runc"):
         return None
@@ -97,11 +113,10 @@ def runc_bundle(rootfs_tar: str) -> str | None:
     spec["process"]["terminal"] = False
     spec["root"]["readonly"] = False
     spec["linux"]["seccomp"] = seccomp_oci()
+    spec["linux"].setdefault("resources", {})["devices"] = devices_oci()
     with open(os.path.join(bundle, "config.json"), "w") as f:
         json.dump(spec, f)
     return bundle
-
-
 
 
 def main() -> None:
@@ -115,23 +130,25 @@ def main() -> None:
         print(f"== start latency: run --rm busybox true (n={a.n}) ==")
         root.cli("run", "--rm", "busybox", "true")  # warm caches
         cli = timed(lambda: root.cli("run", "--rm", "busybox", "true", check=True), a.n)
+        # the API, runc and docker take turns within each round (a shared machine's
+        # load drifts over a run; sequential blocks would hand it to one side)
+        eng = root.engine()
+        eng.run("busybox", ["true"], auto_remove=True)
+        bundle = runc_bundle(root.tar)
+        turns = [("api", lambda: eng.run("busybox", ["true"], auto_remove=True))]
+        if bundle:
+            turns.append(("runc", lambda: subprocess.run(
+                ["runc", "run", "--bundle", bundle, f"gbxbench{os.getpid()}"], check=True,
+                capture_output=True)))
+        if docker_available():
+            subprocess.run(["docker", "run", "--rm", "busybox", "true"], capture_output=True)
+            turns.append(("docker", lambda: subprocess.run(
+                ["docker", "run", "--rm", "busybox", "true"], check=True, capture_output=True)))
+        took = interleaved(turns, a.n, lambda fn: fn())
+        api, runc, docker = took["api"], took.get("runc"), took.get("docker")
         root.cli("agent", "start", check=True)
         root.cli("run", "--rm", "busybox", "true")
         cli_agent = timed(lambda: root.cli("run", "--rm", "busybox", "true", check=True), a.n)
-        eng = root.engine()
-        eng.run("busybox", ["true"], auto_remove=True)
-        api = timed(lambda: eng.run("busybox", ["true"], auto_remove=True), a.n)
-        bundle = runc_bundle(root.tar)
-        runc = None
-        if bundle:
-            runc = timed(lambda: subprocess.run(["runc", "run", "--bundle", bundle,
-                                                 f"gbxbench{os.getpid()}"], check=True,
-                                                capture_output=True), a.n)
-        docker = None
-        if docker_available():
-            subprocess.run(["docker", "run", "--rm", "busybox", "true"], capture_output=True)
-            docker = timed(lambda: subprocess.run(["docker", "run", "--rm", "busybox", "true"],
-                                                  check=True, capture_output=True), a.n)
         start = timed(lambda: subprocess.run([sys.executable, "-c", "pass"]), a.n)
         devices = device_rule_cost(a.n, root.cgroup_parent)
         seccomp = seccomp_cost(a.n, root.dir)
@@ -151,8 +168,8 @@ def main() -> None:
               f"{'; interleaved with docker in batches of 10' if docker else ''}) ==")
         spent = {"glassbox": 0.0, "docker": 0.0}
         docker_ids = []
-        for start in range(0, a.detached, 10):      # the load drifts over both alike
-            batch = range(start, min(start + 10, a.detached))
+        for first in range(0, a.detached, 10):      # the load drifts over both alike
+            batch = range(first, min(first + 10, a.detached))
             t = time.perf_counter()
             for _ in batch:
                 root.cli("run", "-d", "busybox", "sleep", "600", check=True)

@@ -43,6 +43,8 @@ class FakeVerbs:
     def __getattr__(self, name):
         if name == "ps":
             return self.containers.list
+        if name in ("pull", "push"):
+            return getattr(self.registry, name)
         if name.startswith("image_"):
             return getattr(self.images, name[len("image_"):])
         if name.startswith("_"):

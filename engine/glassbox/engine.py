@@ -232,9 +232,11 @@ class Engine(ContainerVerbs):
         return Builder(self)
 
     # ---- containers ---------------------------------------------------------
-    def ensure_image(self, ref: str, pull: str = "missing", progress=None):
+    def ensure_image(self, ref: str, pull: str = "missing", progress=None,
+                     platform: str | None = None):
         """``--pull missing|always|never``: have ``ref`` locally, pulling it from its
-        registry when asked (Docker's ``Unable to find image ... locally``)."""
+        registry when asked (Docker's ``Unable to find image ... locally``); ``platform``
+        as ``linux/amd64`` picks from a multi-platform index (the host's by default)."""
         from .errors import NotFound
         if pull not in ("missing", "always", "never"):
             raise InvalidArgument(f'invalid pull option: {pull!r}: must be one of '
@@ -248,8 +250,15 @@ class Engine(ContainerVerbs):
                     raise
                 if progress:
                     progress({"status": f"Unable to find image '{ref}' locally"})
-                _refuse_offline(ref)
-        return self.registry.pull(ref, progress=progress)
+        _refuse_offline(ref)
+        return self.registry.pull(ref, platform=platform, progress=progress)
+
+    def build(self, context, **kw):
+        """``glassbox build``: a Dockerfile build with the layer cache; ``context`` is
+        a directory or a tar stream, ``kw`` the builder's options (tags, build_args,
+        target, no_cache, cache_from, labels, progress, pull, network, extra_hosts,
+        dockerfile...: :meth:`glassbox.build.builder.Builder.build`). Returns the image."""
+        return self.builder.build(context, **kw)
 
     def create(self, opts: CreateOptions, progress=None):
         """``glassbox create``: pull the image if needed, then create the container
@@ -432,11 +441,40 @@ class Engine(ContainerVerbs):
         from .images.archive import load
         return [tag for img in load(self.images, src) for tag in img.repo_tags or [img.id]]
 
-    def pull(self, ref: str, progress=None):
+    def pull(self, ref: str, progress=None, platform: str | None = None):
         """``glassbox pull``: fetch ``ref`` from its registry (``progress(event)`` is
-        called with Docker's JSON progress lines). Returns the image."""
+        called with Docker's JSON progress lines; ``platform`` as ``linux/amd64``
+        picks from a multi-platform index, the host's by default). Returns the image."""
+        return self.ensure_image(ref, "always", progress, platform=platform)
+
+    def distribution(self, ref: str) -> dict:
+        """What the registry says ``ref`` is, without pulling it (the daemon's
+        ``GET /distribution/{name}/json``): ``{"Descriptor": {mediaType, digest,
+        size}, "Platforms": [...]}``. An index lists its platforms; a single
+        manifest's one platform is read from its image config. Nothing is stored."""
+        from .images import manifest as mf
+        from .safejson import loads_json
         _refuse_offline(ref)
-        return self.registry.pull(ref, progress=progress)
+        desc = self.registry.manifest_descriptor(ref)
+        body, digest, doc = desc["body"], desc["digest"], desc["doc"]
+        if mf.is_index(doc):
+            media = doc.get("mediaType") or mf.OCI_INDEX
+            platforms = [m["platform"] for m in doc.get("manifests") or []
+                         if isinstance(m, dict) and isinstance(m.get("platform"), dict)]
+        else:
+            media = doc.get("mediaType") or mf.OCI_MANIFEST
+            cdesc = doc.get("config") or {}
+            if not isinstance(cdesc, dict) or not cdesc.get("digest"):
+                from .errors import GlassboxError
+                raise GlassboxError(f"the manifest of {ref} has no config descriptor")
+            cfg = loads_json(desc["blob"](cdesc["digest"], cdesc.get("size")), "the image config")
+            plat = {"architecture": cfg.get("architecture", ""), "os": cfg.get("os", "")}
+            for k in ("variant", "os.version"):
+                if cfg.get(k):
+                    plat[k] = cfg[k]
+            platforms = [plat]
+        return {"Descriptor": {"mediaType": media, "digest": digest, "size": len(body)},
+                "Platforms": platforms}
 
     def push(self, ref: str, progress=None) -> str:
         """``glassbox push``: upload ``ref``'s blobs and manifest; returns its digest."""
@@ -487,6 +525,26 @@ class Engine(ContainerVerbs):
         """Ids of the containers that mount volume ``name``."""
         return list(self.volumes.users(name))
 
+    def network_create(self, name: str, *, subnet: str | None = None,
+                       gateway: str | None = None, driver: str = "bridge",
+                       internal: bool = False, labels: dict | None = None) -> str:
+        """``network create``: a bridge with its own subnet (chosen from the pool
+        unless given); returns the network's id."""
+        return self.networks.create(name, subnet=subnet, gateway=gateway, driver=driver,
+                                    internal=internal, labels=labels).id
+
+    def network_remove(self, ref: str) -> None:
+        """``network rm``: refused while a container is attached (Docker's 403)."""
+        from .errors import Conflict
+        from .network.docs import PREDEFINED
+        if ref in PREDEFINED:
+            raise Conflict(f"{ref} is a pre-defined network and cannot be removed")
+        self.networks.remove(ref)
+
+    def network_prune(self) -> list[str]:
+        """``network prune``: the user networks no container uses, removed; their names."""
+        return list(self.networks.prune())
+
     def network_list(self) -> list:
         """``glassbox network ls``: the bridge networks, each with its endpoints."""
         return self.networks.list()
@@ -506,6 +564,12 @@ class Engine(ContainerVerbs):
                 "RootFS": {"Type": "layers", "Layers": [l.diff_id for l in img.layers]},
                 "Descriptor": {"digest": img.manifest_digest},
                 "Metadata": {"LastTagTime": img.created}}
+
+    def rw_size(self, ref: str) -> int:
+        """The bytes of the files in the container's read/write layer (the overlay's
+        ``upperdir``): what it wrote, Docker's ``SizeRw``."""
+        from .containers.diff import upper_size
+        return upper_size(self.containers.get(ref).config["Spec"]["upper_dir"])
 
     def diff(self, ref: str) -> list[tuple[str, str]]:
         """``glassbox diff``: A/C/D lines from the container's read/write layer."""
@@ -580,6 +644,7 @@ class Engine(ContainerVerbs):
 
     # ---- system ---------------------------------------------------------------
     def system_df(self) -> dict:
+        from .containers.diff import upper_size
         du = self.images.disk_usage()
         containers = self.containers.list()
         used_images = {c.config["Image"] for c in containers}
@@ -588,13 +653,7 @@ class Engine(ContainerVerbs):
         reclaim = sum(r["unique_size"] for r in img_rows if r["id"] not in used_images)
         c_size = c_reclaim = 0
         for c in containers:
-            rw = 0
-            for base, _, files in os.walk(c.config["Spec"]["upper_dir"]):
-                for f in files:
-                    try:
-                        rw += os.lstat(os.path.join(base, f)).st_size
-                    except OSError:
-                        pass
+            rw = upper_size(c.config["Spec"]["upper_dir"])
             c_size += rw
             if not c.running:      # what `container prune` would give back, as Docker says
                 c_reclaim += rw
@@ -695,6 +754,14 @@ class Engine(ContainerVerbs):
             refresh_hosts(self.networks.root, net.name)
             return
         attach.disconnect(self.networks, c, network)
+
+    def open_stdin(self, ref: str) -> int | None:
+        """A write fd on the stdin of the running, non-TTY container ``ref`` (opened
+        with ``-i``): what is written reaches its process (the daemon's attach pumps
+        a client's input into it; closing it is the end of input). ``None`` when the
+        container has no stdin to write to. The caller owns and closes the fd."""
+        from .containers.stdin import open_for_writer
+        return open_for_writer(self.containers.get(ref).dir)
 
     def exec(self, ref: str, argv: list[str], **kw) -> int:
         from .runtime.exec import exec_in

@@ -212,7 +212,7 @@ def _create(daemon, body: dict) -> tuple[int, dict | str]:
 def test_api_bind_propagation_and_volume_subpath(daemon, tmp_path):
     """Through the API as a client sends them: ``Binds`` with a mode, ``Mounts`` with
     ``BindOptions.Propagation`` and ``VolumeOptions.Subpath`` (API 1.45: the docker CLI
-    does not send it to a 1.43 daemon, so curl does)."""
+    does not send ``volume-subpath`` to a 1.44 daemon, so curl does)."""
     import subprocess
     src = tmp_path / "bsrc"
     src.mkdir()
@@ -251,3 +251,21 @@ def _propagation_and_subpath(daemon, src) -> None:
         assert code in (400, 404) and words in str(doc), (sub, doc)
     assert daemon.out("ps", "-aq") == ""
     daemon.out("volume", "rm", vol)
+
+
+def test_bind_recursion_options_are_honoured_or_refused_by_name(daemon, tmp_path):
+    """``--mount ...,bind-recursive=`` (API 1.44's ``BindOptions``): glassbox binds
+    recursively and makes a read-only bind read-only at its top mount — ``writable``
+    (``ReadOnlyNonRecursive``) is that; ``readonly`` (``ReadOnlyForceRecursive``) and
+    ``disabled`` (``NonRecursive``) it does not do, and says so."""
+    (tmp_path / "f").write_text("x\n")
+    spec = f"type=bind,src={tmp_path},dst=/b,readonly"
+    assert daemon.out("run", "--rm", "--mount", spec + ",bind-recursive=writable",
+                      "busybox", "cat", "/b/f") == "x\n"
+    for mode, field in (("readonly,bind-propagation=rprivate", "ReadOnlyForceRecursive"),
+                        ("disabled", "NonRecursive")):
+        p = daemon.docker("run", "--rm", "--mount", f"{spec},bind-recursive={mode}",
+                          "busybox", "true", check=False)
+        assert p.returncode == 125, p.stderr
+        assert f"Mounts.BindOptions.{field} is not supported".encode() in p.stderr, p.stderr
+    assert daemon.out("ps", "-aq") == ""

@@ -20,6 +20,8 @@ import uuid
 
 import pytest
 
+from glassbox.daemon.server import API_VERSION
+
 pytestmark = [pytest.mark.interop]
 
 DOCKER = shutil.which("docker") or "/usr/local/bin/docker"
@@ -109,9 +111,9 @@ def name() -> str:
 @needs_docker
 def test_docker_version_negotiates(daemon):
     v = json.loads(daemon.out("version", "--format", "{{json .}}"))
-    assert v["Server"]["ApiVersion"] == "1.43"
+    assert v["Server"]["ApiVersion"] == API_VERSION
     assert v["Server"]["MinAPIVersion"] == "1.24"
-    assert v["Client"]["ApiVersion"] == "1.43"  # downgraded to what we serve
+    assert v["Client"]["ApiVersion"] == API_VERSION  # downgraded to what we serve
     info = json.loads(daemon.out("info", "--format", "{{json .}}"))
     assert info["Images"] == 1 and info["OSType"] == "linux"
 
@@ -227,7 +229,7 @@ def test_docker_run_missing_image_goes_to_pull(daemon):
     p = daemon.docker("run", "--rm", "127.0.0.1:1/nosuch:latest", "true", check=False)
     assert p.returncode != 0
     assert b"Unable to find image" in p.stderr
-    assert daemon.out("version", "--format", "{{.Server.APIVersion}}").strip() == "1.43"
+    assert daemon.out("version", "--format", "{{.Server.APIVersion}}").strip() == API_VERSION
 
 
 @needs_docker
@@ -272,7 +274,7 @@ def test_curl_api_and_errors(daemon):
     code, body = daemon.curl("http://localhost/containers/json?all=1")  # unprefixed
     assert code == 200
     code, body = daemon.curl("-I", "http://localhost/_ping")
-    assert code == 200 and "Api-Version: 1.43" in body and "Builder-Version: 1" in body
+    assert code == 200 and f"Api-Version: {API_VERSION}" in body and "Builder-Version: 1" in body
     code, body = daemon.curl("http://localhost/v9.99/version")
     assert code == 400 and "too new" in json.loads(body)["message"]
     code, body = daemon.curl("http://localhost/v1.12/version")
@@ -326,7 +328,7 @@ def test_docker_py(daemon):
     docker = pytest.importorskip("docker")
     client = docker.DockerClient(base_url=daemon.url)
     try:
-        assert client.api.version()["ApiVersion"] == "1.43"
+        assert client.api.version()["ApiVersion"] == API_VERSION
         assert client.containers.run("busybox", "echo hi", remove=True) == b"hi\n"
         with pytest.raises(docker.errors.ContainerError) as ei:
             client.containers.run("busybox", ["sh", "-c", "exit 3"], remove=True)
@@ -465,7 +467,7 @@ def test_docker_build_classic(daemon, tmp_path):
     (ctx / "Dockerfile").write_text("FROM busybox\nRUN exit 3\n")
     p = daemon.docker("build", str(ctx), check=False, timeout=180)
     assert p.returncode != 0
-    assert daemon.out("version", "--format", "{{.Server.APIVersion}}").strip() == "1.43"
+    assert daemon.out("version", "--format", "{{.Server.APIVersion}}").strip() == API_VERSION
 
 
 @needs_docker

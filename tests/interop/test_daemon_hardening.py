@@ -29,6 +29,7 @@ import uuid
 
 import pytest
 
+from glassbox.daemon.server import API_VERSION
 from test_daemon_docker import DOCKER, Daemon, needs_docker  # noqa: F401
 
 pytestmark = [pytest.mark.interop]
@@ -156,7 +157,7 @@ def test_tcp_tls_with_client_certificates(gbx, tmp_path, certs):
         p = d.docker("run", "-i", "--rm", "busybox", "sh", "-c", "cat; echo done",
                      input=b"piped\n")
         assert p.stdout == b"piped\ndone\n"
-        assert d.out("version", "--format", "{{.Server.APIVersion}}").strip() == "1.43"
+        assert d.out("version", "--format", "{{.Server.APIVersion}}").strip() == API_VERSION
 
         # a client that trusts the server but has no certificate of its own: refused
         ctx = ssl.create_default_context(cafile=str(certs / "ca.pem"))

@@ -1,6 +1,6 @@
 """``--mac-address`` and ``--link`` through the daemon (issue 20), driven by the docker
-CLI and, for what the CLI has no flag for (``EndpointConfig.MacAddress`` on a connect),
-by the API itself. The ``net`` fixture proves no veth, bridge or endpoint is left."""
+CLI (API 1.44) and, for what the CLI has no flag for (``EndpointConfig.MacAddress`` on
+a connect), by the API itself. The ``net`` fixture proves no veth, bridge or endpoint is left."""
 
 from __future__ import annotations
 
@@ -28,32 +28,33 @@ def inspect(daemon, ref) -> dict:
     return json.loads(daemon.out("inspect", ref))[0]
 
 
-def test_docker_py_mac_address_and_a_connect_with_one(daemon):
-    """docker-py sends ``Config.MacAddress`` (API < 1.44). The docker CLI 28 refuses
-    ``--mac-address`` itself below API 1.44 ("specify mac-address per network"), and
-    the daemon speaks 1.43: so the client here is docker-py, and curl for connect."""
-    docker = pytest.importorskip("docker")
+def eth_mac(daemon, name, dev) -> str:
+    return daemon.out("exec", name, "cat", f"/sys/class/net/{dev}/address").strip()
+
+
+def test_docker_run_mac_address_and_a_connect_with_one(daemon):
+    """The docker CLI 28 sends ``--mac-address`` as the network's
+    ``EndpointSettings.MacAddress`` (API 1.44; it refused the flag while the daemon
+    spoke 1.43). It has no flag for a MAC on ``network connect``: that one is the API's
+    ``EndpointConfig.MacAddress``, sent with curl."""
     a, b = uniq("ma"), uniq("mb")
     daemon.docker("network", "create", a)
     daemon.docker("network", "create", b)
-    api = docker.APIClient(base_url=daemon.url, version="auto")
     try:
         n = uniq("m")
-        c = api.create_container("busybox", ["sleep", "600"], name=n,
-                                 mac_address="02:42:0A:0B:0C:0E",
-                                 host_config=api.create_host_config(network_mode=a))
-        api.start(c["Id"])
-        assert daemon.out("exec", n, "cat", "/sys/class/net/eth0/address").strip() == \
-            "02:42:0a:0b:0c:0e"
-        assert inspect(daemon, n)["NetworkSettings"]["Networks"][a]["MacAddress"] == \
-            "02:42:0a:0b:0c:0e"
+        daemon.docker("run", "-d", "--name", n, "--network", a, "--mac-address",
+                      "02:42:0A:0B:0C:0E", "busybox", "sleep", "600")
+        assert eth_mac(daemon, n, "eth0") == "02:42:0a:0b:0c:0e"
+        ep = inspect(daemon, n)["NetworkSettings"]["Networks"][a]
+        assert ep["MacAddress"] == "02:42:0a:0b:0c:0e"
+        # API 1.44: DNSNames, every name it answers to there (Aliases too, until 1.45)
+        assert n in ep["DNSNames"] and ep["Aliases"] == ep["DNSNames"], ep
         code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
                                  json.dumps({"Container": n, "EndpointConfig": {
                                      "MacAddress": "02:42:0a:0b:0c:0f"}}),
                                  f"http://d/networks/{b}/connect")
         assert code == 200, body
-        assert daemon.out("exec", n, "cat", "/sys/class/net/eth1/address").strip() == \
-            "02:42:0a:0b:0c:0f"
+        assert eth_mac(daemon, n, "eth1") == "02:42:0a:0b:0c:0f"
         assert inspect(daemon, n)["NetworkSettings"]["Networks"][b]["MacAddress"] == \
             "02:42:0a:0b:0c:0f"
         code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
@@ -61,10 +62,49 @@ def test_docker_py_mac_address_and_a_connect_with_one(daemon):
                                      "MacAddress": "nonsense"}}),
                                  f"http://d/networks/{a}/connect")
         assert code == 400 and "EndpointConfig.MacAddress" in body, body
-        api.remove_container(c["Id"], force=True)
+        daemon.docker("rm", "-f", n)
     finally:
-        api.close()
         daemon.docker("network", "rm", a, b, check=False)
+
+
+def test_docker_run_on_two_networks_with_a_mac_on_each(daemon):
+    """``docker run --network name=A,mac-address=.. --network name=B,mac-address=..``:
+    one create with two ``EndpointsConfig`` (API 1.44), each with its own MAC."""
+    a, b, n = uniq("na"), uniq("nb"), uniq("m2")
+    daemon.docker("network", "create", a)
+    daemon.docker("network", "create", b)
+    try:
+        daemon.docker("run", "-d", "--name", n,
+                      "--network", f"name={a},mac-address=02:42:0a:0b:0c:1a,alias=first",
+                      "--network", f"name={b},mac-address=02:42:0a:0b:0c:1b",
+                      "busybox", "sleep", "600")
+        macs = {eth_mac(daemon, n, "eth0"), eth_mac(daemon, n, "eth1")}
+        assert macs == {"02:42:0a:0b:0c:1a", "02:42:0a:0b:0c:1b"}
+        nets = inspect(daemon, n)["NetworkSettings"]["Networks"]
+        assert nets[a]["MacAddress"] == "02:42:0a:0b:0c:1a"
+        assert nets[b]["MacAddress"] == "02:42:0a:0b:0c:1b"
+        assert "first" in nets[a]["Aliases"] and "first" in nets[a]["DNSNames"], nets[a]
+        assert "first" not in nets[b]["DNSNames"]
+        daemon.docker("rm", "-f", n)
+    finally:
+        daemon.docker("network", "rm", a, b, check=False)
+
+
+def test_an_older_client_sees_the_short_id_among_aliases(daemon):
+    """A client that asks an API before 1.44 keeps the old shape: the short id in
+    ``Aliases``, no ``DNSNames``."""
+    a, n = uniq("no"), uniq("old")
+    daemon.docker("network", "create", a)
+    try:
+        cid = daemon.out("run", "-d", "--name", n, "--network", a, "busybox",
+                         "sleep", "600").strip()
+        code, body = daemon.curl(f"http://d/v1.41/containers/{n}/json")
+        assert code == 200, body
+        ep = json.loads(body)["NetworkSettings"]["Networks"][a]
+        assert cid[:12] in ep["Aliases"] and "DNSNames" not in ep, ep
+        daemon.docker("rm", "-f", n)
+    finally:
+        daemon.docker("network", "rm", a, check=False)
 
 
 def test_a_bad_mac_is_400_naming_it(daemon):

@@ -46,8 +46,8 @@ def test_connect_before_start_wires_both_networks(daemon):
 
     fixed = sub_a.replace(".0/24", ".77")
     srv = uniq("srv")
-    # the docker CLI (API 1.43) creates on the first network, connects the second
-    # before it starts: the path compose takes
+    # create on the first network, connect the second before start: the path
+    # docker-compose takes (several networks at one create: test_daemon_mac_link)
     daemon.docker("create", "--name", srv, "--network", a, "--ip", fixed,
                   "--network-alias", "web", "busybox", "sleep", "300")
     daemon.docker("network", "connect", "--alias", "api", b, srv)

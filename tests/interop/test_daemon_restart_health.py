@@ -124,3 +124,24 @@ def test_docker_py_restart_policy_and_healthcheck(daemon):
         c.remove(force=True)
     finally:
         client.close()
+
+
+@needs_docker
+def test_docker_health_start_interval_is_api_1_44(daemon):
+    """``--health-start-interval`` (``HealthConfig.StartInterval``, API 1.44: the docker
+    CLI refused it while the daemon spoke 1.43) is kept and shown; a create that asks
+    API 1.43 never meant it, so it is dropped, as dockerd drops it."""
+    n = name()
+    daemon.out("create", "--name", n, "--health-cmd", "true", "--health-start-period", "30s",
+               "--health-start-interval", "2s", "busybox", "sleep", "60")
+    hc = dinspect(daemon, n)["Config"]["Healthcheck"]
+    assert hc["StartInterval"] == 2_000_000_000 and hc["StartPeriod"] == 30_000_000_000
+    daemon.out("rm", n)
+    old = name()
+    code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                             json.dumps({"Image": "busybox", "Cmd": ["true"], "Healthcheck": {
+                                 "Test": ["CMD", "true"], "StartInterval": 2_000_000_000}}),
+                             f"http://d/v1.43/containers/create?name={old}")
+    assert code == 201, body
+    assert dinspect(daemon, old)["Config"]["Healthcheck"].get("StartInterval") in (None, 0)
+    daemon.out("rm", old)

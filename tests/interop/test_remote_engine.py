@@ -1,6 +1,6 @@
 """The same scenario on a local ``Engine`` and on a ``RemoteEngine`` (the daemon client)
-gives the same answers: run, stats, a live memory update, logs with ``tail``, the image
-layer tree, wait and rm.
+gives the same answers: run, the R/W layer's size, stats, a live memory update, logs with
+``tail``, the image layer tree, wait and rm.
 
 Both work on the same state root: the local one directly, the remote one through the
 daemon of the shared ``daemon`` fixture (a real ``glassbox daemon`` on a unix socket).
@@ -21,7 +21,7 @@ from glassbox.daemon.client import RemoteEngine
 
 pytestmark = [pytest.mark.interop]
 
-SCRIPT = "for i in 1 2 3 4 5; do echo line$i; done; exec sleep 600"
+SCRIPT = "head -c 12345 /dev/zero > /written; for i in 1 2 3 4 5; do echo line$i; done; exec sleep 600"
 
 
 def _scenario(eng) -> dict:
@@ -33,6 +33,7 @@ def _scenario(eng) -> dict:
         while len(list(eng.logs(name))) < 5:
             assert time.monotonic() < deadline, "the container wrote no 5 lines"
             time.sleep(0.05)
+        rw = eng.rw_size(name)
         st = eng.stats(name)
         limits = eng.update(name, memory=64 << 20)
         after = eng.stats(name)
@@ -52,7 +53,7 @@ def _scenario(eng) -> dict:
     return {"running": st is not None and st.pids_current, "mem_before": st.memory_limit,
             "limit_set": limits["memory"], "limit_read": after.memory_limit,
             "tail": tail, "top_cmds": sorted(p[-1] for p in top["Processes"]),
-            "layers": layers, "exit": code, "listed": listed,
+            "layers": layers, "rw_size": rw, "exit": code, "listed": listed,
             "removed_id": removed == res.id,
             "gone": gone}
 
@@ -66,5 +67,6 @@ def test_local_and_remote_engine_answer_alike(gbx, daemon):
     assert local["tail"] == ["line4", "line5"]
     assert local["top_cmds"] == ["sleep 600"]
     assert local["layers"] and all(d.startswith("sha256:") for d, _, _ in local["layers"])
+    assert local["rw_size"] == 12345                           # /written, nothing else
     assert local["exit"] == 137 and local["listed"] and local["removed_id"] and local["gone"]
     assert remote == local

@@ -107,3 +107,24 @@ def test_the_front_falls_back_to_python_when_the_agent_is_gone(gbx):
         assert (p.returncode, p.stdout) == (0, b"fallback\n")
     finally:
         os.unlink(sock)
+
+
+def test_agent_start_over_a_dead_agents_socket_waits_for_the_new_one(gbx):
+    """A killed agent leaves its socket file: ``agent start`` must not take the file
+    for a running agent, but wait until the new one answers."""
+    sock = os.path.join(gbx.root, "agent.sock")
+    open(sock, "w").close()            # what a SIGKILLed agent leaves behind
+    assert gbx.cli("agent", "status").returncode == 1
+    p = gbx.cli("agent", "start")
+    try:
+        assert p.returncode == 0 and p.stdout.startswith(b"agent running"), p.stderr
+        assert gbx.cli("agent", "status").stdout.startswith(b"agent running")
+        pid = int(open(sock + ".pid").read())
+        assert os.path.exists(f"/proc/{pid}")
+    finally:
+        gbx.cli("agent", "stop")
+        for _ in range(200):
+            if not os.path.exists(sock):
+                break
+            time.sleep(0.02)
+    assert not os.path.exists(sock)

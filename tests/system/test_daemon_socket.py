@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from glassbox.daemon.client import Client
+from glassbox.daemon.server import API_VERSION
 
 pytestmark = [pytest.mark.system]
 
@@ -54,7 +55,7 @@ def test_stale_socket_is_replaced_and_a_live_one_refused(gbx, tmp_path):
             assert stat.S_IMODE(os.stat(path).st_mode) == 0o600   # no group: root only
             second = gbx.cli("daemon", "--socket", path, timeout=30)
             assert second.returncode == 125 and b"in use" in second.stderr
-            assert Client("unix://" + path).request("GET", "/version")["ApiVersion"] == "1.43"
+            assert Client("unix://" + path).request("GET", "/version")["ApiVersion"] == API_VERSION
         finally:
             stop(proc)
     assert not os.path.exists(path)

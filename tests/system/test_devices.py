@@ -20,6 +20,7 @@ import os
 import stat
 
 import pytest
+from test_userns_private import priv  # noqa: F401  (an id range of the test's own)
 
 from glassbox.cgroups import detect_version
 
@@ -99,6 +100,33 @@ def test_running_container_is_in_a_restricted_cgroup_and_rm_removes_it(gbx):
     gbx.out("rm", "-f", cid)
     assert not os.path.exists(d)
     assert _cgroup_dirs(gbx) == []
+
+
+def test_userns_private_keeps_the_device_rules(priv, tmp_path):  # noqa: F811
+    """``--userns=private``: the kernel already refuses mknod of a device outside the
+    initial user namespace, but a ``--device`` node is bind-mounted in, so the allow
+    list is still what stands between it and the host: the same rules, enforced."""
+    host = str(tmp_path / "gbxdev")
+    os.mknod(host, stat.S_IFCHR, os.makedev(FREE_MAJOR, 9))
+    os.chmod(host, 0o666)     # the high uid may open it: only the rules refuse the write
+    cid = priv.out("run", "-d", "--userns=private", "--device", f"{host}:/dev/gbx:r",
+                   "busybox", "sleep", "60").strip()
+    c = priv.engine.containers.get(cid)
+    if VERSION == 1:
+        with open(os.path.join(_base(priv), c.id, "devices.list")) as f:
+            rules = f.read().split("\n")
+        assert "a *:* rwm" not in rules and "b *:* m" in rules, rules
+        assert f"c {FREE_MAJOR}:9 r" in rules, rules            # --device: only its 'r'
+    else:
+        from glassbox.cgroups.v2 import V2Cgroup
+        assert len(V2Cgroup(c.id, parent=priv.cgroup_parent).device_programs()) == 1
+    p = priv.cli("exec", c.id, "sh", "-c", "cat /dev/gbx; echo x > /dev/gbx")
+    err = p.stderr.decode().splitlines()
+    assert len(err) == 2 and ENXIO.decode() in err[0] and EPERM.decode() in err[1], err
+    p = priv.cli("exec", c.id, "sh", "-c", "mknod /tmp/l b 7 0")
+    assert p.returncode != 0 and EPERM in p.stderr, p.stderr     # the userns: no mknod
+    priv.out("rm", "-f", cid)
+    assert _cgroup_dirs(priv) == []
 
 
 def test_device_cgroup_rule_lets_a_device_number_through(gbx):

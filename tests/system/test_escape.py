@@ -23,6 +23,8 @@ import uuid
 
 import pytest
 
+from test_userns_private import priv  # noqa: F401  (an id range of the test's own)
+
 from glassbox import probe
 from glassbox.probe.expected import DOCKER_DEFAULT
 
@@ -86,12 +88,12 @@ def run_probe(gbx, probe_dir, *run_flags) -> dict[str, probe.Attempt]:
     return t
 
 
-def exec_probe(gbx, probe_dir) -> dict[str, probe.Attempt]:
+def exec_probe(gbx, probe_dir, *run_flags) -> dict[str, probe.Attempt]:
     """The probe as an ``exec``'d process, beside the container's init and a second
     exec'd process (whose /proc/<pid>/exe it tries too)."""
     name = f"esc-{uuid.uuid4().hex[:8]}"
-    gbx.out("run", "-d", "--name", name, "-v", f"{probe_dir}:/probe:ro", "busybox",
-            "sleep", "300")
+    gbx.out("run", "-d", "--name", name, "-v", f"{probe_dir}:/probe:ro", *run_flags,
+            "busybox", "sleep", "300")
     # a second exec'd process, still running while the probe looks (exec -d waits for
     # its command today, so a plain exec in the background)
     other = gbx.popen("exec", name, "sleep", "300", stdout=subprocess.DEVNULL,
@@ -112,6 +114,9 @@ SCENARIOS = {
     "init": lambda gbx, d: run_probe(gbx, d, "--init"),
     "privileged": lambda gbx, d: run_probe(gbx, d, "--privileged"),
     "unconfined": lambda gbx, d: run_probe(gbx, d, "--security-opt", "seccomp=unconfined"),
+    # root inside is a high unprivileged uid outside (needs the ``priv`` fixture's range)
+    "userns": lambda gbx, d: run_probe(gbx, d, "--userns=private"),
+    "userns-exec": lambda gbx, d: exec_probe(gbx, d, "--userns=private"),
 }
 
 
@@ -220,3 +225,29 @@ def test_privileged_opens_what_the_host_may(gbx, probe_dir):
     # ... and still no host fd, and no host binary behind /proc/<pid>/exe
     assert t["inherited-fds"].verdict == "blocked"
     assert t["proc-exe"].verdict in ("blocked", "skipped")
+
+
+# ---- --userns=private: the same corpus, root inside mapped to a high host uid -------
+def not_weaker(mine: dict[str, probe.Attempt], default: dict[str, probe.Attempt]) -> dict:
+    """Lines the default container blocks that ``mine`` does not: {name: (mine, default)}."""
+    return {n: (mine.get(n), a) for n, a in default.items()
+            if a.verdict == "blocked" and (n not in mine or mine[n].verdict != "blocked")}
+
+
+@pytest.mark.parametrize("scenario,default", [("userns", "run"), ("userns-exec", "exec")])
+def test_userns_private_blocks_at_least_what_the_default_blocks(priv, probe_dir, scenario,  # noqa: F811
+                                                                 default):
+    """A user namespace is one more wall, never a door: every line the default
+    container blocks stays blocked, and each line still matches Docker's table."""
+    mine = table(scenario, priv, probe_dir)
+    assert not not_weaker(mine, table(default, priv, probe_dir)), not_weaker(
+        mine, table(default, priv, probe_dir))
+    for name in DOCKER_DEFAULT:
+        check(mine.get(name), name, alone=scenario == "userns")
+    assert mine["seccomp"].detail == ("filter" if SECCOMP else "off")
+    # the witness that the flag took effect: outside the initial user namespace the
+    # kernel refuses mknod of a device itself (the default container may mknod and is
+    # refused only the open, by the devices cgroup)
+    for name in ("blockdev-loop0", "loop-control", "kvm"):
+        assert mine[name].detail.startswith("mknod ") and mine[name].detail.endswith("EPERM"), \
+            mine[name]

@@ -117,3 +117,16 @@ def test_unknown_security_opt_is_refused_with_nothing_created(gbx):
     assert p.returncode == 125
     assert b"unknown option 'bogus'" in p.stderr
     assert gbx.out("ps", "-aq") == ""
+
+
+def test_privileged_gets_every_capability_the_host_can_give(gbx):
+    """``--privileged`` as Docker: the whole bounding set of the engine's host root
+    (not a fixed list: a host whose own set lacks one cannot hand it on), no filter."""
+    with open("/proc/self/status") as f:
+        host = {ln.split(":")[0]: ln.split()[1] for ln in f if ln.startswith("Cap")}
+    out = gbx.out("run", "--rm", "--privileged", "busybox", "grep", "-E",
+                  "^(CapEff|CapBnd|Seccomp):", "/proc/self/status")
+    got = {ln.split(":")[0]: ln.split()[1] for ln in out.splitlines()}
+    assert got["CapEff"] == got["CapBnd"] == host["CapBnd"], (got, host)
+    assert int(got["CapEff"], 16) & ~0xa80425fb, got      # more than Docker's default 14
+    assert got["Seccomp"] == "0", got

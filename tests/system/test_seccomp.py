@@ -238,6 +238,19 @@ def test_unreadable_profile_and_unknown_key_exit_125(gbx, tmp_path):
     assert gbx.out("ps", "-aq") == ""
 
 
+def test_unknown_syscall_name_is_ignored_with_a_warning(gbx, tmp_path):
+    """As Docker: a name this host's tables do not know is skipped with a warning
+    naming it, and the rest of the rule still applies."""
+    path = tmp_path / "unknown.json"
+    path.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+        {"names": ["gbx_no_such_call", "uname"], "action": "SCMP_ACT_ERRNO"}]}))
+    p = gbx.cli("run", "--rm", "--security-opt", f"seccomp={path}", "busybox", "uname")
+    assert p.returncode == 0, p.stderr
+    assert b"WARNING" in p.stderr and b"'gbx_no_such_call'" in p.stderr, p.stderr
+    assert p.stdout.strip() == b""                 # uname(2) refused: busybox prints ''
+    assert gbx.out("ps", "-aq") == ""
+
+
 def test_the_compiled_program_is_cached_under_the_root(gbx):
     gbx.out("run", "--rm", "busybox", "true")
     cached = os.listdir(os.path.join(gbx.root, "seccomp"))

@@ -13,10 +13,10 @@ from glassbox.daemon.containers import open_log
 
 
 class _Daemon:
-    """Just what open_log uses: ``run`` and the containers' ``_still_running``."""
+    """Just what open_log uses: ``run`` and the Engine's ``get`` (is it running?)."""
 
     def __init__(self, still_running):
-        self.eng = SimpleNamespace(containers=SimpleNamespace(_still_running=still_running))
+        self.eng = SimpleNamespace(get=lambda cid: SimpleNamespace(running=still_running(cid)))
 
     async def run(self, fn, *args):
         return fn(*args)

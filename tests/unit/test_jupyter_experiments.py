@@ -100,7 +100,7 @@ def stored(cid, name, state):
 
 
 def test_measure_an_oom_killed_trial():
-    from glassbox.jupyter.sampler import Sample
+    from glassbox.sampler import Sample
     s = FakeSampler([reading(10, peak=15 * MIB, limit=16 * MIB, oom=0)],
                     [Sample(0.0, 0.0, MIB, 16 * MIB, 1, 0), Sample(0.1, 50.0, 15 * MIB, 16 * MIB, 3, 0)])
     c = stored("a" * 64, "x-1", {"Status": "exited", "ExitCode": 137, "OOMKilled": True,
@@ -139,7 +139,7 @@ def test_shares_count_cpu_over_the_common_window():
 
 # ---- the result -------------------------------------------------------------------------------
 def trials():
-    from glassbox.jupyter.sampler import Sample
+    from glassbox.sampler import Sample
     samples = (Sample(0.0, 0.0, MIB, 16 * MIB, 1, 0), Sample(0.2, 90.0, 15 * MIB, 16 * MIB, 2, 1))
     return [ex.Trial("memory=16m", {"memory": 16 * MIB}, "oom", 137, 1, 16 * MIB, 16 * MIB,
                      0.2, 0.0, 2, 0.25, samples=samples),
@@ -287,7 +287,7 @@ def test_bad_input_runs_nothing():
 
 
 def test_a_failing_trial_still_removes_what_was_made(monkeypatch):
-    import glassbox.jupyter.sampler as sampler_mod
+    import glassbox.sampler as sampler_mod
     eng = FakeEngine(FakeContainers(life=10 ** 6))
 
     def boom(*a, **kw):
@@ -301,7 +301,7 @@ def test_a_failing_trial_still_removes_what_was_made(monkeypatch):
 def test_settled_waits_for_the_shim_to_record_the_exit():
     """wait() can return before OOMKilled is written: settled() waits for the shim."""
     import subprocess
-    from glassbox.jupyter.sampler import settled
+    from glassbox.sampler import settled
     shim = subprocess.Popen(["sleep", "0.4"])
     c = stored("d" * 64, "x-4", {"Status": "exited", "ExitCode": 137, "OOMKilled": False,
                                  "ShimPid": shim.pid})

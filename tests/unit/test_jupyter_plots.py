@@ -5,7 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 from glassbox.jupyter import plots  # noqa: E402
-from glassbox.jupyter.layertree import ImageStack, LayerInfo, RWLayer, layout  # noqa: E402
+from glassbox.layertree import ImageStack, LayerInfo, RWLayer, layout  # noqa: E402
 
 MIB = 1024 * 1024
 BASE = [LayerInfo("sha256:" + "a" * 64, 2_000_000, "ADD rootfs.tar /"),

@@ -89,7 +89,7 @@ def reading(cpu_ns, mem, limit=64 * MIB, oom=0, t=None):
 
 
 def test_sampler_collects_until_exit_and_computes_cpu():
-    from glassbox.jupyter.sampler import StatsSampler
+    from glassbox.sampler import StatsSampler
     base = time.time()
     rs = [reading(0, MIB, t=base), reading(50_000_000, 2 * MIB, t=base + 0.1),
           reading(150_000_000, 3 * MIB, t=base + 0.2)]
@@ -106,7 +106,7 @@ def test_sampler_collects_until_exit_and_computes_cpu():
 
 
 def test_sampler_marks_oom_from_counter_and_from_state():
-    from glassbox.jupyter.sampler import StatsSampler
+    from glassbox.sampler import StatsSampler
     rs = [reading(0, MIB), reading(1, 15 * MIB, oom=1)]
     s = StatsSampler(FakeEngine(FakeContainers(rs, final={"ExitCode": 137})), "web",
                      interval=0.01).start()
@@ -118,7 +118,7 @@ def test_sampler_marks_oom_from_counter_and_from_state():
 
 
 def test_sampler_survives_a_vanishing_cgroup_and_a_removed_container():
-    from glassbox.jupyter.sampler import StatsSampler
+    from glassbox.sampler import StatsSampler
     rs = [reading(0, MIB), KernelError(2, "read", "/sys/fs/cgroup/x"), reading(1, MIB)]
     s = StatsSampler(FakeEngine(FakeContainers(rs, removed_after=True)), "web",
                      interval=0.01).start()
@@ -127,7 +127,7 @@ def test_sampler_survives_a_vanishing_cgroup_and_a_removed_container():
 
 
 def test_sampler_refuses_unknown_container_and_bad_interval():
-    from glassbox.jupyter.sampler import StatsSampler
+    from glassbox.sampler import StatsSampler
     with pytest.raises(NotFound):
         StatsSampler(FakeEngine(FakeContainers()), "nope")
     with pytest.raises(InvalidArgument):

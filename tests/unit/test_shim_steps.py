@@ -276,7 +276,7 @@ def test_network_wiring_failing_releases_the_network_first(tmp_path, real_steps,
         os.read(sync_fd, 1)                               # waits; killed by the undo
         os._exit(0)
 
-    def wire(cdir, config, pid, bound=None):
+    def wire(cdir, config, spec, pid, bound=None):
         raise InvalidArgument("no address left in network lab0 (10.9.0.0/30)")
 
     real_steps["child"] = asks_to_be_wired

@@ -37,6 +37,12 @@ _IN_PROCESS = {"agent", "daemon", "login"}
 
 
 def socket_path(root: str | None = None) -> str:
+    """``<state root>/agent.sock``, for a rootless user too (their
+    ``~/.local/share/glassbox``), not ``$XDG_RUNTIME_DIR``: an agent serves one
+    state root (``GLASSBOX_ROOT`` may name several), the C front finds it from
+    the root alone, and it outlives a logout as the agent process does (a new
+    session's commands reach it; a dead agent's socket only refuses, and the
+    command runs in-process)."""
     if not root and not os.environ.get("GLASSBOX_ROOT") and os.geteuid() != 0:
         from ..rootless.paths import state_root    # a rootless user's own (issue 14)
         root = state_root()

@@ -202,7 +202,7 @@ def cmd_build(eng, args) -> int:
         raise InvalidArgument("glassbox build: the context and the Dockerfile cannot both "
                               "come from stdin (-f - with PATH -)")
     try:
-        image = eng.builder.build(
+        image = eng.build(
             context, tags=args.tag,
             build_args=key_values(args.build_arg, "--build-arg", from_env=True),
             target=args.target, no_cache=args.no_cache, cache_from=args.cache_from,

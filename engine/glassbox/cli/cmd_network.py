@@ -71,10 +71,9 @@ def cmd_network_group(eng, args) -> int:
 
 def cmd_network_create(eng, args) -> int:
     from .commands import _print
-    net = eng.networks.create(args.name, subnet=args.subnet, gateway=args.gateway,
-                              driver=args.driver, internal=args.internal,
-                              labels=key_values(args.label, "label"))
-    _print(args, net.id)
+    _print(args, eng.network_create(args.name, subnet=args.subnet, gateway=args.gateway,
+                                    driver=args.driver, internal=args.internal,
+                                    labels=key_values(args.label, "label")))
     return 0
 
 
@@ -109,15 +108,8 @@ def cmd_network_inspect(eng, args) -> int:
 
 
 def cmd_network_rm(eng, args) -> int:
-    from ..errors import Conflict
-    from ..network.docs import PREDEFINED
     from .commands import _each
-
-    def rm(ref):
-        if ref in PREDEFINED:
-            raise Conflict(f"{ref} is a pre-defined network and cannot be removed")
-        eng.networks.remove(ref)
-    return _each(args, args.names, rm)
+    return _each(args, args.names, eng.network_remove)
 
 
 def cmd_network_prune(eng, args) -> int:
@@ -129,7 +121,7 @@ def cmd_network_prune(eng, args) -> int:
         sys.stderr.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             return 0
-    removed = eng.networks.prune()
+    removed = eng.network_prune()
     if removed:
         _print(args, "Deleted Networks:")
         for name in removed:
@@ -158,10 +150,6 @@ def port_mappings(eng, ref: str) -> list[tuple[str, str, str]]:
         for b in binds or []:
             if b.get("HostPort"):
                 out.append((key, b.get("HostIp") or "0.0.0.0", str(b["HostPort"])))
-    if not out and c.running:  # an older state without NetworkSettings: the proxies know
-        for h in eng.networks.published(c.id):
-            for p in h.ports:
-                out.append((f"{p.container_port}/{p.proto}", p.host_ip, str(p.host_port)))
 
     def order(m):
         port, _, proto = m[0].partition("/")

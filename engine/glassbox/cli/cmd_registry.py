@@ -101,7 +101,7 @@ def cmd_pull(eng, args) -> int:
     ref = parse(args.reference)
     _allow_insecure(eng, args)
     view = ProgressView(out, quiet=args.quiet)
-    eng.registry.pull(str(ref), platform=args.platform, progress=view)
+    eng.pull(str(ref), progress=view, platform=args.platform)
     out.write(f"{ref}\n")
     return 0
 

@@ -590,22 +590,30 @@ def cmd_version(eng, args) -> int:
     return 0
 
 
+def _answers(path: str) -> bool:
+    """Does an agent accept connections on ``path``? (A killed agent's socket file
+    stays behind and only refuses: its existence says nothing.)"""
+    import socket
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        s.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
 def cmd_agent(eng, args) -> int:
     """``glassbox agent [run|start|stop|status]``."""
     from . import agent
     path = agent.socket_path(eng.root)
     if args.action == "status":
-        import socket
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            s.connect(path)
+        if _answers(path):
             _print(args, f"agent running on {path}")
             return 0
-        except OSError:
-            _print(args, "agent not running")
-            return 1
-        finally:
-            s.close()
+        _print(args, "agent not running")
+        return 1
     if args.action == "stop":
         return 0 if agent.stop_agent(eng.root) else 1
     if args.action == "start":
@@ -616,8 +624,8 @@ def cmd_agent(eng, args) -> int:
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True,
                          env=dict(os.environ, GLASSBOX_AGENT="0"))
-        for _ in range(200):
-            if os.path.exists(path):
+        for _ in range(250):
+            if _answers(path):
                 _print(args, f"agent running on {path}")
                 return 0
             time.sleep(0.02)

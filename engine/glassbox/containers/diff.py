@@ -59,3 +59,16 @@ def changes(upper_dir: str, lower_dirs: list[str]) -> list[tuple[str, str]]:
                             os.path.join(sub_base, sub), upper_dir))))
                 dirs.remove(name)
     return sorted(out, key=lambda kv: kv[1])
+
+
+def upper_size(upper_dir: str) -> int:
+    """The bytes of the regular files (and links) in a read/write layer: what the
+    container wrote, Docker's ``SizeRw``. Directories and whiteouts count nothing."""
+    total = 0
+    for base, _, files in os.walk(upper_dir):
+        for f in files:
+            try:
+                total += os.lstat(os.path.join(base, f)).st_size
+            except OSError:
+                pass
+    return total

@@ -197,7 +197,8 @@ def _seccomp_section(cdir: str, config: dict) -> list[tuple[str, list[str]]]:
     written as raw ``sock_filter``s next to the spec; the probe loads it last."""
     spec = config["Spec"]
     choice = spec.get("seccomp")
-    if choice is None or choice == "unconfined" or config["HostConfig"].get("Privileged"):
+    from ..runtime.spec import container_field
+    if choice is None or choice == "unconfined" or container_field(config, "privileged"):
         return []
     from ..seccomp import program_for
     got = program_for(choice, spec["caps"], os.path.dirname(os.path.dirname(cdir)))

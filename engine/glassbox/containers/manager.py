@@ -455,6 +455,8 @@ class ContainerManager:
                                          [dns.parse_add_host(h) for h in opts.add_hosts]))
             with open(os.path.join(tmp, "resolv.conf"), "w") as f:
                 f.write(_resolv_conf(opts.dns))
+            exposed = {**(icfg.get("ExposedPorts") or {}),
+                       **{_expose_key(e): {} for e in opts.expose}}
             spec = ProcessSpec(
                 id=cid, args=argv, env=env, cwd=opts.workdir or icfg.get("WorkingDir") or "/",
                 user=opts.user if opts.user is not None else icfg.get("User", ""),
@@ -470,7 +472,10 @@ class ContainerManager:
                 seccomp=seccomp_choice(secopts, opts.privileged),
                 network_mode=net_mode, open_stdin=opts.interactive,
                 device_cgroup_rules=list(opts.device_cgroup_rules or ()),
-                auto_remove=opts.auto_remove)
+                auto_remove=opts.auto_remove, publish=list(opts.publish or ()),
+                publish_all=bool(opts.publish_all), exposed_ports=list(exposed),
+                network_aliases=list(opts.network_aliases or ()),
+                extra_hosts=list(opts.add_hosts or ()))
             if net_mode == "host":
                 spec.namespaces = [n for n in spec.namespaces if n != "net"]
                 spec.etc_files.pop("/etc/hosts")
@@ -489,8 +494,7 @@ class ContainerManager:
                            "Labels": {**(icfg.get("Labels") or {}), **opts.labels},
                            "StopSignal": opts.stop_signal or icfg.get("StopSignal") or "SIGTERM",
                            "StopTimeout": opts.stop_timeout,
-                           "ExposedPorts": {**(icfg.get("ExposedPorts") or {}),
-                                            **{_expose_key(e): {} for e in opts.expose}},
+                           "ExposedPorts": exposed,
                            "Volumes": icfg.get("Volumes"),
                            **({"Healthcheck": hc_} if (hc_ := _healthcheck(opts, icfg)) else {})},
                 "HostConfig": {"Memory": limits.memory or 0, "MemorySwap": limits.memory_swap or 0,

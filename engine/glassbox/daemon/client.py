@@ -487,7 +487,8 @@ class RemoteEngine(ContainerVerbs):
     def start(self, ref, attach=(None, None, None)):
         return self.containers.start(ref, attach)
 
-    def ensure_image(self, ref: str, pull: str = "missing", progress=None):
+    def ensure_image(self, ref: str, pull: str = "missing", progress=None,
+                     platform: str | None = None):
         """Have ``ref`` on the daemon's host, pulling it there when asked."""
         if pull not in ("missing", "always", "never"):
             raise InvalidArgument(f"invalid pull option: {pull!r}: must be one of "
@@ -500,8 +501,9 @@ class RemoteEngine(ContainerVerbs):
                     raise
                 if progress:
                     progress({"status": f"Unable to find image '{ref}' locally"})
-        conn, resp = self.api.request("POST", "/images/create", {"fromImage": ref},
-                                      stream=True)
+        conn, resp = self.api.request("POST", "/images/create",
+                                      {"fromImage": ref, **({"platform": platform}
+                                                            if platform else {})}, stream=True)
         try:
             for line in resp:
                 if not line.strip():
@@ -602,8 +604,11 @@ class RemoteEngine(ContainerVerbs):
             conn.close()
         return loaded
 
-    def pull(self, ref: str, progress=None):
-        return self.ensure_image(ref, "always", progress)
+    def pull(self, ref: str, progress=None, platform: str | None = None):
+        return self.ensure_image(ref, "always", progress, platform=platform)
+
+    def distribution(self, ref: str) -> dict:
+        return self.api.request("GET", f"/distribution/{ref}/json")
 
     def volume_list(self, filters: dict | None = None) -> list[dict]:
         q = {"filters": json.dumps(filters)} if filters else None
@@ -633,6 +638,11 @@ class RemoteEngine(ContainerVerbs):
     def volume_users(self, name: str) -> list[str]:
         return [c.id for c in self.ps(all=True)
                 if any(m.get("Name") == name for m in c.doc.get("Mounts") or [])]
+
+    def rw_size(self, ref: str) -> int:
+        """``GET /containers/{id}/json?size=1``: its ``SizeRw``."""
+        doc = self.api.request("GET", f"/containers/{_q(ref)}/json?size=1") or {}
+        return int(doc.get("SizeRw") or 0)
 
     def diff(self, ref: str) -> list[tuple[str, str]]:
         """``GET /containers/{id}/changes``: Docker's Kind 0/1/2 as C/A/D."""
@@ -672,6 +682,21 @@ class RemoteEngine(ContainerVerbs):
     def network_disconnect(self, network: str, container: str, *, force: bool = False) -> None:
         self.api.request("POST", f"/networks/{_q(network)}/disconnect",
                          body={"Container": container, "Force": force})
+
+    def network_create(self, name: str, *, subnet: str | None = None,
+                       gateway: str | None = None, driver: str = "bridge",
+                       internal: bool = False, labels: dict | None = None) -> str:
+        ipam = {"Config": [{k: v for k, v in (("Subnet", subnet), ("Gateway", gateway)) if v}]}
+        doc = self.api.request("POST", "/networks/create", body={
+            "Name": name, "Driver": driver, "Internal": internal, "Labels": labels or {},
+            **({"IPAM": ipam} if subnet or gateway else {})})
+        return doc["Id"]
+
+    def network_remove(self, ref: str) -> None:
+        self.api.request("DELETE", f"/networks/{_q(ref)}")
+
+    def network_prune(self) -> list[str]:
+        return (self.api.request("POST", "/networks/prune") or {}).get("NetworksDeleted") or []
 
     def _forget(self, cid):
         try:

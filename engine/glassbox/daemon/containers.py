@@ -25,7 +25,7 @@ import threading
 
 from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
 from .hijack import hijack, parse_detach_keys, pump_input, pump_output
-from .server import json_response, qbool, qint, read_json
+from .server import json_response, qbool, qint, read_json, request_version
 from .translate import (STDERR, STDOUT, container_inspect, container_summary,
                         create_endpoints, create_options, epoch, frame, parse_filters,
                         stats_doc, update_changes)
@@ -163,13 +163,20 @@ class AttachHub:
 # ---- create / start ---------------------------------------------------------------
 async def create(d, request):
     body = await read_json(request, required=True)
+    if request_version(request) < (1, 44) and isinstance(body, dict) \
+            and isinstance(body.get("Healthcheck"), dict):
+        # StartInterval is API 1.44: an older client never meant it (dockerd drops it too)
+        body["Healthcheck"] = {k: v for k, v in body["Healthcheck"].items()
+                               if k != "StartInterval"}
     opts = create_options(body, request.query.get("name") or None)
     endpoints = create_endpoints(body)
     from .translate import create_endpoint_extras
     extras = create_endpoint_extras(body)       # a MAC, links: per endpoint
-    if not await d.run(d.eng.images.exists, opts.image):
-        raise NotFound(f"No such image: {opts.image}")
-    c = await d.run(d.eng.containers.create, opts)
+    try:                                         # Docker's create never pulls: the
+        await d.run(d.eng.image_resolve, opts.image)   # client pulls on this 404
+    except NotFound:
+        raise NotFound(f"No such image: {opts.image}") from None
+    c = await d.run(d.eng.create, opts)
     try:
         await d.run(_plan_endpoints, d, c, endpoints, extras)
     except BaseException:
@@ -179,20 +186,20 @@ async def create(d, request):
 
 
 def _plan_endpoints(d, c, endpoints: dict, extras: dict | None = None) -> None:
-    """The rest of a create's ``EndpointsConfig`` into the container's network plan
-    (:mod:`glassbox.network.attach`): the primary network's fixed address (its
-    aliases are in the options already), and any further network as a connect
-    before start. The primary's MAC and links came with the options (Config.MacAddress,
+    """The rest of a create's ``EndpointsConfig`` into the container's network plan,
+    each as :meth:`Engine.network_connect <glassbox.engine.Engine.network_connect>`
+    on the created container (which plans it, wired at start): the primary network's
+    fixed address (its aliases are in the options already), and any further network.
+    The primary's MAC and links came with the options (Config.MacAddress,
     HostConfig.Links); another network's are its connect's."""
-    from ..network import attach
     mode = c.config["HostConfig"].get("NetworkMode") or "none"
     for net, (aliases, ip) in endpoints.items():
         if net in (mode, "default") or len(endpoints) == 1:
             if ip is not None:
-                attach.plan(d.eng.networks, c, mode, aliases=aliases, ip=ip)
+                d.eng.network_connect(mode, c.id, aliases=aliases, ip=ip)
         else:
-            attach.connect(d.eng.networks, c, net, aliases=aliases, ip=ip,
-                           **(extras or {}).get(net, {}))
+            d.eng.network_connect(net, c.id, aliases=aliases, ip=ip,
+                                  **(extras or {}).get(net, {}))
 
 
 async def start(d, request):
@@ -201,7 +208,7 @@ async def start(d, request):
         return _empty(304)
     p = d.hub.take(c.id)
     try:
-        started = await d.run(d.eng.containers.start, c.id,
+        started = await d.run(d.eng.start, c.id,
                               p.child_fds() if p else (None, None, None))
     except ContainerExit as e:
         raise InvalidArgument(_start_error(e)) from None
@@ -339,8 +346,7 @@ async def attach(d, request):
     d.hijacked.add(raw)
     feeder = None
     if stdin and stream and c.running and not tty:
-        from ..containers.stdin import open_for_writer
-        in_fd = await d.run(open_for_writer, c.dir)
+        in_fd = await d.run(d.eng.open_stdin, c.id)
         if in_fd is not None:
             closed = []
 
@@ -451,7 +457,7 @@ async def open_log(d, c, follow: bool):
             return open(path, "rb")
         except FileNotFoundError:
             pass
-        if not follow or not await d.run(d.eng.containers._still_running, c.id):
+        if not follow or not await d.run(_still_running, d.eng, c.id):
             try:
                 return open(path, "rb")
             except FileNotFoundError:
@@ -521,7 +527,7 @@ async def follow_log(d, c, follow: bool, tail: int | None, since: float = 0,
                     if keep(e):
                         yield e
                 return
-            if not await d.run(d.eng.containers._still_running, c.id):
+            if not await d.run(_still_running, d.eng, c.id):
                 done = True  # one more read: whatever the shim wrote before exiting
                 continue
             await asyncio.sleep(0.1)
@@ -596,9 +602,49 @@ async def ps(d, request):
 async def inspect(d, request):
     c = await d.run(d.eng.get, request.match_info["id"])
     doc = container_inspect(c)
-    if qbool(request, "size"):
-        doc["SizeRw"], doc["SizeRootFs"] = 0, 0
+    if qbool(request, "size"):        # what it wrote; and with its image's files under it
+        doc["SizeRw"] = await d.run(d.eng.rw_size, c.id)
+        doc["SizeRootFs"] = doc["SizeRw"] + await d.run(_image_size, d.eng, c)
+    endpoint_names(doc, c, request_version(request))
     return _json(doc)
+
+
+def _still_running(eng, cid: str) -> bool:
+    try:
+        return bool(eng.get(cid).running)
+    except NotFound:                             # removed meanwhile (--rm)
+        return False
+
+
+def _image_size(eng, c) -> int:
+    try:
+        return int(eng.image_resolve(c.config["Image"]).size or 0)
+    except Exception:  # noqa: BLE001 — its image removed meanwhile (rmi -f)
+        return 0
+
+
+def endpoint_names(doc: dict, c, version: tuple[int, int]) -> None:
+    """The names of each endpoint in an inspect, as the request's API version shows them.
+
+    Before 1.44 ``Aliases`` is all a container answers to on a user network (its name,
+    the aliases asked for, its short id: docker-compose 1.29 looks for the short id).
+    1.44 adds ``DNSNames`` with that list; from 1.45 ``Aliases`` is exactly what the
+    create or connect asked for, and only ``DNSNames`` has the rest."""
+    if version < (1, 44):
+        return
+    from ..network.plan import planned
+    plan = planned(c.config)
+    nets = (doc.get("NetworkSettings") or {}).get("Networks") or {}
+    for net, ep in nets.items():
+        if not isinstance(ep, dict):
+            continue
+        names = ep.get("Aliases")
+        ep["DNSNames"] = list(names) if names else None
+        if version >= (1, 45):
+            asked = (plan.get(net) or {}).get("Aliases")
+            if asked is None:   # connected outside the plan: what is not name or id
+                asked = [a for a in names or [] if a not in (c.name, c.id[:12])]
+            ep["Aliases"] = list(asked) or None
 
 
 async def top(d, request):
@@ -629,7 +675,7 @@ async def kill(d, request):
 async def restart(d, request):
     c = await d.run(d.eng.get, request.match_info["id"])
     await d.run(d.eng.stop, c.id, qint(request, "t"))
-    started = await d.run(d.eng.containers.start, c.id)
+    started = await d.run(d.eng.start, c.id)
     if started.reader is not None:
         d.hub.watch_exit(c.id, started)
     return _empty(204)
@@ -671,7 +717,7 @@ async def update(d, request):
 
 
 async def prune(d, request):
-    removed = await d.run(d.eng.containers.prune)
+    removed = await d.run(d.eng.container_prune)
     return _json({"ContainersDeleted": removed or None, "SpaceReclaimed": 0})
 
 

@@ -65,6 +65,20 @@ HOST_DEFAULTS: dict[str, tuple] = {
                   {"Type": "json-file", "Config": None}),
 }
 
+#: ``HostConfig.Mounts[]`` options (API 1.44, and 1.45's ``Subpath``). A bind is always recursive (``MS_REC``)
+#: and a read-only bind is read-only at its top mount only — what Docker calls
+#: ``ReadOnlyNonRecursive``, and what dockerd does with a runtime that has no ``rro``.
+BIND_HONOURED = frozenset({"Propagation", "ReadOnlyNonRecursive"})
+BIND_DEFAULTS: dict[str, tuple] = {k: _EMPTY for k in (
+    "NonRecursive", "CreateMountpoint", "ReadOnlyForceRecursive")}
+VOLUME_HONOURED = frozenset({"NoCopy", "Labels", "Subpath"})
+VOLUME_DEFAULTS: dict[str, tuple] = {
+    "DriverConfig": (None, {}, {"Name": ""}, {"Name": "local"}, {"Name": "", "Options": None},
+                     {"Name": "local", "Options": None}, {"Name": "", "Options": {}},
+                     {"Name": "local", "Options": {}})}
+TMPFS_HONOURED = frozenset({"SizeBytes", "Mode"})
+TMPFS_DEFAULTS: dict[str, tuple] = {}
+
 #: ``POST /containers/{id}/update``: the Resources glassbox changes live
 UPDATE_HONOURED = frozenset({"Memory", "MemorySwap", "NanoCpus", "CpuShares", "PidsLimit",
                              "CpusetCpus", "CpusetMems", "RestartPolicy"})
@@ -112,3 +126,14 @@ def check_create(body: dict) -> None:
 def check_update(body: dict) -> None:
     """Refuse an update that would change a resource glassbox cannot change."""
     _check(body, "update", UPDATE_HONOURED, frozenset(), HOST_DEFAULTS)
+
+
+def check_mount_options(bind: dict, volume: dict, tmpfs: dict, *, readonly: bool) -> None:
+    """Refuse a ``Mounts[]`` option glassbox would not apply (``BindOptions``,
+    ``VolumeOptions``, ``TmpfsOptions``), naming it."""
+    _check(bind, "Mounts.BindOptions", BIND_HONOURED, frozenset(), BIND_DEFAULTS)
+    _check(volume, "Mounts.VolumeOptions", VOLUME_HONOURED, frozenset(), VOLUME_DEFAULTS)
+    _check(tmpfs, "Mounts.TmpfsOptions", TMPFS_HONOURED, frozenset(), TMPFS_DEFAULTS)
+    if bind.get("ReadOnlyNonRecursive") and not readonly:
+        raise InvalidArgument("Mounts.BindOptions.ReadOnlyNonRecursive needs ReadOnly: true "
+                              "(it says how a read-only bind is made read-only)")

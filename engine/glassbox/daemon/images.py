@@ -18,8 +18,8 @@ import asyncio
 import json
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
-from .server import json_response, qbool
-from .translate import build_stream, image_summary, loads_json, parse_filters
+from .server import json_response, qbool, request_version
+from .translate import build_stream, epoch, image_summary, loads_json, parse_filters
 
 MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)
 
@@ -105,8 +105,11 @@ async def image_list(d, request):
     filters = parse_filters(request.query.get("filters"))
     imgs = await d.run(d.eng.image_list)
     from ..present import shown_images
+    until = _until(filters["until"][-1]) if filters.get("until") else None
     rows = []
     for img in shown_images(imgs, request.query.get("all") in ("1", "true", "True")):
+        if until is not None and epoch(img.created) >= until:
+            continue
         if "dangling" in filters:
             want = filters["dangling"][0].lower() in ("1", "true")
             if bool(img.repo_tags) == want:
@@ -129,9 +132,35 @@ async def image_list(d, request):
             if not ok:
                 continue
         rows.append(image_summary(img))
+    old = request_version(request) < (1, 44)     # API 1.44 dropped VirtualSize
     for r in rows:
         r["RepoTags"] = [_familiar(t) for t in r["RepoTags"]]
+        if not old:
+            r.pop("VirtualSize", None)
     return _json(rows)
+
+
+def _until(v: str) -> float:
+    """The ``until`` filter of ``GET /images/json`` (API 1.44): a unix timestamp, a
+    date (RFC 3339), or a Go duration (``10m``, ``1h30m``) back from now."""
+    import time
+    from ..build.dockerfile import parse_duration
+    try:
+        return float(v)
+    except ValueError:
+        pass
+    try:
+        return time.time() - parse_duration(v) / 1e9
+    except ValueError:
+        pass
+    try:
+        t = epoch(v)
+    except ValueError:
+        t = 0
+    if t:
+        return float(t)
+    raise InvalidArgument(f"invalid until filter {v!r}: give a unix timestamp, a date "
+                          "(2024-01-31T12:00:00Z) or a duration (10m, 1h30m)")
 
 
 def _familiar(tag: str) -> str:
@@ -147,9 +176,25 @@ async def image_inspect(d, request):
     doc["RepoTags"] = [_familiar(t) for t in doc.get("RepoTags") or []]
     doc.setdefault("Parent", "")
     doc.setdefault("DockerVersion", "")
-    doc.setdefault("VirtualSize", doc.get("Size", 0))
-    doc.setdefault("ContainerConfig", doc.get("Config") or {})
-    return _json(doc)
+    return _json(inspect_shape(doc, request_version(request)))
+
+
+def inspect_shape(doc: dict, v: tuple[int, int]) -> dict:
+    """An image inspect as API version ``v`` has it: 1.44 dropped ``VirtualSize`` (and
+    ``Created`` when unknown), 1.45 ``Container`` and ``ContainerConfig``."""
+    if v < (1, 44):
+        doc.setdefault("VirtualSize", doc.get("Size", 0))
+    else:
+        doc.pop("VirtualSize", None)
+        if not doc.get("Created"):    # 1.44: omitted, not "0001-01-01", when unknown
+            doc.pop("Created", None)
+    if v < (1, 45):
+        doc.setdefault("Container", "")
+        doc.setdefault("ContainerConfig", doc.get("Config") or {})
+    else:
+        doc.pop("Container", None)
+        doc.pop("ContainerConfig", None)
+    return doc
 
 
 async def history(d, request):
@@ -247,36 +292,10 @@ async def push(d, request):
 async def distribution(d, request):
     """``GET /distribution/{name}/json``: the registry's descriptor of ``name`` and the
     platforms it has — what ``docker buildx imagetools``-style clients and ``docker
-    service create`` ask before pulling. Nothing is stored."""
-    return _json(await d.run(_distribution, _registry(d), request.match_info["name"]))
-
-
-def _distribution(reg, ref: str) -> dict:
-    from ..engine import _refuse_offline
-    from ..images import manifest as mf
-    _refuse_offline(ref)
-    r = reg._ref(ref)
-    t = reg.transport(r.registry)
-    scopes = (f"repository:{r.path}:pull",)
-    body, digest, doc = reg._get_manifest(t, r, r.digest or r.tag, scopes)
-    if mf.is_index(doc):
-        media = doc.get("mediaType") or mf.OCI_INDEX
-        platforms = [m["platform"] for m in doc.get("manifests") or []
-                     if isinstance(m, dict) and isinstance(m.get("platform"), dict)]
-    else:
-        media = doc.get("mediaType") or mf.OCI_MANIFEST
-        cdesc = doc.get("config") or {}
-        if not isinstance(cdesc, dict) or not cdesc.get("digest"):
-            raise GlassboxError(f"the manifest of {ref} has no config descriptor")
-        cfg = loads_json(reg._get_small_blob(t, r, cdesc["digest"], cdesc.get("size"), scopes),
-                         "the image config")
-        plat = {"architecture": cfg.get("architecture", ""), "os": cfg.get("os", "")}
-        for k in ("variant", "os.version"):
-            if cfg.get(k):
-                plat[k] = cfg[k]
-        platforms = [plat]
-    return {"Descriptor": {"mediaType": media, "digest": digest, "size": len(body)},
-            "Platforms": platforms}
+    service create`` ask before pulling (:meth:`Engine.distribution
+    <glassbox.engine.Engine.distribution>`). Nothing is stored."""
+    _registry(d)                      # a clear error when there is no registry client
+    return _json(await d.run(d.eng.distribution, request.match_info["name"]))
 
 
 # ---- save / load ----------------------------------------------------------------------

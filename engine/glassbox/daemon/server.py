@@ -36,7 +36,21 @@ from dataclasses import dataclass
 from ..errors import Conflict, GlassboxError, InvalidArgument, http_status
 from .translate import loads_json, version_tuple
 
-API_VERSION = "1.43"
+API_VERSION = "1.44"
+"""The newest API version served. Of 1.44 (moby's ``api/docs/CHANGELOG.md``) glassbox
+honours ``EndpointSettings.MacAddress`` and several ``EndpointsConfig`` at create,
+``HealthConfig.StartInterval``, the ``BindOptions`` it can keep (a read-only bind is
+read-only at its top mount, ``ReadOnlyNonRecursive``, as with a runtime without
+``rro``: ``ReadOnlyForceRecursive`` is refused by name), ``DNSNames``, the ``until``
+filter of ``GET /images/json``, and ``VirtualSize`` gone from images — the shapes by
+the request's version (:func:`request_version`).
+
+Not 1.45: from 1.45 ``Aliases`` no longer holds the short id, and docker-compose 1.29
+(which takes the daemon's version) then disconnects each created container from its
+network to reconnect it with aliases — which dockerd allows and glassbox's
+``network.attach.disconnect`` still refuses for a container's first network before it
+starts. The 1.45 shapes are written (:func:`.containers.endpoint_names`, image
+inspect) for when it does; ``VolumeOptions.Subpath`` is honoured at any version."""
 MIN_API_VERSION = "1.24"
 DEFAULT_SOCKET = "/run/glassbox.sock"
 MAX_JSON_BODY = 4 << 20     # JSON requests; archives (build, load) are streamed
@@ -199,6 +213,14 @@ def _middlewares(d: Daemon):
             pass  # streamed/hijacked: headers already gone
         return resp
     return [version_and_errors]
+
+
+def request_version(request) -> tuple[int, int]:
+    """The API version a request speaks: its ``/v1.xx`` prefix, else the newest served
+    (dockerd's rule). Response shapes that changed between versions are chosen by it,
+    so a client that negotiated 1.41 (docker-compose 1.29) keeps the 1.41 shapes."""
+    v = request.match_info.get("_v")
+    return version_tuple(v[1:]) if v else version_tuple(API_VERSION)
 
 
 async def read_json(request, default=None, *, required: bool = False):

@@ -127,8 +127,9 @@ async def system_df(d, request):
     containers = []
     for c in cs:
         s = container_summary(c)
-        s["SizeRw"] = 0
-        s["SizeRootFs"] = 0
+        s["SizeRw"] = await d.run(d.eng.rw_size, c.id)
+        s["SizeRootFs"] = s["SizeRw"] + next((r.get("size", 0) for r in df.get("Images", [])
+                                              if r["id"] == c.config.get("Image")), 0)
         containers.append(s)
     volumes = []
     vm = _volumes(d, required=False)

@@ -10,43 +10,14 @@ Reference: moby's ``api/swagger.yaml`` (``ContainerConfig``, ``HostConfig``,
 
 from __future__ import annotations
 
-import json
 import time
 
 from ..containers.options import CreateOptions
 from ..errors import InvalidArgument
 from ..present import host_memory
-
-
-# ---- JSON from the client ----------------------------------------------------------
-MAX_JSON_DEPTH = 100   # Docker API documents nest < 10 deep; this is generous
-
-
-def loads_json(raw, what: str = "the request body"):
-    """``json.loads`` for client input, refusing nesting deeper than
-    :data:`MAX_JSON_DEPTH` with :class:`InvalidArgument` (a 400).
-
-    ``[[[[...]]]]`` 100,000 levels deep is a few hundred kilobytes: the C
-    decoder gives up with ``RecursionError`` and, left alone, that surfaces as
-    a 500. A document just under the interpreter's limit would parse and then
-    blow the stack in whatever walks it next, so the depth is also checked
-    (iteratively) on what was parsed. Malformed JSON still raises ``ValueError``
-    for the caller to word.
-    """
-    too_deep = InvalidArgument(f"JSON in {what} is nested too deeply "
-                               f"(more than {MAX_JSON_DEPTH} levels)")
-    try:
-        data = json.loads(raw)
-    except RecursionError:
-        raise too_deep from None
-    stack = [(data, 1)]
-    while stack:
-        v, depth = stack.pop()
-        if isinstance(v, (dict, list)):
-            if depth > MAX_JSON_DEPTH:
-                raise too_deep
-            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
-    return data
+# JSON from the client: the depth guard is glassbox.safejson's (the engine reads a
+# registry's documents with it too); the routes import it from here
+from ..safejson import MAX_JSON_DEPTH, loads_json  # noqa: F401
 
 
 def _strslice(v, field: str) -> list[str] | None:
@@ -132,21 +103,33 @@ def _mount_spec(m: dict) -> str:
     parts.append(f"target={target}")
     if m.get("ReadOnly"):
         parts.append("readonly")
-    prop = _str(_obj(m.get("BindOptions"), "Mounts.BindOptions").get("Propagation"),
-                "Mounts.BindOptions.Propagation")
-    sub = _str(_obj(m.get("VolumeOptions"), "Mounts.VolumeOptions").get("Subpath"),
-               "Mounts.VolumeOptions.Subpath")
-    for what, val in (("BindOptions.Propagation", prop), ("VolumeOptions.Subpath", sub)):
+    bind = _obj(m.get("BindOptions"), "Mounts.BindOptions")
+    vol = _obj(m.get("VolumeOptions"), "Mounts.VolumeOptions")
+    tmpfs = _obj(m.get("TmpfsOptions"), "Mounts.TmpfsOptions")
+    from .fields import check_mount_options
+    check_mount_options(bind, vol, tmpfs, readonly=bool(m.get("ReadOnly")))
+    prop = _str(bind.get("Propagation"), "Mounts.BindOptions.Propagation")
+    sub = _str(vol.get("Subpath"), "Mounts.VolumeOptions.Subpath")
+    labels = _obj(vol.get("Labels"), "Mounts.VolumeOptions.Labels")
+    opts = [(f"volume-label={k}={v}", f"VolumeOptions.Labels[{k!r}]")
+            for k, v in labels.items()]
+    for what, val in (("BindOptions.Propagation", prop), ("VolumeOptions.Subpath", sub),
+                      *((w, o) for o, w in opts)):
         if val and "," in val:
             raise InvalidArgument(f"Mounts.{what} {val!r}: ',' is not allowed")
     if prop:
         parts.append(f"bind-propagation={prop}")
     if sub:
         parts.append(f"volume-subpath={sub}")
-    size = _int(_obj(m.get("TmpfsOptions"), "Mounts.TmpfsOptions").get("SizeBytes"),
-                "Mounts.TmpfsOptions.SizeBytes")
+    if vol.get("NoCopy"):
+        parts.append("volume-nocopy")
+    parts += [o for o, _ in opts]
+    size = _int(tmpfs.get("SizeBytes"), "Mounts.TmpfsOptions.SizeBytes")
     if size:
         parts.append(f"tmpfs-size={size}")
+    mode = _int(tmpfs.get("Mode"), "Mounts.TmpfsOptions.Mode")
+    if mode:
+        parts.append(f"tmpfs-mode={mode:o}")
     return ",".join(parts)
 
 
@@ -229,7 +212,13 @@ def create_options(body: dict, name: str | None = None) -> CreateOptions:
         ep = _obj(ep, f"NetworkingConfig.EndpointsConfig[{net!r}]")
         if network in (None, net) or len(endpoints) == 1:
             aliases += _list(ep.get("Aliases"), "Aliases")
-            mac = _str(ep.get("MacAddress"), "EndpointSettings.MacAddress") or mac
+            ep_mac = _str(ep.get("MacAddress"), "EndpointSettings.MacAddress")
+            if ep_mac and mac and ep_mac.lower() != mac.lower():
+                raise InvalidArgument(
+                    f"Config.MacAddress {mac!r} and the EndpointSettings.MacAddress {ep_mac!r} "
+                    f"of network {net!r} differ: give the address once (API 1.44 moved it "
+                    "to the endpoint)")
+            mac = ep_mac or mac
             links += _list(ep.get("Links"), "EndpointSettings.Links")
             if network is None and net not in ("bridge", "default"):
                 network = net
@@ -334,12 +323,13 @@ def endpoint_request(ep, where: str) -> tuple[list[str], str | None]:
 
 def endpoint_extras(ep, where: str) -> dict:
     """An ``EndpointSettings``' ``MacAddress`` (checked) and ``Links`` as keywords of
-    :func:`glassbox.network.attach.connect` (``mac``, ``links``); only those given."""
+    :meth:`Engine.network_connect <glassbox.engine.Engine.network_connect>`
+    (``mac``, ``links``); only those given."""
     ep = _obj(ep, where)
     out: dict = {}
     mac = _str(ep.get("MacAddress"), f"{where}.MacAddress")
     if mac:
-        from ..network.attach import check_mac
+        from ..network.plan import check_mac
         out["mac"] = check_mac(mac, f"{where}.MacAddress")
     links = _list(ep.get("Links"), f"{where}.Links")
     if links:
@@ -557,7 +547,7 @@ def container_inspect(c) -> dict:
     if not c.running:
         # a created or stopped container is listed on its networks without addresses
         # (as Docker lists it); the plan also holds what was connected before start
-        from ..network.attach import network_settings
+        from ..network.plan import network_settings
         ns = network_settings(c.config, {}, {})
         doc["NetworkSettings"] = {**doc["NetworkSettings"], **ns, "SandboxKey": ""}
     doc["Mounts"] = [mount_point(m) for m in doc.get("Mounts") or [] if isinstance(m, dict)]

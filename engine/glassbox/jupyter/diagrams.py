@@ -44,7 +44,7 @@ def layers(*images, container=None, engine=None, title: str = "") -> Diagram:
     Each box: short diff_id, size, and the instruction that made it.
     """
     from ..errors import InvalidArgument
-    from .layertree import stacks_from_engine
+    from ..layertree import stacks_from_engine
     from .plots import layers_figure
     eng = resolve(engine)
     if container is None:

@@ -21,7 +21,7 @@ numbers side by side::
 
 What is measured, per trial, from the cgroup (the readings ``glassbox stats`` makes,
 :meth:`~glassbox.cgroups.CgroupManager.stats`, sampled by
-:class:`~glassbox.jupyter.sampler.StatsSampler` every ``interval`` s):
+:class:`~glassbox.sampler.StatsSampler` every ``interval`` s):
 
 - **peak memory**: the kernel's own high-water mark (v1 ``memory.max_usage_in_bytes``,
   v2 ``memory.peak``), page cache included: it is charged to the cgroup too;
@@ -98,7 +98,7 @@ class Trial:
     cpu_share: float | None = None
     """Together: this trial's fraction of the CPU time all trials used (0..1)."""
     samples: tuple = field(default=(), repr=False, compare=False)
-    """The :class:`~glassbox.jupyter.sampler.Sample` s of the live chart."""
+    """The :class:`~glassbox.sampler.Sample` s of the live chart."""
 
     @property
     def oom_killed(self) -> bool:
@@ -353,7 +353,7 @@ def _watch(eng, cid: str, interval: float, live: bool):
             mon = Monitor(eng, cid, interval)
             display(mon)
             return mon.sampler, mon
-    from .sampler import StatsSampler
+    from ..sampler import StatsSampler
     return StatsSampler(eng, cid, interval).start(), None
 
 
@@ -417,7 +417,7 @@ def _say(key: str, **kw) -> None:
 
 
 def _run_one_by_one(eng, image, runs, duration, interval, live, name) -> list[Trial]:
-    from .sampler import settled
+    from ..sampler import settled
     out = []
     for i, (label, opts, cmd) in enumerate(runs, 1):
         _say("exp.running", i=i, n=len(runs), label=label)
@@ -441,7 +441,7 @@ def _run_one_by_one(eng, image, runs, duration, interval, live, name) -> list[Tr
 
 
 def _run_together(eng, image, runs, duration, interval, live, name) -> list[Trial]:
-    from .sampler import settled
+    from ..sampler import settled
     _say("exp.running_together", n=len(runs), s=duration,
          labels="; ".join(label for label, _, _ in runs))
     ids: list[str] = []

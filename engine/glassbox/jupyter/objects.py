@@ -196,10 +196,10 @@ class Image:
         return layers(name, *others, container=container, engine=self.eng)
 
     def rm(self, force: bool = False):
-        return self.eng.images.remove(self.id, force=force)
+        return self.eng.image_remove(self.id, force=force)
 
     def _repr_html_(self) -> str:
-        from .layertree import image_stack, human
+        from ..layertree import image_stack, human
         from .messages import t
         stack = image_stack(self.eng, self.id)
         rows = [[str(i + 1), short(l.diff_id), human(l.size), l.created_by[:80]]

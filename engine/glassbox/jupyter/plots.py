@@ -100,11 +100,11 @@ def figure_from_columns(cols: dict, **kw):
 def layers_figure(stacks, rw=(), *, title: str = ""):
     """Image layer stacks as a tree: shared layers once, each image's own on top.
 
-    ``stacks``: :class:`~glassbox.jupyter.layertree.ImageStack` s; ``rw``:
-    :class:`~glassbox.jupyter.layertree.RWLayer` s (drawn above their image).
+    ``stacks``: :class:`~glassbox.layertree.ImageStack` s; ``rw``:
+    :class:`~glassbox.layertree.RWLayer` s (drawn above their image).
     """
     from matplotlib.patches import FancyBboxPatch
-    from .layertree import layout
+    from ..layertree import layout
     boxes, columns = layout(list(stacks), list(rw))
     ncols = max(1, len(columns))
     levels = max([b.level for b in boxes], default=0) + 1

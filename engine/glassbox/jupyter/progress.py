@@ -2,7 +2,7 @@
 
 Two shapes arrive here:
 
-* **build** events (``eng.builder.build(..., progress=cb)``)::
+* **build** events (``eng.build(..., progress=cb)``)::
 
       {"type": "step", "index": 2, "total": 3, "instruction": "RUN echo hi", "cached": True}
       {"type": "log", "text": "hi\\n"}

@@ -36,7 +36,7 @@ def _ref(c) -> str:
 class Monitor:
     """A live CPU % / memory chart of one container, sampled from its cgroup.
 
-    ``monitor.sampler`` holds the data (:class:`~glassbox.jupyter.sampler.StatsSampler`:
+    ``monitor.sampler`` holds the data (:class:`~glassbox.sampler.StatsSampler`:
     ``samples``, ``oom``, ``exit_code``); ``monitor.widget`` is the kernel-drawn chart
     (a PNG the kernel redraws). Displayed in JupyterLab with the glassbox extension,
     the browser draws the chart instead (:mod:`~glassbox.jupyter.livechart`): it
@@ -47,7 +47,7 @@ class Monitor:
     def __init__(self, eng, container, interval: float = 0.2, redraw: float = 0.5,
                  render: bool = True):
         from ..errors import GlassboxError
-        from .sampler import StatsSampler
+        from ..sampler import StatsSampler
         W = _w()
         self.eng, self.redraw, self.render = eng, redraw, render
         self.error: str | None = None
@@ -368,7 +368,7 @@ class ProgressBars:
     Call it with each progress event (it is the ``progress=`` callback)::
 
         bars = ProgressBars(); display(bars)
-        eng.registry.pull("busybox", progress=bars)
+        eng.pull("busybox", progress=bars)
     """
 
     def __init__(self, title: str = ""):
@@ -428,7 +428,7 @@ def pull(ref: str, *, engine=None, show: bool = True):
     bars = ProgressBars(f"pull {ref}")
     if show:
         _show(bars)
-    img = eng.registry.pull(ref, progress=bars)
+    img = eng.pull(ref, progress=bars)
     return Image(eng, getattr(img, "id", None) or ref)
 
 
@@ -438,4 +438,4 @@ def push(ref: str, *, engine=None, show: bool = True) -> str:
     bars = ProgressBars(f"push {ref}")
     if show:
         _show(bars)
-    return eng.registry.push(ref, progress=bars)
+    return eng.push(ref, progress=bars)

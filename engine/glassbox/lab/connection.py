@@ -3,7 +3,8 @@
 The panel is a front end like the CLI, so it finds its engine the way the CLI
 does: ``GLASSBOX_HOST`` (or Docker's ``DOCKER_HOST`` convention) names a glassbox
 daemon, reached with :class:`~glassbox.daemon.client.RemoteEngine`; otherwise it
-opens the local state root (``GLASSBOX_ROOT``, default ``/var/lib/glassbox``) with
+opens the local state root (``GLASSBOX_ROOT``, default ``/var/lib/glassbox``, or a
+rootless user's ``~/.local/share/glassbox``) with
 :class:`~glassbox.engine.Engine`, the same one a notebook kernel on this machine
 uses. :func:`probe` answers "is it there?" with a :class:`Reachability` the panel
 shows as it is — what is wrong and the command that fixes it — instead of a blank
@@ -47,6 +48,9 @@ def choose(env: dict | None = None) -> Target:
             return Target("daemon", env[var], var)
     if env.get("GLASSBOX_ROOT"):
         return Target("local", os.path.abspath(env["GLASSBOX_ROOT"]), "GLASSBOX_ROOT")
+    if os.geteuid() != 0:       # a rootless user's own, ~/.local/share/glassbox (issue 14)
+        from ..rootless.paths import state_root
+        return Target("local", state_root(env), "default")
     return Target("local", DEFAULT_ROOT, "default")
 
 
@@ -58,6 +62,9 @@ def open_engine(target: Target, cgroup_parent: str | None = None):
         return RemoteEngine(target.address)
     from ..engine import Engine
     try:
+        if target.via == "default" and os.geteuid() != 0:
+            from ..rootless.paths import state_root
+            state_root(create=True)             # made 0700, as the CLI makes it
         return Engine(target.address, cgroup_parent=cgroup_parent)
     except OSError:             # not a directory, not creatable: probe() says so
         return None

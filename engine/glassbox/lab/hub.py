@@ -8,7 +8,7 @@ is shared by all of them, so ten tabs on the same container cost one reader:
   times a second), so a container started by a notebook, the CLI or a daemon
   appears in every panel the same way. The watcher runs while a socket is open.
 - **Stats**: a container watched by at least one socket has one
-  :class:`~glassbox.jupyter.sampler.StatsSampler` — the reading ``glassbox stats``
+  :class:`~glassbox.sampler.StatsSampler` — the reading ``glassbox stats``
   makes, CPU % from two consecutive readings — at 2 Hz, or 10 Hz while a notebook's
   live chart (:mod:`glassbox.jupyter.livechart`) shows it. The last socket to stop watching
   stops it. A sampler ends by itself when its container stops; a ``start``
@@ -185,7 +185,7 @@ class Hub:
         s = self.samplers.get(cid)
         if s is not None and not s.done.is_set():
             return True
-        from ..jupyter.sampler import StatsSampler
+        from ..sampler import StatsSampler
         try:
             s = StatsSampler(self.eng, cid, interval=self._interval(cid),
                              on_sample=lambda sample, cid=cid: self._on_sample(cid, sample))

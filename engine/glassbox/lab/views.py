@@ -139,9 +139,9 @@ def _local_only(eng, what: str) -> None:
 
 def layer_tree(eng, refs: list[str]) -> dict:
     """The layer diagram's data for ``refs`` (every tagged image when empty): boxes
-    from :func:`glassbox.jupyter.layertree.layout`, shared layers once, each with
+    from :func:`glassbox.layertree.layout`, shared layers once, each with
     its size and the instruction that made it."""
-    from ..jupyter.layertree import layout, stacks_from_engine
+    from ..layertree import layout, stacks_from_engine
     if not refs:
         refs = [img.repo_tags[0] if img.repo_tags else img.id for img in eng.image_list()]
     stacks, rws = stacks_from_engine(eng, refs)

@@ -39,56 +39,18 @@ from __future__ import annotations
 import os
 
 from ..errors import Conflict, InvalidArgument, NotFound
+# the plan and the document it shows are values of their own (front ends read them)
+from ..runtime.spec import container_field
+from .plan import PRIMARY_ONLY, check_mac, fixed_ip, network_settings, planned
 
-PRIMARY_ONLY = ("none", "host")
+__all__ = ["PRIMARY_ONLY", "check_create", "check_endpoint", "check_mac", "connect",
+           "create_fields", "disconnect", "endpoint_settings", "fixed_ip", "link_hosts",
+           "links_doc", "network_settings", "parse_link", "plan", "planned",
+           "refresh_settings", "wire"]
 
 
 def _cdir(root: str, cid: str) -> str:
     return os.path.join(root, "containers", cid)
-
-
-def planned(config: dict) -> dict[str, dict]:
-    """network name → its planned EndpointSettings (``Aliases``, ``IPAMConfig``),
-    the primary network first. Containers without a network of their own: empty."""
-    mode = (config.get("HostConfig") or {}).get("NetworkMode") or "none"
-    if mode in PRIMARY_ONLY or mode.startswith("container:"):
-        return {}
-    eps = ((config.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
-    primary = dict(eps.get(mode) or {})
-    if not primary.get("Aliases"):
-        primary["Aliases"] = list((config.get("HostConfig") or {}).get("NetworkAliases") or [])
-    if not primary.get("MacAddress") and (config.get("Config") or {}).get("MacAddress"):
-        primary["MacAddress"] = config["Config"]["MacAddress"]
-    out = {mode: primary}
-    out.update({n: dict(e or {}) for n, e in eps.items() if n != mode})
-    return out
-
-
-def fixed_ip(endpoint: dict) -> str | None:
-    return ((endpoint.get("IPAMConfig") or {}).get("IPv4Address")) or None
-
-
-def check_mac(mac: str, what: str = "--mac-address") -> str:
-    """A MAC address a veth can take, normalised (``02:42:ac:11:00:09``); else
-    :class:`InvalidArgument` naming ``what`` and the value.
-
-    Six bytes as ``aa:bb:cc:dd:ee:ff`` (or with ``-``); not a multicast address (the
-    lowest bit of the first byte: the kernel refuses it for an interface) and not
-    all zeros. Pick a *locally administered* one (second-lowest bit set, e.g. ``02:``)
-    so it cannot clash with a real card's."""
-    text = str(mac).strip()
-    parts = text.replace("-", ":").split(":")
-    if len(parts) != 6 or not all(len(p) == 2 and all(c in "0123456789abcdefABCDEF" for c in p)
-                                  for p in parts):
-        raise InvalidArgument(f"invalid {what} {mac!r}: expected six hexadecimal bytes like "
-                              "02:42:ac:11:00:09")
-    octets = [int(p, 16) for p in parts]
-    if octets[0] & 1:
-        raise InvalidArgument(f"invalid {what} {mac!r}: it is a multicast address (the first "
-                              "byte is odd), which no interface may have; use e.g. 02:...")
-    if not any(octets):
-        raise InvalidArgument(f"invalid {what} {mac!r}: the all-zero address is not usable")
-    return ":".join(f"{o:02x}" for o in octets)
 
 
 def parse_link(spec: str, what: str = "--link") -> tuple[str, str]:
@@ -137,12 +99,15 @@ def check_create(opts, net_mode: str, get) -> None:
 
 
 def create_fields(config: dict, opts, name: str) -> None:
-    """What a create records of them: ``Config.MacAddress`` (the primary network's MAC,
-    read by :func:`planned`) and ``HostConfig.Links`` in Docker's form."""
+    """What a create records of them: in the spec (``mac_address``, the primary
+    network's MAC read by :func:`planned`; ``links``, read by :func:`link_hosts`),
+    and for ``inspect`` ``Config.MacAddress`` and ``HostConfig.Links`` in Docker's form."""
     if opts.mac_address:
         config["Config"]["MacAddress"] = opts.mac_address
+        config["Spec"]["mac_address"] = opts.mac_address
     if opts.links:
         config["HostConfig"]["Links"] = links_doc(opts.links, name)
+        config["Spec"]["links"] = list(opts.links)
 
 
 def link_hosts(nm, config: dict) -> list[tuple[str, list[str]]]:
@@ -152,7 +117,7 @@ def link_hosts(nm, config: dict) -> list[tuple[str, list[str]]]:
     ``bridge`` for classic links), else any it has; a linked container that is not
     running has no address and no entry (it gets one when it starts: it rewrites the
     hosts files of its networks' members, this container among them)."""
-    specs = list((config.get("HostConfig") or {}).get("Links") or ())
+    specs = list(container_field(config, "links"))
     for ep in planned(config).values():
         specs += list(ep.get("Links") or ())
     if not specs:
@@ -311,44 +276,6 @@ def wire(nm, config: dict, pid: int) -> dict:
     return out
 
 
-def network_settings(config: dict, live: dict, ports: dict | None) -> dict:
-    """Docker's ``NetworkSettings`` from the live endpoints (name → Endpoint) and the
-    plan. Planned networks without a live endpoint (a stopped container) are listed
-    with empty addresses, as Docker lists them."""
-    from .docs import endpoint_id
-    name = config["Name"].lstrip("/")
-    nets = {}
-    # live endpoints outside the plan too: a running container of glassbox's default
-    # (--network none) connected with `network connect`
-    plan = planned(config)
-    wanted = {**plan, **{n: {"Aliases": list(getattr(ep, "aliases", None) or [])}
-                         for n, ep in live.items() if n not in plan}}
-    for network, want in wanted.items():
-        ep = live.get(network)
-        # Docker (API < 1.44) lists the short id among a user network's aliases; compose
-        # reads it to tell an endpoint it made from one it must make again
-        aliases = [a for a in [name, *(want.get("Aliases") or []), config["Id"][:12]] if a]
-        entry = {"IPAMConfig": want.get("IPAMConfig"), "Links": want.get("Links"),
-                 "Aliases": list(dict.fromkeys(aliases)) if network != "bridge" else None,
-                 "DriverOpts": want.get("DriverOpts"), "NetworkID": "", "EndpointID": "",
-                 "Gateway": "", "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "",
-                 "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-                 "MacAddress": want.get("MacAddress") or ""}
-        if ep is not None:
-            entry.update({"NetworkID": ep.network_id,
-                          "EndpointID": endpoint_id(ep.network_id, config["Id"]),
-                          "Gateway": ep.gateway, "IPAddress": ep.ip,
-                          "IPPrefixLen": ep.prefixlen, "MacAddress": ep.mac})
-        nets[network] = entry
-    first = next(iter(nets.values()), None) or {}
-    ns = {"IPAddress": first.get("IPAddress", ""), "IPPrefixLen": first.get("IPPrefixLen", 0),
-          "Gateway": first.get("Gateway", ""), "MacAddress": first.get("MacAddress", ""),
-          "Networks": nets}
-    if ports is not None:
-        ns["Ports"] = ports
-    return ns
-
-
 def refresh_settings(nm, container) -> dict:
     """Rewrite the container's ``NetworkSettings`` (state.json) from what is live now."""
     from ..containers import state as cstate
@@ -371,8 +298,12 @@ def connect(nm, container, network: str, *, aliases=(), ip: str | None = None,
     plan either way (a created container gets it at start, a running one again
     after a restart). Peers' /etc/hosts and inspect follow."""
     from ..runtime.shim import refresh_hosts
-    mode = (container.config.get("HostConfig") or {}).get("NetworkMode") or "none"
+    mode = container_field(container.config, "network_mode")
     _connectable(container.name, mode, container.running)
+    if ip is not None and network in ("bridge", "default"):
+        # said before the lookup: the default bridge may not exist yet
+        raise InvalidArgument("user specified IP address is supported on user defined "
+                              "networks only")
     net = nm.inspect(network)
     if container.running and container.id in net.endpoints:
         raise Conflict(f"endpoint with name {container.name} already exists in network "
@@ -405,7 +336,7 @@ def connect(nm, container, network: str, *, aliases=(), ip: str | None = None,
 def disconnect(nm, container, network: str) -> None:
     """``network disconnect``: the live endpoint (if any) and the plan entry go."""
     from ..runtime.shim import refresh_hosts
-    mode = (container.config.get("HostConfig") or {}).get("NetworkMode") or "none"
+    mode = container_field(container.config, "network_mode")
     if mode == "host":
         _connectable(container.name, mode)
     net = nm.inspect(network)

@@ -1,6 +1,7 @@
 """The escape corpus: ``gbx-probe.c``, a static C program that tries, as a
 container's root, what a container must not do to its host — and how to build
-and read it (issue 18; the course's "what a container may not do").
+and read it (issue 18; the course's "what a container may not do", notebook
+notebooks/en/13-what-a-container-may-not-do.ipynb).
 
 Run inside a container it prints one line per attempt::
 

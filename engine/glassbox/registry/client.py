@@ -229,6 +229,17 @@ class RegistryClient:
                                  "corrupt or tampered content, nothing stored")
         return body
 
+    def manifest_descriptor(self, ref: str) -> dict:
+        """The manifest (or index) ``ref`` names, read and verified but not stored:
+        ``{"body", "digest", "doc", "blob"}``, where ``blob(digest, size)`` reads one
+        small blob of that repository (its image config). For ``GET /distribution``."""
+        r = self._ref(ref)
+        t = self.transport(r.registry)
+        scopes = (f"repository:{r.path}:pull",)
+        body, digest, doc = self._get_manifest(t, r, r.digest or r.tag, scopes)
+        return {"body": body, "digest": digest, "doc": doc,
+                "blob": lambda d, size=None: self._get_small_blob(t, r, d, size, scopes)}
+
     # ------------------------------------------------------------------ pull
     def _in_parallel(self, name: str, cancel, calls) -> list[BaseException]:
         """Run ``(fn, args)`` calls on up to ``parallel`` threads; the first failure

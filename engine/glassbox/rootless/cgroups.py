@@ -23,6 +23,7 @@ silently ignored.
 from __future__ import annotations
 
 import os
+from typing import NoReturn
 
 from ..errors import Conflict, InvalidArgument
 
@@ -137,7 +138,7 @@ class NoCgroup:
     def __repr__(self) -> str:
         return f"<NoCgroup {self.name}: rootless, no delegation>"
 
-    def _refuse(self, what: str):
+    def _refuse(self, what: str) -> NoReturn:
         raise Conflict(missing_delegation_message(what, limit=False))
 
     def create(self) -> "NoCgroup":

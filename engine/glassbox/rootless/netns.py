@@ -42,9 +42,17 @@ Who does what
 No NAT to the outside, as for root: nothing routes out of the holder, so
 slirp4netns is not needed (it would only add outbound traffic).
 
-The holder's record: ``<runtime dir>/netns-<root tag>.json`` (pid, start time,
-id map); ``<runtime dir>/netns-<root tag>.lock`` orders starting, joining and
-stopping it.
+The holder's record: ``<state root>/netns-holder.json`` (pid, start time, id
+map); ``<state root>/netns-holder.lock`` orders starting, joining and stopping
+it. They live in the state root, not in ``$XDG_RUNTIME_DIR``: the holder is
+not a session process (it is in a session of its own, like the containers'
+monitors), so it outlives a logout, and the login manager removes the runtime
+dir then. A record there would be lost while the holder and the containers in
+its namespace still run, and the next login would make a *second* namespace
+where new containers cannot reach the running ones. (The monitor of a
+container that exits after its user logged out also still has the old, gone
+``XDG_RUNTIME_DIR`` in its environment.) The pid's start time tells a stale
+record after a reboot.
 
 Notebook: ``notebooks/en/10b-installing.ipynb`` (what rootless allows).
 """
@@ -79,29 +87,10 @@ def host_root() -> bool:
         return True
 
 
-def _tag(root: str) -> str:
-    from ..network.manager import sha256_hex
-    return sha256_hex(os.path.abspath(root))[:10]
-
-
-def _host_uid() -> int:
-    """Our uid on the host, also from inside a user namespace (``/proc/self/uid_map``)."""
-    me = os.geteuid()
-    with open("/proc/self/uid_map") as f:
-        for line in f:
-            inside, outside, count = (int(x) for x in line.split())
-            if inside <= me < inside + count:
-                return outside + me - inside
-    return me
-
-
 def _paths(root: str) -> tuple[str, str]:
-    from .paths import runtime_dir
-    if os.geteuid() != 0:
-        where = runtime_dir()
-    else:   # the shim, inside the holder's user namespace: the user's dir, already made
-        where = runtime_dir(uid=_host_uid(), create=False)
-    base = os.path.join(where, f"netns-{_tag(root)}")
+    """The holder's record and lock, in the state root (one holder per state root;
+    the shim, joined to the holder's user namespace, still owns that directory)."""
+    base = os.path.join(root, "netns-holder")
     return base + ".json", base + ".lock"
 
 
@@ -251,20 +240,29 @@ def _run_joined(root: str, fn, args, kwargs):
 def in_holder(idle_after: bool = False):
     """Decorate a :class:`NetworkManager` method that touches the kernel: rootless,
     run it inside the holder's namespaces. Root, or already inside: a plain call.
-    ``idle_after``: then stop the holder if nothing uses it any more."""
+    ``idle_after``: then stop the holder if nothing uses it any more. A call that
+    fails does so too: ``network rm nosuch`` must not leave behind a holder it
+    started only to find out."""
     def wrap(fn):
         @functools.wraps(fn)
         def wrapper(self, *args, **kwargs):
             if host_root():
                 return fn(self, *args, **kwargs)
-            if os.geteuid() == 0:   # already root of a user namespace: the shim, joined
-                out = fn(self, *args, **kwargs)
-            else:
-                pid = holder_pid(self.root)
-                if pid is not None and inside(pid):
+            try:
+                if os.geteuid() == 0:   # already root of a user namespace: the shim, joined
                     out = fn(self, *args, **kwargs)
                 else:
-                    out = _run_joined(self.root, fn, (self, *args), kwargs)
+                    pid = holder_pid(self.root)
+                    if pid is not None and inside(pid):
+                        out = fn(self, *args, **kwargs)
+                    else:
+                        out = _run_joined(self.root, fn, (self, *args), kwargs)
+            except BaseException:
+                try:
+                    stop_if_idle(self.root)
+                except Exception:  # noqa: BLE001 — the call's own error is the one to tell
+                    pass
+                raise
             if idle_after:
                 stop_if_idle(self.root)
             return out
@@ -326,13 +324,13 @@ def stop_if_idle(root: str) -> bool:
         os.close(fd)
 
 
-def enter_for_network(cdir: str, config: dict) -> tuple[str, int, list]:
+def enter_for_network(cdir: str, spec) -> tuple[str, int, list]:
     """The rootless shim's first step when its container has a network: bind the
     published host ports here, on the host, then join the holder. Returns the id
     map's mode, the lock fd to close once wired, and the bound sockets."""
     from ..containers import state as cstate
     root = os.path.dirname(os.path.dirname(cdir))
-    bound = bind_published(config)
+    bound = bind_published(spec)
     try:
         pid, lock = ensure_holder(root)
         try:
@@ -350,18 +348,18 @@ def enter_for_network(cdir: str, config: dict) -> tuple[str, int, list]:
     return idmap.get("Mode", ""), lock, bound
 
 
-def bind_published(config: dict) -> list:
-    """The host's listening sockets for the container's ``-p``/``-P`` ports."""
-    hc, cfg = config["HostConfig"], config["Config"]
-    if not (hc.get("PublishSpecs") or hc.get("PublishAllPorts")):
+def bind_published(spec) -> list:
+    """The host's listening sockets for the container's ``-p``/``-P`` ports (its
+    :class:`~glassbox.runtime.spec.ProcessSpec`'s ``publish``/``publish_all``)."""
+    if not (spec.publish or spec.publish_all):
         return []
     from ..network import parse_publish, publish_all
     from ..network.ports import bind_all
     bindings = []
-    for spec in hc.get("PublishSpecs") or ():
-        bindings += parse_publish(spec)
-    if hc.get("PublishAllPorts"):
-        bindings += publish_all(list((cfg.get("ExposedPorts") or {}).keys()))
+    for text in spec.publish:
+        bindings += parse_publish(text)
+    if spec.publish_all:
+        bindings += publish_all(list(spec.exposed_ports))
     return bind_all(bindings)
 
 

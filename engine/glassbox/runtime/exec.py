@@ -146,11 +146,11 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
     from ..cgroups import open_cgroup
     from .init import (ContainerExit, drop_privileges, enter_workdir, find_executable,
                        open_console, reset_signals, resolve_user, seal_for_exec)
-    from .spec import merge_env
+    from .spec import container_field, merge_env
     sys_.set_dumpable(False)   # inherited by the child forked into the pid namespace
     seccomp = None             # the container's filter, from the cache, before we leave the host
     if spec.get("seccomp", "default") != "unconfined" and \
-            not container.config["HostConfig"].get("Privileged"):
+            not container_field(container.config, "privileged"):
         from ..seccomp import program_for
         seccomp = program_for(spec.get("seccomp", "default"), spec["caps"],
                               os.path.dirname(os.path.dirname(container.dir)))

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ..cgroups.manager import CgroupManager
+    from .spec import ProcessSpec
 
 STATUS_TIMEOUT = 30.0
 
@@ -223,7 +224,7 @@ def _enter_user_namespace(st: _Start, undo: Undo) -> None:
     try:
         if st.wire:
             from ..rootless.netns import enter_for_network
-            st.spec.userns, st.net_lock, st.bound = enter_for_network(st.cdir, st.config)
+            st.spec.userns, st.net_lock, st.bound = enter_for_network(st.cdir, st.spec)
             undo.push("netns holder lock", st.release_net_lock)
         else:
             from ..rootless.userns import enter_for_container
@@ -379,7 +380,7 @@ def _wire_network_step(st: _Start, undo: Undo) -> None:
         if os.read(st.netns_r, 1):    # empty: the child died early; its error follows
             undo.push("network", _release_network, st.cdir, st.config)  # a half-done one too
             try:
-                settings = _wire_network(st.cdir, st.config, st.pid, st.bound)
+                settings = _wire_network(st.cdir, st.config, st.spec, st.pid, st.bound)
                 cstate.update_state(st.cdir, NetworkSettings=settings)
             except Exception as e:  # noqa: BLE001
                 raise _StartFailed(_why(e)) from None
@@ -562,29 +563,29 @@ def _container_netns(cdir: str, mode: str) -> str:
     return f"/proc/{st['Pid']}/ns/net"
 
 
-def _wire_network(cdir: str, config: dict, pid: int, bound=None) -> dict:
-    """Connect the new netns to its network, publish ports, write /etc/hosts."""
+def _wire_network(cdir: str, config: dict, spec: ProcessSpec, pid: int, bound=None) -> dict:
+    """Connect the new netns to its network, publish ports, write /etc/hosts: the
+    network, ports and names from the spec, the networks connected before start from
+    the plan in ``config`` (``NetworkingConfig``, which a connect changes)."""
     from ..network import NetworkManager, attach
     root = os.path.dirname(os.path.dirname(cdir))
-    hc, cfg = config["HostConfig"], config["Config"]
-    net = hc["NetworkMode"]
     nm = NetworkManager(root)
     live = attach.wire(nm, config, pid)     # the primary network, then those connected before start
-    ep = live[net]
+    ep = live[spec.network_mode]
     bindings = []
-    if hc.get("PublishSpecs") or hc.get("PublishAllPorts"):  # else spare the proxy imports
+    if spec.publish or spec.publish_all:    # else spare the proxy imports
         from ..network import parse_publish, publish_all
-        for spec_ in hc.get("PublishSpecs") or ():
+        for spec_ in spec.publish:
             bindings += parse_publish(spec_)
-        if hc.get("PublishAllPorts"):
-            bindings += publish_all(list((cfg.get("ExposedPorts") or {}).keys()))
+        if spec.publish_all:
+            bindings += publish_all(list(spec.exposed_ports))
     ports: dict = {}
     if bindings:
         handle = nm.publish(config["Id"], bindings, ep.ip, watch_pid=pid, bound=bound)
         for p in handle.ports:
             ports.setdefault(f"{p.container_port}/{p.proto}", []).append(
                 {"HostIp": p.host_ip, "HostPort": str(p.host_port)})
-    for key in (cfg.get("ExposedPorts") or {}):
+    for key in spec.exposed_ports:
         ports.setdefault(key, None)
     for joined in live:
         refresh_hosts(root, joined)
@@ -598,6 +599,7 @@ def refresh_hosts(root: str, net: str) -> None:
     from ..containers import state as cstate
     from ..network import NetworkManager
     from ..network import dns
+    from .spec import container_field
     nm = NetworkManager(root)
     try:
         members = list(nm.inspect(net).endpoints)
@@ -614,8 +616,8 @@ def refresh_hosts(root: str, net: str) -> None:
         for ep in eps:
             if ep.network != "bridge":
                 peers += nm.hosts_entries(ep.network)
-        extra = [dns.parse_add_host(h) for h in config["HostConfig"].get("ExtraHosts") or ()]
-        if config["HostConfig"].get("Links") or config.get("NetworkingConfig"):
+        extra = [dns.parse_add_host(h) for h in container_field(config, "extra_hosts")]
+        if container_field(config, "links") or config.get("NetworkingConfig"):
             from ..network.attach import link_hosts   # --link: names for another container
             extra += link_hosts(nm, config)
         text = dns.render_hosts(config["Config"]["Hostname"], [ep.ip for ep in eps], peers,

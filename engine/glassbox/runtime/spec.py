@@ -80,6 +80,15 @@ class ProcessSpec:
     open_stdin: bool = False             # -i: stdin stays open (attached, or a FIFO)
     device_cgroup_rules: list[str] = field(default_factory=list)  # --device-cgroup-rule
     auto_remove: bool = False            # --rm: the container goes when its start fails or it exits
+    # -- its network, read when it is wired (network.attach) and when peers' /etc/hosts
+    # are written; a connect's plan stays in config.json's NetworkingConfig (it changes)
+    publish: list[str] = field(default_factory=list)        # -p specs, as given
+    publish_all: bool = False            # -P: every exposed port on a free host port
+    exposed_ports: list[str] = field(default_factory=list)  # "80/tcp", image's and --expose
+    network_aliases: list[str] = field(default_factory=list)  # --network-alias (primary network)
+    mac_address: str = ""                # --mac-address (primary network), checked
+    links: list[str] = field(default_factory=list)          # --link NAME:ALIAS, checked
+    extra_hosts: list[str] = field(default_factory=list)    # --add-host NAME:IP
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -92,21 +101,50 @@ class ProcessSpec:
 
     @classmethod
     def for_container(cls, config: dict) -> "ProcessSpec":
-        """The spec in a container's ``config.json``. One written before the shim's
-        fields existed takes them, once, from its ``HostConfig``."""
+        """The spec in a container's ``config.json``. One written before a field
+        existed takes that field from Docker's ``HostConfig``/``Config``, where the
+        same value has always been recorded (see :func:`container_field`)."""
         data = config["Spec"]
-        if "network_mode" not in data:
-            hc = config.get("HostConfig") or {}
-            data = {**data, **_shim_fields(hc)}
+        missing = [k for k in _LEGACY if k not in data]
+        if missing:
+            old = _legacy_fields(config)
+            data = {**data, **{k: old[k] for k in missing}}
         return cls.from_json(data)
 
 
-def _shim_fields(hc: dict) -> dict:
-    """The shim's fields from Docker's ``HostConfig`` (configs older than issue 17)."""
+def container_field(config: dict, name: str):
+    """One field of a container's spec (``network_mode``, ``links``, ...), read from
+    its ``config.json`` without building the whole spec: the spec's value, or for a
+    container created before that field existed (or a record without a spec), the
+    value Docker's ``HostConfig``/``Config`` has held all along."""
+    spec = config.get("Spec") or {}
+    if name in spec:
+        return spec[name]
+    return _legacy_fields(config)[name]
+
+
+# spec field <- where Docker's inspect document has it (configs older than issue 17)
+_LEGACY = ("network_mode", "open_stdin", "device_cgroup_rules", "auto_remove", "privileged",
+           "publish", "publish_all", "exposed_ports", "network_aliases", "mac_address",
+           "links", "extra_hosts")
+
+
+def _legacy_fields(config: dict) -> dict:
+    """The spec's fields from Docker's ``HostConfig`` and ``Config``."""
+    hc = config.get("HostConfig") or {}
+    cfg = config.get("Config") or {}
     return {"network_mode": hc.get("NetworkMode") or "none",
             "open_stdin": bool(hc.get("OpenStdin")),
             "device_cgroup_rules": list(hc.get("DeviceCgroupRules") or ()),
-            "auto_remove": bool(hc.get("AutoRemove"))}
+            "auto_remove": bool(hc.get("AutoRemove")),
+            "privileged": bool(hc.get("Privileged")),
+            "publish": list(hc.get("PublishSpecs") or ()),
+            "publish_all": bool(hc.get("PublishAllPorts")),
+            "exposed_ports": list(cfg.get("ExposedPorts") or {}),
+            "network_aliases": list(hc.get("NetworkAliases") or ()),
+            "mac_address": cfg.get("MacAddress") or "",
+            "links": list(hc.get("Links") or ()),
+            "extra_hosts": list(hc.get("ExtraHosts") or ())}
 
 
 def merge_command(image_config: dict, cmd: list[str] | None,

@@ -27,7 +27,8 @@ glassbox applies the same filter, from the same data:
 
 ``--security-opt seccomp=unconfined`` and ``--privileged`` run without a
 filter; ``--security-opt seccomp=PROFILE.json`` uses that profile instead.
-Notebook: ``what a container may not do`` (issue 18).
+Notebook: notebooks/en/13-what-a-container-may-not-do.ipynb (issue 18), which runs
+the escape corpus (:mod:`glassbox.probe`) with and without the filter.
 """
 
 from __future__ import annotations

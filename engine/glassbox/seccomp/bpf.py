@@ -51,7 +51,7 @@ class Assembler:
     ``jump(op, k, jt, jf)``: ``jt``/``jf`` are :class:`Label` or ``None`` (the next
     instruction)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.items: list = []   # ("i", code, k) | ("j", op, k, jt, jf) | ("a", label) | Label
 
     def label(self) -> Label:

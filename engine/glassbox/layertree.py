@@ -9,16 +9,15 @@ of it in its own column; a container's read/write layer (the overlay
 ``upperdir``) sits above the image it runs.
 
 :func:`stacks_from_engine` reads the store (I/O); :func:`layout` is pure: it
-turns stacks into boxes (column span, level) that :mod:`.plots` draws.
+turns stacks into boxes (column span, level) that :mod:`glassbox.jupyter.plots` draws (and the lab panel, in the browser).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 
-from ..engine import LayerInfo  # noqa: E402 (the value Engine.image_layers returns)
+from .engine import LayerInfo  # noqa: E402 (the value Engine.image_layers returns)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,7 @@ def _trim(text: str, n: int = 48) -> str:
 
 
 def human(n: int) -> str:
-    from ..present import human_size
+    from .present import human_size
     return human_size(n)
 
 
@@ -113,7 +112,7 @@ def layout(stacks: list[ImageStack], rw: list[RWLayer] = ()) -> tuple[list[Box],
         kinds = {}
         for kind, _ in r.changes:
             kinds[kind] = kinds.get(kind, 0) + 1
-        from .messages import t
+        from .jupyter.messages import t
         summary = " ".join(f"{k}{kinds[k]}" for k in "ACD" if k in kinds) or t("layers.no_changes")
         paths = ", ".join(p for _, p in list(r.changes)[:3])
         label = f"R/W {r.container}  {human(r.size)}\n{summary}" + (f": {_trim(paths, 40)}"
@@ -133,27 +132,15 @@ def image_stack(eng, ref: str) -> ImageStack:
     return ImageStack(name, eng.image_resolve(ref).id, tuple(layers))
 
 
-def _du(path: str) -> int:
-    total = 0
-    for base, dirs, files in os.walk(path):
-        for f in files + dirs:
-            try:
-                total += os.lstat(os.path.join(base, f)).st_size
-            except OSError:
-                pass
-    return total
-
-
 def rw_layer(eng, ref: str) -> RWLayer:
     """A container's read/write layer: its size and what it changed (``glassbox diff``)."""
     c = eng.get(ref)
     img = eng.image_resolve(c.config["Image"])
-    upper = c.config["Spec"]["upper_dir"]
     try:
         changes = tuple(eng.diff(c.id))
     except (OSError, KeyError):
         changes = ()
-    return RWLayer(c.name, img.id, _du(upper), changes)
+    return RWLayer(c.name, img.id, eng.rw_size(c.id), changes)
 
 
 def stacks_from_engine(eng, refs, containers=()) -> tuple[list[ImageStack], list[RWLayer]]:

@@ -66,7 +66,7 @@ class StatsSampler:
     def __init__(self, eng, ref, interval: float = 0.2, on_sample=None,
                  max_samples: int | None = None):
         if interval <= 0:
-            from ..errors import InvalidArgument
+            from .errors import InvalidArgument
             raise InvalidArgument(f"interval must be > 0 seconds (got {interval})")
         c = eng.get(str(ref))       # NotFound for a removed container
         self.eng, self.id, self.name = eng, c.id, c.name
@@ -136,7 +136,7 @@ class StatsSampler:
     # ---- the thread ---------------------------------------------------------
     def _read(self):
         """One reading, or None when the container is not running any more."""
-        from ..errors import GlassboxError, NotFound
+        from .errors import GlassboxError, NotFound
         try:
             st = self.eng.stats(self.id)
             return st, st is not None
@@ -150,7 +150,7 @@ class StatsSampler:
                 return None, False
 
     def _run(self) -> None:
-        from ..cgroups.stats import cpu_percent
+        from .cgroups.stats import cpu_percent
         t0 = time.monotonic()
         next_t = t0
         prev = None
@@ -193,7 +193,7 @@ class StatsSampler:
             self.done.set()
 
     def _finish(self, t_end: float) -> None:
-        from ..errors import NotFound
+        from .errors import NotFound
         try:
             c = settled(self.eng, self.id)
         except NotFound:
