@@ -1,7 +1,9 @@
 """Networks through the daemon, driven by the docker CLI as compose and ``docker run
 --network a --network b`` drive it: connect to a *created* container, start wires
 every network; IPAM at network create; fixed addresses; peers' /etc/hosts and
-``inspect`` kept current by connect/disconnect."""
+``inspect`` kept current by connect/disconnect; ``--mac-address`` and ``--link``
+(the docker CLI at API 1.44; a MAC on a connect, which the CLI has no flag for, with
+curl)."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def test_connect_before_start_wires_both_networks(daemon):
     fixed = sub_a.replace(".0/24", ".77")
     srv = uniq("srv")
     # create on the first network, connect the second before start: the path
-    # docker-compose takes (several networks at one create: test_daemon_mac_link)
+    # docker-compose takes (several networks at one create: test_docker_run_on_two_networks_with_a_mac_on_each)
     daemon.docker("create", "--name", srv, "--network", a, "--ip", fixed,
                   "--network-alias", "web", "busybox", "sleep", "300")
     daemon.docker("network", "connect", "--alias", "api", b, srv)
@@ -124,3 +126,141 @@ def test_bad_network_requests_get_docker_errors(daemon):
     daemon.docker("network", "rm", a)
     assert [ln for ln in daemon.out("network", "ls", "--format", "{{.Name}}").split()
             if ln.startswith("fb")] == []
+
+
+# ---- --mac-address and --link (the MAC on a connect: the API's, with curl) --------------
+def eth_mac(daemon, name, dev) -> str:
+    return daemon.out("exec", name, "cat", f"/sys/class/net/{dev}/address").strip()
+
+
+def test_docker_run_mac_address_and_a_connect_with_one(daemon):
+    """The docker CLI 28 sends ``--mac-address`` as the network's
+    ``EndpointSettings.MacAddress`` (API 1.44; it refused the flag while the daemon
+    spoke 1.43). It has no flag for a MAC on ``network connect``: that one is the API's
+    ``EndpointConfig.MacAddress``, sent with curl."""
+    a, b = uniq("ma"), uniq("mb")
+    daemon.docker("network", "create", a)
+    daemon.docker("network", "create", b)
+    try:
+        n = uniq("m")
+        daemon.docker("run", "-d", "--name", n, "--network", a, "--mac-address",
+                      "02:42:0A:0B:0C:0E", "busybox", "sleep", "600")
+        assert eth_mac(daemon, n, "eth0") == "02:42:0a:0b:0c:0e"
+        ep = inspect(daemon, n)["NetworkSettings"]["Networks"][a]
+        assert ep["MacAddress"] == "02:42:0a:0b:0c:0e"
+        # API 1.44: DNSNames, every name it answers to there (Aliases too, until 1.45)
+        assert n in ep["DNSNames"] and ep["Aliases"] == ep["DNSNames"], ep
+        code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                 json.dumps({"Container": n, "EndpointConfig": {
+                                     "MacAddress": "02:42:0a:0b:0c:0f"}}),
+                                 f"http://d/networks/{b}/connect")
+        assert code == 200, body
+        assert eth_mac(daemon, n, "eth1") == "02:42:0a:0b:0c:0f"
+        assert inspect(daemon, n)["NetworkSettings"]["Networks"][b]["MacAddress"] == \
+            "02:42:0a:0b:0c:0f"
+        code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                                 json.dumps({"Container": n, "EndpointConfig": {
+                                     "MacAddress": "nonsense"}}),
+                                 f"http://d/networks/{a}/connect")
+        assert code == 400 and "EndpointConfig.MacAddress" in body, body
+        daemon.docker("rm", "-f", n)
+    finally:
+        daemon.docker("network", "rm", a, b, check=False)
+
+
+def test_docker_run_on_two_networks_with_a_mac_on_each(daemon):
+    """``docker run --network name=A,mac-address=.. --network name=B,mac-address=..``:
+    one create with two ``EndpointsConfig`` (API 1.44), each with its own MAC."""
+    a, b, n = uniq("na"), uniq("nb"), uniq("m2")
+    daemon.docker("network", "create", a)
+    daemon.docker("network", "create", b)
+    try:
+        daemon.docker("run", "-d", "--name", n,
+                      "--network", f"name={a},mac-address=02:42:0a:0b:0c:1a,alias=first",
+                      "--network", f"name={b},mac-address=02:42:0a:0b:0c:1b",
+                      "busybox", "sleep", "600")
+        macs = {eth_mac(daemon, n, "eth0"), eth_mac(daemon, n, "eth1")}
+        assert macs == {"02:42:0a:0b:0c:1a", "02:42:0a:0b:0c:1b"}
+        nets = inspect(daemon, n)["NetworkSettings"]["Networks"]
+        assert nets[a]["MacAddress"] == "02:42:0a:0b:0c:1a"
+        assert nets[b]["MacAddress"] == "02:42:0a:0b:0c:1b"
+        assert "first" in nets[a]["Aliases"] and "first" in nets[a]["DNSNames"], nets[a]
+        assert "first" not in nets[b]["DNSNames"]
+        daemon.docker("rm", "-f", n)
+    finally:
+        daemon.docker("network", "rm", a, b, check=False)
+
+
+def test_an_older_client_sees_the_short_id_among_aliases(daemon):
+    """A client that asks an API before 1.44 keeps the old shape: the short id in
+    ``Aliases``, no ``DNSNames``."""
+    a, n = uniq("no"), uniq("old")
+    daemon.docker("network", "create", a)
+    try:
+        cid = daemon.out("run", "-d", "--name", n, "--network", a, "busybox",
+                         "sleep", "600").strip()
+        code, body = daemon.curl(f"http://d/v1.41/containers/{n}/json")
+        assert code == 200, body
+        ep = json.loads(body)["NetworkSettings"]["Networks"][a]
+        assert cid[:12] in ep["Aliases"] and "DNSNames" not in ep, ep
+        daemon.docker("rm", "-f", n)
+    finally:
+        daemon.docker("network", "rm", a, check=False)
+
+
+def test_a_bad_mac_is_400_naming_it(daemon):
+    code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                             json.dumps({"Image": "busybox", "MacAddress": "03:00:00:00:00:01",
+                                         "HostConfig": {"NetworkMode": "bridge"}}),
+                             "http://d/containers/create")
+    assert code == 400 and "multicast" in body and "03:00:00:00:00:01" in body, body
+    assert daemon.out("ps", "-aq") == ""
+
+
+def test_docker_link_on_the_default_bridge(daemon):
+    db, web = uniq("db"), uniq("web")
+    daemon.docker("run", "-d", "--name", db, "--network", "bridge", "busybox", "sleep", "600")
+    ip = inspect(daemon, db)["NetworkSettings"]["IPAddress"]
+    daemon.docker("run", "-d", "--name", web, "--network", "bridge", "--link", f"{db}:store",
+                  "busybox", "sleep", "600")
+    hosts = daemon.out("exec", web, "cat", "/etc/hosts")
+    assert f"{ip}\tstore {db}" in hosts, hosts
+    assert inspect(daemon, web)["HostConfig"]["Links"] == [f"/{db}:/{web}/store"]
+    daemon.docker("rm", "-f", web)
+    daemon.docker("rm", "-f", db)
+
+
+def test_docker_network_connect_with_a_link_on_a_user_network(daemon):
+    """``EndpointSettings.Links`` on a connect: a name only this container resolves."""
+    n, db, web = uniq("ln"), uniq("db"), uniq("web")
+    daemon.docker("network", "create", n)
+    try:
+        daemon.docker("run", "-d", "--name", db, "--network", n, "busybox", "sleep", "600")
+        ip = inspect(daemon, db)["NetworkSettings"]["Networks"][n]["IPAddress"]
+        daemon.docker("run", "-d", "--name", web, "--network", "bridge", "busybox",
+                      "sleep", "600")
+        daemon.docker("network", "connect", "--link", f"{db}:cache", n, web)
+        hosts = daemon.out("exec", web, "cat", "/etc/hosts")
+        assert f"{ip}\tcache {db}" in hosts, hosts
+        assert inspect(daemon, web)["NetworkSettings"]["Networks"][n]["Links"] == \
+            [f"{db}:cache"]
+        assert "cache" not in daemon.out("exec", db, "cat", "/etc/hosts")   # web's name only
+        p = daemon.docker("network", "connect", "--link", "ghost:g", "bridge", db, check=False)
+        assert p.returncode != 0 and b"No such container: ghost" in p.stderr, p.stderr
+        daemon.docker("rm", "-f", web, db)
+    finally:
+        daemon.docker("network", "rm", n, check=False)
+
+
+def test_docker_link_to_a_missing_container_is_404(daemon):
+    # (a 404 on create makes the CLI pull the image and retry, as it does against dockerd,
+    # which answers 404 here too: --pull never spares the registry round trip offline)
+    p = daemon.docker("run", "--rm", "--pull", "never", "--network", "bridge", "--link",
+                      "ghost:g", "busybox", "true", check=False)
+    assert p.returncode == 125 and b"No such container: ghost" in p.stderr, p.stderr
+    code, body = daemon.curl("-X", "POST", "-H", "Content-Type: application/json", "-d",
+                             json.dumps({"Image": "busybox", "HostConfig": {
+                                 "NetworkMode": "bridge", "Links": ["ghost:g"]}}),
+                             "http://d/containers/create")
+    assert code == 404 and "ghost" in body, body
+    assert daemon.out("ps", "-aq") == ""

@@ -615,6 +615,30 @@ def test_run_bad_add_host(gbx, net, spec):
     _nothing_created(gbx, net)
 
 
+def test_a_created_container_leaves_its_primary_network_and_rejoins_it_with_aliases(gbx, net):
+    """compose's order (dockerd allows it): create on a network, disconnect from it,
+    connect again with the service's aliases, start. The aliases answer; and a container
+    left disconnected starts with loopback only."""
+    name = uniq("cp")
+    gbx.out("network", "create", name)
+    try:
+        gbx.out("create", "--name", "svc1", "--network", name, "busybox", "sleep", "60")
+        gbx.out("network", "disconnect", name, "svc1")
+        assert name not in json.loads(gbx.out("inspect", "svc1"))[0]["NetworkSettings"]["Networks"]
+        gbx.out("network", "connect", "--alias", "api", name, "svc1")
+        gbx.out("start", "svc1")
+        out = gbx.out("run", "--rm", "--network", name, "busybox", "ping", "-c", "1", "-W", "2", "api")
+        assert "1 packets received" in out, out
+        gbx.out("create", "--name", "alone", "--network", name, "busybox", "ip", "-o", "link")
+        gbx.out("network", "disconnect", name, "alone")
+        links = gbx.out("start", "-a", "alone")
+        assert "lo:" in links and "eth0" not in links, links
+        assert [v["Name"] for v in net_inspect(gbx, name)["Containers"].values()] == ["svc1"]
+    finally:
+        gbx.cli("rm", "-f", "svc1", "alone")
+        gbx.cli("network", "rm", name)
+
+
 def test_rm_releases_connected_network(gbx, net):
     """A container given a network by ``network connect`` (not by ``run``) still
     releases it on ``rm``: no endpoint record, no veth left."""

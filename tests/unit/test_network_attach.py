@@ -104,6 +104,20 @@ def test_plan_primary_first_and_none_has_no_plan():
     assert attach.planned(_config(mode="container:abc")) == {}
 
 
+def test_a_created_containers_primary_network_disconnected_then_connected_again():
+    """What compose does before a start (and dockerd allows): the primary network is
+    taken out of the plan, then planned again with the service's aliases."""
+    cfg = _config(eps={"back": attach.endpoint_settings(["api"], None)})
+    attach._plan(cfg, "front", None, primary=True)
+    assert list(attach.planned(cfg)) == ["back"]
+    assert "front" not in attach.network_settings(cfg, {}, None)["Networks"]
+    attach._plan(cfg, "front", attach.endpoint_settings(["svc", "web-1"], None))
+    plan = attach.planned(cfg)
+    assert list(plan) == ["front", "back"] and plan["front"]["Aliases"] == ["svc", "web-1"]
+    attach._plan(cfg, "back", None)                      # not primary: simply gone
+    assert list(attach.planned(cfg)) == ["front"]
+
+
 def test_network_settings_from_live_endpoints_and_plan():
     cfg = _config(eps={"back": attach.endpoint_settings(["api"], "10.2.0.9")})
     ep = Endpoint("front", "n" * 64, cfg["Id"], "web", "10.1.0.2", 24, "10.1.0.1",

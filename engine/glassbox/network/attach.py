@@ -185,10 +185,14 @@ def _update_config(cdir: str, change) -> dict:
         return config
 
 
-def _plan(config: dict, network: str, settings: dict | None) -> None:
+def _plan(config: dict, network: str, settings: dict | None, *, primary: bool = False) -> None:
+    """Change one network's entry in the plan: its settings, or gone (``None``). The
+    primary network is implied by the network mode, so it is marked ``null`` instead."""
     nc = config.setdefault("NetworkingConfig", {})
     eps = dict(nc.get("EndpointsConfig") or {})
-    if settings is None:
+    if settings is None and primary:
+        eps[network] = None
+    elif settings is None:
         eps.pop(network, None)
     else:
         eps[network] = settings
@@ -344,14 +348,13 @@ def disconnect(nm, container, network: str) -> None:
     in_plan = net.name in planned(container.config)
     if not live and not in_plan:
         raise NotFound(f"container {container.name} is not connected to network {net.name}")
-    if net.name == mode and not container.running:
-        raise InvalidArgument(f"network {net.name} is the network container {container.name} "
-                              "was created on: it cannot be disconnected before it starts")
     if live:
         nm.disconnect(net.id, container.id)
-    if in_plan and net.name != mode:
-        container.config = _update_config(container.dir,
-                                          lambda c: _plan(c, net.name, None))
+    if in_plan and (net.name != mode or not container.running):
+        # a created container's primary network too (dockerd allows it: compose
+        # disconnects it, then connects it again with the service's aliases)
+        container.config = _update_config(
+            container.dir, lambda c: _plan(c, net.name, None, primary=net.name == mode))
     if net.name == mode:   # disconnected from its primary network while running
         ns = refresh_settings(nm, container)
         ns["Networks"].pop(net.name, None)

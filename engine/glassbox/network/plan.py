@@ -21,12 +21,17 @@ def planned(config: dict) -> dict[str, dict]:
     """network name → its planned EndpointSettings (``Aliases``, ``IPAMConfig``),
     the primary network first. Containers without a network of their own: empty.
     The primary network, its aliases and MAC come from the container's spec; the
-    networks connected before start from ``NetworkingConfig`` (a connect changes it)."""
+    networks connected before start from ``NetworkingConfig`` (a connect changes it).
+    A created container disconnected from its primary network (``EndpointsConfig``
+    holds ``null`` for it, as compose does before reconnecting with its aliases)
+    starts without it until a connect plans it again."""
     from ..runtime.spec import container_field
     mode = container_field(config, "network_mode")
     if mode in PRIMARY_ONLY or mode.startswith("container:"):
         return {}
     eps = ((config.get("NetworkingConfig") or {}).get("EndpointsConfig") or {})
+    if mode in eps and eps[mode] is None:                 # disconnected before its start
+        return {n: dict(e or {}) for n, e in eps.items() if n != mode}
     primary = dict(eps.get(mode) or {})
     if not primary.get("Aliases"):
         primary["Aliases"] = list(container_field(config, "network_aliases"))

@@ -571,7 +571,9 @@ def _wire_network(cdir: str, config: dict, spec: ProcessSpec, pid: int, bound=No
     root = os.path.dirname(os.path.dirname(cdir))
     nm = NetworkManager(root)
     live = attach.wire(nm, config, pid)     # the primary network, then those connected before start
-    ep = live[spec.network_mode]
+    # ports go to the primary network's address; to the first one when the primary was
+    # disconnected before the start; nowhere when no network is left (loopback only)
+    ep = live.get(spec.network_mode) or next(iter(live.values()), None)
     bindings = []
     if spec.publish or spec.publish_all:    # else spare the proxy imports
         from ..network import parse_publish, publish_all
@@ -580,7 +582,7 @@ def _wire_network(cdir: str, config: dict, spec: ProcessSpec, pid: int, bound=No
         if spec.publish_all:
             bindings += publish_all(list(spec.exposed_ports))
     ports: dict = {}
-    if bindings:
+    if bindings and ep is not None:
         handle = nm.publish(config["Id"], bindings, ep.ip, watch_pid=pid, bound=bound)
         for p in handle.ports:
             ports.setdefault(f"{p.container_port}/{p.proto}", []).append(
