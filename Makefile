@@ -108,7 +108,11 @@ bench: setup
 # cgroup2 (stock Debian kernel, host root over 9p, see tests/v2/README.md)
 V2_DEBS := qemu-system-x86 linux-image-amd64 busybox-static
 V2_TESTS ?= tests/system/test_cgroups_system.py tests/system/test_devices.py tests/system/test_lifecycle.py \
-  tests/system/test_run.py tests/system/test_experiment.py
+  tests/system/test_run.py tests/system/test_experiment.py tests/system/test_cpuset.py \
+  'tests/notebooks/test_notebooks.py::test_course_notebook[notebooks/en/02-cgroups.ipynb-solved]' \
+  $(foreach t,info_says_rootless_and_what_is_available restricted_no_new_privs_uses_a_single_map_and_refuses_limits \
+    host_network_devices_and_low_ports_are_refused_clearly user_networks_names_and_published_ports_work_rootless \
+    setup_user_delegates_a_v2_subtree_then_limits_work,tests/system/test_rootless.py::test_$(t))
 .PHONY: test-v2
 test-v2: venv
 	@missing=""; for p in $(V2_DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

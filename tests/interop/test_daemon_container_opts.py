@@ -175,7 +175,12 @@ def test_docker_run_it_then_ctrl_p_ctrl_q_leaves_it_running(daemon):
                     sent = True
                 elif not sent and not r and poke:
                     os.write(fd, poke)
+            # its pty closes a moment before the process is gone: give it time to exit
+            end = time.monotonic() + 10
             done, status = os.waitpid(pid, os.WNOHANG)
+            while done == 0 and time.monotonic() < end:
+                time.sleep(0.05)
+                done, status = os.waitpid(pid, os.WNOHANG)
             if done == 0:
                 os.kill(pid, 9)
                 os.waitpid(pid, 0)
@@ -211,8 +216,8 @@ def _create(daemon, body: dict) -> tuple[int, dict | str]:
 
 def test_api_bind_propagation_and_volume_subpath(daemon, tmp_path):
     """Through the API as a client sends them: ``Binds`` with a mode, ``Mounts`` with
-    ``BindOptions.Propagation`` and ``VolumeOptions.Subpath`` (API 1.45: the docker CLI
-    does not send ``volume-subpath`` to a 1.44 daemon, so curl does)."""
+    ``BindOptions.Propagation`` and ``VolumeOptions.Subpath`` (API 1.45); and the docker
+    CLI's own ``--mount ...,volume-subpath=``."""
     import subprocess
     src = tmp_path / "bsrc"
     src.mkdir()
@@ -244,6 +249,9 @@ def _propagation_and_subpath(daemon, src) -> None:
     assert daemon.out("wait", cid).strip() == "0"
     assert daemon.out("logs", cid).startswith("deep\n")
     daemon.out("rm", cid)
+    assert daemon.out("run", "--rm", "--mount",
+                      f"type=volume,src={vol},dst=/w,volume-subpath=a/b",
+                      "busybox", "cat", "/w/f") == "deep\n"
     for sub, words in (("../x", "'..' is not allowed"), ("a/zz", "does not exist")):
         code, doc = _create(daemon, {"Image": "busybox", "HostConfig": {"Mounts": [
             {"Type": "volume", "Source": vol, "Target": "/w",

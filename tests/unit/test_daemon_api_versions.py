@@ -60,9 +60,9 @@ def get(path: str):
 
 def test_the_newest_version_is_advertised():
     status, header, body = get("/version")
-    assert status == 200 and header == API_VERSION == body["ApiVersion"] == "1.44"
-    status, _, body = get("/v1.45/version")
-    assert status == 400 and "Maximum supported API version is 1.44" in body["message"]
+    assert status == 200 and header == API_VERSION == body["ApiVersion"] == "1.45"
+    status, _, body = get("/v1.46/version")
+    assert status == 400 and "Maximum supported API version is 1.45" in body["message"]
 
 
 @pytest.mark.parametrize("prefix,virtual", [("/v1.41", True), ("/v1.43", True),
@@ -76,7 +76,7 @@ def test_image_list_drops_virtual_size_at_1_44(prefix, virtual):
 
 @pytest.mark.parametrize("prefix,virtual,container,created", [
     ("/v1.43", True, True, True), ("/v1.44", False, True, False),
-    ("", False, True, False)])
+    ("/v1.45", False, False, False), ("", False, False, False)])
 def test_image_inspect_shape_by_version(prefix, virtual, container, created):
     status, _, doc = get(prefix + "/images/busybox/json")
     assert status == 200

@@ -1,12 +1,12 @@
 """Every create field of the Docker API is honoured or refused — never accepted and
 ignored. The field lists are those of the API version glassbox advertises
-(:data:`glassbox.daemon.server.API_VERSION`, 1.44): moby's ``api/docs/v1.44.yaml`` at
+(:data:`glassbox.daemon.server.API_VERSION`, 1.45): moby's ``api/docs/v1.45.yaml`` at
 commit b985e23, the ``properties`` of ``HostConfig`` (with its ``allOf`` ``Resources``),
 ``ContainerConfig``, ``HealthConfig`` and ``Mount``'s ``BindOptions``/``VolumeOptions``/
 ``TmpfsOptions``, written here as data with their type (``yaml.safe_load`` the file and
 walk ``definitions[...]["properties"]``, following ``allOf`` references). Raising the
-version means regenerating them from that version's file. (``VolumeOptions.Subpath``,
-API 1.45, is honoured too: an extra field, not walked.)"""
+version means regenerating them from that version's file (1.45 differs from 1.44 in these
+definitions by ``VolumeOptions.Subpath`` alone)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ BIND_OPTIONS = {
     "Propagation": "string", "NonRecursive": "boolean", "CreateMountpoint": "boolean",
     "ReadOnlyNonRecursive": "boolean", "ReadOnlyForceRecursive": "boolean"}
 VOLUME_OPTIONS = {
-    "NoCopy": "boolean", "Labels": "object", "DriverConfig": "object"}
+    "NoCopy": "boolean", "Labels": "object", "DriverConfig": "object", "Subpath": "string"}
 TMPFS_OPTIONS = {
     "SizeBytes": "integer", "Mode": "integer"}
 HEALTH_CONFIG = {
@@ -121,7 +121,7 @@ def test_update_refuses_what_it_cannot_change():
 
 
 def test_the_walked_fields_are_those_of_the_advertised_version():
-    assert server.API_VERSION == "1.44", "regenerate the field lists from that version"
+    assert server.API_VERSION == "1.45", "regenerate the field lists from that version"
 
 
 MOUNT_TABLES = {"BindOptions": (BIND_OPTIONS, fields.BIND_HONOURED, fields.BIND_DEFAULTS),

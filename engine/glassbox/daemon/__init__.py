@@ -2,7 +2,7 @@
 
 Seed: the Docker *client* (``docker <command>``) talks to the Docker *host*, a
 daemon with an HTTP API. ``glassbox daemon`` is that host for glassbox: it
-serves the same API (moby's ``api/swagger.yaml``, versions 1.24–1.44) on
+serves the same API (moby's ``api/swagger.yaml``, versions 1.24–1.45) on
 ``/run/glassbox.sock`` and calls the same :class:`~glassbox.engine.Engine` as the
 ``glassbox`` CLI — so the real ``docker`` CLI, docker-py, and ``glassbox -H``
 all see and make the same containers::

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from ..errors import Conflict, GlassboxError, InvalidArgument, http_status
 from .translate import loads_json, version_tuple
 
-API_VERSION = "1.44"
+API_VERSION = "1.45"
 """The newest API version served. Of 1.44 (moby's ``api/docs/CHANGELOG.md``) glassbox
 honours ``EndpointSettings.MacAddress`` and several ``EndpointsConfig`` at create,
 ``HealthConfig.StartInterval``, the ``BindOptions`` it can keep (a read-only bind is
@@ -45,12 +45,12 @@ read-only at its top mount, ``ReadOnlyNonRecursive``, as with a runtime without
 filter of ``GET /images/json``, and ``VirtualSize`` gone from images — the shapes by
 the request's version (:func:`request_version`).
 
-Not 1.45: from 1.45 ``Aliases`` no longer holds the short id, and docker-compose 1.29
-(which takes the daemon's version) then disconnects each created container from its
-network to reconnect it with aliases — which dockerd allows and glassbox's
-``network.attach.disconnect`` still refuses for a container's first network before it
-starts. The 1.45 shapes are written (:func:`.containers.endpoint_names`, image
-inspect) for when it does; ``VolumeOptions.Subpath`` is honoured at any version."""
+Of 1.45: ``VolumeOptions.Subpath`` (honoured at any version), ``Aliases`` without the
+short id (:func:`.containers.endpoint_names`: docker-compose 1.29, which takes the
+daemon's version, then disconnects each created container from its network and
+connects it again with its aliases, as dockerd allows), image inspect without
+``Container``/``ContainerConfig``. Its create fields are 1.44's plus ``Subpath``
+(moby's ``api/docs/v1.45.yaml``)."""
 MIN_API_VERSION = "1.24"
 DEFAULT_SOCKET = "/run/glassbox.sock"
 MAX_JSON_BODY = 4 << 20     # JSON requests; archives (build, load) are streamed
