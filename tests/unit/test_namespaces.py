@@ -1,6 +1,9 @@
-"""The namespaces package: the kinds as data and reading a process's namespace table."""
+"""The namespaces package: the kinds as data, making and joining them (recorded by the
+``_sys`` fake), and reading a process's namespace table."""
 
 import os
+
+import pytest
 
 from glassbox import namespaces as ns
 
@@ -54,3 +57,67 @@ def test_real_self_table_has_inodes():
     table = ns.read_table()
     assert {e.kind for e in table} >= {"pid", "mnt", "net"}
     assert all(isinstance(e.inode, int) for e in table if e.kind in ("pid", "mnt", "net"))
+
+
+# ---- the operations, recorded by the _sys fake -------------------------------------
+def _consts():
+    from glassbox._sys import constants as c
+    return c
+
+
+def test_the_shims_step_is_a_new_pid_namespace_for_its_next_child():
+    from glassbox._sys.fake import RecordingSys
+    s = RecordingSys()
+    ns.new_pid_namespace_for_child(s)
+    assert s.calls == [("unshare", (_consts().CLONE_NEWPID,))]
+
+
+def test_init_makes_its_own_kinds_in_one_unshare_never_pid_or_user():
+    from glassbox._sys.fake import RecordingSys
+    c, s = _consts(), RecordingSys()
+    ns.create(s, ["user", "pid", "mnt", "uts", "ipc", "net", "cgroup"])
+    want = c.CLONE_NEWNS | c.CLONE_NEWUTS | c.CLONE_NEWIPC | c.CLONE_NEWNET | c.CLONE_NEWCGROUP
+    assert s.calls == [("unshare", (want,))]
+
+
+def test_init_joins_another_containers_network_first_then_makes_the_rest(tmp_path):
+    from glassbox._sys.fake import RecordingSys
+    c, s = _consts(), RecordingSys()
+    other = tmp_path / "net"
+    other.write_text("")                        # stands in for /proc/<pid>/ns/net
+    ns.create(s, ["pid", "mnt", "uts", "ipc", "net", "cgroup"], str(other))
+    assert s.names() == ["setns", "unshare"]
+    assert s.calls[0][1][1:] == (c.CLONE_NEWNET, str(other))
+    assert not s.calls[1][1][0] & c.CLONE_NEWNET   # its net is joined, not made
+
+
+def test_the_init_child_makes_them_then_sets_up_loopback_and_the_hostname():
+    from glassbox._sys.fake import RecordingSys
+    from glassbox.runtime.init import enter_namespaces
+    from glassbox.runtime.spec import ProcessSpec
+    s = RecordingSys()
+    spec = ProcessSpec(id="c" * 64, args=["true"], env=[], hostname="box")
+    enter_namespaces(s, spec)
+    assert s.names() == ["unshare", "set_link_up", "sethostname"]
+
+
+@pytest.mark.parametrize("kinds,user,want", [
+    (("pid", "mnt", "uts", "ipc", "net", "cgroup"), "",
+     ("ipc", "uts", "net", "pid", "cgroup", "mnt")),
+    (("pid", "mnt", "uts", "ipc", "cgroup"), "",            # --network host: the host's
+     ("ipc", "uts", "pid", "cgroup", "mnt")),
+    (("pid", "mnt", "uts", "ipc", "net", "cgroup"), "first",  # rootless
+     ("user", "ipc", "uts", "net", "pid", "cgroup", "mnt")),
+    (("pid", "mnt", "uts", "ipc", "net", "cgroup"), "last",   # --userns=private
+     ("ipc", "uts", "net", "pid", "cgroup", "mnt", "user")),
+])
+def test_exec_joins_mnt_last_and_the_user_namespace_where_it_must(kinds, user, want):
+    assert ns.join_order(kinds, user) == want
+
+
+def test_exec_joins_in_the_order_it_was_given():
+    from glassbox._sys.fake import RecordingSys
+    s = RecordingSys()
+    ns.join(s, 42, [("ipc", 7), ("net", 8), ("mnt", 9)])
+    assert s.calls == [("setns", (7, 0, "/proc/42/ns/ipc")), ("setns", (8, 0, "/proc/42/ns/net")),
+                       ("setns", (9, 0, "/proc/42/ns/mnt"))]

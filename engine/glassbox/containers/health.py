@@ -45,7 +45,6 @@ FLAG_OF = {"Interval": "--health-interval", "Timeout": "--health-timeout",
 MAX_LOG = 5
 SPEC_FILE = "health.probe"       # in the container's directory; read by gbx-monitor
 STATE_FILE = "health.json"       # written by gbx-monitor
-NS_ORDER = ("ipc", "uts", "net", "pid", "cgroup", "mnt")   # as runtime.exec joins them
 
 
 def _duration(text: str | None, flag: str) -> int:
@@ -239,19 +238,17 @@ def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
     for c in spec.get("caps") or ():
         if c in CAP_NUMBER:
             mask |= 1 << CAP_NUMBER[c]
-    namespaces = set(spec.get("namespaces") or ())
+    kinds = set(spec.get("namespaces") or ())
     try:
         sections += _seccomp_section(cdir, config)
     except Exception as e:  # noqa: BLE001 — never run a probe less confined than exec
         sections.append(("error", [f"healthcheck: cannot load the container's seccomp "
                                    f"filter: {e}"]))
-    order = [n for n in NS_ORDER if n in namespaces]
+    from .. import namespaces          # the order exec joins them in
+    user = ""
     if _own_userns(pid):   # rootless: the container's user namespace is joined first;
-        if os.geteuid() == 0:   # rootful --userns=private: last (rootless/private.py)
-            order.append("user")
-        else:
-            order.insert(0, "user")
-    sections += [("ns", order),
+        user = "last" if os.geteuid() == 0 else "first"   # --userns=private: last
+    sections += [("ns", list(namespaces.join_order(kinds, user))),
                  ("cg", _procs_files(cg)), ("frz", [f for f in [_freezer_file(cg)] if f]),
                  ("argv", hc["argv"]), ("env", env),
                  ("ids", [str(uid), str(gid), *map(str, groups)]), ("caps", [str(mask)]),

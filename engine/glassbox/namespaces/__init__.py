@@ -23,13 +23,19 @@ The kinds glassbox makes for every container, in the order they are made
    inside, ``/proc/self/cgroup`` says ``/``.
 
 ``exec`` joins them with ``setns(2)`` on the same files, in the same spirit: the
-cgroup first (by writing its pid to ``cgroup.procs``), then the namespaces, then a
-fork, because joining a PID namespace also applies to the next child only.
+cgroup first (by writing its pid to ``cgroup.procs``), then the namespaces in
+:data:`JOIN_ORDER`, then a fork, because joining a PID namespace also applies to the
+next child only. The mount namespace is joined last: ``setns`` into it also moves the
+caller's root and working directory into the container. A user namespace is joined
+first by a rootless ``exec`` (the others belong to it: only inside it may the caller
+join them) and last by a rootful one under ``--userns=private`` (host root joins the
+others while it still is host root, then becomes the container's root).
 
-This module holds the concept as data and the reading side (:func:`read_table`,
-used by the notebooks and the lab panel). The unshare/setns calls themselves are
-still made in :mod:`glassbox.runtime.init`, :mod:`glassbox.runtime.shim` and
-:mod:`glassbox.runtime.exec`.
+This module holds the concept — the kinds and their order as data — and the three
+operations, each a few system calls on the ``_sys`` door it is handed (so the unit
+tests record them with the fake): :func:`new_pid_namespace_for_child` (the shim),
+:func:`create` (the container's init), :func:`join` (``exec``); and the reading side,
+:func:`read_table`, which the notebooks and the lab panel show.
 
 Notebook: ``notebooks/en/01-namespaces.ipynb``
 """
@@ -54,6 +60,62 @@ NOT_UNSHARED: tuple[tuple[str, str], ...] = (
     ("time", "shared with the host: the clocks are the host's"),
 )
 """Kinds the kernel has that a rootful glassbox container shares with the host."""
+
+JOIN_ORDER: tuple[str, ...] = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
+"""The order ``exec`` joins a container's namespaces in: ``mnt`` last (it moves the
+caller's root), ``pid`` for the next child only."""
+
+
+def _flag(kind: str) -> int:
+    from .._sys import constants as c
+    return {"mnt": c.CLONE_NEWNS, "uts": c.CLONE_NEWUTS, "ipc": c.CLONE_NEWIPC,
+            "net": c.CLONE_NEWNET, "cgroup": c.CLONE_NEWCGROUP, "pid": c.CLONE_NEWPID}[kind]
+
+
+def new_pid_namespace_for_child(sys_) -> None:
+    """The shim's step before it forks init: ``unshare(CLONE_NEWPID)`` applies to the
+    caller's *next child*, which becomes pid 1 of the new namespace."""
+    sys_.unshare(_flag("pid"))
+
+
+def create(sys_, kinds, netns_path: str = "") -> None:
+    """The container's init, before it builds its root filesystem: its own ``kinds``
+    (all but ``pid``, made for it by the shim) in one ``unshare``. With ``netns_path``
+    (``--network container:X``) the network namespace is joined instead of made, first,
+    so the unshare leaves it alone."""
+    flags = 0
+    for kind in kinds:     # pid: the shim's; user: made or joined before (rootless)
+        if kind in ("pid", "user") or (kind == "net" and netns_path):
+            continue
+        flags |= _flag(kind)
+    if netns_path:
+        fd = os.open(netns_path, os.O_RDONLY)
+        try:
+            sys_.setns(fd, _flag("net"), netns_path)
+        finally:
+            os.close(fd)
+    sys_.unshare(flags)
+
+
+def join_order(kinds, user: str = "") -> tuple[str, ...]:
+    """The namespaces ``exec`` (and a healthcheck's probe) joins, in order:
+    :data:`JOIN_ORDER` limited to the container's own ``kinds`` (a ``--network host``
+    container has no ``net`` of its own: it shares the host's), with ``user``
+    ``"first"`` (rootless) or ``"last"`` (``--userns=private``)."""
+    order = tuple(k for k in JOIN_ORDER if k in kinds)
+    if user == "first":
+        return ("user",) + order
+    if user == "last":
+        return order + ("user",)
+    return order
+
+
+def join(sys_, pid: int, fds) -> None:
+    """``exec``'s step in its first child, after joining the cgroup: ``setns`` into
+    each of ``fds`` (``(kind, fd)`` pairs opened on ``/proc/<pid>/ns/<kind>`` in
+    :func:`join_order`) in that order."""
+    for kind, fd in fds:
+        sys_.setns(fd, 0, f"/proc/{pid}/ns/{kind}")
 
 
 @dataclass(frozen=True, slots=True)

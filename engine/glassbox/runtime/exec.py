@@ -20,9 +20,6 @@ import json
 import os
 import sys
 
-NS_ORDER = ("ipc", "uts", "net", "pid", "cgroup", "mnt")
-
-
 def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | None = None,
             user: str | None = None, tty: bool = False, interactive: bool = False,
             privileged: bool = False, detach: bool = False, stdio: tuple | None = None) -> int:
@@ -40,17 +37,16 @@ def exec_in(container, argv: list[str], *, env: list[str] = (), workdir: str | N
                                        privileged=privileged, detach=detach)
     spec = container.config["Spec"]
     pid = container.pid
+    from .. import namespaces
     ns_fds = []
-    order = NS_ORDER
+    userns_at = ""          # where the user namespace goes in the order, if joined
     if os.geteuid() != 0:   # rootless (issue 14): the container's user namespace comes first
         from ..rootless.userns import in_other_userns
         if in_other_userns(pid):
-            order = ("user",) + NS_ORDER
+            userns_at = "first"
     elif spec.get("userns") == "private":   # rootful --userns=private: last, as host root
-        order = NS_ORDER + ("user",)        # may still join the others (rootless/private.py)
-    for ns in order:
-        if ns == "net" and "net" not in spec["namespaces"]:
-            continue
+        userns_at = "last"                  # may still join the others (rootless/private.py)
+    for ns in namespaces.join_order(spec["namespaces"], userns_at):
         try:
             ns_fds.append((ns, os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC)))
         except FileNotFoundError:
@@ -156,8 +152,8 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
                               os.path.dirname(os.path.dirname(container.dir)))
     cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
     cg.add(os.getpid())
-    for ns, fd in ns_fds:
-        sys_.setns(fd, 0, f"/proc/{container.pid}/ns/{ns}")
+    from .. import namespaces
+    namespaces.join(sys_, container.pid, ns_fds)
     pid = os.fork()
     if pid:
         os.close(err_w)   # only the process itself reports; the caller hears EOF at its execve

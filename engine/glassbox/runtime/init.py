@@ -41,8 +41,9 @@ import stat
 import sys
 import termios
 
-from .._sys.constants import (CAP_NUMBER, CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET,
-                              CLONE_NEWNS, CLONE_NEWUTS, CLOSE_RANGE_CLOEXEC, FD_MAX)
+from .. import namespaces
+from .._sys import constants as _constants  # noqa: F401 — namespaces.create reads it
+from .._sys.constants import CAP_NUMBER, CLOSE_RANGE_CLOEXEC, FD_MAX
 from ..errors import ContainerExit, GlassboxError
 from ..rootfs.setup import build_rootfs
 from .spec import ProcessSpec
@@ -50,8 +51,6 @@ from .spec import ProcessSpec
 # Nothing may be imported lazily below: after pivot_root the host's Python
 # library is no longer reachable from this process.
 
-NS_FLAGS = {"mnt": CLONE_NEWNS, "uts": CLONE_NEWUTS, "ipc": CLONE_NEWIPC, "net": CLONE_NEWNET,
-            "cgroup": CLONE_NEWCGROUP}
 
 
 class User:
@@ -218,18 +217,9 @@ def seal_for_exec(sys_, seccomp: tuple[bytes, int] | None = None) -> None:
 
 
 def enter_namespaces(sys_, spec: ProcessSpec) -> None:
-    flags = 0
-    for ns in spec.namespaces:
-        if ns == "net" and spec.netns_path:
-            continue
-        flags |= NS_FLAGS.get(ns, 0)
-    if spec.netns_path:
-        fd = os.open(spec.netns_path, os.O_RDONLY)
-        try:
-            sys_.setns(fd, CLONE_NEWNET, spec.netns_path)
-        finally:
-            os.close(fd)
-    sys_.unshare(flags)
+    """The container's own namespaces (:func:`glassbox.namespaces.create`), then what
+    is new in them set up: loopback up, the hostname."""
+    namespaces.create(sys_, spec.namespaces, spec.netns_path)
     if "net" in spec.namespaces and not spec.netns_path:
         sys_.set_link_up("lo")
     if "uts" in spec.namespaces and spec.hostname:

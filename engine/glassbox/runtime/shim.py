@@ -309,10 +309,11 @@ def _fork_init(st: _Start, undo: Undo) -> None:
     waits on *sync* until it is in the cgroup (:mod:`.init` does the rest)."""
     own_pidns = None
     if "pid" in st.spec.namespaces:
+        from .. import namespaces
         from .._sys import CLONE_NEWPID, real
         if not st.rootless:   # (rootless: setns back to the host's pidns is not ours to do)
             own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-        real.unshare(CLONE_NEWPID)      # our next child is pid 1 of a new namespace
+        namespaces.new_pid_namespace_for_child(real)   # our next child: pid 1 of a new one
     pid = os.fork()
     if pid == 0:  # ---- the container-to-be ----
         try:
