@@ -330,8 +330,10 @@ def pick_tier(checks: list[Check]) -> str:
     return "rootless (limits)" if by["cgroups"].status == OK else "rootless"
 
 
-def diagnose(root: str | None = None) -> Report:
-    """Run every probe (≈0.1–0.5 s) and pick the tier."""
+def diagnose(root: str | None = None, storage: bool = True) -> Report:
+    """Run every probe (≈0.1–0.5 s) and pick the tier. ``storage=False`` leaves out
+    the storage line (it walks the state root to say what is used, and the tier does
+    not depend on it: what every notebook's set-up asks)."""
     from .rootless.paths import state_root
     root = root or os.environ.get("GLASSBOX_ROOT") or state_root()
     checks = [check_privilege()]
@@ -341,7 +343,7 @@ def diagnose(root: str | None = None) -> Report:
     with tempfile.TemporaryDirectory(prefix="glassbox-doctor-") as scratch:
         checks.append(check_overlay(scratch))
     checks += [check_proc(), check_cgroups(), check_isolation(), check_bridges(),
-               check_published_port(), check_storage(root)]
+               check_published_port()] + ([check_storage(root)] if storage else [])
     return Report(tuple(checks), pick_tier(checks))
 
 

@@ -18,14 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie counts as gone)."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return False
+from . import processes
 
 
 def settled(eng, ref, timeout: float = 3.0):
@@ -39,7 +32,7 @@ def settled(eng, ref, timeout: float = 3.0):
     """
     c = eng.get(str(ref))
     deadline = time.monotonic() + timeout
-    while not c.running and c.state.get("ShimPid") and _alive(c.state["ShimPid"]) \
+    while not c.running and c.state.get("ShimPid") and processes.alive(c.state["ShimPid"]) \
             and time.monotonic() < deadline:
         time.sleep(0.02)
         c = eng.get(c.id)

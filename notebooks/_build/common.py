@@ -54,6 +54,8 @@ from glassbox.errors import GlassboxError, NotFound
 
 import glassbox.jupyter as gj
 gj.language("{lang}")  # charts, widgets and tables from glassbox.jupyter in this language
+%load_ext glassbox.jupyter.tiers
+# ↑ %%needs: a cell that needs more than this machine's tier (gj.tier()) says so and is skipped
 eng = Engine()        # state root: $GLASSBOX_ROOT, else /var/lib/glassbox
 GB = os.path.join(os.path.dirname(sys.executable), "glassbox")   # the CLI of this same venv
 P = "{prefix}"          # every container, image, volume and network made here starts with it
@@ -94,7 +96,7 @@ def solution(n=1):
 
 cleanup()
 BEFORE = {{i.id for i in eng.images.list()}}   # to remove the untagged images our builds leave
-print(f"glassbox {{glassbox.__version__}} · {state_root} {{eng.root}}")
+print(f"glassbox {{glassbox.__version__}} · {state_root} {{eng.root}} · {tier} {{gj.tier()}}")
 '''
 
 
@@ -103,6 +105,9 @@ SETUP_PT = {
         "# Preparação: o engine, a CLI e uma limpeza dos nomes que este notebook usa",
     "# charts, widgets and tables from glassbox.jupyter in this language":
         "# gráficos, widgets e tabelas do glassbox.jupyter neste idioma",
+    "# ↑ %%needs: a cell that needs more than this machine's tier (gj.tier()) says so and is skipped":
+        "# ↑ %%needs: uma célula que precisa de mais do que o nível desta máquina (gj.tier()) "
+        "avisa e é pulada",
     "# state root: $GLASSBOX_ROOT, else /var/lib/glassbox":
         "# diretório de estado: $GLASSBOX_ROOT, senão /var/lib/glassbox",
     "# the CLI of this same venv": "# a CLI deste mesmo venv",
@@ -151,10 +156,68 @@ def code_pt(src: str, table: dict[str, str], meta: dict | None = None):
 
 
 def setup(prefix: str):
-    pt = _pt(SETUP.format(prefix=prefix, lang="pt-BR", state_root="diretório de estado (state root)"),
-             SETUP_PT)
+    pt = _pt(SETUP.format(prefix=prefix, lang="pt-BR", state_root="diretório de estado (state root)",
+                          tier="nível do laboratório (gj.doctor())"), SETUP_PT)
     return [md("### Set-up", "### Preparação"),
-            code(SETUP.format(prefix=prefix, lang="en", state_root="state root"), pt)]
+            code(SETUP.format(prefix=prefix, lang="en", state_root="state root",
+                              tier="lab tier (gj.doctor())"), pt)]
+
+
+def needs_md(need: str, en: str, pt: str):
+    """The markdown above a cell that starts with ``%%needs NEED``: a visible label
+    (``🔒 needs root (full tier)``) from the same catalogue the magic speaks from
+    (glassbox.jupyter.messages ``need.label.*``), then the text."""
+    from glassbox.jupyter.messages import CATALOGUE
+    lab = CATALOGUE[f"need.label.{need}"]
+    return md(_labelled(en.strip("\n"), f"**{lab['en']}**"),
+              _labelled(pt.strip("\n"), f"**{lab['pt-BR']}**"))
+
+
+def _labelled(text: str, label: str) -> str:
+    """``label`` as the first paragraph of a markdown text (under its heading, if any)."""
+    if text.startswith("#"):
+        head, _, rest = text.partition("\n")
+        return f"{head}\n\n{label}\n\n{rest.lstrip(chr(10))}"
+    return f"{label}\n\n{text}"
+
+
+def gate(cells: list, need: str, *fragments: str, note_en: str = "", note_pt: str = "") -> list:
+    """Mark the code cells that need ``need`` (one of glassbox.jupyter.tiers.NEEDS): each
+    code cell whose English source contains one of ``fragments`` gets ``%%needs NEED`` as
+    its first line (both languages), and the nearest markdown cell above it gets the 🔒
+    label (once), with ``note_en``/``note_pt`` (what to do instead on a lesser tier) under
+    it. Every fragment must match a cell, so an edited cell cannot silently lose its gate."""
+    from glassbox.jupyter.messages import CATALOGUE
+    lab = CATALOGUE[f"need.label.{need}"]
+    out = list(cells)
+    used = set()
+    labelled = set()
+    for i, cell in enumerate(out):
+        if cell[0] != "code":
+            continue
+        hit = [f for f in fragments if f in cell[1]]
+        if not hit:
+            continue
+        used.update(hit)
+        meta = cell[-1] if isinstance(cell[-1], dict) else None
+        texts = cell[1:-1] if meta else cell[1:]
+        if texts[0].startswith("%%needs"):
+            continue
+        texts = tuple(f"%%needs {need}\n" + t for t in texts)
+        out[i] = ("code",) + texts + ((meta,) if meta else ())
+        j = i - 1
+        while j >= 0 and out[j][0] != "md":
+            j -= 1
+        if j >= 0 and j not in labelled:
+            labelled.add(j)
+            _, en, pt = out[j]
+            if lab["en"] not in en:
+                first = len(labelled) == 1          # the note once, under the first label
+                out[j] = ("md", _labelled(en, f"**{lab['en']}**" + (f" {note_en}" if first and note_en else "")),
+                          _labelled(pt, f"**{lab['pt-BR']}**" + (f" {note_pt}" if first and note_pt else "")))
+    missing = [f for f in fragments if f not in used]
+    assert not missing, f"gate({need!r}): no code cell contains {missing}"
+    return out
 
 
 def notes_vs_kernel(say_en: str, shows_en: str, say_pt: str, shows_pt: str):

@@ -1,4 +1,4 @@
-from common import code, code_pt, exercise, finish, header, md, notes_vs_kernel, setup, summary
+from common import code, code_pt, exercise, finish, gate, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "01-namespaces"
 
@@ -461,3 +461,12 @@ check_01()
         '[02 · cgroups](02-cgroups.ipynb), o que um container pode usar.'),
     *finish(),
 ]
+
+CELLS = gate(CELLS, "root", 'print("nsenter --uts into c1: "',
+             note_en="(joining a container's namespace from the host. Rootless, its namespaces "
+                     "belong to its user namespace: join that too, `nsenter --target PID --user "
+                     "--preserve-credentials --uts hostname`.)",
+             note_pt="(entrar no namespace de um container a partir do host. No rootless, os "
+                     "namespaces dele pertencem ao user namespace dele: entre nele também, "
+                     "`nsenter --target PID --user --preserve-credentials --uts hostname`.)")
+"""nsenter from the host into a container's UTS namespace."""

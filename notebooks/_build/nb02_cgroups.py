@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup, summary
+from common import code, exercise, finish, gate, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "02-cgroups"
 
@@ -156,7 +156,7 @@ while (s := stats(hog.id)) is not None and time.time() - t0 < 30:
 code_ = eng.containers.wait(hog.id)
 # wait() returns as soon as the exit code is known; settled() also waits for the shim to
 # record OOMKilled (it reads the cgroup's OOM counter just before removing the cgroup)
-from glassbox.jupyter.sampler import settled
+from glassbox.sampler import settled
 state = settled(eng, hog.id).inspect()["State"]
 print("exit code:", code_, "  OOMKilled:", state["OOMKilled"], "  samples:", len(t))
 ''', '''
@@ -171,7 +171,7 @@ while (s := stats(hog.id)) is not None and time.time() - t0 < 30:
 code_ = eng.containers.wait(hog.id)
 # o wait() volta assim que o código de saída é conhecido; o settled() espera também o shim
 # gravar o OOMKilled (ele lê o contador de OOM do cgroup logo antes de remover o cgroup)
-from glassbox.jupyter.sampler import settled
+from glassbox.sampler import settled
 state = settled(eng, hog.id).inspect()["State"]
 print("código de saída:", code_, "  OOMKilled:", state["OOMKilled"], "  amostras:", len(t))
 '''),
@@ -384,12 +384,20 @@ mon = gj.monitor(idle.id)
 display(sliders, mon)
 '''),
     code('''
+for _ in range(30):               # a few samples at 128 MiB first, so the step shows
+    if len(mon.samples) >= 6:
+        break
+    time.sleep(0.1)
 sliders.apply(memory=96 * MiB)    # what moving the memory slider does
 time.sleep(1.5)
 mon.stop()
 mon.show()      # the chart as a picture that stays in the saved notebook
 print("limit now:", int(open(mem_file).read()) // MiB, "MiB;", len(mon.samples), "samples charted")
 ''', '''
+for _ in range(30):               # algumas amostras em 128 MiB antes, para o degrau aparecer
+    if len(mon.samples) >= 6:
+        break
+    time.sleep(0.1)
 sliders.apply(memory=96 * MiB)    # o que mover o slider de memória faz
 time.sleep(1.5)
 mon.stop()
@@ -460,3 +468,15 @@ check_02()
         '[03 · o sistema de arquivos overlay](03-overlay-filesystem.ipynb).'),
     *finish(),
 ]
+
+CELLS = gate(CELLS, "limits",
+             'name=P + "-idle", detach=True', 'FILES = ["memory.limit_in_bytes"', "ALLOC = ",
+             "fig, ax = plt.subplots(figsize=(8, 3))", "State.OOMKilled", 'SPIN = ["sh"',
+             'name=P + "-race"', "for tr, expected in zip(race.trials", "BOMB = '",
+             "mem_file = next(", "sliders = gj.limits(idle.id)", "sliders.apply(memory=96 * MiB)",
+             "def check_02():",
+             note_en="(rootless without a delegated cgroup the kernel refuses every limit: "
+                     "`glassbox doctor` says how to delegate one.)",
+             note_pt="(no rootless sem um cgroup delegado o kernel recusa todo limite: o "
+                     "`glassbox doctor` diz como delegar um.)")
+"""Every cell that sets, reads or moves a limit (and the cells that read what they made)."""

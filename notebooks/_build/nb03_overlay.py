@@ -1,4 +1,4 @@
-from common import code, code_pt, exercise, finish, header, md, notes_vs_kernel, setup, summary
+from common import code, code_pt, exercise, finish, gate, header, md, notes_vs_kernel, setup, summary
 
 SLUG = "03-overlay-filesystem"
 
@@ -339,3 +339,19 @@ pid = eng.containers.get(ids[0]).pid
         '[04 · imagens](04-images.ipynb), as camadas como arquivos com nome.'),
     *finish(),
 ]
+
+CELLS = gate(CELLS, "root",
+             'lab = tempfile.mkdtemp(prefix=P + "-ovl-")', 'with open(os.path.join(merged, "new.txt")',
+             'print("lower/a.txt :"', "def describe(d, name):", "def check_03():",
+             'subprocess.run(["umount", merged]',
+             note_en="(a mount in the host's mount namespace. Rootless, the same mount works inside a "
+                     "user namespace of your own: `unshare --user --map-root-user --mount sh -c "
+                     "'mount -t overlay overlay -o lowerdir=...,upperdir=...,workdir=...,userxattr "
+                     "merged; ls merged'` — the view lives as long as that shell, and the whiteouts "
+                     "are `user.overlay.*` xattrs.)",
+             note_pt="(uma montagem no namespace de montagem do host. No rootless, a mesma montagem "
+                     "funciona dentro de um user namespace seu: `unshare --user --map-root-user "
+                     "--mount sh -c 'mount -t overlay overlay -o lowerdir=...,upperdir=...,"
+                     "workdir=...,userxattr merged; ls merged'` — a visão dura o quanto durar esse "
+                     "shell, e os whiteouts viram xattrs `user.overlay.*`.)")
+"""The hand-made overlay mount on the host, and the cells that look at it."""

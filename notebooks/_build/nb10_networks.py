@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, setup, summary
+from common import code, exercise, finish, header, md, needs_md, setup, summary
 
 SLUG = "10-networks"
 
@@ -92,14 +92,29 @@ container (o Docker usa um pequeno servidor DNS; o efeito é o mesmo):
 !{GB} exec {P}-app cat /etc/hosts
 !{GB} exec {P}-app ip -o -4 addr show eth0
 '''),
-    md("""
+    needs_md("root", """
 The picture, from the live state: the network's endpoints (`eng.networks.inspect`) and the
 host's links (`ip -o link`: each host-side veth says `master <bridge>`).
+
+Rootless, the bridge and the host ends of the veths are not in the host's network
+namespace: they live in a network namespace of your own, kept by one *holder* process per
+user (`engine/glassbox/rootless/netns.py`). To see the same links there, enter it:
+`nsenter -t <holder pid> -U --preserve-credentials -n ip -o link`, with the pid from
+`glassbox.rootless.netns.holder_pid(eng.root)`; the endpoints (`eng.networks.inspect`) need
+no root at all.
 """, """
 A figura, a partir do estado ao vivo: os endpoints da rede (`eng.networks.inspect`) e os
 links do host (`ip -o link`: cada veth do lado do host diz `master <bridge>`).
+
+No rootless, a bridge e as pontas dos veths do lado do host não ficam no namespace de rede
+do host: ficam num namespace de rede seu, mantido por um processo *holder* por usuário
+(`engine/glassbox/rootless/netns.py`). Para ver os mesmos links lá, entre nele:
+`nsenter -t <pid do holder> -U --preserve-credentials -n ip -o link`, com o pid dado por
+`glassbox.rootless.netns.holder_pid(eng.root)`; os endpoints (`eng.networks.inspect`) não
+precisam de root.
 """),
     code('''
+%%needs root
 %matplotlib inline
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch
@@ -125,6 +140,7 @@ ax.set_title(f"network {net.name}  {net.subnet}", fontsize=10)
 plt.show()
 !ip -o link | grep {net.bridge} | cut -d' ' -f2,9
 ''', '''
+%%needs root
 %matplotlib inline
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch

@@ -5,10 +5,10 @@ SLUG = "10b-installing"
 PT = {
     "tier:": "nível (tier):",
     'print("what it allows:", TIER_MEANING[report["Tier"]])':
-        'TIER_PT = {"full": "tudo: contêineres, limites, redes, o curso inteiro",\n'
-        '           "rootless (limits)": "contêineres num user namespace, com limites no cgroup delegado",\n'
-        '           "rootless": "contêineres num user namespace; limites recusados até um cgroup ser delegado",\n'
-        '           "user-space": "nenhum contêiner inicia aqui; imagens, registries, árvores de camadas, "\n'
+        'TIER_PT = {"full": "tudo: containers, limites, redes, o curso inteiro",\n'
+        '           "rootless (limits)": "containers num user namespace, com limites no cgroup delegado",\n'
+        '           "rootless": "containers num user namespace; limites recusados até um cgroup ser delegado",\n'
+        '           "user-space": "nenhum container inicia aqui; imagens, registries, árvores de camadas, "\n'
         '                         "parsing de Dockerfile e specs continuam funcionando de verdade"}\n'
         'print("o que ele permite:", TIER_PT.get(report["Tier"], TIER_MEANING[report["Tier"]]))',
     "'engine library'": "'biblioteca do engine'",
@@ -18,7 +18,7 @@ PT = {
     "Docker's pieces on this machine": "As peças do Docker nesta máquina",
     "glassbox's pieces": "As peças do glassbox",
     "The doctor's report (its JSON) as run by FLAGS...": "O relatório do doctor (o JSON dele) rodado por FLAGS...",
-    "a container of glassbox": "um contêiner do glassbox",
+    "a container of glassbox": "um container do glassbox",
     "# what rootless costs: the doctor again, as the ordinary user nobody (only root can switch users)":
         "# o que o rootless custa: o doctor de novo, como o usuário comum nobody (só o root pode trocar de usuário)",
     '"tier as nobody:"': '"nível como nobody:"',
@@ -49,7 +49,7 @@ CELLS = [
          "Comparar o que uma instalação do Docker põe numa máquina (dockerd, containerd, o shim, "
          "runc) com o que o glassbox precisa, e ver a cadeia do glassbox ao vivo.",
          "Rodar o doctor como um usuário comum e ver o que o rootless custa.",
-         "Descobrir quem é o root de um contêiner para o host, como root e como usuário comum."],
+         "Descobrir quem é o root de um container para o host, como root e como usuário comum."],
         ["doctor.py", "rootless"],
         quote_pt="""
 O docker foi feito basicamente para o Linux. Para o Windows Professional se utiliza o recurso
@@ -85,7 +85,7 @@ make setup   # pacotes Debian (busybox-static, um compilador C, iproute2, ...), 
 make lab     # o setup, depois o JupyterLab em 127.0.0.1 com estes notebooks
 ```
 
-O que o laboratório consegue fazer depois depende da máquina, não da instalação: um contêiner
+O que o laboratório consegue fazer depois depende da máquina, não da instalação: um container
 é um pacote de recursos do kernel, e uma máquina pode conceder uns e recusar outros. O
 `glassbox doctor` *testa* cada recurso de verdade, em processos filhos descartáveis, e escolhe
 o **nível** (tier):
@@ -123,13 +123,13 @@ the same two modes (`dockerd` as root, or "rootless mode" with `rootlesskit`).
 """, """
 | nível | quem | o que funciona |
 | --- | --- | --- |
-| **full** | root numa máquina Linux (um laptop, uma VM, o contêiner deste laboratório) | tudo: namespaces, limites de cgroup, bridges e portas publicadas, o curso inteiro |
-| **rootless (limits)** | um usuário comum, com user namespaces e uma subárvore de cgroup delegada (o systemd faz isso por usuário) | contêineres num user namespace, com `-m`, `--cpus`, `--pids-limit` |
-| **rootless** | um usuário comum com user namespaces, nada delegado (uma conta de JupyterHub, muitas vezes) | contêineres num user namespace; limites recusados; redes bridge e de usuário num network namespace só seu, `-p` em portas ≥ 1024; sem `--network host` |
-| **user-space** | sem user namespaces, sem montagens (um pod do mybinder.org) | nenhum contêiner inicia; pull/push, manifests e camadas, a árvore de camadas, o parsing do Dockerfile e as chaves de cache continuam funcionando de verdade |
+| **full** | root numa máquina Linux (um laptop, uma VM, o container deste laboratório) | tudo: namespaces, limites de cgroup, bridges e portas publicadas, o curso inteiro |
+| **rootless (limits)** | um usuário comum, com user namespaces e uma subárvore de cgroup delegada (o systemd faz isso por usuário) | containers num user namespace, com `-m`, `--cpus`, `--pids-limit` |
+| **rootless** | um usuário comum com user namespaces, nada delegado (uma conta de JupyterHub, muitas vezes) | containers num user namespace; limites recusados; redes bridge e de usuário num network namespace só seu, `-p` em portas ≥ 1024; sem `--network host` |
+| **user-space** | sem user namespaces, sem montagens (um pod do mybinder.org) | nenhum container inicia; pull/push, manifests e camadas, a árvore de camadas, o parsing do Dockerfile e as chaves de cache continuam funcionando de verdade |
 
-Root versus rootless numa frase: como root, o root do contêiner é o uid 0 do host com a
-maior parte das capabilities removidas (notebook 13); no rootless, o root do contêiner é o
+Root versus rootless numa frase: como root, o root do container é o uid 0 do host com a
+maior parte das capabilities removidas (notebook 13); no rootless, o root do container é o
 **seu** uid mapeado num user namespace, então até uma fuga cai como você, não como root. O
 Docker tem os mesmos dois modos (`dockerd` como root, ou o "rootless mode" com `rootlesskit`).
 """),
@@ -152,12 +152,12 @@ forks a **shim** per container; the shim sets up the kernel state (runc's job) a
 Instalar o Docker Engine no Linux (`apt install docker.io`, ou os pacotes do próprio Docker)
 instala e inicia uma **cadeia de programas**: a CLI `docker` fala por
 `/var/run/docker.sock` com o **dockerd** (a API, imagens, redes, volumes), que pede ao
-**containerd** (ciclo de vida dos contêineres, repositório de imagens), que inicia um
-**containerd-shim-runc-v2** por contêiner, que roda o **runc** uma vez para montar os
-namespaces, o cgroup e as montagens e fazer o `execve` do processo do contêiner; o runc então
+**containerd** (ciclo de vida dos containers, repositório de imagens), que inicia um
+**containerd-shim-runc-v2** por container, que roda o **runc** uma vez para montar os
+namespaces, o cgroup e as montagens e fazer o `execve` do processo do container; o runc então
 sai e o shim fica como pai dele. O glassbox faz o mesmo trabalho com menos peças: a CLI (ou
 este notebook, ou o `glassbox daemon` para clientes Docker) chama a biblioteca do engine no
-mesmo processo, que faz o fork de um **shim** por contêiner; o shim prepara o estado do kernel
+mesmo processo, que faz o fork de um **shim** por container; o shim prepara o estado do kernel
 (o trabalho do runc) e vira o `gbx-monitor`, um pequeno pai em C que guarda os logs e o código
 de saída. Nenhum serviço precisa estar rodando.
 """),
@@ -189,7 +189,7 @@ print("the chain of parents of", "a container of glassbox" + ":", " ← ".join(c
         "glassbox, directly on the host's kernel.",
         "o Docker foi feito para o Linux; no Windows Pro ele usa o Hyper-V; no Windows Home "
         "se instala o Docker Toolbox, que roda o Linux numa máquina virtual.",
-        "Um contêiner é um processo de um **kernel Linux** (o `uname -s` abaixo: o deste é "
+        "Um container é um processo de um **kernel Linux** (o `uname -s` abaixo: o deste é "
         "Linux), então no Windows e no macOS sempre há uma VM Linux por baixo do Docker. O "
         "Docker Desktop a roda com o **WSL 2** (também no Windows Home) ou com o Hyper-V, e no "
         "macOS com o framework de virtualização da Apple. O **Docker Toolbox** (VirtualBox + "
@@ -226,14 +226,14 @@ else:
         "`/proc/<pid>/uid_map` as three numbers (first id inside, first id on the host, how "
         "many). This works as root and as an ordinary user (the rootless tier); only the answer "
         "differs. The check asks the container for `id -u` and reads both files again, live.",
-        "**Quem é o root de um contêiner, para o host?** Dentro de todo contêiner o `id -u` "
-        "diz 0; o kernel do host pode dizer outra coisa. Inicie em segundo plano um contêiner "
+        "**Quem é o root de um container, para o host?** Dentro de todo container o `id -u` "
+        "diz 0; o kernel do host pode dizer outra coisa. Inicie em segundo plano um container "
         "busybox `nbinst-who` que roda `sleep 600`. Depois leia, **no host**, os arquivos do "
         "processo dele (o pid é `eng.containers.get(...).pid`, ou `State.Pid` no `inspect`): "
         "ponha em `host_uid` o uid real da linha `Uid:` de `/proc/<pid>/status` e em `uid_map` "
         "a primeira linha de `/proc/<pid>/uid_map` como três números (primeiro id dentro, "
         "primeiro id no host, quantos). Isso funciona como root e como usuário comum (o nível "
-        "rootless); só a resposta muda. A verificação pergunta o `id -u` ao contêiner e lê os "
+        "rootless); só a resposta muda. A verificação pergunta o `id -u` ao container e lê os "
         "dois arquivos de novo, ao vivo.",
         attempt='''
 host_uid, uid_map = None, None   # your code here: run nbinst-who, then read /proc/<pid>/status and uid_map
@@ -267,12 +267,12 @@ def check_inst():
 check_inst()
 ''', check_fn_pt='''
 def check_inst():
-    """Ao vivo: o contêiner, o uid dele lá dentro, e o uid e o mapeamento como o kernel do host os vê."""
+    """Ao vivo: o container, o uid dele lá dentro, e o uid e o mapeamento como o kernel do host os vê."""
     name = P + "-who"
     try:
         c = eng.containers.get(name)
     except NotFound:
-        return check(False, "", f"não há contêiner {name}: rode busybox sleep 600 em segundo plano com --name {name}")
+        return check(False, "", f"não há container {name}: rode busybox sleep 600 em segundo plano com --name {name}")
     if not c.running:
         return check(False, "", f"{name} está {c.status}: ele precisa estar rodando (-d, sleep 600)")
     inside = subprocess.run([GB, "exec", name, "id", "-u"], capture_output=True, text=True).stdout.strip()
@@ -325,14 +325,14 @@ Next: [11 · Hello World](11-hello-world-commands.ipynb), the first commands.
 - Instalar o glassbox é `make setup` (ou `make lab`); o que ele consegue fazer depois é a
   resposta da máquina, que o `glassbox doctor` dá como um nível: full, rootless (limits),
   rootless, user-space.
-- O rootless troca poder por segurança: o root do contêiner é o seu próprio uid (o
+- O rootless troca poder por segurança: o root do container é o seu próprio uid (o
   `/proc/<pid>/uid_map` dele mostra isso; como root ele é o uid 0, contido pelas capabilities
   removidas); limites precisam de um cgroup delegado, e as redes ficam num network namespace
   só seu, com `-p` em portas ≥ 1024.
 - O Docker instala uma cadeia de serviços (dockerd → containerd → shim → runc); o glassbox
-  não precisa de nenhum rodando: a biblioteca faz o fork de um shim por contêiner, e o
+  não precisa de nenhum rodando: a biblioteca faz o fork de um shim por container, e o
   `glassbox daemon` fala a API do Docker quando um cliente Docker precisa (notebook 08).
-- No Windows e no macOS todo engine de contêineres roda uma VM Linux: um contêiner precisa
+- No Windows e no macOS todo engine de containers roda uma VM Linux: um container precisa
   de um kernel Linux.
 
 Próximo: [11 · Hello World](11-hello-world-commands.ipynb), os comandos iniciais.

@@ -1,4 +1,4 @@
-from common import code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import code, exercise, finish, gate, header, md, notes_vs_kernel, setup
 
 SLUG = "12-limit-experiments"
 
@@ -439,8 +439,18 @@ Next: [13 · what a container may not do](13-what-a-container-may-not-do.ipynb) 
   memória na máquina inteira. O swap só muda o quadro onde existe swap.
 - `--cpus` é um teto por container; `--cpu-shares` divide uma CPU *disputada* por peso.
 
-Próximo: [13 · o que um contêiner não pode fazer](13-what-a-container-may-not-do.ipynb) — ou
+Próximo: [13 · o que um container não pode fazer](13-what-a-container-may-not-do.ipynb) — ou
 [01 · namespaces](01-namespaces.ipynb), se você começou por aqui.
 """),
     *finish(),
 ]
+
+CELLS = gate(CELLS, "limits",
+             "NO_SWAP = lambda", "for tr in mem.trials:", 'WRITE = "for i in', "soft = eng.run(",
+             "swap = gj.experiment(", "even = gj.experiment(", "def check_12_cpu():",
+             "def check_12_mem():",
+             note_en="(every experiment here sets a limit: rootless without a delegated cgroup the "
+                     "kernel refuses them; `glassbox doctor` says how to delegate one.)",
+             note_pt="(todo experimento aqui define um limite: no rootless sem um cgroup delegado "
+                     "o kernel os recusa; o `glassbox doctor` diz como delegar um.)")
+"""The experiments and the cells that read their results."""

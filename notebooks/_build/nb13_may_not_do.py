@@ -1,10 +1,10 @@
-from common import _pt, code, exercise, finish, header, md, notes_vs_kernel, setup
+from common import _pt, code, exercise, finish, gate, header, md, needs_md, notes_vs_kernel, setup
 
 SLUG = "13-what-a-container-may-not-do"
 
 PT = {
     "# the escape probe, alone in a folder we bind read-only into each container":
-        "# a sonda de fuga, sozinha numa pasta que montamos somente leitura em cada contêiner",
+        "# a sonda de fuga, sozinha numa pasta que montamos somente leitura em cada container",
     "the probe is not built here (make setup builds it)": "a sonda não foi compilada aqui (o make setup a compila)",
     "(not in Docker's table)": "(fora da tabela do Docker)",
     "'attempt'": "'tentativa'", "'kernel answered'": "'o kernel respondeu'", " stopped by\")": " barrado por\")",
@@ -12,21 +12,21 @@ PT = {
     "{a.verdict + ': ' + a.detail:<44}": "{VERDICT_PT.get(a.verdict, a.verdict) + ': ' + a.detail:<44}",
     "capabilities held": "capabilities que tem", "missing inside": "faltam dentro",
     "seccomp mode": "modo seccomp", "(0 off, 2 filter)": "(0 desligado, 2 filtro)",
-    "'a container'": "'um contêiner'", "'the host'": "'o host'",
+    "'a container'": "'um container'", "'the host'": "'o host'",
     "bytes of /proc/timer_list": "bytes de /proc/timer_list",
     "opened by": "abertas por", "\"nothing\"": "\"nada\"",
     "the kernel opened what you did not predict": "o kernel abriu o que você não previu",
     "you predicted": "você previu",
     "no prediction for": "sem previsão para",
     "probe lines (green: blocked, red: allowed)": "linhas da sonda (verde: barrada, vermelho: passou)",
-    "ip addr add in a default container": "ip addr add num contêiner padrão",
+    "ip addr add in a default container": "ip addr add num container padrão",
     "exists on the host?": "existe no host?",
     "gbx-probe in a fresh `glassbox run --rm ... FLAGS busybox`: {name: Attempt}.":
         "gbx-probe num `glassbox run --rm ... FLAGS busybox` novo: {nome: Attempt}.",
     "Which mechanism refuses this attempt (Docker's table, glassbox.probe.expected).":
         "Qual mecanismo recusa esta tentativa (a tabela do Docker, glassbox.probe.expected).",
     "CapEff, Seccomp and NoNewPrivs of a fresh container's process (FLAGS for `run`).":
-        "CapEff, Seccomp e NoNewPrivs do processo de um contêiner novo (FLAGS para o `run`).",
+        "CapEff, Seccomp e NoNewPrivs do processo de um container novo (FLAGS para o `run`).",
     "The capability names set in a CapEff hex mask.": "Os nomes das capabilities ligadas numa máscara CapEff em hexadecimal.",
 }
 """The printed words of this notebook's code cells, in Portuguese."""
@@ -43,7 +43,7 @@ GUARD_PT = {  # the guard column in Portuguese
     "read-only bind (/proc/sys)": "bind somente leitura (/proc/sys)",
     "read-only /sys": "/sys somente leitura",
     "masked (/dev/null over /proc/kcore)": "mascarado (/dev/null sobre /proc/kcore)",
-    "same container, same credentials": "mesmo contêiner, mesmas credenciais",
+    "same container, same credentials": "mesmo container, mesmas credenciais",
     "host-side processes non-dumpable until execve": "processos do lado do host não-dumpable até o execve"}
 
 
@@ -98,7 +98,7 @@ def show(table):
 
 CELLS = [
     *header(
-        13, "What a container may not do", "O que um contêiner não pode fazer",
+        13, "What a container may not do", "O que um container não pode fazer",
         ["Run an escape probe as a container's root and read, line by line, which kernel "
          "mechanism refused each attempt.",
          "Read a process's capabilities and seccomp mode from `/proc/self/status` and decode "
@@ -106,7 +106,7 @@ CELLS = [
          "Turn one guard off at a time (`--cap-add`, `--security-opt seccomp=unconfined`, "
          "`--device`, `--privileged`): predict, then see what opens.",
          "Grant one power with the least privilege: a single `--cap-add`."],
-        ["Rodar uma sonda de fuga como root de um contêiner e ler, linha a linha, qual "
+        ["Rodar uma sonda de fuga como root de um container e ler, linha a linha, qual "
          "mecanismo do kernel recusou cada tentativa.",
          "Ler as capabilities e o modo seccomp de um processo em `/proc/self/status` e "
          "decodificar a máscara de capabilities.",
@@ -139,8 +139,8 @@ The table joins the two: the kernel's own words, and the mechanism behind them.
 ## A sonda de fuga
 
 `gbx-probe` é um pequeno programa C estático (compilado pelo `make setup`; fonte em
-`engine/glassbox/probe/gbx-probe.c`). Rodando como root do contêiner, ele tenta o que um
-contêiner não pode fazer ao host — abrir o disco do host, carregar um módulo do kernel,
+`engine/glassbox/probe/gbx-probe.c`). Rodando como root do container, ele tenta o que um
+container não pode fazer ao host — abrir o disco do host, carregar um módulo do kernel,
 montar, escrever em `/proc/sys`, criar um user namespace, … — sempre com argumentos que o
 kernel só rejeita *depois* das verificações de permissão, então nada é alterado de fato.
 Uma linha por tentativa: o que foi tentado, `blocked` (barrado) ou `allowed` (passou) e o
@@ -168,7 +168,7 @@ Como ler as respostas do kernel:
 | o kernel disse | em | a proteção |
 | --- | --- | --- |
 | `EPERM` em `open c 10:229` | um nó de dispositivo | o **cgroup de dispositivos**: o `mknod` é permitido (como no Docker), abrir não |
-| `EPERM` em `mount`, `unshare(CLONE_NEWNET)`, `kexec_load`, `init_module`, `clock_adjtime` | uma chamada privilegiada | uma **capability** que o contêiner não tem |
+| `EPERM` em `mount`, `unshare(CLONE_NEWNET)`, `kexec_load`, `init_module`, `clock_adjtime` | uma chamada privilegiada | uma **capability** que o container não tem |
 | `EPERM` em `add_key`, `bpf`, `userfaultfd`, `personality`, `unshare(CLONE_NEWUSER)` | chamadas que um root sem capabilities *pode* fazer | só o **filtro seccomp**: é por isso que o Docker traz um |
 | `EROFS` | `/proc/sys`, `/sys` | uma **montagem somente leitura** |
 | um arquivo vazio | `/proc/kcore`, `/proc/timer_list` | um **caminho mascarado** (`/dev/null` montado por cima) |
@@ -216,7 +216,7 @@ Masked paths are the quietest guard: the file is there, and empty. The host's
 `/proc/timer_list` tells about every timer of the machine; the container's is `/dev/null`:
 """, """
 Os caminhos mascarados são a proteção mais discreta: o arquivo está lá, e vazio. O
-`/proc/timer_list` do host conta sobre todo timer da máquina; o do contêiner é `/dev/null`:
+`/proc/timer_list` do host conta sobre todo timer da máquina; o do container é `/dev/null`:
 """),
     pcode('''
 in_container = subprocess.run([GB, "run", "--rm", "busybox", "wc", "-c", "/proc/timer_list"], capture_output=True, text=True).stdout.split()[:1]
@@ -229,7 +229,7 @@ file, and a tar member may be named `../../../../tmp/owned`, which a careless ex
 writes *outside* the layer, on the host. glassbox's extractor refuses such a member by name
 (and keeps symlinks from leading it out):
 """, """
-Uma proteção antes mesmo de o contêiner existir: a **imagem** pode ser hostil. Uma camada é
+Uma proteção antes mesmo de o container existir: a **imagem** pode ser hostil. Uma camada é
 um arquivo tar, e um membro do tar pode se chamar `../../../../tmp/owned`, que um extrator
 descuidado escreveria *fora* da camada, no host. O extrator do glassbox recusa esse membro
 pelo nome (e não deixa symlinks o levarem para fora):
@@ -245,8 +245,11 @@ p = subprocess.run([GB, "import", hostile, P + "-hostile"], capture_output=True,
 print(p.stderr.strip())
 print(target, "exists on the host?", os.path.exists(target))
 '''),
-    md("""
+    needs_md("root", """
 ## One guard off at a time: predict first
+
+(Rootless, `--device` and `--privileged` cannot open the host's devices or lift guards the
+host's root holds: the two cells that run the probe and draw it need the full tier.)
 
 Four runs of the same probe, each with one guard lifted:
 
@@ -260,6 +263,10 @@ Four runs of the same probe, each with one guard lifted:
 names in `predict` (any you like; the cell only compares, it does not grade).
 """, """
 ## Uma proteção desligada de cada vez: preveja antes
+
+(No rootless, `--device` e `--privileged` não abrem os dispositivos do host nem tiram
+proteções que são do root do host: as duas células que rodam a sonda e a desenham precisam
+do nível full.)
 
 Quatro execuções da mesma sonda, cada uma com uma proteção a menos:
 
@@ -333,7 +340,7 @@ O que observar:
 - **--device /dev/fuse** abre uma linha, `fuse`: o cgroup de dispositivos é uma lista de
   números `major:minor`.
 - **--privileged** abre quase tudo. `kexec_load`/`init_module` continuam "barrados" só
-  porque este kernel responde `ENOSYS`. Um contêiner privilegiado não é uma caixa de
+  porque este kernel responde `ENOSYS`. Um container privilegiado não é uma caixa de
   areia: trate-o como root no host.
 """),
     notes_vs_kernel(
@@ -348,7 +355,7 @@ O que observar:
         "one for the whole machine (the `time` namespace covers only the monotonic and boot "
         "clocks), so `--cap-add SYS_TIME` with `date -s` would change the **host's** time "
         "for every container and user. Do not try it on a shared machine.",
-        "um contêiner é um conjunto de processos em namespaces que os *isolam*, emulando um "
+        "um container é um conjunto de processos em namespaces que os *isolam*, emulando um "
         "sistema operacional.",
         "Os namespaces só decidem o que um processo **vê**: os próprios pids, montagens, rede, "
         "hostname. Eles não impedem um processo root de pedir qualquer coisa ao único kernel "
@@ -358,7 +365,7 @@ O que observar:
         "`no_new_privs` — a tabela acima diz qual delas recusou. Algumas coisas nem têm "
         "namespace: o relógio de parede é um só para a máquina inteira (o namespace `time` "
         "cobre só os relógios monotônico e de boot), então `--cap-add SYS_TIME` com `date -s` "
-        "mudaria a hora **do host** para todos os contêineres e usuários. Não tente isso numa "
+        "mudaria a hora **do host** para todos os containers e usuários. Não tente isso numa "
         "máquina compartilhada."),
     md("""
 A power that *is* namespaced is safe to grant: `CAP_NET_ADMIN` over the container's **own**
@@ -366,8 +373,8 @@ network namespace changes only the container's interfaces. Without it, even addi
 address to the container's own `lo` is refused:
 """, """
 Um poder que *tem* namespace é seguro de conceder: `CAP_NET_ADMIN` sobre o namespace de rede
-**do próprio** contêiner muda só as interfaces do contêiner. Sem ela, até acrescentar um
-endereço ao `lo` do próprio contêiner é recusado:
+**do próprio** container muda só as interfaces do container. Sem ela, até acrescentar um
+endereço ao `lo` do próprio container é recusado:
 """),
     pcode('''
 p = subprocess.run([GB, "run", "--rm", "busybox", "ip", "addr", "add", "10.13.13.13/32", "dev", "lo"], capture_output=True, text=True)
@@ -381,11 +388,11 @@ print("ip addr add in a default container:", p.stderr.strip(), f"(exit {p.return
         "reads the container's `inspect`, decodes the `CapEff` of its process from "
         "`/proc/<pid>/status`, adds `10.13.13.13/32` to its `lo` with `exec`, and runs the "
         "probe inside: every line blocked by default must still be blocked.",
-        "**Menor privilégio.** Faça um contêiner que possa acrescentar um endereço às próprias "
-        "interfaces de rede, e nada mais: um contêiner em segundo plano chamado `nb13-net`, "
+        "**Menor privilégio.** Faça um container que possa acrescentar um endereço às próprias "
+        "interfaces de rede, e nada mais: um container em segundo plano chamado `nb13-net`, "
         "rodando `sleep 3600`, com a sonda montada (`-v {PROBE_DIR}:/gbx-probe:ro`), com "
         "**uma** capability a mais, num único `--cap-add` (sem `--privileged`, seccomp ligado). "
-        "A verificação lê o `inspect` do contêiner, decodifica o `CapEff` do processo dele em "
+        "A verificação lê o `inspect` do container, decodifica o `CapEff` do processo dele em "
         "`/proc/<pid>/status`, acrescenta `10.13.13.13/32` ao `lo` dele com `exec` e roda a "
         "sonda lá dentro: toda linha barrada por padrão precisa continuar barrada.",
         attempt='''
@@ -425,7 +432,7 @@ def check_13():
     try:
         c = eng.containers.get(P + "-net")
     except NotFound:
-        return check(False, "", f"não há contêiner {P}-net: !{{GB}} run -d --name {P}-net --cap-add ... -v {{PROBE_DIR}}:/gbx-probe:ro busybox sleep 3600")
+        return check(False, "", f"não há container {P}-net: !{{GB}} run -d --name {P}-net --cap-add ... -v {{PROBE_DIR}}:/gbx-probe:ro busybox sleep 3600")
     if not c.running:
         return check(False, "", f"{P}-net está {c.status}: ele precisa continuar rodando (sleep 3600, -d)")
     hc = c.inspect()["HostConfig"]
@@ -470,7 +477,7 @@ Next: [14 · final project](14-final-project.ipynb), everything together — or 
 """, """
 ## Resumo
 
-- Os namespaces decidem o que um contêiner **vê**; o que ele pode **fazer** ao kernel
+- Os namespaces decidem o que um container **vê**; o que ele pode **fazer** ao kernel
   compartilhado é decidido por outras proteções: capabilities removidas, o filtro seccomp,
   o cgroup de dispositivos, caminhos somente leitura e mascarados, `no_new_privs`.
 - A resposta do kernel diz qual proteção falou: `EPERM` numa chamada privilegiada é uma
@@ -479,7 +486,7 @@ Next: [14 · final project](14-final-project.ipynb), everything together — or 
   leitura, um arquivo vazio uma máscara.
 - Cada flag tira uma proteção; `--privileged` tira todas. Conceda o mínimo: um
   `--cap-add`, e de preferência um poder que tenha namespace (`NET_ADMIN` sobre a própria
-  rede do contêiner), nunca um que não tenha (o relógio).
+  rede do container), nunca um que não tenha (o relógio).
 
 Próximo: [14 · projeto final](14-final-project.ipynb), tudo junto — ou volte ao
 [índice do curso](../README.md).
@@ -491,3 +498,6 @@ Próximo: [14 · projeto final](14-final-project.ipynb), tudo junto — ou volte
 _i = next(i for i, c in enumerate(CELLS) if c[0] == "code" and "def run_probe" in c[1])
 CELLS[_i] = ("code", CELLS[_i][1], CELLS[_i][2].replace("\n\ndefault = run_probe()",
                                                         "\n" + GUARD_PT.rstrip("\n") + "\n\ndefault = run_probe()"))
+
+CELLS = gate(CELLS, "root", 'tables = {"default": default}', "from matplotlib.colors import ListedColormap")
+"""The runs with --device and --privileged (and their picture) need the host's root."""

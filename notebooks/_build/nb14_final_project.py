@@ -168,7 +168,7 @@ CHECK_PT = {
     "the image {name} has no HEALTHCHECK: add one to the Dockerfile":
         "a imagem {name} não tem HEALTHCHECK: acrescente um ao Dockerfile",
     "there is no container {name}: run the image detached with --name {name}":
-        "não há contêiner {name}: rode a imagem em segundo plano com --name {name}",
+        "não há container {name}: rode a imagem em segundo plano com --name {name}",
     "{name} is {c.status}: it must be running (-d)": "{name} está {c.status}: ele precisa estar rodando (-d)",
     "{name} is not on the network {P}-net": "{name} não está na rede {P}-net",
     "{name} does not mount the volume {P}-data at /data": "{name} não monta o volume {P}-data em /data",
@@ -176,9 +176,9 @@ CHECK_PT = {
     "{name}'s health is {health!r}: the HEALTHCHECK must fetch the page":
         "a saúde de {name} é {health!r}: o HEALTHCHECK precisa buscar a página",
     "nothing answers on 127.0.0.1:{PORT}": "nada responde em 127.0.0.1:{PORT}",
-    "a container on {P}-net cannot reach": "um contêiner na {P}-net não alcança",
+    "a container on {P}-net cannot reach": "um container na {P}-net não alcança",
     "the volume's visits were served by {len(hosts)} container(s): re-create {name} ":
-        "as visitas do volume foram servidas por {len(hosts)} contêiner(es): recrie o {name} ",
+        "as visitas do volume foram servidas por {len(hosts)} container(es): recrie o {name} ",
     "(rm -f, run again with the same flags) and visit it again: the count must go on":
         "(rm -f, rode de novo com as mesmas flags) e visite de novo: a contagem precisa continuar",
     "{name} (healthy) answers on 127.0.0.1:{PORT} and by name to {P}-poller on {P}-net, its cgroup holds 32 MiB, ":
@@ -190,7 +190,7 @@ CHECK_PT = {
     "{P}-poller's log shows no page served by the current {name} ({me}): does it wget http://{name}:8080/cgi-bin/app in a loop?":
         "o log do {P}-poller não mostra nenhuma página servida pelo {name} atual ({me}): ele faz wget de http://{name}:8080/cgi-bin/app em loop?",
     "{len(lines)} visits by {len(hosts)} containers live on in the volume {P}-data, ":
-        "{len(lines)} visitas de {len(hosts)} contêineres continuam vivas no volume {P}-data, ",
+        "{len(lines)} visitas de {len(hosts)} containers continuam vivas no volume {P}-data, ",
     "and machine B pulled {ref} with the digest that was pushed":
         "e a máquina B fez o pull de {ref} com o digest que foi enviado",
     "the registry {REG} has no {name}:1 ({e}): tag your image as {ref} and push it":
@@ -241,8 +241,8 @@ CELLS = [
          "healthcheck.",
          "Rodá-lo numa rede de usuário, com um volume, um limite de memória e uma porta publicada "
          "em 127.0.0.1.",
-         "Alcançá-lo do host pela porta e de um segundo contêiner pelo nome.",
-         "Recriar o contêiner e manter os dados dele no volume.",
+         "Alcançá-lo do host pela porta e de um segundo container pelo nome.",
+         "Recriar o container e manter os dados dele no volume.",
          "Enviar a imagem (push) para um registry e baixá-la (pull) numa segunda máquina, com o "
          "mesmo digest."],
         ["build", "network", "volumes", "cgroups", "registry"],
@@ -289,8 +289,8 @@ Dockerfile e o roda; as peças, e o notebook que ensinou cada uma:
 | --- | --- | --- |
 | imagem `nb14-web` | `FROM busybox`, `COPY app.sh /www/cgi-bin/app`, torne-o executável, `CMD ["httpd", "-f", "-p", "8080", "-h", "/www"]` | 05 |
 | healthcheck | `HEALTHCHECK --interval=1s CMD wget -q -O- http://127.0.0.1:8080/cgi-bin/app \\|\\| exit 1` | 05 |
-| rede `nb14-net` | `--network nb14-net`: outros contêineres o encontram pelo nome | 10 |
-| volume `nb14-data` | `-v nb14-data:/data`: as visitas sobrevivem ao contêiner | 09 |
+| rede `nb14-net` | `--network nb14-net`: outros containers o encontram pelo nome | 10 |
+| volume `nb14-data` | `-v nb14-data:/data`: as visitas sobrevivem ao container | 09 |
 | limite de memória | `-m 32m`, lido de volta do arquivo do cgroup | 02 |
 | porta publicada | `-p 127.0.0.1:PORTA:8080`, só no loopback | 10 |
 | segundo serviço `nb14-poller` | um busybox na `nb14-net` que busca `http://nb14-web:8080/cgi-bin/app` a cada segundo | 10, 11 |
@@ -323,15 +323,15 @@ estado, vazio, que faz o papel da outra máquina:
         "**Construa e rode o app.** Escreva `{APP}/Dockerfile` (base `busybox`, o script CGI em "
         "`/www/cgi-bin/app`, executável, um `HEALTHCHECK`, o `httpd` em primeiro plano na "
         "porta 8080), faça o build como `nb14-web`, crie a rede `nb14-net` e o volume "
-        "`nb14-data` e rode em segundo plano um contêiner `nb14-web` nessa rede, com o volume "
+        "`nb14-data` e rode em segundo plano um container `nb14-web` nessa rede, com o volume "
         "em `/data`, `-m 32m` e `-p 127.0.0.1:{PORT}:8080`. Visite-o, depois **recrie-o** "
         "(`rm -f`, `run` de novo com as mesmas flags) e visite-o de novo. Acrescente o segundo serviço, um "
         "busybox `nb14-poller` em segundo plano na `nb14-net` que busca a página pelo nome em loop. Depois "
         "distribua o app: dê à imagem a tag `{REG}/nb14-web:1`, faça o push para o registry e o pull na máquina B "
         "(`{GB} --root {MACHINE_B} pull ...`). A verificação olha o "
-        "healthcheck da imagem, a rede, as montagens e a saúde do contêiner, o limite no "
-        "arquivo do cgroup dele, a página pela porta e pelo nome a partir de outro contêiner "
-        "na `nb14-net`, as visitas no volume, escritas pelos dois contêineres, e o registry: a "
+        "healthcheck da imagem, a rede, as montagens e a saúde do container, o limite no "
+        "arquivo do cgroup dele, a página pela porta e pelo nome a partir de outro container "
+        "na `nb14-net`, as visitas no volume, escritas pelos dois containers, e o registry: a "
         "imagem que ele guarda precisa ser a que você construiu, e a cópia da máquina B precisa "
         "ter o digest que foi enviado.",
         attempt='''
@@ -357,11 +357,11 @@ You have reached the end of the course. Back to the [course index](../README.md)
 
 - Uma imagem é uma receita que dá para ler (o Dockerfile) e uma pilha de camadas; um
   healthcheck vai junto com ela.
-- Um contêiner é essa imagem rodando como processo: em namespaces (a própria rede, achado
+- Um container é essa imagem rodando como processo: em namespaces (a própria rede, achado
   pelo nome numa rede de usuário), sob um cgroup (o limite é um arquivo que o kernel faz
   valer), com um volume para o que precisa sobreviver a ele e uma porta no host para o mundo
   de fora.
-- Recriar um contêiner é barato e não perde nada do que vive num volume: é assim que serviços
+- Recriar um container é barato e não perde nada do que vive num volume: é assim que serviços
   são atualizados.
 - Um registry leva uma imagem de uma máquina para outra: o `push` envia só os blobs que faltam
   lá, e o `pull` na outra máquina recebe exatamente o mesmo manifest, com o mesmo digest.

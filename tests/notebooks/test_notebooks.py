@@ -42,12 +42,19 @@ def _cell(nb, source_start):
                 c.source.lstrip().startswith(source_start))
 
 
+def _cell_with(nb, fragment):
+    return next(c for c in nb.cells if c.cell_type == "code" and fragment in c.source)
+
+
 def check_quickstart(nb):
-    text, _ = _outputs(_cell(nb, "%container run --rm busybox echo hello"))
+    text, mimes = _outputs(_cell_with(nb, "gj.doctor()"))
+    assert "text/html" in mimes and "glassbox doctor" in text and "overlay" in text
+    assert re.search(r"(tier|Nível \(tier\) deste laboratório):.*>full<", text), "no tier shown"
+    text, _ = _outputs(_cell_with(nb, "%container run --rm busybox echo hello"))
     assert "hello" in text and ("exit code 0" in text or "código de saída 0" in text)
     text, mimes = _outputs(_cell(nb, "%container ps -a"))
     assert "text/html" in mimes and ("<table" in text or "(none)" in text or "(nenhum)" in text)
-    _, mimes = _outputs(_cell(nb, "import glassbox.jupyter as gj"))
+    _, mimes = _outputs(_cell_with(nb, "gj.layers("))
     assert "image/png" in mimes                      # the layer diagram
 
 

@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from glassbox import processes
 from glassbox.errors import Conflict, Forbidden, InvalidArgument, NotFound
 from glassbox.network import NetworkManager, parse_publish
 from glassbox.network import netlink
@@ -459,7 +460,7 @@ def test_published_ports(nm, netns, proxy_impl):
             nm.publish(cid(), parse_publish(f"127.0.0.1:{pt.host_port}:80"), e.ip)
         assert _our_proxies(nm) == [h.pid]
         nm.release_container(c)
-        assert not netlink.process_alive(h.pid, h.start_time)  # gone (or a zombie of init)
+        assert not processes.alive(h.pid, h.start_time)  # gone (or a zombie of init)
         with pytest.raises(ConnectionRefusedError):
             _tcp_ask(pt.host_port)
     finally:
@@ -478,10 +479,10 @@ def test_proxy_exits_with_container_and_check(nm, netns, proxy_impl):
     a.kill()
     a.wait()
     for _ in range(1000):  # the proxy polls its container every second
-        if not netlink.process_alive(h.pid, h.start_time):
+        if not processes.alive(h.pid, h.start_time):
             break
         time.sleep(0.01)
-    assert not netlink.process_alive(h.pid, h.start_time)
+    assert not processes.alive(h.pid, h.start_time)
     report = nm.check()
     assert report["endpoints"] == [f"{net.name}/{c[:12]}"]
     assert nm.published(c) == []

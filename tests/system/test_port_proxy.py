@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from glassbox.network import netlink
+from glassbox import processes
 from glassbox.network import proxy as native_proxy
 from glassbox.network.ports import (is_proxy_cmdline, parse_publish,
                                     start_proxy, stop_proxy)
@@ -41,7 +41,7 @@ def _tagged(tag):
 
 def _wait_gone(h, timeout=10.0):
     deadline = time.monotonic() + timeout
-    while netlink.process_alive(h.pid, h.start_time):
+    while processes.alive(h.pid, h.start_time):
         if time.monotonic() > deadline:
             return False
         time.sleep(0.02)
@@ -301,7 +301,7 @@ def test_container_never_listening_closes_cleanly(proxy):
             except ConnectionResetError:
                 pass
             o.close()
-        assert netlink.process_alive(h.pid, h.start_time)
+        assert processes.alive(h.pid, h.start_time)
         deadline = time.monotonic() + 10
         while _fds(h.pid) != fds and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -317,7 +317,7 @@ def test_exits_when_the_watched_process_dies(proxy):
     sleeper = subprocess.Popen(["sleep", "600"])
     try:
         h = proxy(9, watch_pid=sleeper.pid)
-        assert netlink.process_alive(h.pid, h.start_time)
+        assert processes.alive(h.pid, h.start_time)
     finally:
         sleeper.kill()
         sleeper.wait()
@@ -328,11 +328,11 @@ def test_exits_when_the_watched_pid_is_another_process(proxy, monkeypatch):
     """Same pid, other start time: the pid was reused, the container is gone."""
     sleeper = subprocess.Popen(["sleep", "600"])
     try:
-        real = netlink.process_start_time
-        monkeypatch.setattr(netlink, "process_start_time",
+        real = processes.start_time
+        monkeypatch.setattr(processes, "start_time",
                             lambda pid: real(pid) + 1 if pid == sleeper.pid else real(pid))
         h = proxy(9, watch_pid=sleeper.pid)
-        monkeypatch.setattr(netlink, "process_start_time", real)
+        monkeypatch.setattr(processes, "start_time", real)
         h.start_time = real(h.pid)
         assert _wait_gone(h)
     finally:

@@ -53,6 +53,7 @@ import os
 import stat
 import tarfile
 
+from .. import processes
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound
 
 MAX_SYMLINKS = 40                      # the kernel's limit for one path walk
@@ -562,14 +563,13 @@ def _do(op: str, root_fd: int, req: dict, src=None, out=None):
 def _running_root(c) -> int | None:
     """An fd of a running container's ``/`` (``/proc/<pid>/root``), None if it is not
     running (checked against the pid's start time: a recycled pid is not it)."""
-    from . import state as cstate
     if not c.running or not c.pid:
         return None
     try:
         fd = os.open(f"/proc/{c.pid}/root", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         return None
-    if not cstate.is_alive(c.pid, c.state.get("PidStartTime")):
+    if not processes.alive(c.pid, c.state.get("PidStartTime")):
         os.close(fd)
         return None
     return fd

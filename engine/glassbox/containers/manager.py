@@ -18,6 +18,7 @@ import os
 import signal
 import time
 
+from .. import processes
 from ..errors import Conflict, ContainerExit, InvalidArgument, NotFound
 from . import state as cstate
 from .names import check_name, new_id, random_name
@@ -235,7 +236,7 @@ class ContainerManager:
         C monitor already wrote ``exit.json`` is exited, even while the Python
         clean-up after it still runs."""
         if c.status == "restarting":     # in its backoff sleep: the shim must be there
-            if not cstate.is_alive(c.state.get("ShimPid", 0), None):
+            if not processes.alive(c.state.get("ShimPid", 0), None):
                 c.state = cstate.update_state(c.dir, Status="exited", Running=False,
                                               Pid=0) or c.state
             return
@@ -263,9 +264,9 @@ class ContainerManager:
                     pass
             c.state = st
             return
-        if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
+        if processes.alive(c.pid, c.state.get("PidStartTime")):
             return
-        if cstate.is_alive(c.state.get("ShimPid", 0), None):
+        if processes.alive(c.state.get("ShimPid", 0), None):
             return  # the shim is recording the exit right now
         gone = dict(Status="exited", Running=False, Pid=0,
                     ExitCode=c.state.get("ExitCode") or 137,
@@ -630,7 +631,7 @@ class ContainerManager:
         c = self.get(ref)
         deadline = None if timeout is None else time.monotonic() + timeout
         while c.running or c.status == "restarting":
-            if cstate.is_alive(c.pid, c.state.get("PidStartTime")):
+            if processes.alive(c.pid, c.state.get("PidStartTime")):
                 _wait_pid_exit(c.pid, 0.2)      # the container's own process first
             else:
                 time.sleep(0.002)               # then its monitor's exit record
@@ -973,7 +974,7 @@ def _wait_pid_exit(pid: int, timeout: float) -> None:
 
 def _wait_gone(pid: int, start_time, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while cstate.is_alive(pid, start_time):
+    while processes.alive(pid, start_time):
         left = deadline - time.monotonic()
         if left <= 0:
             return False

@@ -260,6 +260,8 @@ def _taken_down(cdir: str) -> bool:
     monitor are both gone? That is what a reboot (or ``kill -9`` of everything)
     leaves behind."""
     import os
+
+    from .. import processes
     from . import state as cstate
     try:
         st = cstate.read_json(os.path.join(cdir, "state.json"))
@@ -269,8 +271,8 @@ def _taken_down(cdir: str) -> bool:
         return False
     if os.path.exists(os.path.join(cdir, "exit.json")):
         return False        # the C monitor recorded a normal exit; Python finishes it
-    return not (cstate.is_alive(st.get("Pid") or 0, st.get("PidStartTime"))
-                or cstate.is_alive(st.get("ShimPid") or 0, None))
+    return not (processes.alive(st.get("Pid") or 0, st.get("PidStartTime"))
+                or processes.alive(st.get("ShimPid") or 0, None))
 
 
 def is_boot(containers_dir: str) -> bool:

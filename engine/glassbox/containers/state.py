@@ -39,31 +39,6 @@ def update_state(cdir: str, **fields) -> dict:
         return state
 
 
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat: tells a live process from a recycled pid."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            data = f.read()
-    except OSError:
-        return None
-    return int(data.rsplit(")", 1)[1].split()[19])
-
-
-def is_alive(pid: int, start_time: int | None) -> bool:
-    if not pid:
-        return False
-    st = process_start_time(pid)
-    if st is None:
-        return False
-    if start_time is not None and st != start_time:
-        return False
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 REMOVED = ".removed"        # containers/.removed/<id>: the exit code of a container just removed
 REMOVED_KEEP = 120.0        # seconds a record is kept (long enough for any watcher's next look)
 

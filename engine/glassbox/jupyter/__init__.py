@@ -18,13 +18,18 @@ Load it in a notebook with ``%load_ext glassbox``; then::
     gj.pull("registry:5000/x")   # progress bars per layer (also gj.push)
     gj.experiment("busybox", cmd, sweep={"memory": ["16m", "32m"]})  # predict, measure
     gj.language("pt-BR")          # charts, widgets and tables in Portuguese
+    gj.doctor()                   # what this machine allows, and the lab's tier
+    gj.tier(); gj.allows("limits")   # the tier; whether it allows a need
+
+    %%needs root                  # a cell's first line: run only if the tier allows it
 
 Modules: :mod:`.magics` (the magics), :mod:`.widgets` (monitor, limits, ps,
 progress bars), :mod:`.plots` (pure figure functions), :mod:`.display` (HTML
 reprs), :mod:`.objects` (Container / Image handles), :mod:`.sampler` (the
 background stats sampler), :mod:`.layertree` (which layers images share),
 :mod:`.progress` (build and pull/push progress events), :mod:`.experiments`
-(resource-limit experiments), :mod:`.messages` (every shown string, en and pt-BR).
+(resource-limit experiments), :mod:`.tiers` (the lab's tier, ``%%needs``),
+:mod:`.messages` (every shown string, en and pt-BR).
 Every front end talks to one :class:`~glassbox.engine.Engine` per kernel
 (:func:`use_engine` to change it). Notebook: ``notebooks/en/00-quickstart.ipynb``.
 """
@@ -33,14 +38,16 @@ from __future__ import annotations
 
 from .session import engine, use_engine  # noqa: F401
 
-__all__ = ["Container", "Image", "ProgressBars", "engine", "experiment", "language", "layers",
-           "limits", "load_ipython_extension", "monitor", "ps", "pull", "push", "use_engine"]
+__all__ = ["Container", "Image", "ProgressBars", "allows", "doctor", "engine", "experiment",
+           "language", "layers",
+           "limits", "load_ipython_extension", "monitor", "ps", "pull", "push", "tier", "use_engine"]
 
 _LAZY = {"monitor": "widgets", "limits": "widgets", "ps": "widgets", "ProgressBars": "widgets",
          "Monitor": "widgets", "pull": "widgets", "push": "widgets", "LimitSliders": "widgets", "PsTable": "widgets",
          "layers": "diagrams", "Diagram": "diagrams",
          "Container": "objects", "Image": "objects", "GlassboxMagics": "magics",
-         "experiment": "experiments", "ExperimentResult": "experiments", "language": "messages"}
+         "experiment": "experiments", "ExperimentResult": "experiments", "language": "messages",
+         "doctor": "tiers", "tier": "tiers", "allows": "tiers"}
 
 
 def __getattr__(name):
@@ -51,11 +58,13 @@ def __getattr__(name):
 
 
 def load_ipython_extension(ipython) -> None:
-    """``%load_ext glassbox``: register ``%container`` and ``%%dockerfile``, and show
-    glassbox errors raised in cells as short messages instead of tracebacks."""
+    """``%load_ext glassbox``: register ``%container``, ``%%dockerfile`` and ``%%needs``,
+    and show glassbox errors raised in cells as short messages instead of tracebacks."""
     from ..errors import GlassboxError
     from .magics import GlassboxMagics, show_error
+    from .tiers import TierMagics
     ipython.register_magics(GlassboxMagics(ipython))
+    ipython.register_magics(TierMagics(ipython))
     ipython.set_custom_exc((GlassboxError,), show_error)
 
 

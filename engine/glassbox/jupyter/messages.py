@@ -116,6 +116,76 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "exp.running": {"en": "trial {i}/{n}: {label} …", "pt-BR": "ensaio {i}/{n}: {label} …"},
     "exp.running_together": {"en": "{n} trials together for {s:g} s: {labels} …",
                              "pt-BR": "{n} ensaios juntos por {s:g} s: {labels} …"},
+    # ---- the lab's tier (tiers.py: doctor(), %%needs) -------------------------------------
+    "doctor.title": {"en": "glassbox doctor: what this machine lets the lab do",
+                     "pt-BR": "glassbox doctor: o que esta máquina deixa o laboratório fazer"},
+    "doctor.headers": {"en": "feature|status|detail|fix",
+                       "pt-BR": "recurso|situação|detalhe|como resolver"},
+    "tier.label": {"en": "This lab's tier:", "pt-BR": "Nível (tier) deste laboratório:"},
+    "tier.forced": {"en": " (forced by {var}, for tests)", "pt-BR": " (forçado por {var}, para testes)"},
+    "tier.meaning.full": {"en": "root: every cell of the course runs — containers, limits, "
+                                "networks and the host's side of them",
+                          "pt-BR": "root: toda célula do curso roda — containers, limites, redes "
+                                   "e o lado do host de cada um"},
+    "tier.meaning.rootless (limits)": {
+        "en": "containers in a user namespace, with limits in the delegated cgroup; the few "
+              "cells that look at the host as root say so",
+        "pt-BR": "containers num user namespace, com limites no cgroup delegado; as poucas "
+                 "células que olham o host como root avisam"},
+    "tier.meaning.rootless": {
+        "en": "containers in a user namespace; limits are refused until a cgroup is delegated, "
+              "and cells that need them or root say so",
+        "pt-BR": "containers num user namespace; limites recusados até um cgroup ser delegado, "
+                 "e as células que precisam deles ou de root avisam"},
+    "tier.meaning.user-space": {
+        "en": "no container can start here; images, registries, layer trees, Dockerfile "
+              "parsing and specs still work for real, and every other cell says what it needs",
+        "pt-BR": "nenhum container inicia aqui; imagens, registries, árvores de camadas, o "
+                 "parsing do Dockerfile e as specs funcionam de verdade, e as outras células "
+                 "dizem do que precisam"},
+    "need.label.containers": {"en": "🔒 needs containers (not in the user-space tier)",
+                              "pt-BR": "🔒 precisa de containers (não no nível user-space)"},
+    "need.label.networks": {"en": "🔒 needs networks (not in the user-space tier)",
+                            "pt-BR": "🔒 precisa de redes (não no nível user-space)"},
+    "need.label.limits": {"en": "🔒 needs cgroup limits (full or rootless (limits) tier)",
+                          "pt-BR": "🔒 precisa de limites de cgroup (nível full ou rootless (limits))"},
+    "need.label.root": {"en": "🔒 needs root (full tier)",
+                        "pt-BR": "🔒 precisa de root (nível full)"},
+    "need.what.containers": {"en": "a container to start", "pt-BR": "iniciar um container"},
+    "need.what.networks": {"en": "a container network (a bridge and veths)",
+                           "pt-BR": "uma rede de containers (uma bridge e veths)"},
+    "need.what.limits": {"en": "cgroup limits (-m, --cpus, --pids-limit)",
+                         "pt-BR": "limites de cgroup (-m, --cpus, --pids-limit)"},
+    "need.what.root": {"en": "root on the host", "pt-BR": "root no host"},
+    "need.skipped": {"en": "Cell skipped: it needs {what}, and this lab's tier is {tier}",
+                     "pt-BR": "Célula pulada: ela precisa de {what}, e o nível deste laboratório "
+                              "é {tier}"},
+    "need.because": {"en": "Why: {why}", "pt-BR": "Por quê: {why}"},
+    "need.fix": {"en": "Fix: {fix}", "pt-BR": "Como resolver: {fix}"},
+    "need.why.forced": {"en": "the tier was set to {tier}", "pt-BR": "o nível foi fixado em {tier}"},
+    "need.why.user-space": {"en": "no container can start on this machine ({why})",
+                            "pt-BR": "nenhum container inicia nesta máquina ({why})"},
+    "need.fix.user-space": {"en": "run the lab on a machine with user namespaces and overlay "
+                                  "mounts (a VM, a laptop, a JupyterHub account); "
+                                  "glassbox doctor tells what is missing",
+                            "pt-BR": "rode o laboratório numa máquina com user namespaces e "
+                                     "montagens overlay (uma VM, um laptop, uma conta de "
+                                     "JupyterHub); o glassbox doctor diz o que falta"},
+    "need.why.limits": {"en": "no cgroup subtree is delegated to this user, so the kernel "
+                              "refuses to set limits for its containers",
+                        "pt-BR": "nenhuma subárvore de cgroup está delegada a este usuário, "
+                                 "então o kernel recusa limites para os containers dele"},
+    "need.fix.limits": {"en": "as root: glassbox system setup-user <your user>",
+                        "pt-BR": "como root: glassbox system setup-user <seu usuário>"},
+    "need.why.root": {"en": "the lab runs rootless: a container's root is your own "
+                            "uid, which may not see or grant what only the host's root may",
+                      "pt-BR": "o laboratório roda sem root (rootless): o root de um "
+                               "container é o seu próprio uid, que não pode ver nem conceder o "
+                               "que só o root do host pode"},
+    "need.fix.root": {"en": "run the lab as root (a VM of your own); the text above the cell "
+                            "says what to look at instead",
+                      "pt-BR": "rode o laboratório como root (numa VM sua); o texto acima da "
+                               "célula diz o que olhar no lugar"},
 }
 
 

@@ -35,6 +35,7 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from .. import processes
 from ..containers.names import new_id
 from ..errors import Conflict, Forbidden, InvalidArgument, NotFound
 from ..rootless.netns import host_root, in_holder
@@ -313,7 +314,7 @@ class NetworkManager:
     def _reap_stale(self, nl: rtnl.Rtnl, net: Network) -> list[str]:
         """Tear down endpoints whose container process is gone; their ids."""
         gone = [cid for cid, ep in net.endpoints.items()
-                if not netlink.process_alive(ep.netns_pid, ep.pid_start)]
+                if not processes.alive(ep.netns_pid, ep.pid_start)]
         for cid in gone:
             self._teardown(nl, net, net.endpoints[cid])
         return gone
@@ -407,7 +408,7 @@ class NetworkManager:
             net = self._find(self.store.all(), network)
             old = net.endpoints.get(container_id)
             if old is not None:
-                if netlink.process_alive(old.netns_pid, old.pid_start):
+                if processes.alive(old.netns_pid, old.pid_start):
                     raise Conflict(f"container {name or container_id[:12]} is already "
                                    f"connected to network {net.name!r}")
                 self._teardown(host, net, old)
@@ -442,7 +443,7 @@ class NetworkManager:
                       gateway="" if net.internal else net.gateway,
                       mac=mac or ipam.mac_for_ip(addr), host_ifname=host_ifname,
                       ifname=ifname, aliases=[a for a in aliases if a],
-                      netns_pid=pid, pid_start=netlink.process_start_time(pid) or 0)
+                      netns_pid=pid, pid_start=processes.start_time(pid) or 0)
         net.endpoints[cid] = ep
         self.store.save(net)  # recorded before the veth exists: check() can undo it
         try:
@@ -485,7 +486,7 @@ class NetworkManager:
             for net in self.store.all():
                 ep = net.endpoints.get(container_id)
                 if ep is not None:
-                    dead = not netlink.process_alive(ep.netns_pid, ep.pid_start)
+                    dead = not processes.alive(ep.netns_pid, ep.pid_start)
                     self._teardown(nl, net, ep, kernel_deletes=dead)
                     self.store.save(net)
                     left.append(net.name)

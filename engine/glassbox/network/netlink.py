@@ -242,31 +242,3 @@ def set_forwarding(ifname: str, on: bool, proc: str = "/proc/sys") -> None:
             f.write("1" if on else "0")
     except OSError as e:
         raise KernelError(e.errno, "write", path) from None
-
-
-def process_start_time(pid: int) -> int | None:
-    """Field 22 of /proc/<pid>/stat (clock ticks after boot) or None if gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    rest = data[data.rindex(b")") + 2:].split()
-    return int(rest[19])
-
-
-def process_alive(pid: int, start: int | None) -> bool:
-    """Is ``pid`` still the process we recorded (same start time)?"""
-    if pid <= 0:
-        return False
-    now = process_start_time(pid)
-    if now is None:
-        return False
-    if start and now != start:
-        return False
-    with contextlib.suppress(OSError):
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-        if state == b"Z":
-            return False
-    return True

@@ -272,7 +272,7 @@ def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
     bound by :func:`bind_all` (rootless: on the host, before the shim joined the
     per-user network namespace), used instead of ``bindings`` and closed here.
     """
-    from .netlink import process_start_time
+    from .. import processes
     socks: list[tuple[socket.socket, PortBinding]] = list(bound or [])
     try:
         if bound is None:
@@ -286,7 +286,7 @@ def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
             specs.append(f"{s.fileno()}:{b.proto}:{container_ip}:{b.container_port}")
         watch = []
         if watch_pid:
-            watch = ["--watch", f"{watch_pid}:{process_start_time(watch_pid) or 0}"]
+            watch = ["--watch", f"{watch_pid}:{processes.start_time(watch_pid) or 0}"]
         argv = [*proxy_program(python), "--container", container_id or "-",
                 "--owner", owner or "-", *watch, *specs]
         proc = subprocess.Popen(argv, pass_fds=[s.fileno() for s, _ in socks],
@@ -302,7 +302,7 @@ def start_proxy(bindings: Iterable[PortBinding], container_ip: str, *,
     finally:
         for s, _ in socks:
             s.close()  # the proxy holds its own copies
-    return ProxyHandle(pid, process_start_time(pid) or 0, container_id, container_ip, ports)
+    return ProxyHandle(pid, processes.start_time(pid) or 0, container_id, container_ip, ports)
 
 
 # Runs in the fresh interpreter: detach (double fork), report the proxy's pid on
@@ -343,15 +343,15 @@ def stop_proxy(handle: ProxyHandle | dict, timeout: float = 5.0) -> bool:
     The pid is only signalled if it is still the same process (start time) and
     still our proxy program (command line), so a reused pid is never hit.
     """
-    from .netlink import process_alive
+    from .. import processes
     h = ProxyHandle.from_dict(handle) if isinstance(handle, dict) else handle
-    if not process_alive(h.pid, h.start_time) or not _is_our_proxy(h.pid):
+    if not processes.alive(h.pid, h.start_time) or not _is_our_proxy(h.pid):
         return False
     with contextlib.suppress(ProcessLookupError):
         os.kill(h.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not process_alive(h.pid, h.start_time) and _threads_gone(h.pid):
+        if not processes.alive(h.pid, h.start_time) and _threads_gone(h.pid):
             return True
         time.sleep(0.005)
     with contextlib.suppress(ProcessLookupError):

@@ -102,14 +102,14 @@ def _lock(root: str, kind: int) -> int:
 
 def holder_pid(root: str) -> int | None:
     """The running holder's pid for this state root, None if there is none."""
-    from ..network.netlink import process_alive
+    from .. import processes
     try:
         with open(_paths(root)[0]) as f:
             rec = json.load(f)
     except (OSError, ValueError):
         return None
     pid = int(rec.get("Pid", 0))
-    if pid and process_alive(pid, rec.get("StartTime")):
+    if pid and processes.alive(pid, rec.get("StartTime")):
         return pid
     return None
 
@@ -117,7 +117,7 @@ def holder_pid(root: str) -> int | None:
 def _spawn(record: str) -> int:
     """Fork the holder: new user namespace (the container's id map), new netns,
     loopback up, then an idle interpreter. Returns its pid once it is ready."""
-    from ..network.netlink import process_start_time
+    from .. import processes
     ready_r, ready_w = os.pipe()
     first = os.fork()
     if first == 0:   # ---- detach: the holder's parent becomes init
@@ -142,7 +142,7 @@ def _spawn(record: str) -> int:
     if "Pid" not in msg:
         raise GlassboxError("cannot start the per-user network namespace: "
                             f"{msg.get('Error') or 'the holder process died'}")
-    msg["StartTime"] = process_start_time(msg["Pid"]) or 0
+    msg["StartTime"] = processes.start_time(msg["Pid"]) or 0
     with open(record + ".tmp", "w") as f:
         json.dump(msg, f)
     os.replace(record + ".tmp", record)
@@ -279,7 +279,7 @@ def idle(root: str) -> bool:
 
 def stop(root: str, timeout: float = 5.0) -> bool:
     """End the holder (its namespaces, bridges and veths go with it); False if none."""
-    from ..network.netlink import process_alive
+    from .. import processes
     record = _paths(root)[0]
     try:
         with open(record) as f:
@@ -288,7 +288,7 @@ def stop(root: str, timeout: float = 5.0) -> bool:
         return False
     pid, start = int(rec.get("Pid", 0)), rec.get("StartTime")
     stopped = False
-    if pid and process_alive(pid, start):
+    if pid and processes.alive(pid, start):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 ours = HOLDER_MARK.encode() in f.read().split(b"\0")
@@ -297,7 +297,7 @@ def stop(root: str, timeout: float = 5.0) -> bool:
         if ours:
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + timeout
-            while process_alive(pid, start) and time.monotonic() < deadline:
+            while processes.alive(pid, start) and time.monotonic() < deadline:
                 time.sleep(0.005)
             stopped = True
     try:

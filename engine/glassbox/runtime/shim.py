@@ -45,6 +45,8 @@ import signal
 import sys
 import time
 
+from .. import processes
+
 TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing on this path)
 if TYPE_CHECKING:
     import socket
@@ -366,7 +368,7 @@ def _join_cgroup(st: _Start, undo: Undo) -> None:
     os.write(st.sync_w, b"1")         # go: the child builds its rootfs while we write state
     _forget_early_exit(st.cdir)
     cstate.update_state(st.cdir, Status="running", Running=True, Pid=st.pid,
-                        ShimPid=os.getpid(), PidStartTime=cstate.process_start_time(st.pid),
+                        ShimPid=os.getpid(), PidStartTime=processes.start_time(st.pid),
                         StartedAt=_now(), ExitCode=0, Error="", OOMKilled=False,
                         FinishedAt="0001-01-01T00:00:00Z")
 

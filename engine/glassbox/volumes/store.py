@@ -177,11 +177,11 @@ class VolumeManager:
 
     def _add_ref(self, name: str, cid: str) -> None:
         """Mark ``cid`` (being created by this process) as a user of ``name``."""
-        from ..containers.state import process_start_time
+        from .. import processes
         os.makedirs(self._refs_dir(name), exist_ok=True)
         pid = os.getpid()
         _write_json(os.path.join(self._refs_dir(name), cid),
-                    {"pid": pid, "start": process_start_time(pid)})
+                    {"pid": pid, "start": processes.start_time(pid)})
 
     def add_ref(self, name: str, cid: str) -> None:
         with self.locked():
@@ -235,7 +235,7 @@ class VolumeManager:
         it is live; with neither, it is live only while its creator process runs
         and for at most ``REF_GRACE_SECONDS`` (a failed create must not pin the
         volume forever)."""
-        from ..containers.state import is_alive
+        from .. import processes
         cdir = os.path.join(self.root, "containers")
         ref = os.path.join(self._refs_dir(name), cid)
         if os.path.isdir(os.path.join(cdir, cid)):
@@ -249,7 +249,7 @@ class VolumeManager:
                 owner = json.load(f)
         except (OSError, ValueError):
             return False
-        if age < REF_GRACE_SECONDS and is_alive(owner.get("pid", 0), owner.get("start")):
+        if age < REF_GRACE_SECONDS and processes.alive(owner.get("pid", 0), owner.get("start")):
             return True
         self.drop_ref(name, cid)  # the create failed (or its container is long gone)
         return False
