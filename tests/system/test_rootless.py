@@ -1009,6 +1009,9 @@ def test_state_survives_logging_out_and_back_in(users):
         assert holder is not None
         agent_env = {**env, "GLASSBOX_AGENT": None}              # commands use the agent
         assert "agent running" in alice.out("agent", "start", env=agent_env)
+        # the agent's socket is a runtime file: beside the daemon's, not in the state root
+        assert os.path.exists(os.path.join(run1, "glassbox", "agent.sock"))
+        assert not os.path.exists(os.path.join(alice.root, "agent.sock"))
         assert web in alice.out("ps", env=agent_env)
         daemon = subprocess.Popen(alice.argv(["daemon"], env=env), stdout=subprocess.DEVNULL,
                                   stderr=subprocess.PIPE, cwd="/")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 
 import pytest
@@ -34,3 +35,28 @@ def test_a_request_whose_counts_lie_is_refused():
 def test_replies_are_eight_bytes_kind_and_value():
     assert agent._REPLY.pack(agent.EXIT, 137) == b"\0\0\0X\0\0\0\x89"
     assert agent._REPLY.size == 8
+
+
+def test_an_ordinary_users_agent_listens_in_their_private_runtime_dir(tmp_path, monkeypatch):
+    """issue 14: beside the daemon's socket, not in the state root; and only in a
+    directory of theirs with mode 0700 (a foreign one could hold a fake agent)."""
+    from glassbox.cli import agent
+    from glassbox.errors import InvalidArgument
+    if os.geteuid() != 0:
+        pytest.skip("makes a directory owned by another uid")
+    uid = 54321
+    run = tmp_path / "run"
+    (run / "glassbox").mkdir(parents=True)
+    os.chown(run / "glassbox", uid, uid)
+    os.chmod(run / "glassbox", 0o700)
+    monkeypatch.setattr(os, "geteuid", lambda: uid)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(run))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    monkeypatch.delenv("GLASSBOX_ROOT", raising=False)
+    own = str(tmp_path / "home" / ".local" / "share" / "glassbox")
+    assert agent.socket_path() == agent.socket_path(own) == str(run / "glassbox" / "agent.sock")
+    assert agent.socket_path(str(tmp_path / "other")) == str(tmp_path / "other" / "agent.sock")
+    os.chmod(run / "glassbox", 0o755)                     # not private: refused
+    with pytest.raises(InvalidArgument, match="not a private directory"):
+        agent.socket_path()

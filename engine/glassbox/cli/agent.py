@@ -3,7 +3,8 @@
 Starting CPython and importing the engine costs ~80 ms; starting a container
 costs ~10. ``glassbox agent`` is a small *fork server* for one state root: a
 single-threaded process that has already imported everything, listening on
-``$GLASSBOX_ROOT/agent.sock`` (owner only). When it runs, the ``glassbox``
+``$GLASSBOX_ROOT/agent.sock`` (owner only; an ordinary user's in their runtime
+directory: :func:`socket_path`). When it runs, the ``glassbox``
 command becomes a thin client:
 
 1. it connects and sends its argv, environment and working directory, and
@@ -36,18 +37,24 @@ _LEN = struct.Struct("!I")
 _IN_PROCESS = {"agent", "daemon", "login"}
 
 
-def socket_path(root: str | None = None) -> str:
-    """``<state root>/agent.sock``, for a rootless user too (their
-    ``~/.local/share/glassbox``), not ``$XDG_RUNTIME_DIR``: an agent serves one
-    state root (``GLASSBOX_ROOT`` may name several), the C front finds it from
-    the root alone, and it outlives a logout as the agent process does (a new
-    session's commands reach it; a dead agent's socket only refuses, and the
-    command runs in-process)."""
-    if not root and not os.environ.get("GLASSBOX_ROOT") and os.geteuid() != 0:
-        from ..rootless.paths import state_root    # a rootless user's own (issue 14)
-        root = state_root()
-    root = root or os.environ.get("GLASSBOX_ROOT") or "/var/lib/glassbox"
-    return os.path.join(root, SOCKET_NAME)
+def socket_path(root: str | None = None, *, create: bool = False) -> str:
+    """Where the agent of state root ``root`` listens: ``<root>/agent.sock`` — and for
+    an ordinary user's own default root (``~/.local/share/glassbox``), their runtime
+    directory, beside the daemon's socket (issue 14): ``$XDG_RUNTIME_DIR/glassbox``, or
+    ``/tmp/glassbox-<uid>``, made when ``create`` and refused unless it is theirs and
+    ``0700`` (someone else's directory could hold a fake agent, which would be handed
+    our command line, environment and terminal). A logout deletes the runtime
+    directory: commands then run in-process until the next ``agent start``.
+    The C front door (cli/front) computes the same path."""
+    explicit = root or os.environ.get("GLASSBOX_ROOT")
+    if os.geteuid() != 0:
+        from ..rootless.paths import check_private, runtime_dir, state_root
+        if not explicit or os.path.abspath(explicit) == os.path.abspath(state_root()):
+            d = runtime_dir(create=create)
+            if not create and os.path.lexists(d):
+                check_private(d, os.geteuid())
+            return os.path.join(d, SOCKET_NAME)
+    return os.path.join(explicit or "/var/lib/glassbox", SOCKET_NAME)
 
 
 def _wants_terminal(argv: list[str]) -> bool:
@@ -125,7 +132,10 @@ def try_client(argv: list[str]) -> int | None:
             set(argv) & _IN_PROCESS or \
             _wants_terminal(argv):
         return None
-    path = socket_path(root)
+    try:
+        path = socket_path(root)
+    except Exception:  # noqa: BLE001 — no runtime dir, or not a private one: in-process
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
@@ -252,7 +262,7 @@ def serve(root: str, idle: float = 600.0) -> None:
     import socket
     import time
     os.makedirs(root, exist_ok=True)
-    path = socket_path(root)
+    path = socket_path(root, create=True)
     _preload(root)
     _restore_after_boot(root)   # before the socket exists: forked shims cannot hold it
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -317,7 +327,10 @@ def stop_agent(root: str | None = None) -> bool:
     """Ask a running agent to exit (connect-and-close is not enough: SIGTERM by
     the pid that owns the socket, found through /proc/net/unix would be
     fragile — so the agent records its pid next to its socket)."""
-    pidfile = socket_path(root) + ".pid"
+    try:
+        pidfile = socket_path(root) + ".pid"
+    except Exception:  # noqa: BLE001 — its runtime dir is gone (a logout): no agent there
+        return False
     try:
         with open(pidfile) as f:
             pid = int(f.read().strip())

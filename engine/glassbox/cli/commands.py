@@ -607,7 +607,7 @@ def _answers(path: str) -> bool:
 def cmd_agent(eng, args) -> int:
     """``glassbox agent [run|start|stop|status]``."""
     from . import agent
-    path = agent.socket_path(eng.root)
+    path = agent.socket_path(eng.root, create=args.action in ("run", "start"))
     if args.action == "status":
         if _answers(path):
             _print(args, f"agent running on {path}")

@@ -4,7 +4,8 @@
  * Starting CPython costs 10-20 ms before a single line of glassbox runs; the
  * warm agent (glassbox/cli/agent.py) already has everything imported and forks
  * a child per command. This ~20 kB program is the thin client of that agent:
- * when one answers on $GLASSBOX_ROOT/agent.sock it sends the command line, the
+ * when one answers on its socket (agent_socket(): $GLASSBOX_ROOT/agent.sock, or an
+ * ordinary user's runtime directory) it sends the command line, the
  * working directory and the environment, hands over its stdin/stdout/stderr
  * (SCM_RIGHTS), forwards Ctrl-C and friends to the child that runs the command,
  * and exits with its code. In every other case it exec()s Python with the very
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -111,14 +113,16 @@ static int in_process(int argc, char **argv)
     return wants_terminal(argc, argv);
 }
 
-static const char *state_root(int argc, char **argv)
+static const char *state_root(int argc, char **argv, int *is_default)
 {
+    *is_default = 0;
     for (int i = 1; i < argc; i++)
         if (is(argv[i], "--root"))
             return i + 1 < argc ? argv[i + 1] : NULL;
     const char *r = getenv("GLASSBOX_ROOT");
     if (r && *r)
         return r;
+    *is_default = 1;
     if (geteuid() == 0)
         return "/var/lib/glassbox";
     /* rootless (issue 14): the user's own root, as glassbox.rootless.paths.state_root */
@@ -133,10 +137,34 @@ static const char *state_root(int argc, char **argv)
     return buf;
 }
 
-static int connect_agent(const char *root)
+/* The agent's socket, as agent.socket_path(): <root>/agent.sock, but for an ordinary
+ * user's own default root their runtime directory ($XDG_RUNTIME_DIR/glassbox, else
+ * /tmp/glassbox-<uid>) — and only when that directory is theirs and 0700: someone
+ * else's could hold a fake agent that would be handed our argv, env and terminal. */
+static int agent_socket(char *out, size_t n, const char *root, int is_default)
+{
+    if (is_default && geteuid() != 0) {
+        char dir[4096];
+        const char *x = getenv("XDG_RUNTIME_DIR");
+        if (x && x[0] == '/')
+            snprintf(dir, sizeof dir, "%s/glassbox", x);
+        else
+            snprintf(dir, sizeof dir, "/tmp/glassbox-%u", (unsigned)geteuid());
+        struct stat st;
+        if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+            (st.st_mode & 077))
+            return -1;
+        return snprintf(out, n, "%s/agent.sock", dir) >= (int)n ? -1 : 0;
+    }
+    if (!root)
+        return -1;
+    return snprintf(out, n, "%s/agent.sock", root) >= (int)n ? -1 : 0;
+}
+
+static int connect_agent(const char *root, int is_default)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (!root || snprintf(sa.sun_path, sizeof sa.sun_path, "%s/agent.sock", root) >= (int)sizeof sa.sun_path)
+    if (agent_socket(sa.sun_path, sizeof sa.sun_path, root, is_default) < 0)
         return -1;
     int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (s < 0)
@@ -248,7 +276,9 @@ int main(int argc, char **argv)
 {
     if (in_process(argc, argv))
         fallback(argc, argv);
-    int s = connect_agent(state_root(argc, argv));
+    int is_default;
+    const char *root = state_root(argc, argv, &is_default);
+    int s = connect_agent(root, is_default);
     if (s < 0)
         fallback(argc, argv);
     uint32_t kind;
