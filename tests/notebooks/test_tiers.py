@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from IPython.core.interactiveshell import InteractiveShell
 
 from glassbox.errors import InvalidArgument
 from glassbox.jupyter import messages, tiers
@@ -20,13 +19,20 @@ from glassbox.jupyter import messages, tiers
 
 @pytest.fixture
 def shell():
-    sh = InteractiveShell.instance()
+    # the process's one test shell, as the other IPython tests make it (a second
+    # singleton of another class would break them: traitlets' MultipleInstanceError)
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
+    sh = start_ipython() or get_ipython()
+    types = sh.display_formatter.active_types       # a terminal shell formats text only:
+    sh.display_formatter.active_types = ["text/plain", "text/html"]   # a notebook's too
     sh.register_magics(tiers.TierMagics(sh))
     shown = []
     saved = sh.display_pub.publish
     sh.display_pub.publish = lambda data, **kw: shown.append(data)
     yield sh, shown
     sh.display_pub.publish = saved
+    sh.display_formatter.active_types = types
     for name in ("x", "y"):
         sh.user_ns.pop(name, None)
 
