@@ -8,7 +8,7 @@ import json
 import pytest
 
 from glassbox.daemon import swarm
-from glassbox.daemon import translate as t
+from glassbox import safejson
 from glassbox.daemon.server import Daemon, build_app
 from glassbox.errors import InvalidArgument
 
@@ -94,16 +94,16 @@ def test_deeply_nested_query_json_is_a_400():
 
 
 def test_loads_json_depth_limit():
-    ok = "[" * t.MAX_JSON_DEPTH + "]" * t.MAX_JSON_DEPTH
-    assert t.loads_json(ok) is not None
+    ok = "[" * safejson.MAX_JSON_DEPTH + "]" * safejson.MAX_JSON_DEPTH
+    assert safejson.loads_json(ok) is not None
     nested = {"a": [{"b": {}}]}
-    assert t.loads_json(json.dumps(nested)) == nested
-    over = '{"k": ' * t.MAX_JSON_DEPTH + "1" + "}" * t.MAX_JSON_DEPTH   # 100 objects: fine
-    assert t.loads_json(over)["k"]
-    for raw in ("[" * (t.MAX_JSON_DEPTH + 1) + "]" * (t.MAX_JSON_DEPTH + 1),
-                '{"k": ' * (t.MAX_JSON_DEPTH + 1) + "1" + "}" * (t.MAX_JSON_DEPTH + 1),
+    assert safejson.loads_json(json.dumps(nested)) == nested
+    over = '{"k": ' * safejson.MAX_JSON_DEPTH + "1" + "}" * safejson.MAX_JSON_DEPTH   # 100 objects: fine
+    assert safejson.loads_json(over)["k"]
+    for raw in ("[" * (safejson.MAX_JSON_DEPTH + 1) + "]" * (safejson.MAX_JSON_DEPTH + 1),
+                '{"k": ' * (safejson.MAX_JSON_DEPTH + 1) + "1" + "}" * (safejson.MAX_JSON_DEPTH + 1),
                 "[" * 100_000 + "]" * 100_000):
         with pytest.raises(InvalidArgument, match="nested too deeply"):
-            t.loads_json(raw)
+            safejson.loads_json(raw)
     with pytest.raises(ValueError):
-        t.loads_json("{bad")
+        safejson.loads_json("{bad")

@@ -19,7 +19,8 @@ import json
 
 from ..errors import GlassboxError, InvalidArgument, NotFound
 from .server import json_response, qbool, request_version
-from .translate import build_stream, epoch, image_summary, loads_json, parse_filters
+from ..safejson import loads_json
+from .translate import build_stream, epoch, image_summary, parse_filters
 
 MAX_ARCHIVE = 8 << 30   # a body bigger than this is refused (load, build, import)
 

@@ -34,7 +34,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import Conflict, GlassboxError, InvalidArgument, http_status
-from .translate import loads_json, version_tuple
+from ..safejson import loads_json
+from .translate import version_tuple
 
 API_VERSION = "1.45"
 """The newest API version served. Of 1.44 (moby's ``api/docs/CHANGELOG.md``) glassbox

@@ -15,9 +15,7 @@ import time
 from ..containers.options import CreateOptions
 from ..errors import InvalidArgument
 from ..present import host_memory
-# JSON from the client: the depth guard is glassbox.safejson's (the engine reads a
-# registry's documents with it too); the routes import it from here
-from ..safejson import MAX_JSON_DEPTH, loads_json  # noqa: F401
+from ..safejson import loads_json   # JSON from clients, with a depth limit (glassbox.safejson)
 
 
 def _strslice(v, field: str) -> list[str] | None:
