@@ -67,7 +67,7 @@ def stats_figure(t, cpu, memory, limit=None, *, oom_at: float | None = None, tit
         ax_mem.step(lt, lv, where="post", color="#c62828", ls="--", lw=1.5, gid="memory-limit",
                     label=msg("chart.limit", mib=lv[-1]))
         top = max(top, max(lv))
-        ax_mem.legend(loc="upper left", fontsize=8)
+        ax_mem.legend(loc="upper left", fontsize=8, framealpha=1.0)   # opaque: an OOM line behind it
     ax_mem.set_ylim(bottom=0, top=top * 1.15 or 1.0)
     ax_mem.set_ylabel(msg("chart.memory"))
     ax_mem.set_xlabel(msg("chart.seconds"))
