@@ -176,7 +176,10 @@ def gbx(tmp_path, busybox_tar, request):
     except Exception as e:  # noqa: BLE001
         leaks.append(f"cleanup failed: {e}")
     import time
-    deadline = time.monotonic() + 10
+    # a removed container's shim still runs its finish (a short Python helper):
+    # on a loaded machine that can take seconds, so the bound is generous — a real
+    # leak never ends, so the wait cannot hide one
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline and (shim_pids(root) - before or cgroups_under(parent)):
         time.sleep(0.05)
     left_shims = shim_pids(root) - before

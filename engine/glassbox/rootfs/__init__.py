@@ -13,7 +13,8 @@ merged by the kernel's overlay filesystem::
 /sys, a minimal /dev, the generated /etc/hostname, /etc/hosts and
 /etc/resolv.conf, masks Docker's sensitive /proc paths, and ``pivot_root``s
 into it, so no host mount stays visible. Each step is a small function in
-:mod:`.overlay`, :mod:`.dev`, :mod:`.masks` and :mod:`.pivot`; every one takes
+:mod:`.overlay`, :mod:`.dev`, :mod:`.masks`, :mod:`.propagation` (which mount
+events cross between host and container) and :mod:`.pivot`; every one takes
 the syscall seam as a parameter so the sequence is unit-tested with a recording
 fake.
 

@@ -1,8 +1,9 @@
 """Building a container's root filesystem as a straight line of named steps.
 
 Runs in the container's child process, after ``unshare(CLONE_NEWNS)``:
-private propagation -> overlay -> volumes -> /proc -> /sys -> /dev ->
-/etc files -> masks -> read-only paths -> pivot_root -> read-only root.
+rshared sources cloned -> private (or slave) propagation -> overlay -> /proc ->
+/sys -> /dev -> /etc files -> volumes -> masks -> read-only paths -> pivot_root
+-> read-only root.
 
 What the mounts keep from the container's root (``glassbox.probe`` shows each):
 ``/sys`` is read-only (no ``uevent_helper`` or other host knob to write);
@@ -24,26 +25,25 @@ read-only then too, as Docker does (moby's ``NetworkMounts``: writable is
 **Bind propagation** (``-v /src:/dst:rslave``, ``--mount ...,bind-propagation=``):
 by default the namespace is made ``rprivate`` first, so nothing mounted later on
 the host shows up in the container and nothing the container mounts leaks out.
-When a bind asks for ``(r)slave`` or ``(r)shared``, the namespace is made
-``rslave`` instead: it keeps receiving the host's mount events (a bind of a host
-mount that is *shared* then follows it: a disk mounted under ``/src`` later
-appears under ``/dst``), and every bind is then given its own propagation
-(``mount(MS_SLAVE|MS_REC)``, ``MS_SHARED``, ``MS_PRIVATE``). ``rshared`` here is
-shared among the container's own mounts and slave to the host: mounts the
-container makes do not propagate back to the host.
+A ``(r)slave`` or ``(r)shared`` bind makes it ``rslave`` instead, and an
+``(r)shared`` bind's source is cloned *before* that (``open_tree``), so the bind
+stays a peer of the host's mount: what the container mounts under ``/dst``
+appears under ``/src`` on the host, as with Docker. See :mod:`.propagation`.
 """
 
 from __future__ import annotations
 
 import os
 
-from .._sys.constants import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE,
-                              MS_RDONLY, MS_REC, MS_REMOUNT, MS_SHARED, MS_SLAVE)
+from .._sys.constants import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC,
+                              MS_REMOUNT, MS_SLAVE)
 from ..runtime.spec import MASKED_PATHS, READONLY_PATHS, ProcessSpec
 from .dev import make_dev, make_device_nodes
 from .masks import mask_paths, readonly_paths
 from .overlay import mount_overlay
 from .pivot import make_private, pivot
+from .propagation import (PROPAGATION_FLAGS, attach_clone, clone_shared_sources, close_clones,
+                          wants_host_events)
 
 
 def _inside(rootfs: str, path: str) -> str:
@@ -74,39 +74,59 @@ def _locked_flags(source: str) -> int:
     return os.statvfs(source).f_flag & (MS_NOSUID | MS_NODEV | MS_NOEXEC | 1024 | 2048)
 
 
-def _bind_file(sys_, rootfs: str, source: str, target: str, readonly: bool = False,
-               userns: bool = False) -> None:
+def _resolved_target(rootfs: str, target: str) -> str:
+    """``target`` resolved inside ``rootfs`` (symlinks in the image followed there),
+    refused when it lands at or inside ``/proc`` (:func:`~glassbox.volumes.specs.
+    proc_target_error`: create checked the path as written, this the path as found)."""
+    from ..volumes.specs import proc_target_error
     dest = _inside(rootfs, target)
+    rel = os.path.relpath(dest, rootfs)
+    err = proc_target_error("/" if rel == "." else "/" + rel)
+    if err:
+        from ..errors import InvalidArgument
+        raise InvalidArgument(f'error mounting at "{target}": {err}')
+    return dest
+
+
+def _mount_point(rootfs: str, source: str, target: str) -> str:
+    """The path inside ``rootfs`` a bind of ``source`` goes on, made if missing: a
+    directory for a directory, an empty file for anything else."""
+    dest = _resolved_target(rootfs, target)
     if os.path.isdir(source):
         os.makedirs(dest, exist_ok=True)
     else:
         os.makedirs(os.path.dirname(dest), exist_ok=True)
         if not os.path.exists(dest):
             open(dest, "a").close()
-    sys_.mount(source, dest, None, MS_BIND | MS_REC)
+    return dest
+
+
+def _bind_file(sys_, rootfs: str, source: str, target: str, readonly: bool = False,
+               userns: bool = False, clone: int | None = None) -> str:
+    """Bind ``source`` (recursively, like Docker's rbind) at ``target`` in ``rootfs``;
+    with ``clone``, attach that detached copy of it instead (an rshared bind:
+    :mod:`.propagation`). Returns the mount point."""
+    dest = _mount_point(rootfs, source, target)
+    if clone is None:
+        sys_.mount(source, dest, None, MS_BIND | MS_REC)
+    else:
+        attach_clone(sys_, clone, dest)
     if readonly:
         sys_.mount(source, dest, None, MS_BIND | MS_REC | MS_REMOUNT | MS_RDONLY |
                    (_locked_flags(source) if userns else 0))
+    return dest
 
 
-PROPAGATION_FLAGS = {"private": MS_PRIVATE, "rprivate": MS_PRIVATE | MS_REC,
-                     "slave": MS_SLAVE, "rslave": MS_SLAVE | MS_REC,
-                     "shared": MS_SHARED, "rshared": MS_SHARED | MS_REC}
-"""A bind's propagation mode → the flags of ``mount(NULL, dest, NULL, flags)``."""
-
-
-def wants_host_events(spec: ProcessSpec) -> bool:
-    """True when a bind asks for slave or shared propagation: the namespace must
-    then be made rslave (not rprivate), or there is no host peer left to follow."""
-    return any(m.type == "bind" and ("slave" in m.propagation or "shared" in m.propagation)
-               for m in spec.mounts)
-
-
-def mount_volumes(sys_, spec: ProcessSpec) -> None:
+def mount_volumes(sys_, spec: ProcessSpec, clones: dict[int, int] | None = None) -> None:
+    """The ``-v``/``--mount``/``--tmpfs`` mounts, parents first. ``clones``: the
+    detached copies :func:`.propagation.clone_shared_sources` took of the rshared
+    binds' sources (by index in ``spec.mounts``); without them (the archive helper)
+    every bind is a plain one."""
     from_host = wants_host_events(spec)
-    for m in spec.mounts:
+    clones = {} if clones is None else clones
+    for i, m in enumerate(spec.mounts):
         if m.type == "tmpfs":
-            dest = _inside(spec.rootfs, m.target)
+            dest = _resolved_target(spec.rootfs, m.target)
             os.makedirs(dest, exist_ok=True)
             sys_.mount("tmpfs", dest, "tmpfs",
                        MS_NOSUID | MS_NODEV | (MS_RDONLY if m.readonly else 0),
@@ -120,10 +140,10 @@ def mount_volumes(sys_, spec: ProcessSpec) -> None:
             finally:
                 os.close(fd)
         else:
-            _bind_file(sys_, spec.rootfs, m.source, m.target, m.readonly, bool(spec.userns))
+            dest = _bind_file(sys_, spec.rootfs, m.source, m.target, m.readonly,
+                              bool(spec.userns), clone=clones.pop(i, None))
             if from_host:   # each bind its own mode (the default rprivate included)
-                sys_.mount(None, _inside(spec.rootfs, m.target), None,
-                           PROPAGATION_FLAGS[m.propagation or "rprivate"])
+                sys_.mount(None, dest, None, PROPAGATION_FLAGS[m.propagation or "rprivate"])
 
 
 def mount_proc_sys(sys_, rootfs: str, privileged: bool = False) -> None:
@@ -136,10 +156,26 @@ def mount_proc_sys(sys_, rootfs: str, privileged: bool = False) -> None:
 
 
 def build_rootfs(sys_, spec: ProcessSpec) -> None:
-    """Everything from a bare mount namespace to the container's own ``/``."""
+    """Everything from a bare mount namespace to the container's own ``/``.
+
+    Rootful ``--userns=private``: host root builds it all, with the image layers
+    idmapped, then steps into the user namespace (:mod:`glassbox.rootless.private`)."""
+    # rshared binds: copies that stay the host's peers, taken before the rslave in _build
+    clones = clone_shared_sources(sys_, spec)
+    try:
+        _build(sys_, spec, clones)
+    finally:
+        close_clones(clones)      # only those a failure left unattached
+    if spec.readonly_rootfs:
+        sys_.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
+    if spec.userns == "private":
+        from ..rootless.private import become_container_root
+        become_container_root(sys_)
+
+
+def _build(sys_, spec: ProcessSpec, clones: dict[int, int]) -> None:
+    """:func:`build_rootfs` from the namespace's propagation to ``pivot_root``."""
     rootfs = spec.rootfs
-    # rootful --userns=private: host root builds it all, with the image layers
-    # idmapped, then steps into the user namespace (glassbox.rootless.private)
     private = spec.userns == "private"
     rootless = "" if private else spec.userns
     if wants_host_events(spec):      # a slave/shared bind: keep following the host
@@ -147,8 +183,7 @@ def build_rootfs(sys_, spec: ProcessSpec) -> None:
     else:
         make_private(sys_)
     if private:
-        from ..rootless.private import become_container_root, idmap_lowers, join_owned, \
-            own_dev
+        from ..rootless.private import idmap_lowers, join_owned, own_dev
         join_owned(sys_)
         idmap_lowers(sys_, spec.lower_dirs)
     mount_overlay(sys_, rootfs, spec.lower_dirs, spec.upper_dir, spec.work_dir,
@@ -161,12 +196,8 @@ def build_rootfs(sys_, spec: ProcessSpec) -> None:
         make_device_nodes(sys_, rootfs, spec.devices, spec.privileged, rootless)
     for target, source in spec.etc_files.items():
         _bind_file(sys_, rootfs, source, target, readonly=spec.readonly_rootfs)
-    mount_volumes(sys_, spec)
+    mount_volumes(sys_, spec, clones)
     if not spec.privileged:      # Docker masks nothing for --privileged
         mask_paths(sys_, rootfs, MASKED_PATHS)
         readonly_paths(sys_, rootfs, READONLY_PATHS)
     pivot(sys_, rootfs)
-    if spec.readonly_rootfs:
-        sys_.mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC)
-    if private:
-        become_container_root(sys_)

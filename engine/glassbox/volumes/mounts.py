@@ -144,36 +144,13 @@ def _propagation(vs: VolumeSpec, mountinfo: str = "/proc/self/mountinfo") -> str
     """A bind's propagation as the runtime applies it; the default (rprivate) as "".
 
     As Docker, a ``(r)shared`` bind needs its source on a *shared* mount and a
-    ``(r)slave`` one on a shared or slave mount: on a private mount there is no
-    peer to follow, and the mode would silently do nothing."""
+    ``(r)slave`` one on a shared or slave mount, refused in Docker's words
+    (:func:`glassbox.rootfs.propagation.check_source`) before anything is made;
+    ``mount --make-shared`` on the mount point named fixes it."""
+    from ..rootfs.propagation import check_source
     mode = "" if vs.propagation in ("", "rprivate") else vs.propagation
-    if "shared" in mode or "slave" in mode:
-        point, tags = _mount_of(os.path.realpath(vs.source), mountinfo)
-        if "shared" in mode and "shared" not in tags:
-            raise InvalidArgument(f"path {vs.source} is mounted on {point} but it is not a "
-                                  f"shared mount (needed for {mode}: mount --make-shared "
-                                  f"{point})")
-        if "slave" in mode and not tags & {"shared", "master"}:
-            raise InvalidArgument(f"path {vs.source} is mounted on {point} but it is not a "
-                                  f"shared or slave mount (needed for {mode}: mount "
-                                  f"--make-shared {point})")
+    check_source(vs.source, mode, mountinfo)
     return mode
-
-
-def _mount_of(path: str, mountinfo: str) -> tuple[str, set[str]]:
-    """The mount point ``path`` is on and its propagation tags (``shared``, ``master``)."""
-    best, tags = "/", set()
-    with open(mountinfo) as f:
-        for line in f:
-            fields = line.split()
-            if "-" not in fields:
-                continue
-            point = fields[4].replace("\\040", " ")
-            if (path == point or path.startswith(point.rstrip("/") + "/")) and \
-                    len(point) >= len(best):
-                best = point
-                tags = {t.split(":", 1)[0] for t in fields[6:fields.index("-")]}
-    return best, tags
 
 
 def _bind_source(vs: VolumeSpec, made_dirs: list[str]) -> str:

@@ -85,6 +85,29 @@ def _config_error(kind: str, message: str) -> str:
     return f'invalid mount config for type "{kind}": {message}'
 
 
+#: the files under /proc a mount may cover — those lxcfs emulates; runc's
+#: ``checkProcMount`` list (libcontainer/rootfs_linux.go), taken as data
+PROC_MOUNTS_ALLOWED = frozenset({
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/net/dev",
+    "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled"})
+
+
+def proc_target_error(target: str) -> str | None:
+    """Why a mount may not go at ``target`` (a clean path inside the container), or
+    None. Nothing but the container's own procfs goes at ``/proc`` or inside it
+    (runc's rule, so Docker's): a bind over ``/proc/sys`` or ``/proc/sysrq-trigger``
+    would undo the read-only and masked paths that keep the host's kernel knobs out
+    of reach, and a mount placed there under an ``rshared`` bind would travel to
+    the host. Checked at create on the path as written, and again at start on the
+    path as resolved in the image (a symlink such as ``/data -> /proc/sys``)."""
+    if target == "/proc":
+        return f'"{target}" cannot be mounted because it is not of type proc'
+    if target.startswith("/proc/") and target not in PROC_MOUNTS_ALLOWED:
+        return f'"{target}" cannot be mounted because it is inside /proc'
+    return None
+
+
 def _check_target(kind: str, target: str) -> str | None:
     """Docker's target rules; returns the error text or None."""
     if not target:
@@ -94,7 +117,8 @@ def _check_target(kind: str, target: str) -> str | None:
     if not target.startswith("/"):
         return _config_error(kind, f"invalid mount path: '{target}' mount path must be "
                                    "absolute")
-    return None
+    err = proc_target_error(clean_target(target))
+    return _config_error(kind, err) if err else None
 
 
 def volume_name_error(name: str) -> str | None:
