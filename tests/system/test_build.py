@@ -382,12 +382,14 @@ def test_bad_input_errors_name_file_and_line(gbx, tmp_path):
     assert gbx.out("ps", "-a", "-q") == ""
 
 
-def test_run_network_isolated_by_default_host_on_request(gbx, tmp_path):
+def test_run_network_bridge_by_default_none_isolated_host_on_request(gbx, tmp_path):
     ctx = write_ctx(tmp_path / "ctx", {"Dockerfile": "FROM busybox\n"
                     "RUN tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort > /ifs\n"
                     "CMD [\"cat\", \"/ifs\"]\n"})
-    t1, t2 = tag(), tag()
-    gbx.out("build", "-t", t1, ctx)
+    t0, t1, t2 = tag(), tag(), tag()
+    gbx.out("build", "-t", t0, ctx)       # as docker build: the default bridge
+    assert gbx.out("run", "--rm", "--network", "host", t0) == "eth0\nlo\n"
+    gbx.out("build", "--no-cache", "--network", "none", "-t", t1, ctx)
     assert gbx.out("run", "--rm", "--network", "host", t1) == "lo\n"   # its own netns
     gbx.out("build", "--no-cache", "--network", "host", "-t", t2, ctx)
     seen = set(gbx.out("run", "--rm", t2).split())

@@ -1,6 +1,6 @@
 """``glassbox build`` options that shape the RUN containers and the cache (issue 20).
 
-``--add-host`` (the RUN steps' ``/etc/hosts``), ``--network`` (none/default, bridge, a
+``--add-host`` (the RUN steps' ``/etc/hosts``), ``--network`` (none, default = bridge, a
 user network with a real service on it, host; an unknown one refused by name),
 ``--cache-from`` with an image saved on one state root and loaded into a fresh one,
 and a RUN's stderr streamed while the step runs. Each test has its own state root
@@ -93,19 +93,20 @@ FROM busybox
 RUN for i in $(ls /sys/class/net); do \
       echo "$i $(ip -4 -o addr show $i | awk '{print $4}')"; done > /ifs
 """})
-    for mode in ("none", "default"):
+    t = tag()
+    gbx.out("build", "--no-cache", "--network", "none", "-t", t, ctx)
+    assert list(_interfaces(gbx, t)) == ["lo"]
+    # default (what the docker CLI sends) is the default bridge, as dockerd's docker0
+    for mode in ("default", "bridge"):
         t = tag()
         gbx.out("build", "--no-cache", "--network", mode, "-t", t, ctx)
-        assert list(_interfaces(gbx, t)) == ["lo"], mode
-    t = tag()
-    gbx.out("build", "--no-cache", "--network", "bridge", "-t", t, ctx)
-    ifs = _interfaces(gbx, t)
-    assert sorted(ifs) == ["eth0", "lo"], ifs
-    bridge = json.loads(gbx.out("network", "inspect", "bridge"))
-    bridge = bridge[0] if isinstance(bridge, list) else bridge
-    import ipaddress
-    subnet = ipaddress.IPv4Network(bridge["IPAM"]["Config"][0]["Subnet"])
-    assert ipaddress.IPv4Interface(ifs["eth0"]).ip in subnet, (ifs, subnet)
+        ifs = _interfaces(gbx, t)
+        assert sorted(ifs) == ["eth0", "lo"], (mode, ifs)
+        bridge = json.loads(gbx.out("network", "inspect", "bridge"))
+        bridge = bridge[0] if isinstance(bridge, list) else bridge
+        import ipaddress
+        subnet = ipaddress.IPv4Network(bridge["IPAM"]["Config"][0]["Subnet"])
+        assert ipaddress.IPv4Interface(ifs["eth0"]).ip in subnet, (mode, ifs, subnet)
     assert gbx.out("ps", "-a", "-q") == ""
 
 
@@ -125,8 +126,8 @@ RUN for i in $(seq 100); do wget -q -O /page http://{web}:8080/ && break; sleep 
         out = gbx.out("build", "--network", labnet, "-t", t, ctx)
         assert "served-to-the-build" in out, out
         assert gbx.out("run", "--rm", t, "cat", "/page") == "served-to-the-build\n"
-        # the same Dockerfile without that network cannot reach it
-        r = gbx.cli("build", "--no-cache", ctx)
+        # the same Dockerfile without a network cannot reach it
+        r = gbx.cli("build", "--no-cache", "--network", "none", ctx)
         assert r.returncode == 1 and b"returned a non-zero code" in r.stderr, r.stderr
     finally:
         gbx.cli("rm", "-f", web)

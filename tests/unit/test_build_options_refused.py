@@ -15,8 +15,9 @@ from glassbox.errors import InvalidArgument
 
 def test_resolve_network_modes(tmp_path):
     root = str(tmp_path)
-    for mode in (None, "", "default", "none"):
-        assert resolve_network(root, mode) is None        # their own empty netns
+    for mode in (None, "", "default"):
+        assert resolve_network(root, mode) == "default"   # the bridge, as dockerd
+    assert resolve_network(root, "none") == "none"         # their own empty netns
     assert resolve_network(root, "bridge") == "bridge"
     if os.geteuid() == 0:
         assert resolve_network(root, "host") == "host"
@@ -45,7 +46,7 @@ def test_resolve_network_finds_a_user_network_by_name_or_id_prefix(tmp_path):
 
 
 def test_check_extra_hosts():
-    check_extra_hosts(["db:10.0.0.5", "v6=fe80::1", "x:[::1]"])
+    check_extra_hosts(["db:10.0.0.5", "v6=fe80::1", "x:[::1]", "host:host-gateway"])
     for bad in ("nohost", "db:300.1.1.1", ":10.0.0.1"):
         with pytest.raises(InvalidArgument) as ei:
             check_extra_hosts([bad])

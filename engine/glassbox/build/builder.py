@@ -36,11 +36,19 @@ Network during RUN (``network=``, ``glassbox build --network``, the API's
 ``networkmode``), checked before the first step — an unknown network is an
 :class:`~glassbox.errors.InvalidArgument` naming it:
 
-- ``None``, ``"default"`` (what the docker CLI sends when ``--network`` is not given)
-  and ``"none"``: a network namespace of its own, loopback only — as a glassbox
-  container without ``--network``. A RUN that downloads packages fails.
+- ``None`` (no ``--network``) and ``"default"`` (what the docker CLI sends on every
+  build): the default bridge network, as Docker's classic builder runs RUN on
+  ``docker0``. Should that bridge not be available here (no ``CAP_NET_ADMIN``: a
+  sandbox that grants no networking), the build still runs, each RUN in an
+  isolated network namespace, and says so in a warning. Rootless, the default
+  bridge lives in the user's own network namespace (:mod:`glassbox.rootless.netns`),
+  as rootless Docker's ``docker0`` lives in rootlesskit's: a RUN reaches the other
+  containers and the host's side of that bridge, not the outside.
+- ``"none"``: a network namespace of its own, loopback only. A RUN that downloads
+  packages fails.
 - ``"bridge"``: the default bridge network (``gbx0``): an address on it, the host's
-  side as gateway, no NAT (glassbox bridges do not route to the outside).
+  side as gateway, no NAT (glassbox bridges do not route to the outside); refused
+  when that bridge cannot be made.
 - a user network's name (or id prefix): an address on it, and its containers by
   name in ``/etc/hosts`` — a RUN can fetch from a service running there.
 - ``"host"`` (root only): the host's network namespace, so ``apk add`` /
@@ -48,7 +56,9 @@ Network during RUN (``network=``, ``glassbox build --network``, the API's
 
 ``RUN --network=none|host|default`` (BuildKit's flag) overrides it for one step.
 ``extra_hosts`` (``--add-host name:ip``, the API's ``extrahosts``) are added to the
-``/etc/hosts`` every RUN sees. Neither is part of the cache key (as Docker's).
+``/etc/hosts`` every RUN sees; ``name:host-gateway`` is the default bridge's gateway,
+the host as a RUN reaches it (:func:`glassbox.network.dns.host_gateway`). Neither is
+part of the cache key (as Docker's).
 
 ``cache_from`` (``--cache-from IMAGE``): images, pulled or loaded from elsewhere, whose
 history can stand in for the local cache — the rule is :func:`~glassbox.build.cache.
@@ -91,7 +101,8 @@ from ..errors import BuildError, ContainerExit, GlassboxError, InvalidArgument, 
 from . import dockerfile as D
 from .cache import BuildCache, FileHashMemo, cache_key, match_cache_from
 
-__all__ = ["Builder", "ImageView", "DEFAULT_SHELL", "resolve_network", "check_extra_hosts"]
+__all__ = ["Builder", "ImageView", "DEFAULT_NETWORK", "DEFAULT_SHELL", "resolve_network",
+           "check_extra_hosts"]
 
 DEFAULT_SHELL = ["/bin/sh", "-c"]
 _URL_PREFIXES = ("http://", "https://")
@@ -556,38 +567,46 @@ class _StageState:
         return getattr(self.image, "id", None)
 
 
-def resolve_network(root: str, mode: str | None) -> str | None:
-    """A build's ``network`` → the RUN containers' network mode (None: each its own
-    empty network namespace). Refuses, naming it, what cannot work — before any step."""
+#: ``resolve_network``'s answer for the default: the default bridge when it can be made
+DEFAULT_NETWORK = "default"
+
+
+def resolve_network(root: str, mode: str | None) -> str:
+    """A build's ``network`` → the RUN containers' network mode: ``"default"`` (the
+    default bridge, or an isolated namespace when it cannot be made: see
+    :meth:`_Job.default_network`), ``"none"``, ``"bridge"``, ``"host"`` or a user
+    network's name. Refuses, naming it, what cannot work — before any step."""
     mode = (mode or "").strip()
-    if mode in ("", "default", "none"):
-        return None
+    if mode in ("", DEFAULT_NETWORK):
+        return DEFAULT_NETWORK
+    if mode in ("none", "bridge"):
+        return mode
     if mode == "host":
         if os.geteuid() != 0:
             raise InvalidArgument("build --network host is not available rootless: the "
                                   "host's network namespace belongs to root; use --network "
-                                  "bridge, a user network or none")
+                                  "default (the bridge), a user network or none")
         return "host"
     if mode.startswith("container:"):
         raise InvalidArgument(f"build --network {mode}: a build cannot join another "
-                              "container's network; use none, bridge, host or a user network")
-    if mode == "bridge":
-        return "bridge"
+                              "container's network; use default, none, bridge, host or a "
+                              "user network")
     from ..network.store import NetworkStore    # JSON only: no netlink here
     nets = NetworkStore(root).all()
     found = [n for n in nets if n.name == mode] or [n for n in nets if n.id.startswith(mode)]
     if len(found) != 1:
-        raise InvalidArgument(f"build --network {mode}: no such network (use none, default, "
+        raise InvalidArgument(f"build --network {mode}: no such network (use default, none, "
                               "bridge, host or a network from `glassbox network ls`)")
     return found[0].name
 
 
 def check_extra_hosts(hosts) -> None:
-    """``--add-host`` values (``name:ip`` or ``name=ip``): a bad one is refused by name."""
+    """``--add-host`` values (``name:ip``, ``name=ip`` or ``name:host-gateway``): a bad
+    one is refused by name, with docker's words."""
     if hosts:
-        from ..network.dns import parse_add_host
+        from ..network.dns import check_add_host
         for h in hosts:
-            parse_add_host(h)
+            check_add_host(h)
 
 
 class Builder:
@@ -640,7 +659,8 @@ class _Job:
         self.no_cache, self.cache_from_refs = no_cache, list(cache_from or ())
         self.labels, self.progress, self.pull, self.network = labels, progress, pull, network
         self.extra_hosts = [str(h) for h in extra_hosts or ()]
-        self.run_network: str | None = None   # what RUN gets: resolve_network()
+        self.run_network = DEFAULT_NETWORK   # what RUN gets: resolve_network()
+        self._default_network: str | None = None   # default_network(), found out once
         self.ctx = None
         self.built: dict[int, object] = {}
         self.index = 0
@@ -656,6 +676,24 @@ class _Job:
 
     def warn(self, text: str) -> None:
         self.emit({"type": "warning", "text": text})
+
+    def default_network(self) -> str:
+        """What ``default`` means for this build's RUN steps, found out at the first
+        RUN that needs it: ``"bridge"`` once the default bridge is there (made now if
+        it is missing), else ``"none"`` — an isolated network namespace and a warning
+        naming why, rather than a failed build (Docker has its ``docker0`` always;
+        a sandbox without ``CAP_NET_ADMIN`` cannot make ours)."""
+        if self._default_network is None:
+            from ..network.manager import NetworkManager
+            try:
+                NetworkManager(self.eng.root).ensure_default()
+                self._default_network = "bridge"
+            except (GlassboxError, OSError) as e:
+                self._default_network = "none"
+                self.warn(f"the default bridge network is not available ({e}): the RUN "
+                          "steps run in an isolated network namespace, as with --network "
+                          "none")
+        return self._default_network
 
     # -- the whole build ------------------------------------------------------------------
     def run(self):
@@ -994,13 +1032,15 @@ class _Job:
                                                             network))
 
     def _run_container(self, state: _StageState, inst: D.Run, scope: D.StageScope,
-                       argv: list[str], network: str | None):
+                       argv: list[str], network: str):
         from ..containers.options import CreateOptions
         if state.image is None or not state.layers:
             raise inst.error("RUN in an empty image (FROM scratch): there is no program to "
                              "run yet — COPY one in first, or start FROM an image like "
                              "busybox")
         cmd_text = " ".join(argv)
+        if network == DEFAULT_NETWORK:
+            network = self.default_network()
         env = [f"{k}={v}" for k, v in scope.run_env().items()]
         opts = CreateOptions(image=state.image.id, command=argv, entrypoint=[], env=env,
                              network=network, add_hosts=list(self.extra_hosts),

@@ -7,6 +7,8 @@
     glassbox build -q .                  # only the image id
     glassbox build - < ctx.tar           # a tar (or a bare Dockerfile) on stdin
     glassbox build --network mynet --add-host db:10.0.0.5 --cache-from app:1 .
+    glassbox build --network none .      # RUN steps without a network (default: the bridge)
+    glassbox build --add-host host.docker.internal:host-gateway .   # the host, by name
 
 Prints ``Step 1/4 : FROM busybox``, `` ---> Using cache``, `` ---> Running in <id>``, the
 RUN output (its stdout and stderr, as they come), ``Removing intermediate container
@@ -47,12 +49,14 @@ def register(cmd, sub) -> None:
                    help="Set metadata for an image")
     p.add_argument("--pull", action="store_true",
                    help="Always attempt to pull a newer version of the image")
-    p.add_argument("--network", help="Networking mode for the RUN instructions: 'default' "
-                   "or 'none' (an isolated network namespace, no outside access), 'bridge', "
+    p.add_argument("--network", help="Networking mode for the RUN instructions: "
+                   "'default' (the default bridge, as Docker; isolated with a warning where "
+                   "no bridge can be made), 'bridge', 'none' (an isolated network namespace), "
                    "a user network's name, or 'host'")
     p.add_argument("--add-host", action="append", default=[], metavar="HOST:IP",
                    help="Add a custom host-to-IP mapping (host:ip) to the RUN "
-                   "instructions' /etc/hosts")
+                   "instructions' /etc/hosts; host:host-gateway is the default bridge's "
+                   "gateway (the host)")
     p.add_argument("--rm", action="store_true", default=True,
                    help="Remove intermediate containers after a successful build (always)")
     p.add_argument("--force-rm", action="store_true",

@@ -450,10 +450,14 @@ class ContainerManager:
                 os.mkdir(os.path.join(tmp, sub))
             with open(os.path.join(tmp, "hostname"), "w") as f:
                 f.write(hostname + "\n")
+            extra_hosts = []
+            if opts.add_hosts and net_mode != "host":   # host-gateway: see network.dns
+                from ..network.dns import resolve_add_hosts
+                extra_hosts = resolve_add_hosts(self.root, opts.add_hosts)
             with open(os.path.join(tmp, "hosts"), "w") as f:
                 from ..network import dns
                 f.write(dns.render_hosts(hostname, [], (),
-                                         [dns.parse_add_host(h) for h in opts.add_hosts]))
+                                         [dns.parse_add_host(h) for h in extra_hosts]))
             with open(os.path.join(tmp, "resolv.conf"), "w") as f:
                 f.write(_resolv_conf(opts.dns))
             exposed = {**(icfg.get("ExposedPorts") or {}),
@@ -476,7 +480,7 @@ class ContainerManager:
                 auto_remove=opts.auto_remove, publish=list(opts.publish or ()),
                 publish_all=bool(opts.publish_all), exposed_ports=list(exposed),
                 network_aliases=list(opts.network_aliases or ()),
-                extra_hosts=list(opts.add_hosts or ()))
+                extra_hosts=extra_hosts)
             if net_mode == "host":
                 spec.namespaces = [n for n in spec.namespaces if n != "net"]
                 spec.etc_files.pop("/etc/hosts")
@@ -561,9 +565,9 @@ class ContainerManager:
     def _network_mode(self, opts: CreateOptions, icfg: dict):
         """Docker's --network choices, validated before anything is created."""
         if opts.add_hosts:
-            from ..network.dns import parse_add_host
+            from ..network.dns import check_add_host
             for h in opts.add_hosts:
-                parse_add_host(h)       # bad --add-host: an error before anything exists
+                check_add_host(h)       # bad --add-host: an error before anything exists
         publish = []
         if opts.publish:
             from ..network.ports import parse_publish
@@ -571,7 +575,9 @@ class ContainerManager:
                 publish += parse_publish(spec)
         for e in opts.expose:
             _expose_key(e)
-        mode = opts.network or ("bridge" if opts.publish or opts.publish_all else "none")
+        # -p/-P and --link need a network: Docker's default bridge, then (no NAT out)
+        mode = opts.network or ("bridge" if opts.publish or opts.publish_all or opts.links
+                                else "none")
         if mode == "default":
             mode = "bridge"
         if mode.startswith("container:"):

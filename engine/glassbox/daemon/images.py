@@ -427,9 +427,11 @@ async def build(d, request):
     extractor (no path escapes, no writes through symlinks) into a private temp
     dir under the state root, and removes it after the build.
 
-    ``networkmode`` (``default``/``none``, ``bridge``, a user network, ``host``),
-    ``extrahosts`` (``name:ip``, repeated) and ``cachefrom`` go to the builder, which
-    checks them before the first step (an unknown network: 400 naming it). A RUN's
+    ``networkmode`` (``default``: the default bridge, as dockerd — the docker CLI sends
+    it on every build; ``none``, ``bridge``, a user network, ``host``), ``extrahosts``
+    (``name:ip`` or ``name:host-gateway``, repeated) and ``cachefrom`` go to the
+    builder, which checks them before the first step (an unknown network: 400 naming
+    it). A RUN's
     stdout and stderr both stream as ``{"stream": ...}`` lines while it runs."""
     q = request.query
     builder = _builder(d)

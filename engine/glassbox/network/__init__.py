@@ -16,7 +16,9 @@ Modules
     :mod:`.rtnl`     the start path's kernel work: veth + inside config, ~2 ms
     :mod:`.manager`  :class:`NetworkManager`, the API the runtime calls
     :mod:`.ports`    ``-p``/``-P`` parsing and the userland port proxy
-    :mod:`.dns`      names via generated ``/etc/hosts`` (no DNS server)
+    :mod:`.dns`      names via generated ``/etc/hosts`` (no DNS server), ``--add-host``
+                     and ``host-gateway`` (the host, as the default bridge's gateway)
+    :mod:`.links`    Docker's legacy ``--link`` environment variables (default bridge)
 
 What the runtime calls, and when
     * container start, after the init process exists (its pid is in the new

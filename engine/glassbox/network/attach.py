@@ -31,7 +31,9 @@ veth's container end gets it when it is made (:func:`check_mac` says which are
 usable). Links (``--link NAME:ALIAS``, ``HostConfig.Links``; ``EndpointSettings.Links``
 on a connect) are names in this container's ``/etc/hosts`` for the linked
 container's address (:func:`link_hosts`), rewritten whenever either one (re)joins a
-network; Docker's legacy link environment variables are not set.
+network. On the default ``bridge`` (where ``--link`` alone puts a container, as
+``-p`` does) they also set Docker's legacy link environment variables at each
+start (:mod:`.links`); on a user network a link is only a name, as in Docker.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ def check_create(opts, net_mode: str, get) -> None:
     if opts.links:
         if no_net:
             raise InvalidArgument(f"--link needs a network of the container's own, not "
-                                  f"--network {net_mode} (add --network bridge or NAME)")
+                                  f"--network {net_mode} (leave --network out for the "
+                                  "default bridge, or give --network bridge or NAME)")
         out = []
         for spec in opts.links:
             name, alias = parse_link(spec)

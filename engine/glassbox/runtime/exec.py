@@ -152,6 +152,11 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
                               os.path.dirname(os.path.dirname(container.dir)))
     cg = open_cgroup(container.id, parent=container.config["CgroupParent"])
     cg.add(os.getpid())
+    links = []                 # --link on the bridge: Docker's variables, as at the start
+    if container_field(container.config, "links"):
+        from ..network.links import container_env
+        links = container_env(os.path.dirname(os.path.dirname(container.dir)),
+                              container.config, strict=False)
     from .. import namespaces
     namespaces.join(sys_, container.pid, ns_fds)
     pid = os.fork()
@@ -162,7 +167,7 @@ def _enter_and_exec(container, spec, ns_fds, argv, env, workdir, user, console_f
     code = 125
     try:
         u = resolve_user(user if user is not None else spec.get("user", ""))
-        full_env = merge_env(spec["env"], env)
+        full_env = merge_env(links + spec["env"], env)
         if not any(e.startswith("HOME=") for e in full_env):
             full_env.append(f"HOME={u.home}")
         enter_workdir(workdir or spec.get("cwd") or "/")

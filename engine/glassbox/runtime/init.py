@@ -1,7 +1,8 @@
 """The container's first moments: from a forked child to the user's command.
 
 Runs in the child the shim forked — already pid 1 of a new PID namespace,
-already in the container's cgroup. In order:
+already in the container's cgroup. In order (after reading, for ``--link`` on the
+default bridge, Docker's link variables from the state root: :func:`link_env`):
 
 1. ``unshare`` the mount, UTS, IPC, network and cgroup namespaces
    (the cgroup namespace last-but-not-least: after joining the cgroup, so the
@@ -279,6 +280,27 @@ def open_console(console_fd: int) -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def link_env(spec: ProcessSpec) -> list[str]:
+    """Docker's legacy ``--link`` variables (:mod:`glassbox.network.links`) of a
+    container on the default bridge: worked out at each start from the state root,
+    so before ``pivot_root`` (the one import here that may be lazy: the host's
+    library is still reachable). ``[]`` without links, at no cost."""
+    if not spec.links or spec.network_mode != "bridge":
+        return []
+    from ..network.links import container_env
+    cdir = os.path.dirname(spec.upper_dir)            # <root>/containers/<id>
+    with open(os.path.join(cdir, "config.json")) as f:
+        config = json.load(f)
+    return container_env(os.path.dirname(os.path.dirname(cdir)), config)
+
+
+def with_links(env: list[str], links: list[str]) -> list[str]:
+    """The link variables, then the container's own env — which wins on a clash, as
+    dockerd's ``ReplaceOrAppendEnvValues`` of ``Config.Env`` over them."""
+    own = {e.partition("=")[0] for e in env}
+    return [e for e in links if e.partition("=")[0] not in own] + list(env)
+
+
 def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
                console_fd: int | None = None, netns_fd: int | None = None,
                seccomp: tuple[bytes, int] | None = None,
@@ -298,6 +320,7 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
         # before any container process can see us (see dumpable_until_wired)
         sys_.set_dumpable(dumpable_until_wired and netns_fd is not None)
         os.read(sync_fd, 1)          # wait until the shim has put us in our cgroup
+        links = link_env(spec)       # --link on the bridge: read while the host is here
         enter_namespaces(sys_, spec)
         if netns_fd is not None:     # our network namespace exists: let the shim wire it
             os.write(netns_fd, b"1")  # while we build the rootfs (/etc/hosts is
@@ -308,7 +331,7 @@ def child_main(spec: ProcessSpec, sync_fd: int, err_fd: int, sys_=None,
             sys_.set_dumpable(False)
         os.close(sync_fd)
         user = resolve_user(spec.user)
-        env = list(spec.env)
+        env = with_links(spec.env, links)
         if not any(e.startswith("HOME=") for e in env):
             env.append(f"HOME={user.home}")
         if not any(e.startswith("HOSTNAME=") for e in env) and spec.hostname:
