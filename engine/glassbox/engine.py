@@ -756,12 +756,23 @@ class Engine(ContainerVerbs):
         attach.disconnect(self.networks, c, network)
 
     def open_stdin(self, ref: str) -> int | None:
-        """A write fd on the stdin of the running, non-TTY container ``ref`` (opened
-        with ``-i``): what is written reaches its process (the daemon's attach pumps
-        a client's input into it; closing it is the end of input). ``None`` when the
-        container has no stdin to write to. The caller owns and closes the fd."""
+        """A write fd on the stdin of the running container ``ref`` (opened with
+        ``-i``): what is written reaches its process — without a TTY its stdin
+        itself, with one its terminal, as if typed (the monitor copies it into the
+        pty). ``glassbox attach`` and the daemon's attach pump a client's input into
+        it. ``None`` when the container has no stdin to write to. The caller owns
+        and closes the fd; closing it is no end of input (a later attach types on)."""
         from .containers.stdin import open_for_writer
         return open_for_writer(self.containers.get(ref).dir)
+
+    def resize(self, ref: str, rows: int, cols: int) -> None:
+        """``docker container resize``: size the running TTY container's terminal
+        (an attach sets it to the attaching terminal's; the program gets SIGWINCH).
+        Nothing happens for a container without a TTY, or one not running."""
+        c = self.containers.get(ref)
+        if c.running and c.config["Config"].get("Tty"):
+            from .containers.stdin import set_winsize
+            set_winsize(c.pid, rows, cols)
 
     def exec(self, ref: str, argv: list[str], **kw) -> int:
         from .runtime.exec import exec_in

@@ -36,66 +36,36 @@ in the IMAGE REGISTRY.
 ## A registry on 127.0.0.1
 
 The registry is an HTTP server speaking the OCI distribution API (`/v2/...`). We start
-Debian's `docker-registry` with its storage in a temporary folder, on a free loopback port.
-Nothing here talks to the internet.
+Debian's `docker-registry` with `gj.local_registry(P)`, which takes the steps you would
+take by hand: pick a free loopback port (bind port 0 and read what the kernel gave), write
+a `config.yml` (storage in a temporary folder, the access log on), run
+`docker-registry serve config.yml`, and ask `GET /v2/` — the API's "are you a registry?"
+call — until it answers. Running the cell again gives back the same registry; the clean-up
+at the end (or the kernel's exit) stops it. Nothing here talks to the internet.
 """, """
 ## Um registry em 127.0.0.1
 
 O registry é um servidor HTTP que fala a API de distribuição OCI (`/v2/...`). Iniciamos o
-`docker-registry` do Debian com o armazenamento numa pasta temporária, numa porta livre
-do loopback. Nada aqui fala com a internet.
+`docker-registry` do Debian com `gj.local_registry(P)`, que dá os passos que você daria à
+mão: escolhe uma porta livre do loopback (faz bind na porta 0 e lê a que o kernel deu),
+escreve um `config.yml` (o armazenamento numa pasta temporária, o log de acesso ligado),
+roda `docker-registry serve config.yml` e pergunta `GET /v2/` — o "você é um registry?" da
+API — até ele responder. Rodar a célula de novo devolve o mesmo registry; a limpeza no fim
+(ou a saída do kernel) o para. Nada aqui fala com a internet.
 """),
     code('''
-import socket, urllib.request
-REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-regdir = tempfile.mkdtemp(prefix=P + "-registry-")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-REG = f"127.0.0.1:{port}"
-with open(os.path.join(regdir, "config.yml"), "w") as f:
-    f.write(f"""version: 0.1
-log: {{level: info, accesslog: {{disabled: false}}}}
-storage: {{filesystem: {{rootdirectory: {regdir}/storage}}, delete: {{enabled: true}}}}
-http: {{addr: "{REG}", secret: notebook-secret}}
-""")
-reglog = open(os.path.join(regdir, "registry.log"), "wb")
-registry = subprocess.Popen([REGISTRY_BIN, "serve", os.path.join(regdir, "config.yml")],
-                            stdout=reglog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-for _ in range(200):
-    try:
-        urllib.request.urlopen(f"http://{REG}/v2/", timeout=1).close()
-        break
-    except OSError:
-        assert registry.poll() is None, open(reglog.name).read()
-        time.sleep(0.05)
-print("registry pid", registry.pid, "listening on", REG)
+import urllib.request
+registry = gj.local_registry(P)     # docker-registry on a free port of 127.0.0.1
+REG = registry.address              # image names that start with it are pushed there
+print(registry)
+!cat {registry.state_dir}/config.yml
 !curl -s http://{REG}/v2/_catalog
 ''', '''
-import socket, urllib.request
-REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-regdir = tempfile.mkdtemp(prefix=P + "-registry-")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-REG = f"127.0.0.1:{port}"
-with open(os.path.join(regdir, "config.yml"), "w") as f:
-    f.write(f"""version: 0.1
-log: {{level: info, accesslog: {{disabled: false}}}}
-storage: {{filesystem: {{rootdirectory: {regdir}/storage}}, delete: {{enabled: true}}}}
-http: {{addr: "{REG}", secret: notebook-secret}}
-""")
-reglog = open(os.path.join(regdir, "registry.log"), "wb")
-registry = subprocess.Popen([REGISTRY_BIN, "serve", os.path.join(regdir, "config.yml")],
-                            stdout=reglog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-for _ in range(200):
-    try:
-        urllib.request.urlopen(f"http://{REG}/v2/", timeout=1).close()
-        break
-    except OSError:
-        assert registry.poll() is None, open(reglog.name).read()
-        time.sleep(0.05)
-print("registry pid", registry.pid, "escutando em", REG)
+import urllib.request
+registry = gj.local_registry(P)     # o docker-registry numa porta livre de 127.0.0.1
+REG = registry.address              # nomes de imagem que começam com ele são enviados para lá
+print(registry)
+!cat {registry.state_dir}/config.yml
 !curl -s http://{REG}/v2/_catalog
 '''),
     md("""
@@ -177,8 +147,7 @@ do próprio registry.
 """),
     code('''
 def blob_gets():
-    reglog.flush()
-    return sum(1 for line in open(reglog.name, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
+    return sum(1 for line in open(registry.log, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
 
 def pull(root, ref):
     """Pull ``ref`` into the store at ``root``; print each layer's outcome; return
@@ -209,8 +178,7 @@ for label, (sec, got, gets) in (("A (nothing cached)", cold), ("B (base cached)"
     print(f"{label:20} {sec:5.2f} s  {got:>10,} layer bytes downloaded  {gets} blob requests")
 ''', '''
 def blob_gets():
-    reglog.flush()
-    return sum(1 for line in open(reglog.name, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
+    return sum(1 for line in open(registry.log, errors="replace") if '"GET /v2/' in line and "/blobs/sha256:" in line)
 
 def pull(root, ref):
     """Faz o pull de ``ref`` no armazenamento em ``root``; mostra o resultado de cada
@@ -301,7 +269,7 @@ plt.show()
         "novo e lê o próprio log de acesso do registry: quais blobs de camada foram enviados "
         "desde o início da célula de tentativa.",
         attempt='''
-LOG_MARK = os.path.getsize(reglog.name)   # the check reads the registry's log from here on
+LOG_MARK = os.path.getsize(registry.log)   # the check reads the registry's log from here on
 # your code here: eng.builder.build(ctx, dockerfile_text=..., tags=[...]), then push(...)
 ''',
         check_fn='''
@@ -318,8 +286,7 @@ def check_07():
         return check(False, "", f"the registry has no {P}-app:2 yet ({e.code}): build {REG}/{P}-app:2 and push it")
     if v2[:len(v1)] != v1 or len(v2) != len(v1) + 1:
         return check(False, "", f"{P}-app:2 has {len(v2)} layers, app:1 {len(v1)}: build v2 FROM {REG}/{P}-app:1 with one RUN")
-    reglog.flush()
-    with open(reglog.name, errors="replace") as f:
+    with open(registry.log, errors="replace") as f:
         f.seek(globals().get("LOG_MARK", 0))
         sent = set(re.findall(r"PUT /v2/\\S*/blobs/uploads/\\S*digest=sha256(?:%3A|:)([0-9a-f]{64})", f.read()))
     layers_sent = [d for d in v2 if d.split(":")[1] in sent]
@@ -340,8 +307,7 @@ def check_07():
         return check(False, "", f"o registry ainda não tem {P}-app:2 ({e.code}): construa {REG}/{P}-app:2 e faça o push")
     if v2[:len(v1)] != v1 or len(v2) != len(v1) + 1:
         return check(False, "", f"{P}-app:2 tem {len(v2)} camadas, o app:1 {len(v1)}: construa a v2 FROM {REG}/{P}-app:1 com um RUN")
-    reglog.flush()
-    with open(reglog.name, errors="replace") as f:
+    with open(registry.log, errors="replace") as f:
         f.seek(globals().get("LOG_MARK", 0))
         sent = set(re.findall(r"PUT /v2/\\S*/blobs/uploads/\\S*digest=sha256(?:%3A|:)([0-9a-f]{64})", f.read()))
     layers_sent = [d for d in v2 if d.split(":")[1] in sent]
@@ -350,7 +316,7 @@ def check_07():
 check_07()
 ''',
         solution='''
-LOG_MARK = os.path.getsize(reglog.name)
+LOG_MARK = os.path.getsize(registry.log)
 eng.builder.build(ctx, dockerfile_text=f"FROM {REG}/{P}-app:1\\nRUN echo 'echo app v2' > /app.sh\\n",
                   tags=[f"{REG}/{P}-app:2"])
 push(f"{REG}/{P}-app:2")
@@ -370,13 +336,11 @@ check_07()
         "The registry process we started is stopped and its storage deleted.",
         "O processo do registry que iniciamos é parado e o armazenamento dele apagado.",
         extra_code='''
-registry.terminate()
-registry.wait(10)
-reglog.close()
-shutil.rmtree(regdir)
+registry.stop()       # the process ends; its folder (storage, log) is deleted
+print(registry)
 shutil.rmtree(ctx)
 shutil.rmtree(machine_a)
 shutil.rmtree(machine_b)
-print("registry stopped:", registry.returncode)
-''', extra_code_pt={'"registry stopped:"': '"registry parado:"'}),
+''', extra_code_pt={"# the process ends; its folder (storage, log) is deleted":
+                    "# o processo termina; a pasta dele (armazenamento, log) é apagada"}),
 ]

@@ -12,7 +12,6 @@ PT = {
         "# a máquina A é o diretório de estado deste notebook; a máquina B, um vazio ao lado",
     "# a private registry on a free loopback port (as in notebook 07), storage in a temp folder":
         "# um registry privado numa porta livre do loopback (como no notebook 07), o armazenamento numa pasta temporária",
-    '"registry pid", registry.pid, "listening on", REG': '"registry pid", registry.pid, "escutando em", REG',
     '"machine B (empty):", MACHINE_B': '"máquina B (vazia):", MACHINE_B',
 }
 
@@ -37,29 +36,11 @@ print("the app folder:", APP, sorted(os.listdir(APP)), "· publish your service 
 
 REGISTRY_CELL = '''
 # a private registry on a free loopback port (as in notebook 07), storage in a temp folder
-REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
-regdir = tempfile.mkdtemp(prefix=P + "-registry-")
-with socket.socket() as s:
-    s.bind(("127.0.0.1", 0)); REG = f"127.0.0.1:{s.getsockname()[1]}"
-with open(os.path.join(regdir, "config.yml"), "w") as f:
-    f.write(f"""version: 0.1
-log: {{level: error}}
-storage: {{filesystem: {{rootdirectory: {regdir}/storage}}, delete: {{enabled: true}}}}
-http: {{addr: "{REG}", secret: notebook-secret}}
-""")
-reglog = open(os.path.join(regdir, "registry.log"), "wb")
-registry = subprocess.Popen([REGISTRY_BIN, "serve", os.path.join(regdir, "config.yml")],
-                            stdout=reglog, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-for _ in range(200):
-    try:
-        urllib.request.urlopen(f"http://{REG}/v2/", timeout=1).close()
-        break
-    except OSError:
-        assert registry.poll() is None, open(reglog.name).read()
-        time.sleep(0.05)
+registry = gj.local_registry(P)
+REG = registry.address
 # machine A is this notebook's state root; machine B, an empty one next to it
 MACHINE_B = tempfile.mkdtemp(prefix=P + "-machine-b-")
-print("registry pid", registry.pid, "listening on", REG)
+print(registry)
 print("machine B (empty):", MACHINE_B)
 '''
 
@@ -372,10 +353,7 @@ Você chegou ao fim do curso. Volte ao [índice do curso](../README.md).
         "The registry process is stopped; its storage, machine B and the app folder are deleted.",
         "O processo do registry é parado; o armazenamento dele, a máquina B e a pasta do app são apagados.",
         extra_code="""
-registry.terminate()
-registry.wait(10)
-reglog.close()
-shutil.rmtree(regdir)
+registry.stop()
 shutil.rmtree(MACHINE_B)
 shutil.rmtree(APP)
 """),

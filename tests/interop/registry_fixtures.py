@@ -24,27 +24,12 @@ import warnings
 
 import pytest
 
+from glassbox.jupyter.localregistry import CONFIG as LOCAL_REGISTRY_CONFIG
+
 REGISTRY_BIN = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 
-CONFIG = """\
-version: 0.1
-log:
-  level: info
-  formatter: text
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: {storage}
-  delete:
-    enabled: true
-  maintenance:
-    uploadpurging:
-      enabled: false
-http:
-  addr: 127.0.0.1:{port}
-  secret: glassbox-test-secret
-{auth}"""
+CONFIG = LOCAL_REGISTRY_CONFIG + "{auth}"
+"""The notebooks' registry config (glassbox.jupyter.localregistry), plus an auth section."""
 
 
 def free_port() -> int:
@@ -77,7 +62,8 @@ class RegistryProcess:
             auth = f"auth:\n  htpasswd:\n    realm: glassbox-test\n    path: {htpasswd}\n"
         self.config = os.path.join(self.workdir, "config.yml")
         with open(self.config, "w") as f:
-            f.write(CONFIG.format(storage=self.storage, port=self.port, auth=auth))
+            f.write(CONFIG.format(storage=self.storage, address=f"127.0.0.1:{self.port}",
+                                  secret="glassbox-test-secret", auth=auth))
         self.log_path = os.path.join(self.workdir, "registry.log")
         self.proc = None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from glassbox.daemon.hijack import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
+from glassbox.containers.detach import DEFAULT_DETACH_KEYS, DetachScanner, parse_detach_keys
 from glassbox.errors import InvalidArgument
 
 

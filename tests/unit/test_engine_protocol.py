@@ -20,9 +20,6 @@ LOCAL_ONLY = {
     "system_check",
     # exec needs the exec create/start endpoints and a hijacked tty: not over -H yet
     "exec",
-    # an fd on this machine's stdin FIFO: over the API, input travels in the attach
-    # hijack instead (the daemon's attach route is what uses it)
-    "open_stdin",
     # the CLI's build over -H would send its context as POST /build's tar: not yet
     "build",
     # commit returns a store Image; over the API it would be POST /commit's id only

@@ -56,6 +56,8 @@ ALLOWED = {
     "glassbox.images.manifest": "OCI manifest documents and the host's platform: pure "
                                 "values (media types, descriptors, platform matching)",
     "glassbox.safejson": "json.loads with a depth limit, for input from outside",
+    "glassbox.containers.detach": "Docker's --detach-keys parsed, and the scanner that finds "
+                                  "them in typed input: pure (the CLI's attach, the daemon's)",
     "glassbox.sampler": "a container's stats over time, polled through Engine verbs only "
                         "(the notebook's monitor and the lab's charts share it)",
     "glassbox.layertree": "images' layer stacks read through Engine verbs, and their "

@@ -76,6 +76,7 @@ def _healthcheck_flags(args):
 
 # ---- containers -----------------------------------------------------------------
 def cmd_run(eng, args) -> int:
+    keys = _detach_keys(args)           # a bad --detach-keys: 125 before anything is made
     opts = create_options(args)
     if not getattr(args, "_capture", False):
         eng.ensure_image(opts.image, opts.pull, _pull_view())
@@ -89,6 +90,10 @@ def cmd_run(eng, args) -> int:
         res = eng.run(opts, capture=False,
                       on_output=lambda stream, data: out.write(data.decode(errors="replace")))
         return res.exit_code if res.exit_code is not None else 125
+    if args.tty and args.interactive:    # the terminal session: detach keys (cli/terminal.py)
+        c = eng.create(opts)
+        _forward_signals(eng, c.id, args.tty)
+        return _tty_session(eng, c.id, keys, forget_on_failure=opts.auto_remove)
     attach_in = 0 if args.interactive else None
     saved = _raw_terminal(args.tty and args.interactive)
     try:
@@ -110,6 +115,67 @@ def cmd_run(eng, args) -> int:
         except NotFound:
             code = 125
     return code
+
+
+def _detach_keys(args, code: int | None = None) -> bytes:
+    """``--detach-keys`` as bytes (Docker's syntax; the default ctrl-p,ctrl-q);
+    a bad one is an InvalidArgument (exit ``code`` when given)."""
+    from ..containers.detach import parse_detach_keys
+    try:
+        return parse_detach_keys(getattr(args, "detach_keys", None), "--detach-keys")
+    except InvalidArgument as e:
+        if code is not None:
+            e.exit_code = code
+        raise
+
+
+def _tty_session(eng, cid: str, keys: bytes, forget_on_failure: bool = False) -> int:
+    """Start ``cid`` (it has ``-it``) attached to this terminal through pipes of our
+    own (:mod:`.terminal`): 0 when the detach keys were typed (the container runs
+    on), else the container's exit code."""
+    from .terminal import DETACHED, RawTerminal, follow_size, pump
+    in_r, in_w = os.pipe2(os.O_CLOEXEC)
+    out_r, out_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        with RawTerminal(0):
+            try:
+                started = eng.start(cid, (in_r, out_w, None))
+            except ContainerExit:
+                if forget_on_failure:
+                    eng._forget(cid)
+                raise
+            finally:
+                os.close(in_r)
+                os.close(out_w)
+            restore = follow_size(eng, cid)
+            try:
+                how = pump(keys, in_w, out_r)
+            finally:
+                restore()
+        if how == DETACHED:
+            started.detach()   # our pipes close below: the shim lets go, the monitor takes over
+            _detached_newline()
+            return 0
+        msg = started.wait_exit() or {}
+    finally:
+        os.close(in_w)
+        os.close(out_r)
+    code = msg.get("exit")
+    if code is None:
+        try:
+            code = eng.wait(cid)
+        except NotFound:
+            code = 125
+    return code
+
+
+def _detached_newline() -> None:
+    """After a detach the shell's prompt is still on the line: start a fresh one."""
+    try:
+        if os.isatty(1):
+            os.write(1, b"\n")
+    except OSError:
+        pass
 
 
 def _forward_signals(eng, cid: str, tty: bool) -> None:
@@ -155,7 +221,14 @@ def cmd_create(eng, args) -> int:
 
 def cmd_start(eng, args) -> int:
     code = 0
+    keys = _detach_keys(args)
     for ref in args.containers:
+        if args.attach and args.interactive:
+            c = eng.get(ref)
+            if c.config["Config"].get("Tty") and c.config["Config"].get("OpenStdin") \
+                    and not c.running:
+                code = _tty_session(eng, c.id, keys)
+                continue
         if args.attach:
             started = eng.start(ref, (0 if args.interactive else None, 1, 2))
             msg = started.wait_exit() or {}
@@ -164,6 +237,69 @@ def cmd_start(eng, args) -> int:
             eng.start(ref).detach()
             _print(args, ref)
     return code
+
+
+def cmd_attach(eng, args) -> int:
+    """``glassbox attach``: this terminal on a running container — its output (the
+    log, followed from now), its input (the stdin FIFO) and, with a TTY, the detach
+    keys, which end the attach with 0 and leave it running. Its exit ends the attach
+    with its exit code. Docker's words and exit code 1 for a missing or stopped one."""
+    import threading
+    from .._files import timestamp
+    from .terminal import DETACHED, RawTerminal, follow_size, pump
+    keys = _detach_keys(args, code=1)
+    try:
+        c = eng.get(args.container)
+    except NotFound as e:
+        e.exit_code = 1
+        raise
+    if c.status == "paused":
+        err = GlassboxError("You cannot attach to a paused container, unpause it first")
+        err.exit_code = 1
+        raise err
+    if not c.running:
+        err = GlassboxError("You cannot attach to a stopped container, start it first")
+        err.exit_code = 1
+        raise err
+    cfg = c.config["Config"]
+    tty = bool(cfg.get("Tty"))
+    in_fd = eng.open_stdin(c.id) if cfg.get("OpenStdin") and not args.no_stdin else None
+    since = timestamp()
+    done_r, done_w = os.pipe2(os.O_CLOEXEC)
+
+    def follow():
+        """The log from ``since`` on (a few entries back, filtered by their time:
+        what was written while the log was being opened is not lost)."""
+        try:
+            for stream, text, ts in eng.logs(c.id, follow=True, tail=100):
+                if ts < since:
+                    continue
+                os.write(2 if stream == "stderr" and not tty else 1, text.encode())
+        except Exception:  # noqa: BLE001 — the container is gone: the attach ends
+            pass
+        finally:
+            os.write(done_w, b".")
+    threading.Thread(target=follow, daemon=True).start()
+    if args.sig_proxy and not tty:
+        _forward_signals(eng, c.id, tty)
+    try:
+        with RawTerminal(0, wanted=tty and in_fd is not None):
+            restore = follow_size(eng, c.id) if tty else None
+            try:
+                how = pump(keys if tty else None, in_fd, None, done_fd=done_r)
+            finally:
+                if restore is not None:
+                    restore()
+    finally:
+        if in_fd is not None:
+            os.close(in_fd)
+    if how == DETACHED:
+        _detached_newline()
+        return 0
+    try:
+        return eng.wait(c.id)
+    except NotFound:          # --rm: gone already
+        return 0
 
 
 def cmd_ps(eng, args) -> int:

@@ -34,6 +34,21 @@ class Parser(argparse.ArgumentParser):
         raise InvalidArgument(f"{self.prog}: {message}\nSee '{self.prog} --help'.")
 
 
+def _detach_keys_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--detach-keys", metavar="string",
+                   help="Override the key sequence for detaching a container")
+
+
+def _bool(text: str) -> bool:
+    """Go's flag booleans: ``--sig-proxy=false``."""
+    low = text.lower()
+    if low in ("1", "t", "true"):
+        return True
+    if low in ("0", "f", "false"):
+        return False
+    raise InvalidArgument(f'invalid argument "{text}": parse error (use true or false)')
+
+
 def _container_create_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="Assign a name to the container")
     p.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VAL",
@@ -96,7 +111,8 @@ def _container_create_flags(p: argparse.ArgumentParser) -> None:
                    help="Publish all exposed ports to random ports")
     p.add_argument("--expose", action="append", default=[], help="Expose a port")
     p.add_argument("--add-host", action="append", default=[], help="Add a custom host-to-IP "
-                   "mapping (host:ip)")
+                   "mapping (host:ip); the IP 'host-gateway' is the host as seen from the "
+                   "default bridge")
     p.add_argument("--dns", action="append", default=[], help="Set custom DNS servers")
     p.add_argument("--stop-signal", help="Signal to stop the container")
     p.add_argument("--stop-timeout", type=int, help="Timeout (in seconds) to stop a container")
@@ -156,6 +172,7 @@ def build_parser(only: str | None = None) -> Parser:
     p.add_argument("--help", action="help", help="Show this help")
     p.add_argument("-d", "--detach", action="store_true",
                    help="Run container in background and print container ID")
+    _detach_keys_flag(p)
     _container_create_flags(p)
     p = cmd("create", "Create a new container", "create", add_help=False)
     p.add_argument("--help", action="help", help="Show this help")
@@ -164,7 +181,18 @@ def build_parser(only: str | None = None) -> Parser:
     p = cmd("start", "Start one or more stopped containers", "start")
     p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR")
     p.add_argument("-i", "--interactive", action="store_true", help="Attach STDIN")
+    _detach_keys_flag(p)
     p.add_argument("containers", nargs="+")
+
+    p = cmd("attach", "Attach local standard input, output, and error streams to a running "
+            "container", "attach")
+    p.usage = "glassbox attach [OPTIONS] CONTAINER"
+    _detach_keys_flag(p)
+    p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
+    p.add_argument("--sig-proxy", nargs="?", const=True, default=True, type=_bool,
+                   metavar="true|false", help="Proxy all received signals to the process "
+                   "(default true)")
+    p.add_argument("container", metavar="CONTAINER")
 
     p = cmd("ps", "List containers", "ps")
     p.add_argument("-a", "--all", action="store_true", help="Show all containers")

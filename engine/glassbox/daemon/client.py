@@ -5,7 +5,7 @@ daemonless CLI, but on an object that speaks the Docker Engine API over the
 socket (``http.client`` on an ``AF_UNIX`` socket; nothing else needed) instead
 of an :class:`~glassbox.engine.Engine` on a local state root. It has the part
 of the Engine's surface those commands use — ``ps``, ``images``, ``run``
-(detached, or attached without stdin), ``stop``, ``rm``, ``logs``, ``inspect``,
+(detached or attached, ``-i`` and ``-it`` with the detach keys included), ``stop``, ``rm``, ``logs``, ``inspect``,
 ``start``, ``kill``, ``wait``, ``tag``, ``rmi``, ``image prune``, ``save``, ``load``,
 ``import``; anything else raises a
 :class:`~glassbox.errors.GlassboxError` saying it is not supported over -H yet.
@@ -223,15 +223,20 @@ class RemoteContainers:
             waiting = self.api.request("POST", f"/containers/{c.id}/wait",
                                        {"condition": "removed" if auto_rm else "next-exit"},
                                        stream=True)
+            query = {"stream": 1, "stdout": 1, "stderr": 1}
             if attach[0] is not None:
-                raise GlassboxError("interactive (-i) runs are not supported over -H yet")
-            sock = self.api.hijack(f"/containers/{c.id}/attach",
-                                   {"stream": 1, "stdout": 1, "stderr": 1})
+                query["stdin"] = 1
+            sock = self.api.hijack(f"/containers/{c.id}/attach", query)
             import threading
             tty = bool((c.doc.get("Config") or {}).get("Tty"))
-            pump = threading.Thread(target=_demux, args=(sock, attach[1], attach[2], tty),
+            # our own copies of the fds: the caller may close its own once started,
+            # as it does after handing them to a local shim
+            in_fd, out_fd, err_fd = (None if fd is None else os.dup(fd) for fd in attach)
+            pump = threading.Thread(target=_demux, args=(sock, out_fd, err_fd, tty),
                                     daemon=True)
             pump.start()
+            if in_fd is not None:       # -i: our input goes up the same connection
+                threading.Thread(target=_feed, args=(sock, in_fd), daemon=True).start()
         self.api.request("POST", f"/containers/{c.id}/start")
         return _RemoteStarted(self.api, c.id, pump, waiting)
 
@@ -414,6 +419,25 @@ def _demux(sock: socket.socket, out_fd, err_fd, tty: bool) -> None:
         return
     finally:
         sock.close()
+        for fd in {out_fd, err_fd} - {None}:
+            os.close(fd)
+
+
+def _feed(sock: socket.socket, in_fd: int) -> None:
+    """Copy ``in_fd`` up an attach connection; at its end, half-close the
+    connection's write side: the daemon takes that as the end of the container's
+    input (what a closed stdin is to a local ``run -i``)."""
+    try:
+        while True:
+            chunk = os.read(in_fd, 65536)
+            if not chunk:
+                break
+            sock.sendall(chunk)
+        sock.shutdown(socket.SHUT_WR)
+    except OSError:
+        return
+    finally:
+        os.close(in_fd)
 
 
 def _q(ref: str) -> str:
@@ -486,6 +510,19 @@ class RemoteEngine(ContainerVerbs):
 
     def start(self, ref, attach=(None, None, None)):
         return self.containers.start(ref, attach)
+
+    def open_stdin(self, ref):
+        """Over the API a container's input travels in an attach hijack: the fd of
+        one that carries stdin only (what is written reaches the container; closing
+        it ends that attach, not the container's input). None when it has no stdin."""
+        c = self.containers.get(ref)
+        if not c.running or not (c.doc.get("Config") or {}).get("OpenStdin"):
+            return None
+        return self.api.hijack(f"/containers/{c.id}/attach", {"stream": 1, "stdin": 1}).detach()
+
+    def resize(self, ref, rows, cols):
+        """``POST /containers/{id}/resize``: the daemon sizes the container's pty."""
+        self.api.request("POST", f"/containers/{_q(ref)}/resize", {"h": rows, "w": cols})
 
     def ensure_image(self, ref: str, pull: str = "missing", progress=None,
                      platform: str | None = None):

@@ -7,8 +7,18 @@ Attach before start
     the :class:`AttachHub`; ``start`` hands their child ends to
     ``containers.start(cid, (in, out, err))`` and the shim writes the output
     straight into them. With a TTY the shim copies the pty to the ``out`` pipe
-    and writes our ``in`` pipe into the pty. An attach to a container that is
-    already running follows its log instead (stdin is not available then).
+    and writes our ``in`` pipe into the pty. When such an attach ends (the
+    detach keys, or the client went away) the shim sees its output pipe lose
+    its reader, lets go of the pipes and hands over to the C monitor.
+
+Attach to a running container
+    follows its log (a TTY's is written as it comes, a prompt included) and
+    writes the client's input into the container's stdin FIFO
+    (``Engine.open_stdin``): without a TTY that is its stdin itself, with one its
+    monitor copies it into the pty, so ``docker attach`` of ``docker run -dit
+    busybox sh`` is interactive. A TTY's input is scanned for the detach keys,
+    which end the attach and leave the container running. ``/resize`` sizes the
+    pty through ``Engine.resize`` (the helper the CLI's attach uses too).
 
 Exits
     A container started here has its shim's status pipe watched by a thread;
@@ -24,7 +34,8 @@ import os
 import threading
 
 from ..errors import ContainerExit, GlassboxError, InvalidArgument, NotFound
-from .hijack import hijack, parse_detach_keys, pump_input, pump_output
+from ..containers.detach import parse_detach_keys
+from .hijack import hijack, pump_input, pump_output
 from .server import json_response, qbool, qint, read_json, request_version
 from .translate import (STDERR, STDOUT, container_inspect, container_summary,
                         create_endpoints, create_options, epoch, frame, parse_filters,
@@ -321,6 +332,12 @@ async def attach(d, request):
         tasks = [asyncio.ensure_future(pump_output(raw, p.ours, tty)),
                  asyncio.ensure_future(raw.closed.wait())]
         feeder = asyncio.ensure_future(pump_input(raw, p.in_w, p.close_in, detach_keys=keys))
+        if keys is not None:
+            # a TTY's input ending (the keys, or the client closed it) ends the attach, as
+            # dockerd's: our pipes close and the shim hands the pty over to its monitor.
+            # (A client that exited is seen only as EOF until a write fails, and an idle
+            # shell writes nothing.)
+            tasks.append(feeder)
         try:
             await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -332,7 +349,8 @@ async def attach(d, request):
             d.hijacked.discard(raw)
         return _empty(200)
     # running or finished: replay (logs=1) and/or follow (stream=1) the log; stdin
-    # goes to the FIFO an OpenStdin container without a TTY keeps (containers.stdin).
+    # goes to the FIFO an OpenStdin container keeps (containers.stdin: with a TTY,
+    # its monitor copies it into the pty).
     # Without logs=1, where the log ends is taken *before* the client may send: what
     # the container answers to its first input is after it, never lost in between
     start = None if logs else log_end(c)
@@ -345,20 +363,17 @@ async def attach(d, request):
         raise
     d.hijacked.add(raw)
     feeder = None
-    if stdin and stream and c.running and not tty:
+    if stdin and stream and c.running:
         in_fd = await d.run(d.eng.open_stdin, c.id)
-        if in_fd is not None:
-            closed = []
+        closed = []
 
-            def close_in(fd=in_fd):
-                if not closed:
-                    closed.append(True)
-                    os.close(fd)
-            feeder = asyncio.ensure_future(pump_input(raw, in_fd, close_in))
-    elif keys is not None and stream and c.running:
-        # a running TTY container's stdin is not reachable here (its pty is the
-        # monitor's), but its detach keys are: they end this attach
-        feeder = asyncio.ensure_future(pump_input(raw, None, lambda: None, detach_keys=keys))
+        def close_in(fd=in_fd):
+            if fd is not None and not closed:
+                closed.append(True)
+                os.close(fd)
+        # the detach keys (a TTY's) end this attach: our writer goes, the input stays
+        feeder = asyncio.ensure_future(pump_input(raw, in_fd, close_in, detach_keys=keys,
+                                                  on_detach=close_in))
 
     async def copy_log():
         entries = follow_log(d, c, follow=stream and c.running, tail=None, start=start,
@@ -376,8 +391,9 @@ async def attach(d, request):
         else:   # the client may detach (or go away) while the log is quiet: stop then too
             copier = asyncio.ensure_future(copy_log())
             gone = asyncio.ensure_future(raw.closed.wait())
+            ends = [copier, gone] + ([feeder] if keys is not None else [])   # (as above)
             try:
-                await asyncio.wait([copier, gone], return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
                 if copier.done():
                     copier.result()          # its error, if it had one
             finally:
@@ -394,30 +410,11 @@ async def attach(d, request):
 
 
 async def resize(d, request):
-    """Set the container's terminal size (``TIOCSWINSZ`` on its pty, reached
-    through ``/proc/<pid>/fd/0``; the kernel sends SIGWINCH)."""
+    """Set the container's terminal size (``Engine.resize``: ``TIOCSWINSZ`` on its
+    pty, reached through ``/proc/<pid>/fd/0``; the kernel sends SIGWINCH)."""
     h, w = qint(request, "h", 0), qint(request, "w", 0)
-    c = await d.run(d.eng.get, request.match_info["id"])
-    if c.running and c.config["Config"].get("Tty") and h and w:
-        await d.run(_set_winsize, f"/proc/{c.pid}/fd/0", h, w)
+    await d.run(d.eng.resize, request.match_info["id"], h, w)
     return _empty(200)
-
-
-def _set_winsize(path: str, rows: int, cols: int) -> None:
-    import fcntl
-    import struct
-    import termios
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        if os.isatty(fd):
-            fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---- logs -------------------------------------------------------------------------

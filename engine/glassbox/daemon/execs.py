@@ -18,7 +18,7 @@ import subprocess
 import sys
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from .hijack import hijack, pump_input, pump_output
+from .hijack import hijack, pump_input, pump_output, read_streams
 from .server import json_response, read_json
 from .translate import STDERR, STDOUT
 
@@ -44,7 +44,7 @@ async def exec_create(d, request):
         raise Conflict(f"Container {c.id} is not running")
     if c.status == "paused":
         raise Conflict(f"Container {c.id} is paused, unpause the container before exec")
-    from .hijack import parse_detach_keys
+    from ..containers.detach import parse_detach_keys
     # (docker-py spells it detachKeys: dockerd's JSON decoding ignores the case)
     keys = body.get("DetachKeys") or body.get("detachKeys") or ""
     parse_detach_keys(keys or None, "DetachKeys")   # a bad one: 400 now
@@ -108,7 +108,7 @@ async def exec_start(d, request):
         raise Conflict(f"Container {c.id} is not running")
     rec["_started"] = True
     tty = rec["ProcessConfig"]["tty"]
-    from .hijack import parse_detach_keys
+    from ..containers.detach import parse_detach_keys
     keys = parse_detach_keys(body.get("DetachKeys") or rec["DetachKeys"] or None, "DetachKeys") \
         if tty and rec["OpenStdin"] else None
     detach = bool(body.get("Detach"))
@@ -158,6 +158,9 @@ async def exec_start(d, request):
             except OSError:
                 pass
     rec["Running"], rec["Pid"] = True, proc.pid
+    # reaped whatever becomes of this handler: aiohttp cancels it when the client goes
+    # (a detach closes the connection too), and the exit code must still be recorded
+    reaped = asyncio.ensure_future(_reap(d, rec, proc))
     raw = await hijack(request, "application/vnd.docker.raw-stream" if tty else
                        "application/vnd.docker.multiplexed-stream")
     d.hijacked.add(raw)
@@ -168,10 +171,8 @@ async def exec_start(d, request):
                                               on_detach=lambda: detached.append(True)))
     try:
         await asyncio.wait([out, gone], return_when=asyncio.FIRST_COMPLETED)
-        if out.done():
-            await _reap(d, rec, proc)
-        else:
-            asyncio.ensure_future(_reap(d, rec, proc))
+        if out.done():      # the output ended: the exit code is recorded before the stream closes
+            await asyncio.shield(reaped)
     finally:
         for t in (out, gone, feeder):
             t.cancel()
@@ -192,32 +193,16 @@ async def exec_start(d, request):
 async def _drain(fds: dict[int, int], on_done) -> None:
     """A detached exec's output, read and dropped until it ends (a closed pipe would
     kill the process writing to it); then its fds and stdin are closed."""
-    loop = asyncio.get_running_loop()
-    left = set(fds)
-    done = asyncio.Event()
-
-    def readable(fd):
-        try:
-            data = os.read(fd, 65536)
-        except BlockingIOError:
-            return
-        except OSError:
-            data = b""
-        if not data:
-            loop.remove_reader(fd)
-            os.close(fd)
-            left.discard(fd)
-            if not left:
-                done.set()
-    for fd in fds:
-        loop.add_reader(fd, readable, fd)
+    async def drop(fd: int, data: bytes) -> bool:
+        return True
     try:
-        if left:
-            await done.wait()
+        await read_streams(fds, drop)
     finally:
-        for fd in left:
-            loop.remove_reader(fd)
-            os.close(fd)
+        for fd in fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
         on_done()
 
 

@@ -15,11 +15,12 @@ really gone, so its bookkeeping stays right.
 
 **Detaching.** On a container or exec with a TTY, the client's input is scanned
 for the *detach keys* (``ctrl-p,ctrl-q`` unless ``?detachKeys=`` or the exec's
-``DetachKeys`` says otherwise, :func:`parse_detach_keys`): when they arrive the
+``DetachKeys`` says otherwise: :mod:`glassbox.containers.detach`, which the CLI
+shares): when they arrive the
 daemon ends the attach and closes the connection, and the container (or exec'd
 process) goes on running with its stdin left open, as dockerd does. Bytes that
 begin the sequence are held back until it is clear whether they complete it
-(:class:`DetachScanner`). The docker CLI also watches for the keys on its side;
+(``DetachScanner``). The docker CLI also watches for the keys on its side;
 a raw-socket client (docker-py's ``attach_socket``) relies on the daemon's.
 Without a TTY the keys are ordinary input, as in Docker.
 """
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from ..containers.detach import DetachScanner
 from .translate import frame
 
 
@@ -112,13 +114,22 @@ async def hijack(request, content_type: str) -> RawConn:
     return raw
 
 
-async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
-    """Copy each fd (``{fd: stream id}``) to the client until all reach EOF or the
-    client is gone. Without a TTY each chunk is framed with its stream id; with
-    one it is sent raw. The caller owns (and closes) the fds."""
+async def read_streams(fds, deliver) -> None:
+    """The one read loop behind every output stream: read each fd as soon as the
+    event loop says it is readable, and hand each chunk to ``await deliver(fd, data)``,
+    until every fd has reached EOF or ``deliver`` returns False (the client is gone).
+
+    The fds are made non-blocking and watched with ``loop.add_reader`` — no thread per
+    pipe; a read error counts as EOF. A chunk read while ``deliver`` still awaits the
+    previous one waits in a queue, in order. The caller owns (and closes) the fds; the
+    readers are removed however this ends (EOF, False, or the task cancelled).
+
+    Its two uses: :func:`pump_output` sends the chunks to a hijacked client, and a
+    detached exec's drain (:mod:`.execs`) reads and drops them, so the process writing
+    to the pipe neither blocks on a full pipe nor dies of SIGPIPE."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
-    open_fds = dict(fds)
+    open_fds = set(fds)
 
     def readable(fd):
         try:
@@ -138,10 +149,8 @@ async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
         while open_fds:
             fd, data = await queue.get()
             if not data:
-                open_fds.pop(fd, None)
-                continue
-            payload = data if tty else frame(open_fds[fd], data)
-            if not await raw.write(payload):
+                open_fds.discard(fd)
+            elif not await deliver(fd, data):
                 break
     finally:
         for fd in fds:
@@ -151,66 +160,13 @@ async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
                 pass
 
 
-DEFAULT_DETACH_KEYS = b"\x10\x11"
-"""ctrl-p ctrl-q: Docker's default detach sequence."""
-
-_CTRL = {**{chr(c): c - ord("a") + 1 for c in range(ord("a"), ord("z") + 1)},
-         "@": 0, "[": 27, "\\": 28, "]": 29, "^": 30, "_": 31}
-
-
-def parse_detach_keys(text: str | None, what: str = "detachKeys") -> bytes:
-    """Docker's ``--detach-keys`` syntax → the bytes the terminal sends.
-
-    A comma-separated list of keys, each ``ctrl-<c>`` (``c`` a letter or one of
-    ``@ [ \\ ] ^ _``: the control character) or one plain character: ``ctrl-p,ctrl-q``
-    is ``b"\\x10\\x11"``, ``ctrl-a,d`` is ``b"\\x01d"``. Empty or None: the default.
-    Anything else raises :class:`InvalidArgument` naming it."""
-    from ..errors import InvalidArgument
-    if not text:
-        return DEFAULT_DETACH_KEYS
-    out = bytearray()
-    for key in text.split(","):
-        k = key.strip()
-        if len(k) == 6 and k.lower().startswith("ctrl-") and k[5:].lower() in _CTRL:
-            out.append(_CTRL[k[5:].lower()])
-        elif len(k) == 1 and k.isascii():
-            out.append(ord(k))
-        else:
-            raise InvalidArgument(f"Invalid detach keys ({text}) provided in {what}: use keys "
-                                  "like ctrl-p,ctrl-q (ctrl-<letter> or ctrl-@ [ \\ ] ^ _, or "
-                                  "single characters, comma-separated)")
-    return bytes(out)
-
-
-class DetachScanner:
-    """Finds the detach sequence in a stream of input chunks.
-
-    :meth:`feed` returns ``(data to pass on, detached)``. A byte that continues the
-    sequence is held back; when the next one does not, what was held goes on after
-    all (so ``ctrl-p`` alone still reaches the program). Once the whole sequence is
-    seen, everything held and anything after it in the chunk is dropped."""
-
-    def __init__(self, keys: bytes = DEFAULT_DETACH_KEYS):
-        self.keys = keys
-        self.held = 0            # how many bytes of ``keys`` are matched and held back
-
-    def feed(self, data: bytes) -> tuple[bytes, bool]:
-        out = bytearray()
-        for b in data:
-            if b == self.keys[self.held]:
-                self.held += 1
-                if self.held == len(self.keys):
-                    self.held = 0
-                    return bytes(out), True
-                continue
-            if self.held:
-                out += self.keys[:self.held]
-                self.held = 0
-                if b == self.keys[0]:
-                    self.held = 1
-                    continue
-            out.append(b)
-        return bytes(out), False
+async def pump_output(raw: RawConn, fds: dict[int, int], tty: bool) -> None:
+    """Copy each fd (``{fd: stream id}``) to the client until all reach EOF or the
+    client is gone. Without a TTY each chunk is framed with its stream id; with
+    one it is sent raw. The caller owns (and closes) the fds."""
+    async def send(fd: int, data: bytes) -> bool:
+        return await raw.write(data if tty else frame(fds[fd], data))
+    await read_streams(fds, send)
 
 
 async def pump_input(raw: RawConn, in_fd: int | None, on_eof, *,
@@ -260,5 +216,4 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[n:]
 
 
-__all__ = ["DEFAULT_DETACH_KEYS", "DetachScanner", "RawConn", "hijack", "parse_detach_keys",
-           "pump_output", "pump_input"]
+__all__ = ["RawConn", "hijack", "pump_input", "pump_output", "read_streams"]

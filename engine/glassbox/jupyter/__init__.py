@@ -17,6 +17,7 @@ Load it in a notebook with ``%load_ext glassbox``; then::
     gj.ps()                       # container table with stop / rm buttons
     gj.pull("registry:5000/x")   # progress bars per layer (also gj.push)
     gj.experiment("busybox", cmd, sweep={"memory": ["16m", "32m"]})  # predict, measure
+    reg = gj.local_registry("nb07")   # docker-registry on 127.0.0.1:<free port>; reg.address
     gj.language("pt-BR")          # charts, widgets and tables in Portuguese
     gj.doctor()                   # what this machine allows, and the lab's tier
     gj.tier(); gj.allows("limits")   # the tier; whether it allows a need
@@ -29,7 +30,8 @@ reprs), :mod:`.objects` (Container / Image handles), :mod:`.sampler` (the
 background stats sampler), :mod:`.layertree` (which layers images share),
 :mod:`.progress` (build and pull/push progress events), :mod:`.experiments`
 (resource-limit experiments), :mod:`.tiers` (the lab's tier, ``%%needs``),
-:mod:`.messages` (every shown string, en and pt-BR).
+:mod:`.localregistry` (a registry to push to, on this machine), :mod:`.messages` (every
+shown string, en and pt-BR).
 Every front end talks to one :class:`~glassbox.engine.Engine` per kernel
 (:func:`use_engine` to change it). Notebook: ``notebooks/en/00-quickstart.ipynb``.
 """
@@ -39,7 +41,7 @@ from __future__ import annotations
 from .session import engine, use_engine  # noqa: F401
 
 __all__ = ["Container", "Image", "ProgressBars", "allows", "doctor", "engine", "experiment",
-           "language", "layers",
+           "language", "layers", "local_registry",
            "limits", "load_ipython_extension", "monitor", "ps", "pull", "push", "tier", "use_engine"]
 
 _LAZY = {"monitor": "widgets", "limits": "widgets", "ps": "widgets", "ProgressBars": "widgets",
@@ -47,7 +49,8 @@ _LAZY = {"monitor": "widgets", "limits": "widgets", "ps": "widgets", "ProgressBa
          "layers": "diagrams", "Diagram": "diagrams",
          "Container": "objects", "Image": "objects", "GlassboxMagics": "magics",
          "experiment": "experiments", "ExperimentResult": "experiments", "language": "messages",
-         "doctor": "tiers", "tier": "tiers", "allows": "tiers"}
+         "doctor": "tiers", "tier": "tiers", "allows": "tiers",
+         "local_registry": "localregistry", "LocalRegistry": "localregistry"}
 
 
 def __getattr__(name):

@@ -116,6 +116,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     "exp.running": {"en": "trial {i}/{n}: {label} …", "pt-BR": "ensaio {i}/{n}: {label} …"},
     "exp.running_together": {"en": "{n} trials together for {s:g} s: {labels} …",
                              "pt-BR": "{n} ensaios juntos por {s:g} s: {labels} …"},
+    # ---- a registry of the notebook's own (localregistry.py) ------------------------------
+    "registry.running": {"en": "registry {name}: listening on {address} (pid {pid}), "
+                               "storage in {storage}",
+                         "pt-BR": "registry {name}: escutando em {address} (pid {pid}), "
+                                  "armazenamento em {storage}"},
+    "registry.stopped": {"en": "registry {name}: stopped (exit status {code}), it was on {address}",
+                         "pt-BR": "registry {name}: parado (status de saída {code}), estava em "
+                                  "{address}"},
     # ---- the lab's tier (tiers.py: doctor(), %%needs) -------------------------------------
     "doctor.title": {"en": "glassbox doctor: what this machine lets the lab do",
                      "pt-BR": "glassbox doctor: o que esta máquina deixa o laboratório fazer"},

@@ -73,16 +73,28 @@ def _send(fd: int | None, msg: dict) -> None:
 
 
 class LogWriter:
-    """Docker's json-file format: one ``{"log","stream","time"}`` object per line."""
+    """Docker's json-file format: one ``{"log","stream","time"}`` object per line.
 
-    def __init__(self, path: str):
+    With ``tty`` a partial line is written as it comes (its own entry, without a
+    newline), as the C monitor's ``--tty`` does: a shell's prompt must reach the
+    log — which ``attach`` follows — before the user types."""
+
+    def __init__(self, path: str, tty: bool = False):
         self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
         self.partial: dict[str, bytes] = {}
+        self.tty = tty
 
     def write(self, stream: str, data: bytes) -> None:
         buf = self.partial.get(stream, b"") + data
         lines = buf.split(b"\n")
         self.partial[stream] = lines.pop()
+        if self.tty and self.partial[stream]:
+            lines = [line + b"\n" for line in lines] + [self.partial.pop(stream)]
+            now = _now()
+            out = "".join(json.dumps({"log": line.decode("utf-8", "replace"),
+                                      "stream": stream, "time": now}) + "\n" for line in lines)
+            os.write(self.fd, out.encode())
+            return
         if lines:
             now = _now()
             out = "".join(json.dumps({"log": line.decode("utf-8", "replace") + "\n",
@@ -179,6 +191,7 @@ class _Start:
         self.readers: dict[int, str] = {}  # fd -> "stdout"/"stderr": what we log
         self.console_parent: socket.socket | None = None   # tty: the console socket pair
         self.console_child: socket.socket | None = None
+        self.stdin_fifo: int | None = None   # tty + OpenStdin: the FIFO we copy to the pty
         self.sync_r = self.sync_w = self.err_r = self.err_w = -1
         self.netns_r = self.netns_w = -1
         self.pid = 0
@@ -281,6 +294,10 @@ def _open_stdio(st: _Start, undo: Undo) -> None:
         null = os.open("/dev/null", os.O_RDWR)
         st.fds.add(null)
         st.child_stdio = (null, null, null)
+        if spec.open_stdin:   # -it: whoever attaches later types through the FIFO
+            from ..containers.stdin import open_for_monitor
+            st.stdin_fifo = open_for_monitor(st.cdir)
+            st.fds.add(st.stdin_fifo)
     else:
         out_r, out_w = st.pipe()
         err_r, err_w = st.pipe()
@@ -458,46 +475,76 @@ def run(cdir: str, status_fd: int | None, attach: tuple[int | None, int | None, 
 
 def _serve(st: _Start) -> int:
     """The running container: hand over to the C monitor when nobody is attached,
-    else copy its output to the log and the terminal ourselves; then :func:`finish`."""
+    else copy its output to the log and the terminal ourselves; then :func:`finish`.
+
+    With a TTY, what the attacher sends (``in``) and what anyone writes into the
+    stdin FIFO go into the pty master. When the attacher leaves — its output pipe
+    has no reader any more (POLLERR), as after the CLI's detach keys or the end of
+    the daemon's attach — we stop reading its input, give its fds back and hand
+    the container over to the C monitor (the same pid; it keeps the pty master and
+    the FIFO), so no Python process stays behind for a detached container."""
     cdir, config, spec, pid, cg = st.cdir, st.config, st.spec, st.pid, st.cg
     readers, out_fd, err_fd = st.readers, st.out_fd, st.err_fd
     tty_in = st.in_fd if spec.tty and spec.open_stdin else None
+    fifo = st.stdin_fifo
     if out_fd is None and err_fd is None and tty_in is None:
-        health = None
-        if config["Config"].get("Healthcheck"):   # else spare the import: the usual start
-            from ..containers.health import setup_failed, write_probe_spec
-            try:
-                health = write_probe_spec(cdir, config, pid, cg)
-            except Exception as e:  # noqa: BLE001 — the container runs; its health says why
-                setup_failed(cdir, str(e))
-        _hand_over_to_monitor(cdir, pid, readers, st.status_fd, health)  # returns if unavailable
+        _detached_hand_over(st)        # returns only without a compiled monitor
     watcher = _watch_health(cdir, config, pid, cg) if config["Config"].get("Healthcheck") \
         else None
-    log = LogWriter(os.path.join(cdir, "container.log"))
+    log = LogWriter(os.path.join(cdir, "container.log"), tty=spec.tty)
     master = next(iter(readers), None) if spec.tty else None
     open_readers = dict(readers)
+    poller = select.poll()
+    for fd in open_readers:
+        poller.register(fd, select.POLLIN)
+    for extra in (tty_in, fifo):
+        if extra is not None:
+            poller.register(extra, select.POLLIN)
+    attacher = out_fd if spec.tty else None
+    if attacher is not None:
+        poller.register(attacher, 0)      # only its POLLERR/POLLHUP: the reader is gone
     while open_readers:
-        watch = list(open_readers) + ([tty_in] if tty_in is not None else [])
         try:
-            ready, _, _ = select.select(watch, [], [])
+            events = poller.poll()
         except InterruptedError:
             continue
-        for fd in ready:
-            if fd == tty_in:
+        for fd, ev in events:
+            if fd == attacher:
+                if ev & (select.POLLERR | select.POLLHUP):
+                    poller.unregister(fd)
+                    attacher = out_fd = tty_in = None
+                    _let_go_of_attacher(st, poller)
+                    from .monitor import binary
+                    if binary() is not None:
+                        log.close()
+                        if watcher is not None:
+                            _stop_watcher(watcher)
+                        _detached_hand_over(st)   # does not return
+                continue
+            if fd == tty_in or fd == fifo:
                 try:
                     data = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
                 except OSError:
                     data = b""
                 if not data:
-                    tty_in = None
+                    poller.unregister(fd)
+                    if fd == tty_in:
+                        tty_in = None
+                    else:
+                        fifo = None
                 else:
                     _write_all(master, data)
+                continue
+            if fd not in open_readers:        # an attacher's fd let go of in this round
                 continue
             try:
                 data = os.read(fd, 65536)
             except OSError:  # EIO: the pty's last slave closed
                 data = b""
             if not data:
+                poller.unregister(fd)
                 os.close(fd)
                 del open_readers[fd]
                 continue
@@ -508,12 +555,56 @@ def _serve(st: _Start) -> int:
             else:
                 err_fd = _write_all(err_fd, data)
     log.close()
+    if fifo is not None:
+        os.close(fifo)
     _, status = os.waitpid(pid, 0)
     if watcher is not None:
-        os.kill(watcher, signal.SIGKILL)     # its probes died with the container's pid ns
-        os.waitpid(watcher, 0)
+        _stop_watcher(watcher)           # its probes died with the container's pid ns
     code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
     return finish(cdir, code, st.status_fd, config=config, cg=cg)
+
+
+def _let_go_of_attacher(st: _Start, poller) -> None:
+    """The attacher left: drop our hold on its fds (never read its input again).
+    Each number is pointed at /dev/null rather than closed: :func:`shim_main`
+    closes the attached fds once more when the container is done, and a number
+    closed here could belong to another file by then."""
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for fd in {st.in_fd, st.out_fd, st.err_fd} - {None}:
+            try:
+                poller.unregister(fd)
+            except KeyError:
+                pass
+            os.dup2(null, fd, inheritable=False)  # type: ignore[arg-type]
+    finally:
+        os.close(null)
+    st.in_fd = st.out_fd = st.err_fd = None
+
+
+def _stop_watcher(watcher: int) -> None:
+    os.kill(watcher, signal.SIGKILL)
+    os.waitpid(watcher, 0)
+
+
+def _detached_hand_over(st: _Start) -> None:
+    """Nobody is attached (any more): exec the C monitor in our place, with the
+    healthcheck's arguments and, for a TTY, the pty master and the stdin FIFO.
+    Returns only when no compiled monitor is there (the Python shim stays)."""
+    health = None
+    if st.config["Config"].get("Healthcheck"):   # else spare the import: the usual start
+        from ..containers.health import setup_failed, write_probe_spec
+        try:
+            health = write_probe_spec(st.cdir, st.config, st.pid, st.cg)
+        except Exception as e:  # noqa: BLE001 — the container runs; its health says why
+            setup_failed(st.cdir, str(e))
+    tty: list[str] = []
+    if st.spec.tty:
+        tty = ["--tty"]
+        if st.stdin_fifo is not None:
+            from ..containers.stdin import fifo_path
+            tty += ["--stdin", fifo_path(st.cdir)]
+    _hand_over_to_monitor(st.cdir, st.pid, st.readers, st.status_fd, health, tty)
 
 
 def _watch_health(cdir: str, config: dict, pid: int, cg) -> int | None:
@@ -796,9 +887,10 @@ def _sleep_unless_stopped(cdir: str, delay: float) -> bool:
 
 
 def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | None,
-                          health: list[str] | None = None) -> None:
+                          health: list[str] | None = None, tty: list[str] | None = None) -> None:
     """Detached and nobody attached: exec the small C monitor in our place (it
-    also runs the healthcheck: ``health`` are its ``--health`` arguments)."""
+    also runs the healthcheck: ``health`` are its ``--health`` arguments; ``tty``
+    its ``--tty [--stdin FIFO]``)."""
     from .monitor import binary
     monitor = binary()
     if monitor is None:
@@ -806,9 +898,9 @@ def _hand_over_to_monitor(cdir: str, pid: int, readers: dict, status_fd: int | N
     for fd in readers:
         os.set_inheritable(fd, True)
     if status_fd is not None:
-        os.close(status_fd)   # the starter stopped listening after {"pid"}
+        os.close(status_fd)   # the starter stopped listening after {"pid"} (or detached)
     argv = [monitor, str(pid), os.path.join(cdir, "container.log")] + \
-        [f"{fd}:{stream}" for fd, stream in readers.items()] + (health or []) + \
+        [f"{fd}:{stream}" for fd, stream in readers.items()] + (tty or []) + (health or []) + \
         ["--", sys.executable, "-I", "-S", "-c", _FINISH_BOOT, boot_path(), cdir]
     os.execv(monitor, argv)
 
@@ -887,6 +979,41 @@ def cloexec_others(keep: set[int]) -> None:
                 pass
 
 
+def _drop_peer_ends(attached: set[int], keep: set[int]) -> None:
+    """Let go of the starter's ends of our attach pipes.
+
+    A starter that forks us (the CLI) holds the other end of each pipe it attaches
+    — and so, after the fork, do we. Our copy of the reader of the output pipe
+    would hide that the attacher left (:func:`_serve` watches for the pipe losing
+    its last reader), and our copy of the writer of the input pipe would keep it
+    from ever ending. Each such fd is pointed at /dev/null (not closed: see
+    :func:`cloexec_others`)."""
+    ours = {}
+    for fd in attached:
+        try:
+            link = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if link.startswith("pipe:"):
+            ours[link] = fd
+    if not ours:
+        return
+    null = os.open("/dev/null", os.O_RDWR | os.O_CLOEXEC)
+    try:
+        for name in os.listdir("/proc/self/fd"):
+            fd = int(name)
+            if fd in keep or fd == null:
+                continue
+            try:
+                link = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if link in ours:
+                os.dup2(null, fd, inheritable=False)
+    finally:
+        os.close(null)
+
+
 def _set_comm(name: bytes) -> None:
     """Name the process (``ps -o comm``) so people and leak checks can find shims."""
     try:
@@ -909,6 +1036,7 @@ def shim_main(cdir: str, status_fd: int | None, attach: tuple) -> None:
         attach = tuple(None if fd is None else fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
                        for fd in attach)
         keep = {fd for fd in (status_fd, *attach) if fd is not None}
+        _drop_peer_ends({fd for fd in attach if fd is not None}, keep)
         cloexec_others(keep)
         detach_stdio()
         code = run(cdir, status_fd, attach)

@@ -4,7 +4,11 @@ A detached container is watched for its whole life; a Python interpreter per
 container would cost ~5 MB of host memory each, so once the container runs
 the Python shim ``exec``s this ~17 kB C program (same pid, same fds). It copies
 output into the log and waits; at exit it ``exec``s Python again to record the
-status and clean up. ``python -m glassbox.runtime.monitor`` compiles it (the
+status and clean up. For a ``-it`` container it also keeps the pty master: it logs
+the pty's output as it comes (``--tty``: a prompt without its newline too) and
+copies the stdin FIFO into it (``--stdin``), so a later ``attach`` can type there.
+The Python shim hands over to it at the start (nobody attached) or when the
+attached terminal leaves (the detach keys). ``python -m glassbox.runtime.monitor`` compiles it (the
 Makefile's set-up does); without a C compiler the Python shim simply stays.
 """
 

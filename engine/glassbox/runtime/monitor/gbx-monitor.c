@@ -9,11 +9,18 @@
  * once more to record the OOM kill and clean up. The exit code itself it writes
  * to exit.json at once, so waiting for a container does not wait for Python.
  *
- * usage: gbx-monitor PID LOG FD:STREAM... [--health SPEC INTERVAL TIMEOUT
- *                    START-PERIOD START-INTERVAL RETRIES] -- FINALIZE-ARGV...
+ * usage: gbx-monitor PID LOG FD:STREAM... [--tty] [--stdin FIFO] [--health SPEC INTERVAL
+ *                    TIMEOUT START-PERIOD START-INTERVAL RETRIES] -- FINALIZE-ARGV...
  *   PID        the container's first process (our child)
  *   LOG        path of container.log (opened for append)
  *   FD:STREAM  an inherited fd to read and the stream name (stdout|stderr)
+ *   --tty      the first FD is the container's pty master: what it reads is logged
+ *              as it comes, a partial line too (a shell's prompt has no newline, and
+ *              `attach` follows the log: it must see the prompt before the user types)
+ *   --stdin    (with --tty) the container's stdin FIFO (containers/stdin.py): what
+ *              anyone writes into it (`attach`, the daemon's attach, `open_stdin`) is
+ *              copied into the pty master, as typing on the container's terminal.
+ *              Opened O_RDWR, so writers that come and go never make it read EOF.
  *   --health   run the container's healthcheck (health.c: the probe described
  *              in SPEC, durations in ms); state goes to health.json
  *   after "--" the command to exec when the container is gone; the exit code
@@ -562,7 +569,7 @@ int main(int argc, char **argv) {
      * attached container (it copies the output itself); ends when PID does. */
     int watch = argc > 2 && !strcmp(argv[1], "--watch");
     if (argc < 5) {
-        fprintf(stderr, "usage: gbx-monitor PID LOG FD:STREAM... -- FINALIZE...\n"
+        fprintf(stderr, "usage: gbx-monitor PID LOG FD:STREAM... [--tty] [--stdin FIFO] -- FINALIZE...\n"
                         "       gbx-monitor --watch PID --health ...\n");
         return 125;
     }
@@ -571,7 +578,7 @@ int main(int argc, char **argv) {
         log_fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     struct stream streams[MAXFD];
     static struct health h;
-    int ns = 0, i = 3;
+    int ns = 0, i = 3, tty = 0, in_fd = -1;
     if (watch) {   /* the container's pidfd as a pseudo-stream: readable (EOF) at its exit */
         streams[0].fd = (int)syscall(SYS_pidfd_open, pid, 0);
         streams[0].name = "";
@@ -580,6 +587,11 @@ int main(int argc, char **argv) {
         ns = 1;
     }
     for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (!strcmp(argv[i], "--tty")) { tty = 1; continue; }
+        if (!strcmp(argv[i], "--stdin") && i + 1 < argc) {
+            in_fd = open(argv[++i], O_RDWR | O_NONBLOCK | O_CLOEXEC);
+            continue;
+        }
         if (!strcmp(argv[i], "--health") && i + 6 < argc) {
             h.on = 1;
             if (health_load(&h, argv[i + 1]) < 0)   /* every probe says so in State.Health */
@@ -622,7 +634,16 @@ int main(int argc, char **argv) {
         health_schedule(&h, h.started);
     }
 
-    struct pollfd pfd[MAXFD + 2];
+    /* the stdin copy: a chunk read from the FIFO waits here until the pty takes it
+     * (a program that does not read fills the pty's buffer: we stop reading the FIFO,
+     * so its writers block, instead of dropping keys or blocking the log) */
+    int master = (tty && ns > 0 && !watch) ? streams[0].fd : -1;
+    if (master < 0 && in_fd >= 0) { close(in_fd); in_fd = -1; }
+    if (master >= 0) fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+    static char inbuf[4096];
+    size_t inlen = 0, inoff = 0;
+
+    struct pollfd pfd[MAXFD + 3];
     int open_count = ns;
     char data[65536];
     while (open_count > 0) {
@@ -634,13 +655,17 @@ int main(int argc, char **argv) {
             if (streams[j].fd >= 0) k++;
         }
         if (k == 0) break;
-        int nfds = ns, timeout = -1;
+        int nfds = ns + 3, timeout = -1;
+        pfd[ns].fd = pfd[ns + 1].fd = -1;
+        pfd[ns].events = pfd[ns + 1].events = POLLIN;
+        pfd[ns].revents = pfd[ns + 1].revents = 0;
+        /* the stdin slot: the FIFO while nothing waits, else the master's room */
+        pfd[ns + 2].fd = in_fd < 0 ? -1 : (inlen > inoff ? master : in_fd);
+        pfd[ns + 2].events = inlen > inoff ? POLLOUT : POLLIN;
+        pfd[ns + 2].revents = 0;
         if (h.on) {   /* the probe's exit (pidfd) and output, and the next deadline */
             pfd[ns].fd = h.probe > 0 ? h.pidfd : -1;
             pfd[ns + 1].fd = h.probe > 0 ? h.out_fd : -1;
-            pfd[ns].events = pfd[ns + 1].events = POLLIN;
-            pfd[ns].revents = pfd[ns + 1].revents = 0;
-            nfds = ns + 2;
             long long due = h.probe > 0 ? h.deadline : h.next_due;
             if (h.probe > 0 && h.pidfd < 0) due = mono_ms() + 20;  /* no pidfd: look again soon */
             long long wait = due - mono_ms();
@@ -654,16 +679,38 @@ int main(int argc, char **argv) {
             if (streams[j].fd < 0 || !(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             ssize_t r = read(streams[j].fd, data, sizeof data);
-            if (r < 0 && errno == EINTR) continue;
+            if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
             if (r <= 0) {  /* EOF, or EIO from a pty whose last slave closed */
                 if (streams[j].len) { emit(streams[j].name, streams[j].buf, streams[j].len);
                                       streams[j].len = 0; }
+                if (streams[j].fd == master) {   /* no terminal left to type into */
+                    master = -1;
+                    if (in_fd >= 0) { close(in_fd); in_fd = -1; }
+                }
                 close(streams[j].fd);
                 streams[j].fd = -1;
                 open_count--;
                 continue;
             }
             feed(&streams[j], data, (size_t)r);
+            if (tty && streams[j].fd == master && streams[j].len) {   /* the prompt, now */
+                emit(streams[j].name, streams[j].buf, streams[j].len);
+                streams[j].len = 0;
+            }
+        }
+        if (in_fd >= 0 && (pfd[ns + 2].revents & (POLLIN | POLLOUT | POLLERR | POLLHUP))) {
+            if (inlen == inoff) {
+                ssize_t r = read(in_fd, inbuf, sizeof inbuf);
+                if (r > 0) { inlen = (size_t)r; inoff = 0; }
+            }
+            while (inlen > inoff) {
+                ssize_t w = write(master, inbuf + inoff, inlen - inoff);
+                if (w < 0 && errno == EINTR) continue;
+                if (w < 0 && errno == EAGAIN) break;   /* the pty is full: poll for room */
+                if (w <= 0) { inlen = inoff = 0; break; }   /* gone: drop it */
+                inoff += (size_t)w;
+            }
+            if (inoff == inlen) inlen = inoff = 0;
         }
         if (!h.on) continue;
         if (h.probe > 0 && (pfd[ns + 1].revents & (POLLIN | POLLHUP)))
@@ -690,6 +737,7 @@ int main(int argc, char **argv) {
             }
         }
     }
+    if (in_fd >= 0) close(in_fd);
     if (h.on && h.probe > 0) {  /* the container is gone: so is any probe still in it */
         probe_kill(&h);
         while (waitpid(h.probe, NULL, 0) < 0 && errno == EINTR) {}
