@@ -16,6 +16,28 @@ VENV_BIN = os.path.dirname(sys.executable)
 GLASSBOX = os.path.join(VENV_BIN, "glassbox")
 
 
+class Load:
+    """The machine's 1-minute load average, sampled while a bench runs.
+
+    The machine is shared (2 cores; other work runs beside the benches), so every
+    figure is printed with the load it was measured under: call :meth:`sample`
+    between timed runs, print the instance (``load 1.2–3.4``, the range seen)."""
+
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+        self.sample()
+
+    def sample(self) -> float:
+        with open("/proc/loadavg") as f:
+            one = float(f.read().split()[0])
+        self.seen.append(one)
+        return one
+
+    def __str__(self) -> str:
+        lo, hi = min(self.seen), max(self.seen)
+        return f"load {lo:.1f}" if f"{lo:.1f}" == f"{hi:.1f}" else f"load {lo:.1f}–{hi:.1f}"
+
+
 def timed(fn, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -25,13 +47,16 @@ def timed(fn, n: int) -> list[float]:
     return out
 
 
-def interleaved(variants, n: int, run) -> dict[str, list[float]]:
+def interleaved(variants, n: int, run, load: Load | None = None) -> dict[str, list[float]]:
     """Time ``run(argv)`` for each ``(label, argv)`` of ``variants``, ``n`` rounds, the
-    variants taking turns within a round, so a busy machine weighs on all of them alike."""
+    variants taking turns within a round, so a busy machine weighs on all of them alike
+    (``load``, when given, is sampled after each round)."""
     times: dict[str, list[float]] = {label: [] for label, _ in variants}
     for _ in range(n):
         for label, argv in variants:
             times[label] += timed(lambda: run(argv), 1)  # noqa: B023
+        if load is not None:
+            load.sample()
     return times
 
 
@@ -43,7 +68,7 @@ def report(rows: list[tuple[str, list[float] | None]], anchor: str | None = None
     base = dict(rows).get(anchor) if anchor else None
     for name, xs in rows:
         if xs is None:
-            print(f"  {name:48s} (skipped: not installed)")
+            print(f"  {name:48s} not measured (not installed or not running)")
             continue
         ratio = f"  x{statistics.median(xs) / statistics.median(base):.2f} vs {anchor}" \
             if base and name != anchor else ""
@@ -77,6 +102,7 @@ class Root:
         eng = self.engine()
         for c in eng.containers.list():
             eng.containers.remove(c.id, force=True)
+        remove_root_bridges(self.dir)
         left = []
         # v2: the parent sits at the top of the one tree; v1: one per hierarchy
         for d in [os.path.join("/sys/fs/cgroup", self.cgroup_parent)] + \
@@ -91,6 +117,25 @@ class Root:
         shutil.rmtree(self.dir, ignore_errors=True)
         if left:   # the bench must leave the machine as it found it: say so loudly
             print(f"bench: cgroups left behind: {left}", file=sys.stderr)
+
+
+def remove_root_bridges(root: str) -> None:
+    """Delete the host bridges of a bench's state root: its default bridge (made at the
+    first networked start — a ``run`` without ``--network``, a build's RUN — and kept
+    while the root lives, as Docker keeps docker0) and the bridge of any network left in
+    it. The root goes with the bench, so its bridges must go too (as tests/conftest.py
+    does for a test's root)."""
+    from glassbox.network import netlink
+    from glassbox.network.manager import NetworkManager, default_bridge_name
+    names = {default_bridge_name(root)}
+    try:
+        names |= {n.bridge for n in NetworkManager(root).list() if n.bridge}
+    except Exception:  # noqa: BLE001 — a root whose store is gone or unreadable
+        pass
+    with netlink.host_ipr() as ipr:
+        for name in sorted(names):
+            if netlink.ours(name):        # delete_link: a missing link is no error
+                netlink.delete_link(ipr, name)
 
 
 def pss_kb(pid: int) -> int:

@@ -1,15 +1,14 @@
-"""``docker cp`` of a 100 MB directory in each direction, and a compose project's
-``up -d`` + ``down -v``: glassbox's daemon beside dockerd, same clients, same run.
+"""``docker cp`` of a 100 MB directory in each direction: glassbox's daemon beside
+dockerd, same client, same run (issue 20).
 
     docker cp DIR ctr:/in      (into a running container: the tar unpacked in its root)
     docker cp ctr:/in OUT      (out of it: the tar walked in its root)
-    docker-compose up -d; docker-compose down -v   (glassbox only: the project needs
-                                bridge networks, which the private dockerd of
-                                bench/setup_anchors.sh must not create on this host)
 
 against ``glassbox daemon --socket <tmp>`` on a private root, and a dockerd when one
-answers (``bench/setup_anchors.sh`` starts a private one; ``--dockerd URL``). Prints
-medians and ratios. Not a test: it asserts nothing.
+answers (``bench/setup_anchors.sh`` starts a private one; ``--dockerd URL``). The two
+daemons take turns copy by copy, so a busy machine weighs on both alike; the load
+average seen is printed with the figures. (Compose ``up``/``down`` is bench/compose.py.)
+Prints medians and ratios. Not a test: it asserts nothing.
 
     bench/setup_anchors.sh && .venv/bin/python bench/archive.py -n 5
 """
@@ -26,32 +25,8 @@ import tempfile
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Root, report, timed  # noqa: E402
+from _common import Load, Root, report, timed  # noqa: E402
 from daemon import BENCH_DOCKERD, answers, start_daemon  # noqa: E402
-
-COMPOSE_YAML = """version: "2.4"
-services:
-  db:
-    image: busybox
-    command: ["sleep", "300"]
-    volumes: [dbdata:/data]
-    tmpfs: [/scratch]
-    mem_limit: 64m
-    networks: [back]
-  web:
-    image: busybox
-    command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
-    volumes: ["{site}:/www:ro"]
-    ports: ["127.0.0.1::8080"]
-    networks: [front, back]
-    depends_on: [db]
-volumes:
-  dbdata:
-networks:
-  front:
-  back:
-"""
-
 
 def make_tree(top: str, mb: int = 100) -> None:
     """``mb`` files of 1 MB (random: no filesystem gets to dedupe or compress them)."""
@@ -70,44 +45,31 @@ def docker(url: str, cfg: str, *args: str) -> None:
         raise SystemExit(f"{url}: docker {' '.join(args)}: {p.stderr.decode()}")
 
 
-def measure_cp(url: str, cfg: str, tree: str, scratch: str, n: int):
-    name = "cpbench" + uuid.uuid4().hex[:8]
-    docker(url, cfg, "run", "-d", "--name", name, "busybox", "sleep", "600")
-    try:
-        def into():
-            docker(url, cfg, "exec", name, "rm", "-rf", "/in")
-            docker(url, cfg, "cp", tree, f"{name}:/in")
+class CpSide:
+    """A running ``sleep`` container on one daemon, and ``docker cp`` to and from it."""
 
-        def out():
-            dest = os.path.join(scratch, "out")
-            shutil.rmtree(dest, ignore_errors=True)
-            docker(url, cfg, "cp", f"{name}:/in", dest)
-        into()
-        out()
-        return timed(into, n), timed(out, n)
-    finally:
-        docker(url, cfg, "rm", "-f", name)
+    def __init__(self, url: str, cfg: str, tree: str, scratch: str):
+        self.url, self.cfg, self.tree = url, cfg, tree
+        self.dest = os.path.join(scratch, "out")
+        self.name = "cpbench" + uuid.uuid4().hex[:8]
+        docker(url, cfg, "run", "-d", "--network", "none", "--name", self.name, "busybox",
+               "sleep", "600")
+        self.t_in: list[float] = []
+        self.t_out: list[float] = []
 
+    def into(self) -> None:
+        docker(self.url, self.cfg, "exec", self.name, "rm", "-rf", "/in")   # not timed
+        self.t_in += timed(lambda: docker(self.url, self.cfg, "cp", self.tree,
+                                          f"{self.name}:/in"), 1)
 
-def measure_compose(url: str, cfg: str, scratch: str, n: int):
-    compose = shutil.which("docker-compose")
-    if compose is None:
-        return None
-    site = os.path.join(scratch, "site")
-    os.makedirs(site, exist_ok=True)
-    path = os.path.join(scratch, "docker-compose.yml")
-    with open(path, "w") as f:
-        f.write(COMPOSE_YAML.format(site=site))
-    env = dict(os.environ, DOCKER_HOST=url, DOCKER_CONFIG=cfg)
+    def out(self) -> None:
+        shutil.rmtree(self.dest, ignore_errors=True)                        # not timed
+        self.t_out += timed(lambda: docker(self.url, self.cfg, "cp", f"{self.name}:/in",
+                                           self.dest), 1)
 
-    def cycle():
-        project = "bench" + uuid.uuid4().hex[:8]
-        for args in (("up", "-d"), ("down", "-v", "-t", "1")):
-            p = subprocess.run([compose, "--ansi", "never", "-f", path, "-p", project, *args],
-                               env=env, capture_output=True)
-            if p.returncode != 0:
-                raise SystemExit(f"docker-compose {args[0]}: {p.stderr.decode()}")
-    return timed(cycle, n)
+    def close(self) -> None:
+        subprocess.run(["docker", "rm", "-f", self.name], capture_output=True,
+                       env=dict(os.environ, DOCKER_HOST=self.url, DOCKER_CONFIG=self.cfg))
 
 
 def main() -> None:
@@ -124,24 +86,38 @@ def main() -> None:
     root = Root()
     path = os.path.join(root.dir, "d.sock")
     proc = start_daemon(root, path)
+    sides: list[CpSide] = []
+    load = Load()
     try:
-        print(f"docker cp of a 100 MB directory (100 x 1 MB files), n={a.n}")
-        g_in, g_out = measure_cp("unix://" + path, cfg, tree, scratch, a.n)
-        d_in = d_out = None
+        sides.append(CpSide("unix://" + path, cfg, tree, scratch))
         if answers(a.dockerd):
-            d_in, d_out = measure_cp(a.dockerd, cfg, tree, scratch, a.n)
+            sides.append(CpSide(a.dockerd, cfg, tree, scratch))
         else:
-            print(f"  (no dockerd with busybox at {a.dockerd}: run bench/setup_anchors.sh)")
-        report([("dockerd: docker cp DIR ctr:/in", d_in),
-                ("glassbox daemon: docker cp DIR ctr:/in", g_in)],
+            print(f"  dockerd: not measured (no dockerd with busybox at {a.dockerd}: "
+                  "run bench/setup_anchors.sh)")
+        for s in sides:                      # warm-up: first copy each way, not kept
+            s.into()
+            s.out()
+            s.t_in.clear()
+            s.t_out.clear()
+        for _ in range(a.n):                 # the two daemons take turns
+            for s in sides:
+                s.into()
+            for s in sides:
+                s.out()
+            load.sample()
+        g = sides[0]
+        d = sides[1] if len(sides) > 1 else None
+        print(f"docker cp of a 100 MB directory (100 x 1 MB files), n={a.n}, {load}")
+        report([("dockerd: docker cp DIR ctr:/in", d.t_in if d else None),
+                ("glassbox daemon: docker cp DIR ctr:/in", g.t_in)],
                anchor="dockerd: docker cp DIR ctr:/in")
-        report([("dockerd: docker cp ctr:/in OUT", d_out),
-                ("glassbox daemon: docker cp ctr:/in OUT", g_out)],
+        report([("dockerd: docker cp ctr:/in OUT", d.t_out if d else None),
+                ("glassbox daemon: docker cp ctr:/in OUT", g.t_out)],
                anchor="dockerd: docker cp ctr:/in OUT")
-        print(f"docker-compose up -d + down -v (2 services, 2 networks, a volume), n={a.n}")
-        report([("glassbox daemon: compose up -d + down -v",
-                 measure_compose("unix://" + path, cfg, scratch, a.n))])
     finally:
+        for s in sides:
+            s.close()
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)

@@ -23,12 +23,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "interop"))
-from _common import pss_kb, report  # noqa: E402
+from _common import Load, pss_kb, report  # noqa: E402
 from hub_fixtures import Classroom, VENV_BIN, _user_procs, run_code  # noqa: E402
 
 
-def student_run(pw, n: int) -> list[float]:
-    """``glassbox run --rm busybox true`` as the student, ``n`` times, timed."""
+def student_run(pw, n: int, load: Load | None = None) -> list[float]:
+    """``glassbox run --rm busybox true`` as the student, ``n`` times, timed (``load``
+    sampled after each run)."""
     env = {"HOME": pw.pw_dir, "USER": pw.pw_name, "PATH": f"{VENV_BIN}:/usr/bin:/bin",
            "GLASSBOX_AGENT": "0"}
     cmd = ["setpriv", f"--reuid={pw.pw_uid}", f"--regid={pw.pw_gid}", "--init-groups",
@@ -38,6 +39,8 @@ def student_run(pw, n: int) -> list[float]:
         t = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, capture_output=True)
         out.append(time.perf_counter() - t)
+        if load is not None:
+            load.sample()
     return out
 
 
@@ -53,7 +56,8 @@ def main() -> None:
         probe = room.users[room.names[0]]
         tokens = {room.names[0]: room.hub.start_server(room.names[0])}  # + its base image
         student_run(probe, 2)                                 # warm the caches
-        idle = student_run(probe, args.n)
+        idle_load = Load()
+        idle = student_run(probe, args.n, idle_load)
         for name in room.names[1:]:
             tokens[name] = room.hub.start_server(name)
         cells = ["%load_ext glassbox"] + [
@@ -66,7 +70,8 @@ def main() -> None:
             if bad:
                 raise SystemExit(f"{name}: {bad}")
         up = time.monotonic() - t0
-        loaded = student_run(probe, args.n)
+        loaded_load = Load()
+        loaded = student_run(probe, args.n, loaded_load)
         per_student = sorted(sum(pss_kb(p) for p in _user_procs(room.users[n].pw_uid)) / 1024
                              for n in room.names)
         print(f"classroom: {args.students} students x {args.containers} running containers, "
@@ -74,6 +79,8 @@ def main() -> None:
         print(f"  memory per student (PSS: server + kernel + shims + containers): median "
               f"{statistics.median(per_student):.0f} MB, max {per_student[-1]:.0f} MB, "
               f"class total {sum(per_student):.0f} MB")
+        print(f"  machine load: idle-class runs {idle_load}; loaded-class runs {loaded_load} "
+              "(the machine is shared: other work counts in both)")
         report([("run --rm busybox true, idle class", idle),
                 (f"run --rm busybox true, {args.students} students loaded", loaded)],
                anchor="run --rm busybox true, idle class")

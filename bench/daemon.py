@@ -6,7 +6,11 @@
 each against ``glassbox daemon --socket <tmp>`` on a private root, and against
 a dockerd when one answers (``bench/setup_anchors.sh`` starts a private one at
 unix:///run/docker-bench.sock with busybox loaded; ``--dockerd URL`` to pick
-another). Prints medians and the ratio glassbox / dockerd (target <= 0.5x).
+another). Both run with ``--network none``: the private dockerd has no bridge
+(``--bridge=none``), so that is what its containers get anyway, and both sides
+do the same work. The daemons take turns run by run, so a busy machine weighs
+on both alike. Prints medians, the load average seen and the ratio
+glassbox / dockerd (target <= 0.5x).
 Not a test: it asserts nothing.
 
     bench/setup_anchors.sh && .venv/bin/python bench/daemon.py -n 20; bench/setup_anchors.sh stop
@@ -25,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import GLASSBOX, Root, report, timed  # noqa: E402
+from _common import GLASSBOX, Load, Root, interleaved, report  # noqa: E402
 
 BENCH_DOCKERD = "unix:///run/docker-bench.sock"
 
@@ -60,7 +64,7 @@ def start_daemon(root: Root, path: str) -> subprocess.Popen:
 
 def cli_run(url: str, cfg: str):
     env = dict(os.environ, DOCKER_HOST=url, DOCKER_CONFIG=cfg)
-    argv = ["docker", "run", "--rm", "busybox", "true"]
+    argv = ["docker", "run", "--rm", "--network", "none", "busybox", "true"]
 
     def once():
         p = subprocess.run(argv, env=env, capture_output=True)
@@ -71,25 +75,32 @@ def cli_run(url: str, cfg: str):
 
 def py_run(client):
     def once():
-        client.containers.run("busybox", "true", remove=True)
+        client.containers.run("busybox", "true", remove=True, network_mode="none")
     return once
 
 
-def measure(url: str, n: int, cfg: str) -> tuple[list[float], list[float] | None]:
-    cli = cli_run(url, cfg)
-    cli()  # warm: first-use costs (default bridge, caches) are not the steady state
-    cli_t = timed(cli, n)
+def measure(urls: dict[str, str], n: int, cfg: str, load: Load):
+    """The docker CLI's and docker-py's run on each daemon of ``urls`` (label -> URL),
+    the daemons taking turns run by run, so a busy machine weighs on both alike.
+    Returns {label: (CLI times, docker-py times or None)}."""
+    clis = {label: cli_run(url, cfg) for label, url in urls.items()}
+    for once in clis.values():
+        once()   # warm: first-use costs (default bridge, caches) are not the steady state
+    cli_t = interleaved(list(clis.items()), n, lambda once: once(), load)
     try:
         import docker
     except ImportError:
-        return cli_t, None
-    client = docker.DockerClient(base_url=url)
+        return {label: (cli_t[label], None) for label in urls}
+    clients = {label: docker.DockerClient(base_url=url) for label, url in urls.items()}
     try:
-        run = py_run(client)
-        run()
-        return cli_t, timed(run, n)
+        runs = {label: py_run(c) for label, c in clients.items()}
+        for once in runs.values():
+            once()
+        py_t = interleaved(list(runs.items()), n, lambda once: once(), load)
+        return {label: (cli_t[label], py_t[label]) for label in urls}
     finally:
-        client.close()
+        for c in clients.values():
+            c.close()
 
 
 def main() -> None:
@@ -104,13 +115,18 @@ def main() -> None:
     path = os.path.join(root.dir, "d.sock")
     proc = start_daemon(root, path)
     try:
-        print(f"docker run --rm busybox true / docker-py containers.run, n={a.n}")
-        g_cli, g_py = measure("unix://" + path, a.n, cfg)
-        d_cli = d_py = None
+        urls = {"glassbox": "unix://" + path}
         if answers(a.dockerd):
-            d_cli, d_py = measure(a.dockerd, a.n, cfg)
+            urls["dockerd"] = a.dockerd
         else:
-            print(f"  (no dockerd with busybox at {a.dockerd}: run bench/setup_anchors.sh)")
+            print(f"  dockerd: not measured (no dockerd with busybox at {a.dockerd}: "
+                  "run bench/setup_anchors.sh)")
+        load = Load()
+        res = measure(urls, a.n, cfg, load)
+        g_cli, g_py = res["glassbox"]
+        d_cli, d_py = res.get("dockerd", (None, None))
+        print(f"docker run --rm busybox true / docker-py containers.run, n={a.n}, "
+              f"the daemons in turns, {load}")
         print("docker CLI:")
         report([("dockerd: docker run --rm busybox true", d_cli),
                 ("glassbox daemon: docker run --rm busybox true", g_cli)],

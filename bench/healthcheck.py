@@ -1,6 +1,6 @@
 """The host CPU of idle containers with a 1 s healthcheck, side by side (issue 20).
 
-    .venv/bin/python bench/healthcheck.py [-n 50] [--window 20] [--interval 1s]
+    .venv/bin/python bench/healthcheck.py [-n 50] [--window 20] [--interval 1s] [--rounds 2]
 
 N detached ``sleep`` containers with ``--health-cmd true --health-interval 1s``,
 once all are healthy, then for ``--window`` seconds: the CPU time spent by what
@@ -13,8 +13,12 @@ plus cutime+cstime of the children it reaped — every probe is a descendant):
 * dockerd, when a private one answers (``bench/setup_anchors.sh``): dockerd,
   its containerd and the containerd shims (each probe is ``runc exec``).
 
-Prints CPU as a percentage of one core and per probe. Per-process accounting,
-not /proc/stat: the machine is shared and other load must not count.
+The two sides take turns: each round brings up N containers on one side, measures a
+window, removes them, then the other side (first without a check, then with it), so
+a busy machine weighs on both alike; the medians of the rounds are printed, with the
+load average seen. Prints CPU as a percentage of one core and per probe.
+Per-process accounting, not /proc/stat: the machine is shared and other load must
+not count.
 """
 
 from __future__ import annotations
@@ -22,13 +26,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import Root, docker_available  # noqa: E402
+from _common import Load, Root, docker_available  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -106,66 +111,97 @@ def wait_healthy(check, n: int, timeout: float = 120) -> None:
     raise SystemExit(f"not all {n} containers became healthy within {timeout} s")
 
 
-def glassbox_rows(n: int, window: float, interval: str) -> list[tuple[str, float, float]]:
-    root = Root()
-    rows = []
-    try:
-        for label, flags in (("no healthcheck (floor)", []),
-                             (f"--health-cmd true --health-interval {interval}",
-                              ["--health-cmd", "true", "--health-interval", interval])):
-            names = []
-            for i in range(n):
-                name = f"hc{i}-{uuid.uuid4().hex[:6]}"
-                p = root.cli("run", "-d", "--name", name, *flags, "busybox", "sleep", "3600")
-                if p.returncode != 0:
-                    raise SystemExit(p.stderr.decode())
-                names.append(name)
-            if flags:
-                eng = root.engine()
+class GlassboxSide:
+    """N containers on a private glassbox root; what runs their checks: the C monitors."""
 
-                def healthy() -> int:
-                    return sum(1 for c in eng.containers.list()
-                               if c.inspect()["State"].get("Health", {}).get("Status")
-                               == "healthy")
-                wait_healthy(healthy, n)
-            else:
-                time.sleep(1.0)
-            spent, wake = measure(lambda: monitors(root.dir), window)
-            rows.append((f"glassbox, {label}", spent, wake))
-            root.cli("rm", "-f", *names)
-    finally:
-        root.close()
-    return rows
+    label = "glassbox"
+
+    def __init__(self):
+        self.root = Root()
+
+    def start(self, names: list[str], flags: list[str]) -> None:
+        for name in names:
+            p = self.root.cli("run", "-d", "--name", name, *flags, "busybox", "sleep", "3600")
+            if p.returncode != 0:
+                raise SystemExit(p.stderr.decode())
+
+    def healthy(self, names: list[str]) -> int:
+        eng = self.root.engine()
+        return sum(1 for c in eng.containers.list()
+                   if c.inspect()["State"].get("Health", {}).get("Status") == "healthy")
+
+    def pids(self) -> list[int]:
+        return monitors(self.root.dir)
+
+    def remove(self, names: list[str]) -> None:
+        self.root.cli("rm", "-f", *names)
+
+    def close(self) -> None:
+        self.root.close()
 
 
-def docker_rows(n: int, window: float, interval: str) -> list[tuple[str, float, float]]:
-    names = [f"hc{i}-{uuid.uuid4().hex[:6]}" for i in range(n)]
-    rows = []
-    try:
-        for label, flags in (("no healthcheck (floor)", []),
-                             (f"--health-cmd true --health-interval {interval}",
-                              ["--health-cmd", "true", "--health-interval", interval])):
-            for name in names:
-                subprocess.run(["docker", "run", "-d", "--network", "none", "--name", name,
-                                *flags, "busybox", "sleep", "3600"], check=True,
-                               capture_output=True)
-            if flags:
-                def healthy() -> int:
-                    out = subprocess.run(["docker", "inspect", "--format",
-                                          "{{json .State.Health}}", *names],
-                                         capture_output=True, text=True).stdout
-                    return sum(1 for line in out.splitlines()
-                               if line.strip() not in ("", "null")
-                               and json.loads(line).get("Status") == "healthy")
-                wait_healthy(healthy, n)
-            else:
-                time.sleep(1.0)
-            spent, wake = measure(docker_pids, window)
-            rows.append((f"dockerd, {label}", spent, wake))
-            subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
-    finally:
+class DockerSide:
+    """N containers on the private dockerd; what runs their checks: dockerd, containerd
+    and the shims (each probe is a ``runc exec``)."""
+
+    label = "dockerd"
+
+    def start(self, names: list[str], flags: list[str]) -> None:
+        for name in names:
+            subprocess.run(["docker", "run", "-d", "--network", "none", "--name", name,
+                            *flags, "busybox", "sleep", "3600"], check=True,
+                           capture_output=True)
+
+    def healthy(self, names: list[str]) -> int:
+        out = subprocess.run(["docker", "inspect", "--format", "{{json .State.Health}}",
+                              *names], capture_output=True, text=True).stdout
+        return sum(1 for line in out.splitlines()
+                   if line.strip() not in ("", "null")
+                   and json.loads(line).get("Status") == "healthy")
+
+    def pids(self) -> list[int]:
+        return docker_pids()
+
+    def remove(self, names: list[str]) -> None:
         subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
-    return rows
+
+    def close(self) -> None:
+        pass
+
+
+def measure_rounds(sides, n: int, window: float, interval: str, rounds: int, load: Load,
+                   loads: dict[tuple[str, str], Load]):
+    """For each round and each kind (floor, then with the check), each side in turn:
+    start N containers, wait until all are healthy, measure one window, remove them.
+    The sides take turns window by window, so a busy machine weighs on both alike.
+    Returns {(side label, kind): [(CPU seconds, wakeups/s), ...]}, and fills ``loads``
+    with the load average seen at the start and end of each of those windows."""
+    kinds: tuple[tuple[str, list[str]], ...] = (
+        ("no healthcheck (floor)", []),
+        (f"--health-cmd true --health-interval {interval}",
+         ["--health-cmd", "true", "--health-interval", interval]))
+    out: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for _ in range(rounds):
+        for kind, flags in kinds:
+            for side in sides:
+                names = [f"hc{i}-{uuid.uuid4().hex[:6]}" for i in range(n)]
+                try:
+                    side.start(names, flags)
+                    if flags:
+                        wait_healthy(lambda: side.healthy(names), n)  # noqa: B023
+                    else:
+                        time.sleep(1.0)
+                    seen = Load()                 # sampled as the window opens ...
+                    out.setdefault((side.label, kind), []).append(measure(side.pids, window))
+                    seen.sample()                 # ... and as it closes
+                    load.seen += seen.seen
+                    if (side.label, kind) in loads:
+                        loads[(side.label, kind)].seen += seen.seen
+                    else:
+                        loads[(side.label, kind)] = seen
+                finally:
+                    side.remove(names)
+    return out
 
 
 def main() -> None:
@@ -173,21 +209,38 @@ def main() -> None:
     ap.add_argument("-n", type=int, default=50)
     ap.add_argument("--window", type=float, default=20.0)
     ap.add_argument("--interval", default="1s")
+    ap.add_argument("--rounds", type=int, default=2, help="windows per side and kind")
     args = ap.parse_args()
     seconds = float(args.interval.rstrip("s")) if args.interval.endswith("s") and \
         not args.interval.endswith("ms") else 1.0
     probes = args.n * args.window / seconds
-    print(f"{args.n} idle containers, {args.window:.0f} s window (CPU of what runs the checks)")
-    rows = glassbox_rows(args.n, args.window, args.interval)
-    if docker_available():
-        rows += docker_rows(args.n, args.window, args.interval)
-    else:
-        print("  dockerd: none answers (bench/setup_anchors.sh starts a private one): no anchor")
-    for label, spent, wake in rows:
-        per_probe = f"{1000 * spent / probes:6.2f} ms/probe" if "health-cmd" in label else \
+    load = Load()
+    print(f"{args.n} idle containers, {args.window:.0f} s windows x {args.rounds} rounds, "
+          "glassbox and dockerd taking turns (CPU of what runs the checks)")
+    sides: list = [GlassboxSide()]
+    try:
+        if docker_available():
+            sides.append(DockerSide())
+        else:
+            print("  dockerd: not measured (none answers; bench/setup_anchors.sh starts a "
+                  "private one)")
+        loads: dict[tuple[str, str], Load] = {}
+        res = measure_rounds(sides, args.n, args.window, args.interval, args.rounds, load,
+                             loads)
+    finally:
+        for side in sides:
+            side.close()
+    print(f"  ({load} over the run)")
+    for (side, kind), windows in res.items():
+        spent = statistics.median(w[0] for w in windows)
+        wake = statistics.median(w[1] for w in windows)
+        per_probe = f"{1000 * spent / probes:6.2f} ms/probe" if "health-cmd" in kind else \
             " " * 15
-        print(f"  {label:62s} {100 * spent / args.window:6.2f}% of a core  {per_probe}  "
-              f"({wake:.1f} wakeups/s of one {'monitor' if 'glassbox' in label else 'daemon'})")
+        each = " ".join(f"{100 * w[0] / args.window:.1f}" for w in windows)
+        print(f"  {side + ', ' + kind:62s} {100 * spent / args.window:6.2f}% of a core  "
+              f"{per_probe}  ({wake:.1f} wakeups/s of one "
+              f"{'monitor' if side == 'glassbox' else 'daemon'}; rounds: {each} %; "
+              f"{loads[(side, kind)]})")
 
 
 if __name__ == "__main__":

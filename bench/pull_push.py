@@ -33,7 +33,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "interop"))
-from _common import GLASSBOX, docker_available, report  # noqa: E402
+from _common import GLASSBOX, Load, docker_available, report  # noqa: E402
 from registry_fixtures import RegistryProcess  # noqa: E402
 
 import time  # noqa: E402
@@ -101,7 +101,7 @@ def bench(label: str, mb: int, text: bool, n: int) -> None:
         tag = json.load(open(os.path.join(layout, "index.json")))["manifests"][0][
             "annotations"]["org.opencontainers.image.ref.name"]
         skopeo = shutil.which("skopeo")
-        res = {"glassbox push": [], "glassbox pull": [], "skopeo copy (push)": [],
+        res: dict[str, list[float]] = {"glassbox push": [], "glassbox pull": [], "skopeo copy (push)": [],
                "skopeo copy (pull)": [], "docker push": [], "docker pull": []}
         docker_tar = None
         if docker_available():
@@ -109,8 +109,9 @@ def bench(label: str, mb: int, text: bool, n: int) -> None:
             with open(docker_tar, "wb") as f:
                 archive.save(ImageStore(src), [ref], f, format="docker")
         else:
-            print("  (docker rows skipped: no dockerd answers; start one with "
-                  "bench/setup_anchors.sh and export DOCKER_HOST)")
+            print("  docker push / docker pull: not measured (no dockerd answers; start one "
+                  "with bench/setup_anchors.sh and export DOCKER_HOST)")
+        load = Load()
         for i in range(n):
             reg = RegistryProcess(os.path.join(work, f"reg{i}")).start()
             try:
@@ -144,6 +145,8 @@ def bench(label: str, mb: int, text: bool, n: int) -> None:
             finally:
                 reg.stop()
                 shutil.rmtree(os.path.join(work, f"reg{i}"), ignore_errors=True)
+            load.sample()
+        print(f"  glassbox, skopeo and docker take turns, one fresh registry per round; {load}")
         rows = dict((k, v or None) for k, v in res.items())
         anchor = "docker" if docker_tar else "skopeo copy"
         print("  push:")
