@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import Load, Root, report, timed  # noqa: E402
-from daemon import BENCH_DOCKERD, answers, start_daemon  # noqa: E402
+from daemon import BENCH_DOCKERD, answers, start_daemon, stop_daemon  # noqa: E402
 
 def make_tree(top: str, mb: int = 100) -> None:
     """``mb`` files of 1 MB (random: no filesystem gets to dedupe or compress them)."""
@@ -118,12 +117,7 @@ def main() -> None:
     finally:
         for s in sides:
             s.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc)
         root.close()
         shutil.rmtree(cfg, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)

@@ -32,7 +32,6 @@ import argparse
 import os
 import pathlib
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests", "interop"))
 from _common import Load, Root, report  # noqa: E402
-from daemon import BENCH_DOCKERD, answers, start_daemon  # noqa: E402
+from daemon import BENCH_DOCKERD, answers, start_daemon, stop_daemon  # noqa: E402
 from test_compose import free_port, http_get, project_yaml  # noqa: E402
 
 COMPOSE = shutil.which("docker-compose") or ""    # "" when not installed
@@ -138,12 +137,7 @@ def main() -> None:
     finally:
         for s in sides:
             s.cleanup()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc)
         root.close()
         shutil.rmtree(cfg, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)

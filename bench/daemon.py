@@ -62,6 +62,16 @@ def start_daemon(root: Root, path: str) -> subprocess.Popen:
             s.close()
 
 
+def stop_daemon(proc: subprocess.Popen) -> None:
+    """SIGTERM (the daemon's clean shutdown), SIGKILL after 30 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def cli_run(url: str, cfg: str):
     env = dict(os.environ, DOCKER_HOST=url, DOCKER_CONFIG=cfg)
     argv = ["docker", "run", "--rm", "--network", "none", "busybox", "true"]
@@ -137,12 +147,7 @@ def main() -> None:
                anchor="dockerd: containers.run(remove=True)")
         print("target: glassbox <= 0.5x dockerd")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_daemon(proc)
         root.close()
         shutil.rmtree(cfg, ignore_errors=True)
 
