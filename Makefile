@@ -10,12 +10,12 @@ VPY := $(VENV)/bin/python
 export GLASSBOX_ROOT ?= /var/lib/glassbox
 
 DEB_PACKAGES := busybox-static iproute2 docker-registry skopeo umoci runc curl apache2-utils \
-  python3-venv uidmap nodejs
+  python3-venv uidmap nodejs debootstrap
 # the clients people point at a Docker socket (notebook 08, the daemon's interop tests);
 # installed with a policy-rc.d that refuses service starts: no system dockerd runs
 DEB_CLIENTS := docker.io docker-compose
 
-.PHONY: lab test lint setup debs venv base-image browser hub labext bench clean-venv
+.PHONY: lab test lint setup debs venv base-image browser hub labext bench clean clean-venv
 
 setup: debs venv base-image labext
 
@@ -103,6 +103,13 @@ test: setup browser hub lint
 
 bench: setup
 	$(VPY) bench/run_latency.py
+
+# the cached root filesystem of the student image's offline base (deploy/kubernetes/local-base.sh)
+clean:
+	rm -rf $${GLASSBOX_BASE_CACHE:-/var/cache/glassbox/local-base}
+
+clean-venv:
+	rm -rf $(VENV)
 
 # cgroup v2 lane: the cgroup system tests inside a QEMU guest whose kernel has only
 # cgroup2 (stock Debian kernel, host root over 9p, see tests/v2/README.md)
