@@ -20,14 +20,22 @@ def wait_for(pred, timeout: float = 20.0, every: float = 0.05) -> bool:
 
 def shim_pids(root: str = "/") -> set[int]:
     """Shims (and C monitors) watching containers under ``root``: a shim's cwd is
-    its container's directory."""
+    its container's directory.
+
+    Also the moment between the two names: the C monitor execs Python for the
+    container's finish (``finish_main``), and until that names itself ``gbx-shim``
+    its comm is the interpreter's. Missing it there made a leak check that saw
+    "none left" and then, one look later, "one left" (the rare finish_main leak of
+    stops 22–28: the helper was only starting)."""
     out = set()
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
                 with open(f"/proc/{pid}/comm", "rb") as f:
                     if f.read().strip() not in (b"gbx-shim", b"gbx-monitor"):
-                        continue
+                        with open(f"/proc/{pid}/cmdline", "rb") as c:
+                            if b"import finish_main" not in c.read():
+                                continue
                 if os.readlink(f"/proc/{pid}/cwd").startswith(root):
                     out.add(int(pid))
             except OSError:
