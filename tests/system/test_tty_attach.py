@@ -38,6 +38,12 @@ def _comm(pid: int) -> str:
         return f.read().strip()
 
 
+def _health(gbx, name: str) -> dict | None:
+    """``State.Health`` as ``inspect`` shows it."""
+    import json
+    return json.loads(gbx.out("inspect", name))[0]["State"].get("Health")
+
+
 def _holds(pid: int, path: str) -> bool:
     """Whether process ``pid`` has ``path`` open."""
     for fd in os.listdir(f"/proc/{pid}/fd"):
@@ -170,3 +176,40 @@ def test_bad_detach_keys_and_docker_words_for_attach(gbx):
     for flag in ("--detach-keys", "--no-stdin", "--sig-proxy"):
         assert flag in help_
     gbx.out("rm", n)
+
+
+def test_health_goes_on_where_it_was_after_a_detach(gbx):
+    """The attached shim's watcher probed; after the detach keys the C monitor takes
+    over the check with the state so far (status, streak, the last probes' log), not
+    from "starting" again. The start period probes every second until healthy; the
+    interval after that (300 s) keeps the new monitor from probing before we look."""
+    n = _name()
+    run = PtyCli(gbx, "run", "-it", "--name", n, "--health-cmd", "echo probed",
+                 "--health-start-period", "60s", "--health-start-interval", "1s",
+                 "--health-interval", "300s", "busybox", "sh")
+    try:
+        run.expect(b"# ")
+        deadline = time.monotonic() + 60
+        health = None
+        while time.monotonic() < deadline:
+            health = _health(gbx, n)
+            if health and health["Status"] == "healthy":
+                break
+            time.sleep(0.1)
+        assert health and health["Status"] == "healthy", health
+        before = [e["Start"] for e in health["Log"]]
+        assert before and health["Log"][-1]["Output"] == "probed\n"
+        run.send(b"\x10\x11")
+        assert run.exit_code() == 0, run.seen
+    finally:
+        run.close()
+    shim = gbx.engine.get(n).state["ShimPid"]
+    deadline = time.monotonic() + 30
+    while _comm(shim) != "gbx-monitor" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _comm(shim) == "gbx-monitor"
+    after = _health(gbx, n)
+    assert after["Status"] == "healthy" and after["FailingStreak"] == 0
+    assert [e["Start"] for e in after["Log"]][:len(before)] == before
+    assert after["Log"][0]["Output"] == "probed\n"
+    gbx.out("rm", "-f", n)

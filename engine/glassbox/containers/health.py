@@ -210,9 +210,15 @@ def _seccomp_section(cdir: str, config: dict) -> list[tuple[str, list[str]]]:
     # a rootless monitor's cwd is not the container's directory
 
 
-def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
+def write_probe_spec(cdir: str, config: dict, pid: int, cg,
+                     resume: bool = False) -> list[str] | None:
     """Describe the probe for the C monitor; return the monitor's ``--health``
     arguments, or None when the container has no check.
+
+    ``resume``: the container already ran under another watcher (a ``run -it``
+    whose terminal detached hands over to a new monitor): the state so far — status,
+    failing streak and the last probes' log — is passed on (``resume`` and ``log``
+    sections), so ``State.Health`` goes on where it was instead of "starting" again.
 
     ``health.probe`` is a list of NUL-terminated strings in sections, each a tag
     then its items then an empty string: ``ns`` (namespaces to join, in order),
@@ -254,6 +260,8 @@ def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
                  ("ids", [str(uid), str(gid), *map(str, groups)]), ("caps", [str(mask)]),
                  ("nnp", ["1" if spec.get("no_new_privs", True) else "0"]),
                  ("cwd", [spec.get("cwd") or "/"])]
+    if resume:
+        sections += _resume_sections(cdir)
     blob = b"".join(tag.encode() + b"\0" + b"".join(i.encode() + b"\0" for i in items) + b"\0"
                     for tag, items in sections)
     from .._files import write_bytes
@@ -261,6 +269,23 @@ def write_probe_spec(cdir: str, config: dict, pid: int, cg) -> list[str] | None:
     ms = 1_000_000
     return ["--health", os.path.join(cdir, SPEC_FILE), str(hc["Interval"] // ms), str(hc["Timeout"] // ms),
             str(hc["StartPeriod"] // ms), str(hc["StartInterval"] // ms), str(hc["Retries"])]
+
+
+_STATUS_INDEX = {"starting": 0, "healthy": 1, "unhealthy": 2}   # the C monitor's H_ names
+
+
+def _resume_sections(cdir: str) -> list[tuple[str, list[str]]]:
+    """``State.Health`` so far as the monitor's ``resume`` and ``log`` sections: one
+    item per probe, ``START\\tEND\\tCODE\\tOUTPUT`` (never empty, so never read as a
+    section's end; NULs, which would split it, dropped)."""
+    doc = read(cdir)
+    if not doc or doc.get("Status") not in _STATUS_INDEX:
+        return []
+    log = [f"{e.get('Start', '')}\t{e.get('End', '')}\t{int(e.get('ExitCode', -1))}\t"
+           f"{e.get('Output', '')}".replace("\0", "")
+           for e in (doc.get("Log") or [])[-5:]]
+    return [("resume", [str(_STATUS_INDEX[doc["Status"]]), str(int(doc.get("FailingStreak") or 0))]),
+            ("log", log)]
 
 
 def _own_userns(pid: int) -> bool:

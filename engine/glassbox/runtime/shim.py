@@ -519,7 +519,7 @@ def _serve(st: _Start) -> int:
                         log.close()
                         if watcher is not None:
                             _stop_watcher(watcher)
-                        _detached_hand_over(st)   # does not return
+                        _detached_hand_over(st, resume=True)   # does not return
                 continue
             if fd == tty_in or fd == fifo:
                 try:
@@ -587,15 +587,17 @@ def _stop_watcher(watcher: int) -> None:
     os.waitpid(watcher, 0)
 
 
-def _detached_hand_over(st: _Start) -> None:
+def _detached_hand_over(st: _Start, resume: bool = False) -> None:
     """Nobody is attached (any more): exec the C monitor in our place, with the
     healthcheck's arguments and, for a TTY, the pty master and the stdin FIFO.
-    Returns only when no compiled monitor is there (the Python shim stays)."""
+    ``resume``: the check has run here already (an attached session that left):
+    the new monitor goes on from its state. Returns only when no compiled monitor
+    is there (the Python shim stays)."""
     health = None
     if st.config["Config"].get("Healthcheck"):   # else spare the import: the usual start
         from ..containers.health import setup_failed, write_probe_spec
         try:
-            health = write_probe_spec(st.cdir, st.config, st.pid, st.cg)
+            health = write_probe_spec(st.cdir, st.config, st.pid, st.cg, resume=resume)
         except Exception as e:  # noqa: BLE001 — the container runs; its health says why
             setup_failed(st.cdir, str(e))
     tty: list[str] = []

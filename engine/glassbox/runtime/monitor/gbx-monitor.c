@@ -157,7 +157,7 @@ struct health {
     struct sock_fprog seccomp;   /* the container's filter (len 0: none) */
     unsigned int seccomp_flags;
     /* the state */
-    int status, streak;
+    int status, streak, resumed;
     long long started, next_due, deadline, probe_started;
     pid_t probe, gpid;
     int pidfd, out_fd, gpid_fd, timed_out;
@@ -240,6 +240,27 @@ static int health_load(struct health *h, const char *path) {
         else if (!strcmp(tag, "cwd") && k) h->cwd = items[0];
         else if (!strcmp(tag, "error") && k) h->error = items[0];
         else if (!strcmp(tag, "nnp") && k) h->nnp = atoi(items[0]);
+        else if (!strcmp(tag, "resume") && k >= 2) {   /* a hand-over: the state so far */
+            h->resumed = 1;
+            h->status = atoi(items[0]);
+            if (h->status < H_STARTING || h->status > H_UNHEALTHY) h->status = H_STARTING;
+            h->streak = atoi(items[1]);
+        }
+        else if (!strcmp(tag, "log"))   /* START \t END \t CODE \t OUTPUT, oldest first */
+            for (size_t j = 0; j < k && h->nlog < HEALTH_LOG; j++) {
+                char *f[4] = {items[j], NULL, NULL, NULL};
+                for (int q = 1; q < 4 && f[q - 1]; q++) {
+                    char *tab = strchr(f[q - 1], '\t');
+                    if (tab) { *tab = '\0'; f[q] = tab + 1; }
+                }
+                if (!f[3]) continue;
+                struct probe_result *r = &h->log[h->nlog++];
+                snprintf(r->start, sizeof r->start, "%s", f[0]);
+                snprintf(r->end, sizeof r->end, "%s", f[1]);
+                r->code = atoi(f[2]);
+                r->outlen = strlen(f[3]) < HEALTH_OUT_MAX ? strlen(f[3]) : HEALTH_OUT_MAX;
+                memcpy(r->out, f[3], r->outlen);
+            }
         else if (!strcmp(tag, "caps") && k) h->caps = strtoull(items[0], NULL, 10);
         else if (!strcmp(tag, "seccomp") && k >= 2) {
             if (seccomp_load(h, items[0]) < 0) h->error = "healthcheck: cannot read the seccomp filter";
@@ -629,7 +650,10 @@ int main(int argc, char **argv) {
     if (h.on) {
         h.pidfd = h.out_fd = h.gpid_fd = -1;
         h.started = mono_ms();
-        h.status = H_STARTING;
+        if (!h.resumed)
+            h.status = H_STARTING;
+        else if (h.status != H_STARTING)   /* a result came: the start period is over */
+            h.started -= h.start_period;
         health_write(&h);
         health_schedule(&h, h.started);
     }
