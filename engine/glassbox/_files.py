@@ -7,7 +7,8 @@ cut would orphan kernel objects (networks, volumes); the container state on the
 start path skips it. ``locked(path)`` holds an exclusive ``flock`` for a
 read-modify-write; closing the descriptor drops it, even when the holder is
 killed. ``timestamp()`` is Docker's time format (RFC 3339, UTC, nanoseconds), the
-one every record and API answer uses.
+one every record and API answer uses. ``write_all(fd, data)`` is ``os.write`` until
+everything is written (a pipe or a pty takes a little at a time).
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def write_bytes(path: str, data: bytes, *, durable: bool = False, mode: int = 0o
             pass
         raise
     os.replace(tmp, path)
+
+
+def write_all(fd: int, data) -> None:
+    """``os.write`` until all of ``data`` (bytes or memoryview) is written; an
+    ``OSError`` (the reader gone: EPIPE, EIO) is the caller's to handle."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
 
 
 def write_json(path: str, data, *, durable: bool = False, **dump_options) -> None:

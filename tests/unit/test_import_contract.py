@@ -42,6 +42,8 @@ ALLOWED = {
     "glassbox.namespaces": "the namespace kinds and the read-only /proc/<pid>/ns table",
     "glassbox.rootless.paths": "where a user's state root and socket live (path rules)",
     "glassbox._files.timestamp": "the one timestamp format",
+    "glassbox._files.write_all": "os.write until all is written (a pipe or pty takes a "
+                                 "little at a time): no engine state",
     "glassbox.present": "the words every front end shows: tables, sizes, times, ps/images/"
                         "stats rows, status text, ps filters (one module, not each other's)",
     "glassbox.events": "Docker's events seen on a state root: snapshots read through the "

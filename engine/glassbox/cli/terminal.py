@@ -33,6 +33,8 @@ import os
 import select
 import signal
 
+from .._files import write_all
+
 
 class RawTerminal:
     """``with RawTerminal(fd):`` raw mode while inside, the old mode restored after
@@ -131,11 +133,9 @@ def pump(keys: bytes | None, in_fd: int | None, out_fd: int | None, *, term_in: 
 
 
 def _write_all(fd: int, data: bytes) -> bool:
-    view = memoryview(data)
+    """Write everything; False when the reader is gone."""
     try:
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        write_all(fd, data)
         return True
     except OSError:
         return False

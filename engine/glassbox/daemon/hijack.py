@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+from .._files import write_all
 from ..containers.detach import DetachScanner
 from .translate import frame
 
@@ -190,7 +191,7 @@ async def pump_input(raw: RawConn, in_fd: int | None, on_eof, *,
                 data, detached = scanner.feed(data)
                 if detached:
                     if data and in_fd is not None:
-                        await loop.run_in_executor(None, _write_all, in_fd, data)
+                        await loop.run_in_executor(None, write_all, in_fd, data)
                     if on_detach is not None:
                         on_detach()
                     raw.close()
@@ -200,20 +201,13 @@ async def pump_input(raw: RawConn, in_fd: int | None, on_eof, *,
             if in_fd is None:
                 continue
             try:
-                await loop.run_in_executor(None, _write_all, in_fd, data)
+                await loop.run_in_executor(None, write_all, in_fd, data)
             except OSError:
                 in_fd = None
                 on_eof()
     finally:
         if not detached:
             on_eof()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
 
 
 __all__ = ["RawConn", "hijack", "pump_input", "pump_output", "read_streams"]

@@ -37,6 +37,7 @@ import shutil
 import tarfile
 import zlib
 
+from .._files import write_all
 from ..errors import InvalidArgument
 from . import compression as _compression
 from . import layers as _layers
@@ -73,7 +74,7 @@ class _TarOut:
     # -- output
     def _write(self, data) -> None:
         if self.fd is not None:
-            _streams.write_all(self.fd, data)
+            write_all(self.fd, data)
         else:
             self.fileobj.write(data)
 

@@ -45,6 +45,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from .._files import write_all
 from ..errors import Conflict, GlassboxError, InvalidArgument, NotFound, RegistryError
 from ._lazy import lazy_module
 
@@ -1203,7 +1204,7 @@ class _BlobTee:
 
     def _hash_write(self, data) -> None:
         self.hash.update(data)
-        _streams.write_all(self.fd, data)
+        write_all(self.fd, data)
 
     def _read_src(self, n: int) -> bytes:
         data = self.src.read(n)

@@ -11,16 +11,17 @@ plumbing that avoids it:
 * :class:`Offload` / :class:`OffloadedHash` — one helper thread for hashing
   and writing while the caller inflates and extracts (hashlib, ISA-L and
   ``os.write`` release the GIL, so a layer uses two cores);
-* :func:`write_all` — ``os.write`` until everything is written.
+(``os.write`` until everything is written: :func:`glassbox._files.write_all`.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import tarfile
 import threading
+
+from .._files import write_all
 
 #: the unit of every copy: big enough to amortise a system call, small enough to stay in cache
 CHUNK = 1 << 20
@@ -83,14 +84,6 @@ class _Prefixed(io.RawIOBase):
         data = self.read(len(b))
         b[:len(data)] = data
         return len(data)
-
-
-def write_all(fd: int, data) -> None:
-    """``os.write`` until all of ``data`` (bytes or memoryview) is written."""
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
 
 
 class TarStream:

@@ -46,6 +46,7 @@ import sys
 import time
 
 from .. import processes
+from .._files import write_all
 
 TYPE_CHECKING = False   # (typing.TYPE_CHECKING without importing typing on this path)
 if TYPE_CHECKING:
@@ -114,10 +115,7 @@ def _write_all(fd: int | None, data: bytes) -> int | None:
     if fd is None:
         return None
     try:
-        view = memoryview(data)
-        while view:
-            n = os.write(fd, view)
-            view = view[n:]
+        write_all(fd, data)
         return fd
     except OSError:
         return None
