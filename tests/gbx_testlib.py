@@ -4,6 +4,7 @@ one run (the first one imported owns the name)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -58,3 +59,33 @@ class FakeVerbs:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.containers, name)
+
+
+@contextlib.contextmanager
+def http_server(ip: str, answer):
+    """A tiny HTTP server on ``ip`` (a free port, yielded) whose ``GET /`` answers
+    ``answer()`` (bytes; it may block, as a gate a test opens later: requests are
+    served each in a thread). Shut down and closed on leaving."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 — the http.server API
+            body = answer()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer((ip, 0), Handler)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield srv.server_address[1]
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        t.join()

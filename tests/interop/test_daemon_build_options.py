@@ -145,38 +145,26 @@ def test_docker_py_build_streams_stderr_while_the_step_runs(daemon, tmp_path):
     only once that line came out of ``api.build(decode=True)``: a daemon that held
     the step's output back until its end would have the RUN fetch the gate's
     "never-seen" answer (after 120 s) instead."""
-    import http.server
     import threading
+
+    from gbx_testlib import http_server
     docker = pytest.importorskip("docker")
     seen = threading.Event()
-
-    class Gate(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 — http.server's name
-            body = b"after-stderr\n" if seen.wait(120) else b"never-seen\n"
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Gate)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    port = server.server_address[1]
-    ctx = _ctx(tmp_path, "FROM busybox\nRUN echo waiting-on-stderr >&2; "
-                         f"wget -q -O- http://127.0.0.1:{port}/ >&2\n")
+    gate = http_server("127.0.0.1",
+                       lambda: b"after-stderr\n" if seen.wait(120) else b"never-seen\n")
     api = docker.APIClient(base_url=daemon.url, version="auto")
     lines = []
     try:
-        for ev in api.build(path=ctx, decode=True, nocache=True, network_mode="host"):
-            assert "error" not in ev, ev
-            lines.append(ev.get("stream", ""))
-            if lines[-1] == "waiting-on-stderr\n":
-                seen.set()
+        with gate as port:
+            ctx = _ctx(tmp_path, "FROM busybox\nRUN echo waiting-on-stderr >&2; "
+                                 f"wget -q -O- http://127.0.0.1:{port}/ >&2\n")
+            for ev in api.build(path=ctx, decode=True, nocache=True, network_mode="host"):
+                assert "error" not in ev, ev
+                lines.append(ev.get("stream", ""))
+                if lines[-1] == "waiting-on-stderr\n":
+                    seen.set()
     finally:
         api.close()
-        server.shutdown()
-        server.server_close()
     assert "after-stderr\n" in lines, lines
     assert lines.index("waiting-on-stderr\n") < lines.index("after-stderr\n")
     assert daemon.gbx.engine.containers.list() == []

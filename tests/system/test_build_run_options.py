@@ -9,7 +9,6 @@ and a RUN's stderr streamed while the step runs. Each test has its own state roo
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import subprocess
@@ -18,6 +17,7 @@ import threading
 import uuid
 
 import pytest
+from gbx_testlib import http_server
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_build import write_ctx  # noqa: E402
@@ -186,51 +186,30 @@ CMD ["cat", "/stamp"]
             cli("rm", "-f", c, check=False)
 
 
-class _Gate(http.server.BaseHTTPRequestHandler):
-    """Answers ``GET /`` only once the test has seen the RUN's stderr line."""
-
-    seen = threading.Event()
-
-    def do_GET(self):  # noqa: N802 — http.server's name
-        body = b"after-stderr\n" if self.seen.wait(120) else b"stderr-never-seen\n"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_run_stderr_streams_while_the_step_runs(gbx, tmp_path):
     """The RUN writes a line to stderr, then blocks on an HTTP request to the test;
     the test answers only after that line reached ``glassbox build``'s output. A
     builder that held stderr back until the step ends would make the RUN fetch
     "stderr-never-seen" (after the gate's 120 s), and the assert fail."""
-    gate = type("Gate", (_Gate,), {"seen": threading.Event()})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), gate)
-    port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    ctx = write_ctx(tmp_path / "ctx", {"Dockerfile": f"""\
+    seen = threading.Event()   # the gate: answered once the stderr line came out
+    with http_server("127.0.0.1", lambda: b"after-stderr\n" if seen.wait(120)
+                     else b"stderr-never-seen\n") as port:
+        ctx = write_ctx(tmp_path / "ctx", {"Dockerfile": f"""\
 FROM busybox
 RUN echo to-stdout; echo waiting-on-stderr >&2; \
     wget -q -O /got http://127.0.0.1:{port}/; cat /got >&2
 """})
-    try:
         p = subprocess.Popen([_glassbox(), "build", "--no-cache", "--network", "host", ctx],
                              env=gbx.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         lines = []
         for raw in p.stdout:
             lines.append(raw.decode())
             if raw.strip() == b"waiting-on-stderr":
-                gate.seen.set()
+                seen.set()
         err = p.stderr.read().decode()
         assert p.wait(timeout=60) == 0, (lines, err)
-    finally:
-        server.shutdown()
-        server.server_close()
     text = "".join(lines)
-    assert gate.seen.is_set(), text
+    assert seen.is_set(), text
     # stdout and stderr in the order written, the fetched answer after the gate opened
     assert text.index("to-stdout") < text.index("waiting-on-stderr") < \
         text.index("after-stderr") < text.index("Removing intermediate container"), text

@@ -18,14 +18,13 @@ The ``net`` fixture proves no veth, bridge, endpoint or proxy of the root is lef
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
 import os
 import sys
-import threading
 import uuid
 
 import pytest
+from gbx_testlib import http_server
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_build import write_ctx  # noqa: E402
@@ -38,27 +37,8 @@ pytestmark = pytest.mark.system
 @contextlib.contextmanager
 def host_server(ip: str, text: str):
     """A tiny HTTP server on the host at ``ip`` (a free port), serving ``text`` at ``/``."""
-    body = text.encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 — the http.server API
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    srv = http.server.ThreadingHTTPServer((ip, 0), Handler)
-    t = threading.Thread(target=srv.serve_forever, daemon=True)
-    t.start()
-    try:
-        yield srv.server_address[1]
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        t.join()
+    with http_server(ip, lambda: text.encode()) as port:
+        yield port
 
 
 def gateway(net) -> str:  # noqa: F811
