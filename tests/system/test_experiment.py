@@ -62,7 +62,10 @@ def test_a_cpu_quota_is_a_ceiling_and_shows_as_throttling(gbx):
                    duration=2, live=False, name=name(), engine=gbx.engine)
     (tr,) = r.trials
     assert tr.ended == "stopped"
-    assert tr.cpu_time <= 0.25 * tr.wall_time * 1.3 + 0.05, tr
+    # a ceiling: an unlimited spinner takes a whole CPU (4x the quota). The bound
+    # allows 2x: in the emulated v2 guest (TCG) the bandwidth timer that throttles
+    # fires late on a loaded host, so a period can overrun (1.7x seen once)
+    assert tr.cpu_time <= 0.25 * tr.wall_time * 2 + 0.05, tr
     assert tr.throttled and tr.throttled > 0, tr          # the quota held it back (cpu.stat)
 
 
