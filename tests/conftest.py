@@ -200,6 +200,37 @@ def gbx(tmp_path, busybox_tar, request):
         pytest.fail("leaked: " + "; ".join(leaks))
 
 
+def _glassbox_bridges() -> set[str]:
+    return {n for n in os.listdir("/sys/class/net") if n.startswith("gbx")}
+
+
+BRIDGES_LEFT: list[tuple[str, list[str]]] = []
+"""(test, bridges) for each test after which a glassbox bridge was left that was
+not there before it — a leak the per-root teardown missed (a root outside the
+``gbx`` fixture). Reported at the end of the run (see pytest_terminal_summary)."""
+
+
+@pytest.fixture(autouse=True)
+def _bridges_left(request):
+    """Notes, for every test, the glassbox bridges it left behind (outermost
+    fixture: looked at after the others' teardown)."""
+    if not is_root():
+        yield
+        return
+    before = _glassbox_bridges()
+    yield
+    left = _glassbox_bridges() - before
+    if left:
+        BRIDGES_LEFT.append((request.node.nodeid, sorted(left)))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if BRIDGES_LEFT:
+        terminalreporter.section("glassbox bridges left behind")
+        for nodeid, names in BRIDGES_LEFT:
+            terminalreporter.write_line(f"{nodeid}: {' '.join(names)}")
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
