@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from gbx_testlib import shim_pids  # noqa: F401  (re-exported: older tests import it from here)
+from gbx_testlib import remove_root_bridges, shim_pids  # noqa: F401  (shim_pids re-exported: older tests import it from here)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)
@@ -99,25 +99,6 @@ def remove_parent_cgroups(parent: str) -> None:
         os.rmdir(os.path.join(CGROUP_ROOT, parent))
     except OSError:
         pass
-
-
-def remove_root_bridges(root: str) -> None:
-    """Delete the host bridges of a test's state root: its default bridge (made at the first
-    networked start, kept while the root lives, as Docker keeps docker0) and the bridge of
-    any network record left in it. The root is a tmp dir that goes with the test, so its
-    bridges must go too; a test that checks network leaks (the ``net`` fixture) has
-    already failed on the ones it did not expect."""
-    from glassbox.network import netlink
-    from glassbox.network.manager import NetworkManager, default_bridge_name
-    names = {default_bridge_name(root)}
-    try:
-        names |= {n.bridge for n in NetworkManager(root).list() if n.bridge}
-    except Exception:  # noqa: BLE001 — a root whose store is gone or unreadable
-        pass
-    with netlink.host_ipr() as ipr:
-        for name in sorted(names):
-            if netlink.ours(name):
-                netlink.delete_link(ipr, name)
 
 
 class Env:

@@ -17,7 +17,7 @@ import threading
 import uuid
 
 import pytest
-from gbx_testlib import http_server
+from gbx_testlib import http_server, remove_root_bridges
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_build import write_ctx  # noqa: E402
@@ -184,6 +184,7 @@ CMD ["cat", "/stamp"]
     finally:
         for c in cli("ps", "-a", "-q", check=False).stdout.decode().split():
             cli("rm", "-f", c, check=False)
+        remove_root_bridges(fresh["GLASSBOX_ROOT"])   # its RUN steps made its default bridge
 
 
 def test_run_stderr_streams_while_the_step_runs(gbx, tmp_path):
