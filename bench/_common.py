@@ -102,7 +102,8 @@ class Root:
         eng = self.engine()
         for c in eng.containers.list():
             eng.containers.remove(c.id, force=True)
-        remove_root_bridges(self.dir)
+        from glassbox.network.manager import remove_root_bridges
+        remove_root_bridges(self.dir)   # the root goes: its bridges too
         left = []
         # v2: the parent sits at the top of the one tree; v1: one per hierarchy
         for d in [os.path.join("/sys/fs/cgroup", self.cgroup_parent)] + \
@@ -117,25 +118,6 @@ class Root:
         shutil.rmtree(self.dir, ignore_errors=True)
         if left:   # the bench must leave the machine as it found it: say so loudly
             print(f"bench: cgroups left behind: {left}", file=sys.stderr)
-
-
-def remove_root_bridges(root: str) -> None:
-    """Delete the host bridges of a bench's state root: its default bridge (made at the
-    first networked start — a ``run`` without ``--network``, a build's RUN — and kept
-    while the root lives, as Docker keeps docker0) and the bridge of any network left in
-    it. The root goes with the bench, so its bridges must go too (as tests/conftest.py
-    does for a test's root)."""
-    from glassbox.network import netlink
-    from glassbox.network.manager import NetworkManager, default_bridge_name
-    names = {default_bridge_name(root)}
-    try:
-        names |= {n.bridge for n in NetworkManager(root).list() if n.bridge}
-    except Exception:  # noqa: BLE001 — a root whose store is gone or unreadable
-        pass
-    with netlink.host_ipr() as ipr:
-        for name in sorted(names):
-            if netlink.ours(name):        # delete_link: a missing link is no error
-                netlink.delete_link(ipr, name)
 
 
 def pss_kb(pid: int) -> int:

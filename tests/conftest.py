@@ -15,7 +15,7 @@ import uuid
 
 import pytest
 
-from gbx_testlib import remove_root_bridges, shim_pids  # noqa: F401  (shim_pids re-exported: older tests import it from here)
+from gbx_testlib import shim_pids  # noqa: F401  (re-exported: older tests import it from here)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VENV_BIN = os.path.dirname(sys.executable)
@@ -176,7 +176,8 @@ def gbx(tmp_path, busybox_tar, request):
     net = getattr(env, "check_network_leaks", None)
     if net:
         leaks += net()
-    remove_root_bridges(root)
+    from glassbox.network.manager import remove_root_bridges
+    remove_root_bridges(root)         # the root goes with the test: its bridges too
     if leaks and not getattr(request.node, "rep_call_failed", False):
         pytest.fail("leaked: " + "; ".join(leaks))
 

@@ -89,22 +89,3 @@ def http_server(ip: str, answer):
         srv.shutdown()
         srv.server_close()
         t.join()
-
-
-def remove_root_bridges(root: str) -> None:
-    """Delete the host bridges of a test's state root: its default bridge (made at the first
-    networked start, kept while the root lives, as Docker keeps docker0) and the bridge of
-    any network record left in it. The root is a tmp dir that goes with the test, so its
-    bridges must go too; a test that checks network leaks (the ``net`` fixture) has
-    already failed on the ones it did not expect."""
-    from glassbox.network import netlink
-    from glassbox.network.manager import NetworkManager, default_bridge_name
-    names = {default_bridge_name(root)}
-    try:
-        names |= {n.bridge for n in NetworkManager(root).list() if n.bridge}
-    except Exception:  # noqa: BLE001 — a root whose store is gone or unreadable
-        pass
-    with netlink.host_ipr() as ipr:
-        for name in sorted(names):
-            if netlink.ours(name):
-                netlink.delete_link(ipr, name)

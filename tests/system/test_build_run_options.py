@@ -17,7 +17,9 @@ import threading
 import uuid
 
 import pytest
-from gbx_testlib import http_server, remove_root_bridges
+from gbx_testlib import http_server
+
+from glassbox.network.manager import remove_root_bridges
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_build import write_ctx  # noqa: E402

@@ -79,6 +79,23 @@ def default_bridge_name(root: str) -> str:
     return "gbx0-" + sha256_hex(root)[:6]
 
 
+def remove_root_bridges(root: str) -> None:
+    """Delete the host bridges of the state root ``root``: its default bridge (made at
+    the first networked start — a ``run`` on the bridge, a build's RUN — and kept while
+    the root lives, as Docker keeps docker0) and the bridge of every network recorded in
+    it. For a root that is going away (a test's or a bench's tmp root): its bridges must
+    go with it. Only links glassbox made are touched (:func:`.netlink.ours`)."""
+    names = {default_bridge_name(root)}
+    try:
+        names |= {n.bridge for n in NetworkManager(root).list() if n.bridge}
+    except Exception:  # noqa: BLE001 — a root whose store is gone or unreadable
+        pass
+    with netlink.host_ipr() as ipr:
+        for name in sorted(names):
+            if netlink.ours(name):        # delete_link: a missing link is no error
+                netlink.delete_link(ipr, name)
+
+
 def predefined_id(root: str, name: str) -> str:
     """The id of a pre-defined network (``bridge``, ``host``, ``none``) of a root.
 
