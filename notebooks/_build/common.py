@@ -136,7 +136,11 @@ ATTEMPT_PT = {": run nbinst-who, then read /proc/<pid>/status and uid_map":
               "% of the CPU for shares": "% da CPU para os shares",
               " and then ": " e depois ", "depois the reader": "depois o leitor",
               "depois the number of distinct layers": "depois o número de camadas distintas",
-              "depois commit it while it runs": "depois faça o commit com ele rodando"}
+              "depois commit it while it runs": "depois faça o commit com ele rodando",
+              "# the check reads the registry's log from here on":
+                  "# a verificação lê o log do registry a partir daqui",
+              "# the check reads the api() requests sent from here on":
+                  "# a verificação lê os pedidos de api() enviados a partir daqui"}
 """The attempt cells' comments in Portuguese."""
 
 
